@@ -1,0 +1,3 @@
+"""alertbot: personal daily digests of new research papers."""
+
+__version__ = "0.1.0"

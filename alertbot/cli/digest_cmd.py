@@ -1,0 +1,130 @@
+"""``alertbot digest preview``: what a subscriber would receive now, sending nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from alertbot.cli.common import ConfigOption, err, open_store, out, settings
+from alertbot.cli.subscribers_cmd import Ref, endpoint_label, fail_text, find_or_fail
+from alertbot.clock import utcnow
+from alertbot.digest import build_digest
+from alertbot.match import QueryError
+from alertbot.model import Digest, Endpoint, EndpointKind, Subscriber
+from alertbot.render import Renderer
+from alertbot.render_parts import day_label, one_line
+from alertbot.store import digests as digest_store
+
+digest_app = typer.Typer(help="Digests: preview what a subscriber would receive.")
+
+
+@digest_app.command("preview")
+def preview(
+    ref: Ref,
+    on: Annotated[
+        str | None,
+        typer.Option("--date", help="Digest date YYYY-MM-DD (default: today, subscriber's zone)."),
+    ] = None,
+    channel: Annotated[
+        int | None,
+        typer.Option("--channel", help="Channel ID (default: the first)."),
+    ] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write the HTML email here.")] = None,
+    text: Annotated[Path | None, typer.Option("--text", help="Write the text email here.")] = None,
+    slack_json: Annotated[
+        Path | None, typer.Option("--slack-json", help="Write the Slack message (JSON) here.")
+    ] = None,
+    window_days: Annotated[
+        int, typer.Option("--window-days", min=1, help="Look-back for a channel never sent to.")
+    ] = 7,
+    config: ConfigOption = None,
+) -> None:
+    """Show the digest a subscriber would get now, without sending or recording anything."""
+    cfg = settings(config)
+    engine = open_store(cfg)
+    sub = find_or_fail(engine, ref)
+    now = utcnow()
+    try:
+        day = date.fromisoformat(on) if on else now.astimezone(ZoneInfo(sub.timezone)).date()
+    except ValueError:
+        fail_text(f"--date: not a date {on!r} (use YYYY-MM-DD)", 2)
+    endpoint = _preview_endpoint(sub, channel)
+    candidates = digest_store.candidate_papers(engine, endpoint, now=now, window_days=window_days)
+    stats = digest_store.corpus_stats(engine, now=now, days=cfg.match.corpus_days)
+    try:
+        digest = build_digest(sub, endpoint, day, candidates, stats)
+    except QueryError as exc:
+        fail_text(f"{sub.name}'s profile does not parse: {exc}", 2)
+    _print_digest(digest, len(candidates))
+    renderer = Renderer(public_url=cfg.web.public_url)
+    if html or text:
+        # A placeholder: a preview is never sent, so it carries no real unsubscribe token.
+        email = renderer.email(
+            digest, unsubscribe_url=f"{renderer.public_url}/unsubscribe?token=PREVIEW"
+        )
+        _write(html, email.html)
+        _write(text, f"Subject: {email.subject}\n\n{email.text}")
+    if slack_json:
+        message = renderer.slack(digest)
+        payload = {"text": message.text, "blocks": message.blocks}
+        _write(slack_json, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+
+
+def _preview_endpoint(sub: Subscriber, channel: int | None) -> Endpoint:
+    if channel is not None:
+        for ep in sub.endpoints:
+            if ep.id == channel:
+                return ep
+        fail_text(f"channel {channel} is not one of {sub.name}'s (see: subscribers show)", 2)
+    if sub.endpoints:
+        return sub.endpoints[0]
+    # No channel yet: preview as if a new one (id 0 has no history), so nothing is held back.
+    return Endpoint(id=0, subscriber_id=sub.id, kind=EndpointKind.FILE, address="(preview)")
+
+
+def _print_digest(digest: Digest, n_candidates: int) -> None:
+    ep = digest.endpoint
+    out.print(
+        Text(
+            f"{digest.subscriber.name} - {day_label(digest.digest_date)} - "
+            f"{endpoint_label(ep)}: {len(digest.items)} paper(s)"
+            + (f" + {digest.more} more" if digest.more else "")
+            + f" from {n_candidates} new candidate(s)"
+        ),
+        soft_wrap=True,
+    )
+    if digest.is_empty:
+        out.print("nothing matches: no digest would be sent (unless delivery.send_empty)")
+        return
+    table = Table("#", "score", "paper", "why", show_lines=False)
+    for i, item in enumerate(digest.items, 1):
+        table.add_row(
+            str(i),
+            f"{item.match.score:.2f}",
+            escape(one_line(item.paper.title, 90)),
+            escape(one_line(", ".join(item.match.interests), 50)),
+        )
+    out.print(table)
+
+
+def _write(path: Path | None, content: str) -> None:
+    if path is None:
+        return
+    try:
+        path.write_text(content, encoding="utf-8")
+    except OSError as exc:
+        fail_text(f"cannot write {path}: {exc.strerror or exc}")
+    err.print(Text(f"wrote {path}"))
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    """Add ``digest preview`` to ``app`` (called by subscribers_cmd.register)."""
+    app.add_typer(digest_app, name="digest")

@@ -1,0 +1,238 @@
+"""``alertbot match`` (try a profile on a dump) and ``alertbot bench match``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from alertbot.cli.common import err, fail, out
+from alertbot.clock import utcnow
+from alertbot.match import CorpusStats, ProfileIndex, QueryError, match_profile, validate_profile
+from alertbot.match.bench import generate_papers, generate_profiles, run_bench
+from alertbot.model import Hit, Match, Paper, Profile
+from alertbot.parse import ParseError
+from alertbot.samples import sample_dump_paths
+from alertbot.sources import SourceError, load_papers
+
+SNIPPET = 240  # characters of abstract shown around the first highlighted term
+
+
+def _load(location: str, fmt: str) -> list[Paper]:
+    try:
+        return load_papers(location, format=fmt, now=utcnow())
+    except (SourceError, ParseError) as exc:
+        fail(str(exc))
+
+
+def read_profiles(path: Path) -> dict[str, Profile]:
+    """Read a profiles file: one JSON object per line (see ``alertbot match --help``)."""
+    profiles: dict[str, Profile] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}", code=2)
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path.name} line {number}"
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise TypeError("expected a JSON object")
+            key = str(row["id"])
+            profile = Profile(
+                interests=tuple(str(q) for q in row["interests"]),
+                exclusions=tuple(str(q) for q in row.get("exclusions", ())),
+                min_score=float(row.get("min_score", 0.0)),
+            )
+            validate_profile(profile)
+        except QueryError as exc:
+            fail(f"{where}: {exc}", code=2)
+        except (ValueError, TypeError, KeyError) as exc:
+            detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+            fail(f"{where}: {detail}", code=2)
+        if key in profiles:
+            fail(f"{where}: duplicate profile id {key!r}", code=2)
+        profiles[key] = profile
+    return profiles
+
+
+def match_json(paper: Paper, match: Match) -> dict[str, Any]:
+    """The ``--json`` object for one matched paper."""
+    return {
+        "paper_id": paper.id,
+        "title": paper.title,
+        "score": round(match.score, 4),
+        "matches": [
+            {"interest": h.interest, "field": h.field, "term": h.term, "spans": h.spans}
+            for h in match.hits
+        ],
+    }
+
+
+def _highlight(text: str, hits: Sequence[Hit], field: str) -> Text:
+    rich = Text(text)
+    for hit in hits:
+        if hit.field == field:
+            for start, end in hit.spans:
+                rich.stylize("bold yellow", start, end)
+    return rich
+
+
+def _snippet(paper: Paper, hits: Sequence[Hit]) -> Text:
+    spans = sorted(s for h in hits if h.field == "abstract" for s in h.spans)
+    first = spans[0][0] if spans else 0
+    start = max(0, first - SNIPPET // 3)
+    end = min(len(paper.abstract), start + SNIPPET)
+    body = _highlight(paper.abstract, hits, "abstract")[start:end]
+    return Text("…" if start else "") + body + Text("…" if end < len(paper.abstract) else "")
+
+
+def _print_match(rank: int, paper: Paper, match: Match) -> None:
+    head = Text(f"{rank:>3}. [{match.score:6.2f}] ", style="bold")
+    out.print(head + _highlight(paper.title, match.hits, "title"))
+    out.print(Text(f"     {paper.url or paper.id}", style="dim"))
+    for interest in match.interests:
+        terms = [f"{h.term} ({h.field})" for h in match.hits if h.interest == interest]
+        out.print(Text(f"     matched {interest!r}: ", style="dim") + Text(", ".join(terms)))
+    if any(h.field == "abstract" for h in match.hits):
+        out.print(Text("     ") + _snippet(paper, match.hits))
+    authors = [h for h in match.hits if h.field == "authors"]
+    if authors:
+        out.print(Text("     ") + _highlight(", ".join(paper.authors), authors, "authors"))
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    """Add this module's commands to ``app`` and its benchmarks to ``bench``."""
+
+    @app.command("match")
+    def match_command(
+        location: Annotated[str, typer.Argument(help="A listing dump file, folder or URL.")],
+        query: Annotated[
+            list[str] | None, typer.Option("--query", "-q", help="An interest (repeatable).")
+        ] = None,
+        exclude: Annotated[
+            list[str] | None, typer.Option("--exclude", "-x", help="An exclusion (repeatable).")
+        ] = None,
+        min_score: Annotated[float, typer.Option(help="Drop papers scoring below this.")] = 0.0,
+        profiles: Annotated[
+            Path | None, typer.Option("--profiles", help="Batch mode: a profiles .jsonl file.")
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+        limit: Annotated[int, typer.Option(min=0, help="Show at most this many (0: all).")] = 0,
+        fmt: Annotated[str, typer.Option("--format", help="Dump format.")] = "auto",
+    ) -> None:
+        """Try keyword interests on a listing dump: ranked papers, scores and why they matched.
+
+        Query language (one --query is one interest):
+          graph transformer     both words, in title or abstract
+          "state space model"   a phrase
+          a OR b, a AND b, a NOT b, a -b, (groups)
+          ti: abs: au: (also title: abstract: author:) on a word, phrase or group
+          quantiz*              prefix wildcard
+          retrieval^2           weight
+        Example: --query '"neural machine translation" OR NMT' --exclude survey
+
+        Batch mode, --profiles FILE: one JSON object per line, for example
+          {"id": "ann", "interests": ["graph*"], "exclusions": ["survey"], "min_score": 0}
+        ("id" and "interests" are required). With --json it prints one line per match:
+          {"profile_id": ..., "paper_id": ..., "score": ..., "terms": [...]}
+
+        Word rarity (the idf in the score) comes from the papers in the dump itself.
+        """
+        if profiles is not None and (query or exclude):
+            fail("use either --profiles or --query/--exclude, not both", code=2)
+        if profiles is None and not query:
+            fail("give at least one --query (or --profiles FILE)", code=2)
+        batch = read_profiles(profiles) if profiles is not None else None
+        papers = _load(location, fmt)
+        stats = CorpusStats.from_papers(papers)
+        if batch is not None:
+            _run_batch(batch, papers, stats, as_json=as_json, limit=limit)
+            return
+        profile = Profile(tuple(query or ()), tuple(exclude or ()), min_score=min_score)
+        try:
+            found = match_profile(profile, papers, stats)
+        except QueryError as exc:
+            fail(str(exc), code=2)
+        by_id = {p.id: p for p in papers}
+        shown = found[:limit] if limit else found
+        for rank, match in enumerate(shown, 1):
+            paper = by_id[match.paper_id]
+            if as_json:
+                typer.echo(json.dumps(match_json(paper, match), ensure_ascii=False))
+            else:
+                _print_match(rank, paper, match)
+        err.print(f"{len(found)} of {len(papers)} papers matched", style="dim")
+
+    @bench.command("match")
+    def bench_match(
+        n_profiles: Annotated[int, typer.Option("--profiles", min=1)] = 100_000,
+        n_papers: Annotated[int, typer.Option("--papers", min=1)] = 1_000,
+        naive_sample: Annotated[
+            int, typer.Option(min=1, help="Profiles the naive reference checks.")
+        ] = 1000,
+    ) -> None:
+        """Indexed matcher vs the naive scan on generated profiles and papers.
+
+        Papers and profiles are generated from the bundled real abstracts. The naive
+        reference (every profile against every paper) runs on a fixed sample of profiles;
+        its time is extrapolated to all of them for the speed-up ratio.
+        """
+        texts = [p.abstract for path in sample_dump_paths() for p in _load(str(path), "auto")]
+        with err.status("generating papers and profiles"):
+            papers = generate_papers(texts, n_papers)
+            profiles = generate_profiles(texts, n_profiles)
+        with err.status("matching (index, then naive sample)"):
+            r = run_bench(profiles, papers, naive_sample=naive_sample)
+        out.print(f"profiles x papers      {r.n_profiles:,} x {r.n_papers:,}")
+        out.print(f"index build            {r.build_seconds:.2f} s")
+        out.print(
+            f"index match            {r.match_seconds:.2f} s ({r.papers_per_second:,.0f} papers/s, "
+            f"{r.match_cpu_seconds:.2f} s CPU)"
+        )
+        out.print(
+            f"matches                {r.n_matches:,} ({r.matching_profiles:,} profiles "
+            f"with any; median {r.median_matches:g} per profile)"
+        )
+        out.print(
+            f"naive reference        {r.naive_seconds:.2f} s for {r.naive_profiles:,} profiles "
+            f"-> {r.naive_extrapolated:,.0f} s extrapolated"
+        )
+        out.print(f"speed-up               {r.speedup:,.0f}x")
+        out.print(f"peak memory (max RSS)  {r.peak_rss_mb:,.0f} MB")
+        same = "yes" if r.identical else "NO"
+        out.print(f"identical match sets:  {same} ({r.naive_profiles:,} profiles compared)")
+        if not r.identical:
+            raise typer.Exit(1)
+
+
+def _run_batch(
+    profiles: dict[str, Profile],
+    papers: list[Paper],
+    stats: CorpusStats,
+    *,
+    as_json: bool,
+    limit: int,
+) -> None:
+    found = ProfileIndex.build(profiles).match(papers, stats)
+    for key, matches in found.items():
+        for match in matches[:limit] if limit else matches:
+            terms = sorted({h.term for h in match.hits})
+            if as_json:
+                row = {
+                    "profile_id": key,
+                    "paper_id": match.paper_id,
+                    "score": round(match.score, 4),
+                    "terms": terms,
+                }
+                typer.echo(json.dumps(row, ensure_ascii=False))
+            else:
+                typer.echo(f"{key}\t{match.paper_id}\t{match.score:.2f}\t{', '.join(terms)}")
+    total = sum(len(m) for m in found.values())
+    err.print(f"{total} matches for {len(found)} of {len(profiles)} profiles", style="dim")

@@ -1,0 +1,368 @@
+"""Settings: the only module that reads the environment.
+
+Precedence, highest first: ``ALERTBOT_*`` environment variables (``__`` separates
+nested keys, e.g. ``ALERTBOT_SMTP__PORT``), secrets in the systemd credentials
+directory (``$CREDENTIALS_DIRECTORY``), the TOML file, then the defaults below.
+
+The TOML file is the one given with ``--config``, else ``$ALERTBOT_CONFIG``, else the
+first that exists of :data:`DEFAULT_CONFIG_PATHS`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "ALERTBOT_"
+
+DEFAULT_CONFIG_PATHS: tuple[Path, ...] = (
+    Path("alertbot.toml"),
+    Path("~/.config/alertbot/alertbot.toml").expanduser(),
+    Path("/etc/alertbot/alertbot.toml"),
+)
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message lists every problem.
+
+    ``problems`` holds them one by one (``alertbot config check`` prints a line each).
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[str] = problems if problems is not None else [message]
+
+
+EVERY = re.compile(r"^every\s+(?P<n>\d+)\s*(?P<unit>s|m|h|d)$", re.IGNORECASE)
+
+
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_NUMERIC_DAYS = re.compile(r"^(?P<start>\d)(?:-(?P<end>\d))?(?:/(?P<step>\d+))?$")
+
+
+def crontab(text: str) -> str:
+    """A crontab line as APScheduler 3 reads it.
+
+    APScheduler numbers weekdays from Monday = 0, crontab from Sunday = 0 (7 is Sunday
+    too), so "1-5" would silently mean Tuesday-Saturday: numeric days are turned into
+    names ("mon,tue,wed,thu,fri"). Names, "*" and the other fields pass through.
+    """
+    fields = text.split()
+    if len(fields) != 5:
+        return text
+    items = []
+    for item in fields[4].split(","):
+        if item.startswith("*/"):
+            item = "0-6" + item[1:]
+        m = _NUMERIC_DAYS.match(item)
+        if not m:
+            items.append(item)
+            continue
+        start = int(m["start"])
+        end = int(m["end"]) if m["end"] is not None else start
+        if start > 7 or end > 7 or end < start:
+            items.append(item)  # let APScheduler report it
+            continue
+        step = int(m["step"] or 1)
+        items += [_CRON_DAYS[day % 7] for day in range(start, end + 1, step)]
+    fields[4] = ",".join(dict.fromkeys(items))
+    return " ".join(fields)
+
+
+def check_schedule(text: str) -> str:
+    """``text`` if it is a crontab line (5 fields, UTC) or ``every N[s|m|h|d]``."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    text = text.strip()
+    match = EVERY.match(text)
+    if match:
+        if int(match["n"]) <= 0:
+            raise ValueError(f"{text!r}: the interval must be positive")
+        return text
+    try:
+        CronTrigger.from_crontab(crontab(text), timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(
+            f"{text!r} is neither a crontab line ('0 */2 * * *') nor 'every 30m' ({exc})"
+        ) from None
+    return text
+
+
+class SourceConfig(BaseModel):
+    """One place alertbot pulls listings from."""
+
+    name: str = Field(min_length=1)
+    location: str = Field(min_length=1, description="A file, a folder or an http(s) URL.")
+    format: str = "auto"
+    schedule: str | None = Field(
+        default=None,
+        description="When the service fetches it: a crontab line ('0 */2 * * *') or "
+        "'every 30m' / 'every 2h'. Unset: every fetch_interval_minutes.",
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, value: str | None) -> str | None:
+        return None if value is None else check_schedule(value)
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        from alertbot.parse import FORMATS  # the parsers own the list; imported late
+
+        if value not in FORMATS:
+            raise ValueError(f"unknown format {value!r} (choose from {', '.join(FORMATS)})")
+        return value
+
+
+class HttpSettings(BaseModel):
+    timeout_seconds: float = 20.0
+    retries: int = Field(default=3, ge=0, le=10)
+    backoff_seconds: float = Field(default=1.0, ge=0)
+    max_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    user_agent: str = "alertbot (+https://github.com/alertbot/alertbot)"
+
+
+class WebSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+
+
+class SmtpSettings(BaseModel):
+    host: str | None = None
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    from_address: str = "alertbot <alertbot@localhost>"
+    timeout_seconds: float = 30.0
+    ca_file: Path | None = Field(
+        default=None, description="Extra CA bundle to trust (a private relay's certificate)."
+    )
+    unsubscribe_mailto: str | None = None
+
+    @model_validator(mode="after")
+    def _none_only_on_loopback(self) -> SmtpSettings:
+        # Plain-text SMTP would expose credentials and digests on the wire; it is
+        # allowed only for a relay on this very machine.
+        if self.security == "none" and self.host not in (None, "localhost", "127.0.0.1", "::1"):
+            raise ValueError("smtp.security = 'none' is allowed only for a relay on loopback")
+        return self
+
+
+class SlackSettings(BaseModel):
+    bot_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    app_token: SecretStr | None = None
+    api_url: str = "https://slack.com/api/"
+
+
+class DeliverySettings(BaseModel):
+    """The outbox: retries, leases, batching."""
+
+    max_attempts: int = Field(default=6, ge=1, le=100)
+    backoff_base_seconds: float = Field(default=60.0, ge=0)
+    backoff_max_seconds: float = Field(default=6 * 3600.0, ge=0)
+    lease_seconds: int = Field(default=600, ge=10)
+    batch_size: int = Field(default=200, ge=1)
+    send_empty: bool = Field(default=False, description="Send a short note on days with no match.")
+    outbox_dir: Path | None = Field(
+        default=None, description="Folder of the file channel (.eml/.html/.slack.json)."
+    )
+
+
+class MatchSettings(BaseModel):
+    corpus_days: int = Field(default=30, ge=1, description="Rolling corpus for term rarity.")
+    max_query_length: int = Field(default=500, ge=10)
+    max_clauses: int = Field(default=40, ge=1)
+
+
+class SubscribeSettings(BaseModel):
+    """Limits for self-service subscriptions (the /subscribe command)."""
+
+    max_interests: int = Field(default=25, ge=1)
+    max_exclusions: int = Field(default=25, ge=0)
+    commands_per_minute: int = Field(default=20, ge=1)
+    default_send_time: str = "08:00"
+
+
+class ScheduleSettings(BaseModel):
+    fetch_interval_minutes: int = Field(default=60, ge=1)
+    dispatch_interval_seconds: int = Field(default=60, ge=1)
+    misfire_grace_seconds: int = Field(default=300, ge=1)
+    cleanup_cron: str = "17 3 * * *"
+    stale_fetch_hours: float = Field(
+        default=26.0, gt=0, description="/healthz answers 503 when no fetch succeeded for longer."
+    )
+    heartbeat_seconds: int = Field(
+        default=30,
+        ge=1,
+        description="How often a job proves the scheduler alive (and pings the systemd "
+        "watchdog, at least twice per WatchdogSec).",
+    )
+    shutdown_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="On SIGTERM, how long to wait for running jobs (keep below TimeoutStopSec).",
+    )
+    fetch_on_start: bool = Field(
+        default=True, description="Fetch every source once at start, before the first dispatch."
+    )
+
+    @field_validator("cleanup_cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        return check_schedule(value)
+
+
+class RetentionSettings(BaseModel):
+    fetch_log_days: int = Field(default=90, ge=1)
+    delivered_days: int = Field(default=365, ge=1)
+
+
+class Settings(BaseSettings):
+    """Everything alertbot can be told. ``config/alertbot.example.toml`` documents it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    # Set by load_settings(); a class variable so pydantic-settings' sources can see it.
+    _toml_file: ClassVar[Path | None] = None
+
+    data_dir: Path = Path("./alertbot-data")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; unset means an SQLite file in data_dir.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs unsubscribe and confirmation links; unset means a key "
+        "generated once and kept in data_dir.",
+    )
+    sources: list[SourceConfig] = Field(default_factory=list)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    match: MatchSettings = Field(default_factory=MatchSettings)
+    subscribe: SubscribeSettings = Field(default_factory=SubscribeSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    log_level: str = "INFO"
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_source_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+        seen: set[str] = set()
+        for source in sources:
+            if source.name in seen:
+                raise ValueError(f"two sources are named {source.name!r}")
+            seen.add(source.name)
+        return sources
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'alertbot.sqlite3').resolve()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+        if credentials:
+            sources.append(CredentialsSource(settings_cls, Path(credentials)))
+        if cls._toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls._toml_file))
+        return tuple(sources)
+
+
+class CredentialsSource(PydanticBaseSettingsSource):
+    """Secrets from systemd's ``LoadCredential=`` directory.
+
+    A credential file is named like the environment variable it stands for, e.g.
+    ``ALERTBOT_SLACK__BOT_TOKEN`` or ``ALERTBOT_SMTP__PASSWORD`` (case-insensitive).
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], directory: Path) -> None:
+        super().__init__(settings_cls)
+        self.directory = directory
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        # Unused: __call__ builds the whole nested mapping at once.
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        if not self.directory.is_dir():
+            return values
+        for path in sorted(self.directory.iterdir()):
+            name = path.name.lower()
+            if not name.startswith(ENV_PREFIX.lower()) or not path.is_file():
+                continue
+            keys = name[len(ENV_PREFIX) :].split("__")
+            target = values
+            for key in keys[:-1]:
+                target = target.setdefault(key, {})
+            target[keys[-1]] = path.read_text(encoding="utf-8").strip()
+        return values
+
+
+def find_config_file(explicit: Path | None = None) -> Path | None:
+    """The TOML file to read: ``explicit``, then ``$ALERTBOT_CONFIG``, then the defaults."""
+    if explicit is not None:
+        return explicit
+    from_env = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if from_env:
+        return Path(from_env)
+    return next((p for p in DEFAULT_CONFIG_PATHS if p.is_file()), None)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build :class:`Settings` from the file, the environment and ``overrides``.
+
+    Raises :class:`ConfigError` naming the file and every invalid setting.
+    """
+    from pydantic import ValidationError
+
+    path = find_config_file(config_file)
+    if path is not None and not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+
+    class _Settings(Settings):
+        _toml_file = path
+
+    try:
+        return _Settings(**overrides)
+    except ValidationError as exc:
+        where = str(path) if path else "settings"
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: "
+            + err["msg"].removeprefix("Value error, ")
+            for err in exc.errors()
+        ]
+        raise ConfigError(f"{where}: " + "; ".join(problems), problems) from exc
+    except (OSError, ValueError) as exc:  # a TOML syntax error surfaces as ValueError
+        raise ConfigError(f"{path}: {exc}", [str(exc)]) from exc

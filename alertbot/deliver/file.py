@@ -1,0 +1,79 @@
+"""The file channel: each digest written as ``.eml``, ``.html`` and ``.slack.json``.
+
+No credentials, no network: what ``alertbot demo`` uses, and a way to look at real
+digests before pointing alertbot at a mail relay. The ``.eml`` is built by the same
+code as the SMTP channel's messages (:func:`alertbot.deliver.email.build_message`).
+
+The folder is the endpoint's address; a relative address is taken relative to
+``delivery.outbox_dir``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import ClassVar
+
+from alertbot.deliver.base import DeliveryError, Rendered
+from alertbot.deliver.email import build_message
+from alertbot.model import Digest, EndpointKind
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A file-name-safe version of ``text`` (never empty)."""
+    return _UNSAFE.sub("-", text).strip("-.")[:limit] or "x"
+
+
+class FileChannel:
+    """Writes each digest into a folder as three files."""
+
+    kind: ClassVar[EndpointKind] = EndpointKind.FILE
+    title: ClassVar[str] = "Files (.eml, .html, .slack.json)"
+    renders: ClassVar[frozenset[str]] = frozenset({"email", "slack"})
+    rate_per_second: float = 0.0
+
+    def __init__(self, base_dir: Path, *, from_address: str) -> None:
+        self.base_dir = base_dir
+        self.from_address = from_address
+        self.written: list[Path] = []
+
+    def folder(self, address: str) -> Path:
+        path = Path(address).expanduser() if address else self.base_dir
+        return path if path.is_absolute() else self.base_dir / path
+
+    def paths(self, digest: Digest, outbox_id: int) -> dict[str, Path]:
+        """Where this digest's files go: ``<date>-<subscriber>-o<outbox id>.<ext>``."""
+        stem = f"{digest.digest_date.isoformat()}-{slug(digest.subscriber.name)}-o{outbox_id}"
+        folder = self.folder(digest.endpoint.address)
+        return {ext: folder / f"{stem}.{ext}" for ext in ("eml", "html", "slack.json")}
+
+    def send(self, digest: Digest, rendered: Rendered, *, outbox_id: int) -> str | None:
+        """Write the three files; returns the email's Message-ID."""
+        if rendered.email is None or rendered.slack is None:
+            raise ValueError("the file channel needs the email and Slack renderings")
+        msg = build_message(rendered, from_address=self.from_address, outbox_id=outbox_id)
+        slack = {"text": rendered.slack.text, "blocks": rendered.slack.blocks}
+        paths = self.paths(digest, outbox_id)
+        try:
+            paths["eml"].parent.mkdir(parents=True, exist_ok=True)
+            _write(paths["eml"], msg.as_bytes())
+            _write(paths["html"], rendered.email.html.encode("utf-8"))
+            _write(paths["slack.json"], json.dumps(slack, indent=2, ensure_ascii=False).encode())
+        except OSError as exc:
+            raise DeliveryError(f"cannot write {paths['eml'].parent}: {exc}") from exc
+        self.written.extend(paths.values())
+        return str(msg["Message-ID"])
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _write(path: Path, data: bytes) -> None:
+    # Write then rename, so a reader (or a crash) never sees half a file.
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

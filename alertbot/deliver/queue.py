@@ -1,0 +1,128 @@
+"""Queueing: which digests are due now, built and stored in the outbox.
+
+A row stores the papers chosen at queue time (and how many more matched beyond the
+cap), so a retry sends the same papers; ``send_due`` re-renders from them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Engine
+
+from alertbot.config import Settings
+from alertbot.deliver import outbox
+from alertbot.digest import build_digest
+from alertbot.match import CorpusStats, QueryError
+from alertbot.model import Endpoint, Paper, Subscriber
+from alertbot.store import digests as digest_store
+from alertbot.store import subscribers as subscriber_store
+
+log = logging.getLogger(__name__)
+
+NEW_ENDPOINT_WINDOW_DAYS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A digest due now: what ``queue_due`` would put in the outbox."""
+
+    subscriber: Subscriber
+    endpoint: Endpoint
+    digest_date: date
+    paper_ids: tuple[str, ...]
+    more: int
+    state: str
+    error: str | None = None
+    top_paper: str | None = None
+
+
+def plan_due(
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: datetime,
+    window_days: int = NEW_ENDPOINT_WINDOW_DAYS,
+) -> list[Planned]:
+    """The digests due at ``now`` and not queued yet, built but not stored.
+
+    A day with no match is planned as ``empty`` (stored so the next tick does not build
+    it again) unless ``delivery.send_empty``; a profile that no longer parses as
+    ``dead``, saying why.
+    """
+    from alertbot.timing import due_digest_date  # the service helper's module
+
+    last = outbox.last_queued_dates(engine)
+    stats: CorpusStats | None = None
+    planned: list[Planned] = []
+    for subscriber in subscriber_store.list_subscribers(engine, active_only=True):
+        for endpoint in subscriber.endpoints:
+            if not (endpoint.active and endpoint.confirmed):
+                continue
+            day = due_digest_date(subscriber, now, last.get(endpoint.id))
+            if day is None:
+                continue
+            if stats is None:
+                stats = digest_store.corpus_stats(engine, now=now, days=settings.match.corpus_days)
+            candidates = digest_store.candidate_papers(
+                engine, endpoint, now=now, window_days=window_days
+            )
+            planned.append(_plan_one(settings, subscriber, endpoint, day, candidates, stats))
+    return planned
+
+
+def _plan_one(
+    settings: Settings,
+    subscriber: Subscriber,
+    endpoint: Endpoint,
+    day: date,
+    candidates: list[Paper],
+    stats: CorpusStats,
+) -> Planned:
+    try:
+        digest = build_digest(subscriber, endpoint, day, candidates, stats)
+    except QueryError as exc:
+        error = f"profile does not parse: {exc}"
+        return Planned(subscriber, endpoint, day, (), 0, outbox.DEAD, error)
+    ids = tuple(item.paper.id for item in digest.items)
+    state = outbox.PENDING if ids or settings.delivery.send_empty else outbox.EMPTY
+    top = digest.items[0].paper.title if digest.items else None
+    return Planned(subscriber, endpoint, day, ids, digest.more, state, top_paper=top)
+
+
+def queue_due(
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: datetime,
+    window_days: int = NEW_ENDPOINT_WINDOW_DAYS,
+) -> int:
+    """Queue every digest due at ``now`` (see :func:`plan_due`); returns rows to send."""
+    queued = 0
+    for plan in plan_due(engine, settings, now=now, window_days=window_days):
+        ctx = {
+            "subscriber_id": plan.subscriber.id,
+            "endpoint_id": plan.endpoint.id,
+            "digest_date": plan.digest_date,
+        }
+        # The unique (endpoint, date) key makes this a no-op if another process won.
+        added = outbox.insert(
+            engine,
+            subscriber_id=plan.subscriber.id,
+            endpoint_id=plan.endpoint.id,
+            digest_date=plan.digest_date,
+            paper_ids=plan.paper_ids,
+            more=plan.more,
+            state=plan.state,
+            now=now,
+            last_error=plan.error,
+        )
+        if added:
+            log.info(
+                "digest queued",
+                extra={"ctx": {**ctx, "state": plan.state, "papers": len(plan.paper_ids)}},
+            )
+            queued += plan.state == outbox.PENDING
+    return queued

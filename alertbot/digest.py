@@ -1,0 +1,42 @@
+"""Building a digest: one subscriber, one endpoint, one local date. Pure.
+
+The candidates (papers new to this endpoint) come from ``store.digests``; here they are
+matched against the subscriber's profile, ranked, and capped at the profile's
+``max_papers``, the rest counted in ``Digest.more`` for the "and N more" line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from alertbot.match import CorpusStats, match_profile
+from alertbot.model import Digest, DigestItem, Endpoint, Paper, Subscriber
+
+
+def build_digest(
+    subscriber: Subscriber,
+    endpoint: Endpoint,
+    digest_date: date,
+    candidates: Sequence[Paper],
+    stats: CorpusStats,
+) -> Digest:
+    """The digest ``subscriber`` gets on ``endpoint`` for ``digest_date``.
+
+    Papers are ranked best first by the matcher; at most ``profile.max_papers`` are kept
+    and ``more`` counts the matching papers beyond the cap. A day with no match gives a
+    digest with no items: whether to send it is the caller's choice
+    (``settings.delivery.send_empty``). A profile that no longer parses raises
+    :class:`alertbot.match.QueryError`.
+    """
+    by_id = {paper.id: paper for paper in candidates}
+    matches = match_profile(subscriber.profile, list(by_id.values()), stats)
+    cap = max(subscriber.profile.max_papers, 0)
+    items = tuple(DigestItem(by_id[m.paper_id], m) for m in matches[:cap])
+    return Digest(
+        subscriber=subscriber,
+        endpoint=endpoint,
+        digest_date=digest_date,
+        items=items,
+        more=max(len(matches) - cap, 0),
+    )

@@ -1,0 +1,158 @@
+"""Exact evaluation of a query against one tokenised paper, with score and highlights."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from alertbot.match.normalise import Token, tokenise
+from alertbot.match.query import And, Node, Not, Or, Prefix, Term
+from alertbot.match.score import PHRASE_BOOST, CorpusStats, term_score
+from alertbot.model import Field, Paper
+
+FIELD_NAMES: dict[str, Field] = {"ti": "title", "abs": "abstract", "au": "authors"}
+# The fields an atom looks in: the default field is title or abstract.
+SEARCHED: dict[str, tuple[str, ...]] = {
+    "ti": ("ti",),
+    "abs": ("abs",),
+    "au": ("au",),
+    "ta": ("ti", "abs"),
+}
+Span = tuple[int, int]
+
+
+class FieldText:
+    """One field's tokens with a stem -> positions index for fast lookups."""
+
+    __slots__ = ("positions", "stems", "tokens")
+
+    def __init__(self, text: str) -> None:
+        self.tokens: list[Token] = tokenise(text)
+        self.stems: list[str] = [t.stem for t in self.tokens]
+        self.positions: dict[str, list[int]] = {}
+        for i, s in enumerate(self.stems):
+            self.positions.setdefault(s, []).append(i)
+
+    def find(self, atom: Term | Prefix) -> list[tuple[int, int]]:
+        """Token ranges ``[first, last]`` where ``atom`` occurs."""
+        if isinstance(atom, Prefix):
+            return [(i, i) for i, t in enumerate(self.tokens) if t.surface.startswith(atom.prefix)]
+        stems = atom.stems
+        starts = self.positions.get(stems[0], ())
+        if len(stems) == 1:
+            return [(i, i) for i in starts]
+        k = len(stems)
+        own = self.stems
+        return [(i, i + k - 1) for i in starts if tuple(own[i : i + k]) == stems]
+
+    def has(self, atom: Term | Prefix) -> bool:
+        if isinstance(atom, Term) and len(atom.stems) == 1:
+            return atom.stems[0] in self.positions
+        return bool(self.find(atom))
+
+
+class Doc:
+    """A paper tokenised once, field by field (plus a memo of atom scores)."""
+
+    __slots__ = ("fields", "paper", "scored")
+
+    def __init__(self, paper: Paper) -> None:
+        self.paper = paper
+        self.fields: dict[str, FieldText] = {
+            "ti": FieldText(paper.title),
+            "abs": FieldText(paper.abstract),
+            "au": FieldText(", ".join(paper.authors)),
+        }
+        # (atom, stats) -> (score, hits): many queries share an atom.
+        self.scored: dict[tuple[Term | Prefix, int], tuple[float, list[HitPart], CorpusStats]] = {}
+
+
+_cache: dict[tuple[str, str, str, tuple[str, ...]], Doc] = {}
+_CACHE_SIZE = 8192
+
+
+def doc_for(paper: Paper) -> Doc:
+    """The tokenised paper, cached so many profiles share one tokenisation."""
+    # Paper holds a dict (extra), so it is not hashable; the key is its text.
+    key = (paper.id, paper.title, paper.abstract, paper.authors)
+    doc = _cache.get(key)
+    if doc is None:
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.clear()
+        doc = _cache[key] = Doc(paper)
+    return doc
+
+
+def matches(node: Node, doc: Doc) -> bool:
+    """Whether ``node`` is true for ``doc`` (no scoring)."""
+    if isinstance(node, Term | Prefix):
+        return any(doc.fields[f].has(node) for f in SEARCHED[node.field])
+    if isinstance(node, Not):
+        return not matches(node.child, doc)
+    if isinstance(node, And):
+        return all(matches(c, doc) for c in node.children)
+    return any(matches(c, doc) for c in node.children)
+
+
+@dataclass(frozen=True, slots=True)
+class HitPart:
+    """A matched term in one field, before it is tied to an interest."""
+
+    field: Field
+    term: str
+    spans: tuple[Span, ...]
+
+
+def explain(node: Node, doc: Doc, stats: CorpusStats) -> tuple[float, list[HitPart]]:
+    """Score and hits of a node known to be true for ``doc``: only true branches count."""
+    if isinstance(node, Term | Prefix):
+        return _atom(node, doc, stats)
+    if isinstance(node, Not):
+        return 0.0, []
+    total = 0.0
+    hits: list[HitPart] = []
+    for child in node.children:
+        if isinstance(node, Or) and not matches(child, doc):
+            continue
+        score, parts = explain(child, doc, stats)
+        total += score
+        hits.extend(parts)
+    return total * node.weight, hits
+
+
+def _atom(atom: Term | Prefix, doc: Doc, stats: CorpusStats) -> tuple[float, list[HitPart]]:
+    key = (atom, id(stats))
+    found = doc.scored.get(key)
+    if found is None or found[2] is not stats:
+        score, hits = _score_atom(atom, doc, stats)
+        doc.scored[key] = found = (score, hits, stats)
+    return found[0], found[1]
+
+
+def _score_atom(atom: Term | Prefix, doc: Doc, stats: CorpusStats) -> tuple[float, list[HitPart]]:
+    total = 0.0
+    hits: list[HitPart] = []
+    for f in SEARCHED[atom.field]:
+        text = doc.fields[f]
+        found = text.find(atom)
+        if not found:
+            continue
+        if isinstance(atom, Prefix):
+            idf = min(stats.idf(text.stems[i]) for i, _ in found)
+        else:
+            idf = sum(stats.idf(s) for s in atom.stems)
+            if len(atom.stems) > 1:
+                idf *= PHRASE_BOOST
+        total += term_score(stats, f, idf, len(found), len(text.tokens))
+        spans = tuple((text.tokens[a].start, text.tokens[b].end) for a, b in found)
+        hits.append(HitPart(FIELD_NAMES[f], atom.display, _merge(spans)))
+    return total * atom.weight, hits
+
+
+def _merge(spans: Sequence[Span]) -> tuple[Span, ...]:
+    # Two NFKC parts of one written word share a span; report it once.
+    out: list[Span] = []
+    for span in spans:
+        if not out or span != out[-1]:
+            out.append(span)
+    return tuple(out)

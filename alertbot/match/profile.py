@@ -1,0 +1,95 @@
+"""A whole profile: interests, exclusions, minimum score; validation, matching, ranking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from alertbot.match.evaluate import Doc, HitPart, doc_for, explain, matches
+from alertbot.match.query import Query, QueryError, parse_query
+from alertbot.match.score import CorpusStats
+from alertbot.model import Hit, Match, Paper, Profile
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledProfile:
+    """A profile whose every query is parsed."""
+
+    interests: tuple[Query, ...]
+    exclusions: tuple[Query, ...]
+    min_score: float
+
+
+def compile_profile(
+    profile: Profile, *, max_length: int = 500, max_clauses: int = 40
+) -> CompiledProfile:
+    """Parse every interest and exclusion; the error names the one that failed."""
+    interests = tuple(
+        parse_labelled(q, f"interest {i}", max_length, max_clauses)
+        for i, q in enumerate(profile.interests, 1)
+    )
+    exclusions = tuple(
+        parse_labelled(q, f"exclusion {i}", max_length, max_clauses)
+        for i, q in enumerate(profile.exclusions, 1)
+    )
+    return CompiledProfile(interests, exclusions, profile.min_score)
+
+
+def parse_labelled(text: str, label: str, max_length: int, max_clauses: int) -> Query:
+    try:
+        return parse_query(text, max_length=max_length, max_clauses=max_clauses)
+    except QueryError as exc:
+        raise QueryError(f"{label} {text!r}: {exc.message}", exc.column) from exc
+
+
+def validate_profile(profile: Profile, *, max_length: int = 500, max_clauses: int = 40) -> None:
+    """Raise :class:`QueryError` naming the first interest or exclusion that does not parse."""
+    compile_profile(profile, max_length=max_length, max_clauses=max_clauses)
+
+
+def build_match(paper: Paper, matched: Iterable[tuple[str, float, Sequence[HitPart]]]) -> Match:
+    """Combine the interests (text, score, hits) that matched one paper into a :class:`Match`."""
+    score = 0.0
+    names: list[str] = []
+    hits: list[Hit] = []
+    for text, part_score, parts in matched:
+        score += part_score
+        names.append(text)
+        hits.extend(Hit(text, p.field, p.term, p.spans) for p in parts)
+    return Match(paper.id, score, tuple(names), tuple(hits))
+
+
+def match_one(compiled: CompiledProfile, doc: Doc, stats: CorpusStats) -> Match | None:
+    """The profile's match for one paper, or None (no interest, an exclusion, low score)."""
+    hit = [q for q in compiled.interests if matches(q.root, doc)]
+    if not hit or any(matches(q.root, doc) for q in compiled.exclusions):
+        return None
+    match = build_match(doc.paper, ((q.text, *explain(q.root, doc, stats)) for q in hit))
+    return match if match.score >= compiled.min_score else None
+
+
+def rank(matches_: list[Match], papers: dict[str, Paper]) -> list[Match]:
+    """Best first: score desc, then published desc (undated last), then paper id."""
+
+    def key(m: Match) -> tuple[float, int, str]:
+        published = papers[m.paper_id].published
+        return (-m.score, -(published or date.min).toordinal(), m.paper_id)
+
+    return sorted(matches_, key=key)
+
+
+def match_profile(profile: Profile, papers: Sequence[Paper], stats: CorpusStats) -> list[Match]:
+    """Every paper the profile matches, ranked; does not apply ``max_papers``.
+
+    Raises :class:`QueryError` if the profile does not parse.
+    """
+    compiled = compile_profile(profile)
+    found: list[Match] = []
+    by_id: dict[str, Paper] = {}
+    for paper in papers:
+        match = match_one(compiled, doc_for(paper), stats)
+        if match is not None:
+            found.append(match)
+            by_id[paper.id] = paper
+    return rank(found, by_id)

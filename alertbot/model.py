@@ -1,0 +1,204 @@
+"""The plain data that flows through alertbot's pipeline.
+
+Nothing here does I/O. Every stage takes and returns these values, so a reader can
+follow a paper from a listing dump to an inbox by reading the types alone.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any, Literal
+
+# arXiv identifiers: new style 2602.23229 (4 or 5 digits after the dot since 2015) and
+# old style hep-th/9901001, each optionally followed by a version we drop.
+_ARXIV_ID = re.compile(
+    r"^(?:arxiv:)?(?P<id>\d{4}\.\d{4,5}|[a-z][a-z.-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$",
+    re.IGNORECASE,
+)
+_NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def normalise_title(title: str) -> str:
+    """Fold a title so that cosmetic differences between listings disappear.
+
+    Case, Unicode compatibility forms (NFKC), punctuation and runs of whitespace do
+    not make two papers different: "Self-Attention: A Survey" and
+    "self attention a survey" are the same paper.
+    """
+    folded = unicodedata.normalize("NFKC", title).casefold()
+    return " ".join(_NOT_WORD.sub(" ", folded).split())
+
+
+def arxiv_id(raw: str | None) -> str | None:
+    """Return the version-less arXiv id in ``raw`` (``2602.23229v2`` -> ``2602.23229``)."""
+    if not raw:
+        return None
+    m = _ARXIV_ID.match(raw.strip())
+    return m.group("id") if m else None
+
+
+def title_id(title: str) -> str:
+    """A stable id for a paper we only know by its title."""
+    digest = hashlib.sha256(normalise_title(title).encode("utf-8")).hexdigest()
+    return f"t-{digest[:16]}"
+
+
+def paper_id(title: str, arxiv: str | None = None) -> str:
+    """The paper's identity: its version-less arXiv id when known, else a title hash."""
+    return arxiv_id(arxiv) or title_id(title)
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """One paper as a listing describes it.
+
+    ``id`` is :func:`paper_id`; ``extra`` keeps whatever else the source said (for
+    example Hugging Face upvotes or keys we do not know yet) so nothing is lost.
+    """
+
+    id: str
+    title: str
+    abstract: str
+    source_format: str
+    authors: tuple[str, ...] = ()
+    n_authors: int | None = None
+    published: date | None = None
+    url: str | None = None
+    arxiv_id: str | None = None
+    categories: tuple[str, ...] = ()
+    doi: str | None = None
+    announce_type: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def title_key(self) -> str:
+        return normalise_title(self.title)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPaper:
+    """A paper as the store knows it: when it was first seen and who listed it."""
+
+    paper: Paper
+    first_seen: datetime
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What a subscriber cares about, in the matcher's query language.
+
+    A paper matches when at least one interest matches and no exclusion does.
+    """
+
+    interests: tuple[str, ...] = ()
+    exclusions: tuple[str, ...] = ()
+    min_score: float = 0.0
+    max_papers: int = 20
+
+
+Field = Literal["title", "abstract", "authors"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One query term found in one field of a paper, with the spans to highlight.
+
+    ``spans`` are ``(start, end)`` character offsets into the field's original text
+    (``Paper.title`` or ``Paper.abstract``; for authors, into ``", ".join(authors)``).
+    """
+
+    interest: str
+    field: Field
+    term: str
+    spans: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Why a paper was chosen for a profile, and how strongly."""
+
+    paper_id: str
+    score: float
+    interests: tuple[str, ...]
+    hits: tuple[Hit, ...] = ()
+
+
+class Frequency(enum.StrEnum):
+    DAILY = "daily"
+    WEEKDAYS = "weekdays"
+    WEEKLY = "weekly"
+
+
+class EndpointKind(enum.StrEnum):
+    EMAIL = "email"
+    SLACK_USER = "slack_user"
+    SLACK_CHANNEL = "slack_channel"
+    FILE = "file"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One place a subscriber's digest goes.
+
+    ``address`` is an email address, a Slack user id, a Slack channel id, or a folder
+    for the file channel. For Slack users, ``slack_dm_channel`` caches the DM channel
+    that ``conversations.open`` returned, so we ask only once.
+    """
+
+    id: int
+    subscriber_id: int
+    kind: EndpointKind
+    address: str
+    active: bool = True
+    disabled_reason: str | None = None
+    slack_team_id: str | None = None
+    slack_dm_channel: str | None = None
+    confirmed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A person (or a Slack channel) who receives digests."""
+
+    id: int
+    name: str
+    profile: Profile
+    timezone: str = "UTC"
+    send_time: time = time(8, 0)
+    frequency: Frequency = Frequency.DAILY
+    weekly_day: int = 0  # Monday; used only when frequency is weekly
+    active: bool = True
+    endpoints: tuple[Endpoint, ...] = ()
+    slack_team_id: str | None = None
+    slack_user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    paper: Paper
+    match: Match
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """What one subscriber receives on one endpoint for one local date.
+
+    ``more`` counts the matching papers left out by the profile's cap ("and N more").
+    """
+
+    subscriber: Subscriber
+    endpoint: Endpoint
+    digest_date: date
+    items: tuple[DigestItem, ...]
+    more: int = 0
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.items

@@ -1,0 +1,188 @@
+"""A digest as Slack Block Kit: a small builder (blocks are data, a template adds nothing).
+
+Layout: a header; per paper a section (linked title, byline, trimmed abstract), a context
+line with why it matched, an actions block with the feedback buttons, and a divider; an
+"and N more" section; a footer with the unsubscribe button.
+
+Slack's limits are constants here: at most 50 blocks (papers beyond what fits join the
+"and N more" count), header text 150 characters, section text 3,000, button text 75.
+
+Untrusted text (titles, abstracts, authors, queries) is made inert:
+
+* ``&``, ``<`` and ``>`` are escaped, so ``<!channel>`` or ``<https://evil|click>`` in a
+  title is shown, not acted on; every mrkdwn text object is ``verbatim`` so Slack does not
+  link-ify bare ``@channel``, ``#channel`` or URLs either.
+* mrkdwn formatting has no escape character, so ``*``, ``_``, ``~`` and `````
+  are replaced by look-alikes (U+2217, U+02CD, U+223C, U+02CB): a title reads the same
+  and cannot turn the rest of the message bold.
+
+Action ids: ``feedback_useful`` / ``feedback_not_useful`` (value: the paper id) in one
+actions block per paper whose ``block_id`` is ``feedback:<paper id>`` (action ids need
+only be unique within a block); ``unsubscribe`` (value: the endpoint id) in the footer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alertbot.model import Digest, DigestItem
+from alertbot.render_parts import (
+    authors_text,
+    day_label,
+    display_text,
+    one_line,
+    paper_links,
+    trim,
+    why,
+)
+
+MAX_BLOCKS = 50
+HEADER_CHARS = 150
+SECTION_CHARS = 3000
+BUTTON_CHARS = 75
+MAX_URL_CHARS = 1000
+BLOCKS_PER_PAPER = 4  # section, context, actions, divider
+FIXED_BLOCKS = 4  # header, "and N more", footer context, footer actions
+MAX_PAPERS = (MAX_BLOCKS - FIXED_BLOCKS) // BLOCKS_PER_PAPER
+TITLE_CHARS = 300
+ABSTRACT_CHARS = 280
+
+# Replacements in order (& first); str.replace chains beat str.translate with a dict.
+_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+_NEUTRAL = (("*", "\u2217"), ("_", "\u02cd"), ("~", "\u223c"), ("`", "\u02cb"))
+
+
+def mrkdwn_text(text: str) -> str:
+    """Untrusted text made inert for a mrkdwn field: escaped, formatting neutralised."""
+    for old, new in (*_ESCAPES, *_NEUTRAL):
+        if old in text:
+            text = text.replace(old, new)
+    return text
+
+
+def link(url: str, label: str) -> str:
+    """A mrkdwn link ``<url|label>``; ``url`` is already a checked http(s) URL."""
+    target = url
+    for old, new in _ESCAPES:
+        target = target.replace(old, new)
+    target = target.replace("|", "%7C")
+    return f"<{target}|{mrkdwn_text(label)}>"
+
+
+def build(digest: Digest) -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text, blocks) for ``digest``; never more than :data:`MAX_BLOCKS` blocks."""
+    items = digest.items[:MAX_PAPERS]
+    more = digest.more + len(digest.items) - len(items)
+    total = len(digest.items) + digest.more
+    day = day_label(digest.digest_date)
+    if total:
+        summary = f"alertbot: {total} new paper{'s' if total != 1 else ''} for you - {day}"
+    else:
+        summary = f"alertbot: nothing new for you - {day}"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _plain(one_line(summary, HEADER_CHARS))},
+    ]
+    for item in items:
+        blocks.extend(_paper_blocks(item))
+    if more:
+        blocks.append(_section(f"… and {more} more matching paper{'s' if more != 1 else ''}."))
+    elif not items:
+        blocks.append(_section("Nothing new matched your interests today."))
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                _mrkdwn("Change your interests with `/subscribe`, for example `/subscribe help`.")
+            ],
+        }
+    )
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "digest_footer",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": _plain("Unsubscribe"),
+                    "action_id": "unsubscribe",
+                    "value": str(digest.endpoint.id),
+                    "style": "danger",
+                    "confirm": {
+                        "title": _plain("Unsubscribe?"),
+                        "text": _plain("You will get no more digests here."),
+                        "confirm": _plain("Unsubscribe"),
+                        "deny": _plain("Keep them"),
+                    },
+                }
+            ],
+        }
+    )
+    return mrkdwn_text(summary), blocks
+
+
+def _paper_blocks(item: DigestItem) -> list[dict[str, Any]]:
+    paper = item.paper
+    return [
+        _section(_paper_text(item)),
+        {"type": "context", "elements": [_mrkdwn(mrkdwn_text(why(item.match)))]},
+        {
+            "type": "actions",
+            "block_id": f"feedback:{paper.id}",
+            "elements": [
+                _button("Useful", "feedback_useful", paper.id),
+                _button("Not useful", "feedback_not_useful", paper.id),
+            ],
+        },
+        {"type": "divider"},
+    ]
+
+
+def _paper_text(item: DigestItem) -> str:
+    paper = item.paper
+    links = [(label, url) for label, url in paper_links(paper) if len(url) <= MAX_URL_CHARS]
+    title_limit, abstract_limit = TITLE_CHARS, ABSTRACT_CHARS
+    while True:
+        title = one_line(display_text(paper.title, title_limit))
+        head = f"*{link(links[0][1], title)}*" if links else f"*{mrkdwn_text(title)}*"
+        meta = [mrkdwn_text(p) for p in (trim(authors_text(paper), 200), _date(item)) if p]
+        meta += [link(url, label) for label, url in links[1:]]
+        lines = [head, " · ".join(meta)]
+        abstract = one_line(display_text(paper.abstract, abstract_limit)) if abstract_limit else ""
+        if abstract:
+            lines.append(mrkdwn_text(abstract))
+        text = "\n".join(line for line in lines if line)
+        # Escaping can grow text fivefold (& -> &amp;): shrink until Slack's limit holds.
+        if len(text) <= SECTION_CHARS:
+            return text
+        if abstract_limit:
+            abstract_limit = abstract_limit // 2 if abstract_limit > 40 else 0
+        elif title_limit > 20:
+            title_limit //= 2
+        else:
+            # Only absurd authors or URLs get here: the bare title always fits.
+            return f"*{mrkdwn_text(title)}*"
+
+
+def _date(item: DigestItem) -> str:
+    return item.paper.published.isoformat() if item.paper.published else ""
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": _mrkdwn(text)}
+
+
+def _button(label: str, action_id: str, value: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "text": _plain(trim(label, BUTTON_CHARS)),
+        "action_id": action_id,
+        "value": value,
+    }

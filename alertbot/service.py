@@ -1,0 +1,244 @@
+"""``alertbot run``: the scheduler and the HTTP app in one process, under systemd.
+
+Threads: uvicorn serves the app from the main thread (it owns the signal handlers
+there); APScheduler runs the jobs in its own threads. On SIGTERM or SIGINT uvicorn's
+handler also sets ``stop``: the dispatcher sends no new message (``send_due`` finishes
+the one in flight), no new job starts, the HTTP server closes, and the process waits
+up to ``schedule.shutdown_timeout_seconds`` for running jobs before exiting 0.
+
+sd_notify: ``READY=1`` once both are up, ``WATCHDOG=1`` from the heartbeat job (at
+least twice per ``WatchdogSec``), ``STOPPING=1`` when shutting down.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from types import FrameType
+from typing import Any
+
+import uvicorn
+from sqlalchemy import Engine
+from starlette.routing import BaseRoute
+
+from alertbot import logs
+from alertbot.clock import utcnow
+from alertbot.config import Settings
+from alertbot.schedule import Jobs, NoNotifier, Notifier, build_scheduler
+from alertbot.store import connect, migrate
+from alertbot.web import HealthState, create_app
+
+log = logging.getLogger(__name__)
+
+
+def systemd_notifier() -> Notifier:
+    """A notifier on ``$NOTIFY_SOCKET`` when systemd (or a test) listens, else a no-op."""
+    if not os.environ.get("NOTIFY_SOCKET"):
+        return NoNotifier()
+    import sdnotify
+
+    notifier: Notifier = sdnotify.SystemdNotifier()
+    return notifier
+
+
+def heartbeat_seconds(settings: Settings) -> float:
+    """The heartbeat interval: the setting, or half of systemd's watchdog if shorter."""
+    seconds = float(settings.schedule.heartbeat_seconds)
+    # The sd_notify protocol's own variables, set by systemd for WatchdogSec=.
+    usec = os.environ.get("WATCHDOG_USEC")
+    pid = os.environ.get("WATCHDOG_PID")
+    if usec and usec.isdigit() and int(usec) > 0 and pid in (None, str(os.getpid())):
+        seconds = min(seconds, int(usec) / 1_000_000 / 2)
+    return max(seconds, 0.5)
+
+
+def _optional(module: str) -> Any | None:
+    """A module another issue provides, or None if this build does not have it yet."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module.startswith(exc.name):
+            return None
+        raise
+
+
+def extra_routes(
+    engine: Engine, settings: Settings, *, now: Callable[[], datetime]
+) -> list[BaseRoute]:
+    """The Slack endpoints (when Slack is configured over HTTP) and the unsubscribe pages."""
+    routes: list[BaseRoute] = []
+    slack_app = _optional("alertbot.slack_app")
+    # With an app token, Slack talks to us over Socket Mode instead of HTTP.
+    if slack_app is not None and settings.slack.signing_secret and not settings.slack.app_token:
+        routes.extend(slack_app.slack_routes(engine, settings, now=now))
+    unsubscribe = _optional("alertbot.unsubscribe")
+    if unsubscribe is not None:
+        routes.extend(unsubscribe.unsubscribe_routes(engine, settings, now=now))
+    return routes
+
+
+def start_socket_mode(engine: Engine, settings: Settings, *, now: Callable[[], datetime]) -> Any:
+    """Hook: Slack's Socket Mode when ``slack.app_token`` is set; returns a handle to close.
+
+    The Slack app provides ``alertbot.slack_app.socket_mode.start(engine, settings, now=)``.
+    """
+    if settings.slack.app_token is None:
+        return None
+    module = _optional("alertbot.slack_app.socket_mode")
+    if module is None:
+        log.warning("slack.app_token is set but this build has no Socket Mode support")
+        return None
+    log.info("slack socket mode starting")
+    return module.start(engine, settings, now=now)
+
+
+def build_channels(settings: Settings) -> Mapping[Any, Any] | None:
+    """The delivery channels, built once for the process (connections are reused)."""
+    deliver = _optional("alertbot.deliver")
+    if deliver is None or not hasattr(deliver, "build_channels"):
+        return None
+    channels: Mapping[Any, Any] = deliver.build_channels(settings)
+    return channels
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, telling us when it is up and when a signal asks it to stop."""
+
+    def __init__(
+        self, config: uvicorn.Config, *, on_ready: Callable[[], None], on_exit: Callable[[], None]
+    ) -> None:
+        super().__init__(config)
+        self._on_ready = on_ready
+        self._on_exit = on_exit
+
+    async def startup(self, sockets: list[Any] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._on_ready()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._on_exit()
+        super().handle_exit(sig, frame)
+
+
+def _wait_for_jobs(shutdown: Callable[[], None], timeout: float) -> bool:
+    """Run ``shutdown`` (which waits for running jobs); False if it overran ``timeout``."""
+    waiter = threading.Thread(target=shutdown, name="scheduler-shutdown", daemon=True)
+    waiter.start()
+    waiter.join(timeout)
+    return not waiter.is_alive()
+
+
+def run(
+    settings: Settings,
+    *,
+    now: Callable[[], datetime] = utcnow,
+    notifier: Notifier | None = None,
+    worker: bool = False,
+) -> int:
+    """Run the service until SIGTERM/SIGINT; returns the exit code (0 after a clean stop).
+
+    ``worker``: an extra delivery worker - it only sends what the outbox holds (no
+    fetching, queueing, cleanup or HTTP app), next to the one full service of the store.
+    """
+    logs.configure(settings.log_level)
+    notifier = notifier or systemd_notifier()
+    stop = threading.Event()
+    server: _Server | None = None
+
+    def early_signal(sig: int, frame: FrameType | None) -> None:
+        # Before uvicorn runs (and after it restores our handler and re-raises the signal
+        # it caught): just ask everything to stop.
+        stop.set()
+        if server is not None:
+            server.should_exit = True
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, early_signal)
+
+    engine = connect(settings.effective_database_url)
+    migrate(engine)
+    beat = heartbeat_seconds(settings)
+    health = HealthState(started_at=now(), heartbeat_timeout=timedelta(seconds=max(3 * beat, 30)))
+    jobs = Jobs(
+        engine,
+        settings,
+        now=now,
+        health=health,
+        stop=stop,
+        notifier=notifier,
+        channels=build_channels(settings),
+        worker_id=f"{os.uname().nodename}:{os.getpid()}",
+    )
+    scheduler = build_scheduler(jobs, heartbeat_seconds=beat, worker=worker)
+    health.scheduler_running = lambda: bool(scheduler.running)
+
+    def ready() -> None:
+        notifier.notify("READY=1")
+        where = (
+            {"role": "worker"} if worker else {"host": settings.web.host, "port": settings.web.port}
+        )
+        log.info("service ready", extra={"ctx": where})
+
+    if not worker:
+        app = create_app(
+            engine, settings, now=now, health=health, routes=extra_routes(engine, settings, now=now)
+        )
+        server = _Server(
+            uvicorn.Config(
+                app,
+                host=settings.web.host,
+                port=settings.web.port,
+                log_config=None,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=5,
+            ),
+            on_ready=ready,
+            on_exit=stop.set,
+        )
+    scheduler.start()
+    socket_mode = None if worker else start_socket_mode(engine, settings, now=now)
+    clean = True
+    try:
+        if worker:
+            ready()
+            # early_signal (still installed: no uvicorn here) sets stop.
+            while not stop.wait(0.5):
+                pass
+        elif server is not None and not stop.is_set():
+            server.run()
+    finally:
+        stop.set()
+        notifier.notify("STOPPING=1")
+        log.info("service stopping")
+        clean = _wait_for_jobs(
+            lambda: scheduler.shutdown(wait=True), settings.schedule.shutdown_timeout_seconds
+        )
+        if socket_mode is not None:
+            socket_mode.close()
+        for channel in (jobs.channels or {}).values():
+            channel.close()
+        engine.dispose()
+    code = 0 if (worker or (server is not None and server.started)) else 1
+    if not clean:
+        # A job (a slow fetch) is still running and its thread would hold the process
+        # past TimeoutStopSec; whatever it did is in an uncommitted transaction.
+        log.warning(
+            "jobs still running at shutdown; exiting without them",
+            extra={"ctx": {"timeout_seconds": settings.schedule.shutdown_timeout_seconds}},
+        )
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    log.info("service stopped")
+    return code

@@ -1,0 +1,206 @@
+"""The Slack app: the ``/subscribe`` command and the digest buttons, on slack-bolt.
+
+Over HTTP, Slack posts to ``/slack/commands`` and ``/slack/interactions``. Bolt's
+request verification runs first on every request: the ``X-Slack-Signature`` HMAC of
+``v0:{timestamp}:{body}`` with the signing secret, compared in constant time, with the
+timestamp within 5 minutes either way; anything else gets a 401 before any listener
+runs. Over Socket Mode (``slack.app_token``, see :mod:`alertbot.slack_app.socket_mode`)
+the same listeners serve events from Slack's WebSocket instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from alertbot.config import Settings
+from alertbot.slack_app import interactions
+from alertbot.slack_app.actions import perform
+from alertbot.slack_app.commands import parse_command
+from alertbot.slack_app.context import ConfirmationSender, SlackDeps, SlackUser
+from alertbot.slack_app.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/subscribe"
+MAX_BODY_BYTES = 1024 * 1024
+API_TIMEOUT_SECONDS = 2  # users.info runs before the 3-second acknowledgement
+SORRY = "Sorry, something went wrong on our side. Please try again in a minute."
+
+
+def default_confirmation_sender() -> ConfirmationSender | None:
+    """``alertbot.deliver.email.send_confirmation`` when this build has the email channel."""
+    try:
+        module = importlib.import_module("alertbot.deliver.email")
+    except ModuleNotFoundError:
+        return None
+    sender: ConfirmationSender | None = getattr(module, "send_confirmation", None)
+    return sender
+
+
+def make_client(settings: Settings) -> WebClient:
+    token = settings.slack.bot_token.get_secret_value() if settings.slack.bot_token else None
+    return WebClient(token=token, base_url=settings.slack.api_url, timeout=API_TIMEOUT_SECONDS)
+
+
+def make_deps(
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: Callable[[], datetime],
+    client: WebClient | None = None,
+    send_confirmation: ConfirmationSender | None = None,
+) -> SlackDeps:
+    return SlackDeps(
+        engine=engine,
+        settings=settings,
+        now=now,
+        client=client or make_client(settings),
+        limiter=RateLimiter(settings.subscribe.commands_per_minute, now=now),
+        send_confirmation=send_confirmation or default_confirmation_sender(),
+    )
+
+
+def build_app(deps: SlackDeps, *, socket_mode: bool = False) -> App:
+    """A Bolt app with the command and button listeners registered."""
+    secret = deps.settings.slack.signing_secret
+    token = deps.client.token
+
+    def authorize(
+        enterprise_id: str | None, team_id: str | None, user_id: str | None
+    ) -> AuthorizeResult:
+        # One bot token, known in advance: no auth.test call on the request path.
+        return AuthorizeResult(
+            enterprise_id=enterprise_id, team_id=team_id, user_id=user_id, bot_token=token
+        )
+
+    app = App(
+        # The token comes from authorize(); a client holding one too makes Bolt warn.
+        client=WebClient(base_url=deps.client.base_url, timeout=deps.client.timeout),
+        signing_secret=secret.get_secret_value() if secret else None,
+        authorize=authorize,
+        # Over Socket Mode there is no HTTP request to sign; over HTTP it is never off.
+        request_verification_enabled=not socket_mode,
+        # Listeners acknowledge first and may work on (preview, email) afterwards.
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+    register_command(app, deps)
+    interactions.register(app, deps)
+    return app
+
+
+def command_user(command: dict[str, Any]) -> SlackUser | None:
+    team_id, user_id = command.get("team_id"), command.get("user_id")
+    if not (isinstance(team_id, str) and isinstance(user_id, str)):
+        return None
+    if not (0 < len(team_id) <= 32 and 0 < len(user_id) <= 32):
+        return None
+    return SlackUser(team_id, user_id, str(command.get("user_name") or ""))
+
+
+def register_command(app: App, deps: SlackDeps) -> None:
+    """Listen for ``/subscribe``."""
+
+    @app.command(COMMAND)
+    def on_subscribe(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        user = command_user(command)
+        if user is None:
+            ack(text="This command must come from a Slack user.", response_type="ephemeral")
+            return
+        if not deps.limiter.allow((user.team_id, user.user_id)):
+            wait = int(deps.limiter.retry_after((user.team_id, user.user_id))) + 1
+            ack(text=f"Too many commands: please wait {wait} s.", response_type="ephemeral")
+            return
+        action = parse_command(str(command.get("text") or ""))
+        try:
+            outcome = perform(action, user, deps)
+        except Exception:
+            log.exception(
+                "subscribe command failed", extra={"ctx": {"action": type(action).__name__}}
+            )
+            ack(text=SORRY, response_type="ephemeral")
+            return
+        log.info(
+            "subscribe command",
+            extra={
+                "ctx": {"team": user.team_id, "user": user.user_id, "action": type(action).__name__}
+            },
+        )
+        ack(text=outcome.reply, response_type="ephemeral")
+        if outcome.follow_up is not None:
+            deps.background.submit(_run_follow_up, outcome.follow_up, respond)
+
+
+def _run_follow_up(follow_up: Callable[[Respond], None], respond: Respond) -> None:
+    try:
+        follow_up(respond)
+    except Exception:
+        log.exception("subscribe follow-up failed")
+        respond(text=SORRY, response_type="ephemeral", replace_original=False)
+
+
+async def _read_body(request: Request) -> bytes | None:
+    """The raw body, or None if it is larger than :data:`MAX_BODY_BYTES`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def slack_routes(
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: Callable[[], datetime],
+    client: WebClient | None = None,
+    send_confirmation: ConfirmationSender | None = None,
+) -> list[BaseRoute]:
+    """``POST /slack/commands`` and ``POST /slack/interactions``, verified by Bolt."""
+    if settings.slack.signing_secret is None:
+        raise ValueError("slack.signing_secret is required to serve Slack over HTTP")
+    deps = make_deps(engine, settings, now=now, client=client, send_confirmation=send_confirmation)
+    app = build_app(deps)
+    verifier = SignatureVerifier(settings.slack.signing_secret.get_secret_value())
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            body = await _read_body(request)
+        except ClientDisconnect:
+            return PlainTextResponse("", status_code=400)
+        if body is None:
+            return PlainTextResponse("request too large", status_code=413)
+        try:
+            bolt_request = to_bolt_request(request, body)
+        except ValueError:  # not UTF-8, or a payload that is not JSON
+            # Bolt would fail before verifying; verify here so a forgery still gets a 401.
+            signed = verifier.is_valid_request(body, dict(request.headers))
+            return PlainTextResponse("", status_code=400 if signed else 401)
+        response = await run_in_threadpool(app.dispatch, bolt_request)
+        return to_starlette_response(response)
+
+    return [
+        Route("/slack/commands", endpoint, methods=["POST"]),
+        Route("/slack/interactions", endpoint, methods=["POST"]),
+    ]

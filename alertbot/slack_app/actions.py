@@ -1,0 +1,317 @@
+"""Carrying out a parsed ``/subscribe`` action for one Slack user.
+
+Each action returns the ephemeral reply sent with the acknowledgement, and optionally a
+follow-up (the preview, the confirmation email) run after the acknowledgement, because
+Slack wants an answer within 3 seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.exc import IntegrityError
+
+from alertbot import validate
+from alertbot.match import ProfileIndex, QueryError, parse_query
+from alertbot.model import EndpointKind, Profile, Subscriber
+from alertbot.slack_app import commands as c
+from alertbot.slack_app import replies
+from alertbot.slack_app.context import SlackDeps, SlackUser
+from alertbot.slack_app.replies import echo, escape
+from alertbot.store import subscribers as store
+from alertbot.store.db import transaction
+
+log = logging.getLogger(__name__)
+
+Respond = Callable[..., Any]
+STOPPED = "stopped"
+PAUSED_FROM_SLACK = "paused from Slack"
+AWAITING_CONFIRMATION = "awaiting confirmation"
+MAX_EMAILS = 3  # addresses per subscriber: the command must not be a way to mail strangers
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    reply: str
+    follow_up: Callable[[Respond], None] | None = None
+
+
+def perform(action: c.Action, user: SlackUser, deps: SlackDeps) -> Outcome:
+    """Do what ``action`` asks for ``user``; the reply text is already escaped."""
+    if isinstance(action, c.Invalid):
+        return Outcome(action.message)
+    if isinstance(action, c.Help):
+        return Outcome(replies.HELP)
+    sub = subscriber_for(user, deps)
+    now = deps.now()
+    engine = deps.engine
+    match action:
+        case c.AddInterest(query):
+            return _add_interest(sub, query, deps)
+        case c.AddExclusion(query):
+            return _add_exclusion(sub, query, deps)
+        case c.ListProfile():
+            return Outcome(replies.list_text(sub))
+        case c.RemoveInterest(position):
+            try:
+                removed = store.remove_interest(engine, sub.id, position, now=now)
+            except IndexError as exc:
+                return Outcome(escape(str(exc)).capitalize() + ".")
+            return Outcome(f"Removed interest {position}: {echo(removed)}.")
+        case c.ClearProfile():
+            store.clear_profile(engine, sub.id, now=now)
+            return Outcome("Forgot all your interests and exclusions.")
+        case c.SetTime(at, zone):
+            zone = zone or slack_time_zone(user, deps) or sub.timezone
+            store.update_subscriber(engine, sub.id, now=now, send_time=at, timezone=zone)
+            return Outcome(replies.time_text(at, zone))
+        case c.SetFrequency(frequency, day):
+            changes: dict[str, Any] = {"frequency": frequency}
+            if day is not None:
+                changes["weekly_day"] = day
+            updated = store.update_subscriber(engine, sub.id, now=now, **changes)
+            return Outcome(f"Your digest now comes at {replies.when_text(updated)}.")
+        case c.Pause():
+            store.update_subscriber(engine, sub.id, now=now, active=False)
+            return Outcome("Paused: no digests until `/subscribe resume`.")
+        case c.Resume():
+            return _resume(sub, deps)
+        case c.Stop():
+            return _stop(sub, deps)
+        case c.Preview():
+            return Outcome(
+                "Building your preview…", follow_up=lambda respond: _preview(sub, deps, respond)
+            )
+        case c.AddEmail(address):
+            return _add_email(sub, address, deps)
+    raise TypeError(f"unhandled action {action!r}")  # pragma: no cover - the match is total
+
+
+def subscriber_for(user: SlackUser, deps: SlackDeps) -> Subscriber:
+    """The user's subscriber in that team, created (with a Slack DM endpoint) on first use."""
+    found = store.find_by_slack(deps.engine, user.team_id, user.user_id)
+    if found is not None:
+        return found
+    zone = slack_time_zone(user, deps) or "UTC"
+    now = deps.now()
+    try:
+        with transaction(deps.engine) as conn:
+            created = store.create_subscriber(
+                conn,
+                name=(user.user_name or user.user_id)[:200],
+                now=now,
+                timezone=zone,
+                send_time=validate.send_time(deps.settings.subscribe.default_send_time),
+                slack_team_id=user.team_id,
+                slack_user_id=user.user_id,
+            )
+            store.add_endpoint(
+                conn,
+                created.id,
+                EndpointKind.SLACK_USER,
+                user.user_id,
+                now=now,
+                slack_team_id=user.team_id,
+            )
+    except IntegrityError:
+        # Two first commands at once: the other one created it.
+        again = store.find_by_slack(deps.engine, user.team_id, user.user_id)
+        if again is None:
+            raise
+        return again
+    log.info(
+        "slack subscriber created",
+        extra={"ctx": {"subscriber_id": created.id, "team": user.team_id, "user": user.user_id}},
+    )
+    result = store.get_subscriber(deps.engine, created.id)
+    if result is None:  # pragma: no cover - just created
+        raise store.NotFound(f"no subscriber with id {created.id}")
+    return result
+
+
+def slack_time_zone(user: SlackUser, deps: SlackDeps) -> str | None:
+    """The user's time zone from ``users.info``, or None if Slack does not say."""
+    try:
+        info = deps.client.users_info(user=user.user_id)
+        zone = (info.get("user") or {}).get("tz")
+        return validate.timezone(zone) if isinstance(zone, str) else None
+    except (SlackApiError, SlackClientError, ValueError, OSError) as exc:
+        log.warning("users.info failed", extra={"ctx": {"user": user.user_id, "error": exc}})
+        return None
+
+
+def _query_problem(query: str, deps: SlackDeps) -> str | None:
+    limits = deps.settings.match
+    try:
+        parse_query(query, max_length=limits.max_query_length, max_clauses=limits.max_clauses)
+    except QueryError as exc:
+        where = ""
+        if exc.column is not None:
+            start = max(exc.column - 1, 0)
+            where = f" (column {exc.column}, at {echo(query[start : start + 20] or 'the end')})"
+        return f"That query does not work: {escape(exc.message)}{where}. See `/subscribe help`."
+    return None
+
+
+def _add_interest(sub: Subscriber, query: str, deps: SlackDeps) -> Outcome:
+    problem = _query_problem(query, deps)
+    if problem:
+        return Outcome(problem)
+    interests = sub.profile.interests
+    if query in interests:
+        return Outcome(f"You already have {echo(query)} (number {interests.index(query) + 1}).")
+    if len(interests) >= deps.settings.subscribe.max_interests:
+        return Outcome(
+            f"You have {len(interests)} interests, the most allowed. "
+            "Remove one first (`/subscribe list`, then `/subscribe remove N`)."
+        )
+    store.add_interest(deps.engine, sub.id, query, now=deps.now())
+    number = len(interests) + 1
+
+    def count(respond: Respond) -> None:
+        matched, total = count_matches(sub, query, deps)
+        days = deps.settings.match.corpus_days
+        respond(
+            text=replies.matched_text(query, number, matched, total, days),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+
+    # Counting reads the whole recent corpus: too slow for the 3-second acknowledgement.
+    return Outcome(replies.added_text(query, number), follow_up=count)
+
+
+def count_matches(sub: Subscriber, query: str, deps: SlackDeps) -> tuple[int, int]:
+    """How many recent papers ``query`` (with the user's exclusions) matches, of how many."""
+    corpus = deps.corpus.get(deps.engine, now=deps.now(), days=deps.settings.match.corpus_days)
+    profile = Profile(
+        interests=(query,), exclusions=sub.profile.exclusions, min_score=sub.profile.min_score
+    )
+    if not corpus.papers:  # ProfileIndex needs at least one paper
+        return 0, 0
+    try:
+        found = ProfileIndex.build({0: profile}).match(corpus.papers, corpus.stats).get(0, [])
+    except QueryError:  # an exclusion stored under other limits; count without them
+        bare = Profile(interests=(query,))
+        found = ProfileIndex.build({0: bare}).match(corpus.papers, corpus.stats).get(0, [])
+    return len(found), len(corpus.papers)
+
+
+def _add_exclusion(sub: Subscriber, query: str, deps: SlackDeps) -> Outcome:
+    problem = _query_problem(query, deps)
+    if problem:
+        return Outcome(problem)
+    exclusions = sub.profile.exclusions
+    if query in exclusions:
+        return Outcome(f"You already exclude {echo(query)}.")
+    if len(exclusions) >= deps.settings.subscribe.max_exclusions:
+        return Outcome(f"You have {len(exclusions)} exclusions, the most allowed.")
+    store.add_exclusion(deps.engine, sub.id, query, now=deps.now())
+    return Outcome(f"Papers matching {echo(query)} will be left out.")
+
+
+def _stop(sub: Subscriber, deps: SlackDeps) -> Outcome:
+    with transaction(deps.engine) as conn:
+        store.update_subscriber(conn, sub.id, now=deps.now(), active=False)
+        for endpoint in sub.endpoints:
+            if endpoint.active:
+                store.set_endpoint_active(conn, endpoint.id, False, reason=STOPPED)
+    return Outcome(
+        "Unsubscribed: no more digests anywhere. Your interests are kept until "
+        "`/subscribe clear`; `/subscribe resume` starts again."
+    )
+
+
+def _resume(sub: Subscriber, deps: SlackDeps) -> Outcome:
+    with transaction(deps.engine) as conn:
+        store.update_subscriber(conn, sub.id, now=deps.now(), active=True)
+        for endpoint in sub.endpoints:
+            # Email addresses that unsubscribed by link stay off: only they can say yes again.
+            back = endpoint.kind == EndpointKind.SLACK_USER or endpoint.disabled_reason in (
+                STOPPED,
+                PAUSED_FROM_SLACK,
+            )
+            if not endpoint.active and endpoint.confirmed and back:
+                store.set_endpoint_active(conn, endpoint.id, True)
+    text = "Resumed: your next digest comes at " + replies.when_text(sub) + "."
+    if not sub.profile.interests:
+        text += " You have no interests yet: add one with `/subscribe QUERY`."
+    return Outcome(text)
+
+
+def _add_email(sub: Subscriber, address: str, deps: SlackDeps) -> Outcome:
+    emails = [e for e in sub.endpoints if e.kind == EndpointKind.EMAIL]
+    existing = next((e for e in emails if e.address.lower() == address.lower()), None)
+    if existing is not None and existing.active and existing.confirmed:
+        return Outcome(f"Digests already go to {echo(existing.address)}.")
+    if existing is None and len(emails) >= MAX_EMAILS:
+        return Outcome(f"You already have {len(emails)} email addresses, the most allowed.")
+    sender = deps.send_confirmation
+    if sender is None or not deps.settings.smtp.host:
+        return Outcome("Email delivery is not set up on this alertbot, sorry.")
+    if existing is None:
+        with transaction(deps.engine) as conn:
+            existing = store.add_endpoint(
+                conn, sub.id, EndpointKind.EMAIL, address, now=deps.now(), confirmed=False
+            )
+            store.set_endpoint_active(conn, existing.id, False, reason=AWAITING_CONFIRMATION)
+    endpoint = existing
+    from alertbot.unsubscribe import confirm_url  # the web side owns the link format
+
+    url = confirm_url(deps.settings, sub.id, endpoint.id, endpoint.address)
+
+    def send(respond: Respond) -> None:
+        try:
+            sender(deps.settings, endpoint.address, url)
+        except Exception as exc:
+            log.warning(
+                "confirmation email failed",
+                extra={"ctx": {"endpoint_id": endpoint.id, "error": exc.__class__.__name__}},
+            )
+            respond(
+                text=f"Sorry, the confirmation email to {echo(endpoint.address)} could not be "
+                "sent. Try again later.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+
+    return Outcome(
+        f"Almost done: open the link we emailed to {echo(endpoint.address)} to confirm it. "
+        "Until then nothing is sent there.",
+        follow_up=send,
+    )
+
+
+def _preview(sub: Subscriber, deps: SlackDeps, respond: Respond) -> None:
+    """Build today's digest for the user's Slack endpoint and post it through response_url."""
+    from alertbot.digest import build_digest
+    from alertbot.render import Renderer
+    from alertbot.store.digests import candidate_papers
+
+    now = deps.now()
+    endpoint = next((e for e in sub.endpoints if e.kind == EndpointKind.SLACK_USER), None)
+    if endpoint is None:  # removed from the command line since
+        respond(text="You have no Slack delivery to preview.", response_type="ephemeral")
+        return
+    try:
+        candidates = candidate_papers(deps.engine, endpoint, now=now)
+        days = deps.settings.match.corpus_days
+        stats = deps.corpus.get(deps.engine, now=now, days=days).stats
+        local_date = now.astimezone(ZoneInfo(sub.timezone)).date()
+        digest = build_digest(sub, endpoint, local_date, candidates, stats)
+    except QueryError as exc:
+        respond(text=f"Your profile does not parse: {escape(str(exc))}.", response_type="ephemeral")
+        return
+    if digest.is_empty:
+        respond(
+            text=f"Nothing new matches your interests yet ({len(candidates)} papers checked).",
+            response_type="ephemeral",
+        )
+        return
+    message = Renderer(public_url=deps.settings.web.public_url).slack(digest)
+    respond(text=message.text, blocks=message.blocks, response_type="ephemeral")

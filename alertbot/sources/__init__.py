@@ -1,0 +1,82 @@
+"""Where listings come from: a file, a folder, an http(s) URL.
+
+``build_source`` turns a configured source into a :class:`Source`; ``load_papers``
+is the one-call convenience the CLI uses to parse whatever a user points it at.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+from alertbot.config import HttpSettings, SourceConfig
+from alertbot.model import Paper
+from alertbot.parse import parse_bytes
+from alertbot.sources.base import Document, Fetched, Source, SourceError, Validators
+from alertbot.sources.files import FileSource, FolderSource
+from alertbot.sources.http import HttpSource, make_client
+
+__all__ = [
+    "Document",
+    "Fetched",
+    "FileSource",
+    "FolderSource",
+    "HttpSource",
+    "Source",
+    "SourceError",
+    "Validators",
+    "build_source",
+    "is_url",
+    "load_papers",
+    "make_client",
+]
+
+
+def is_url(location: str) -> bool:
+    """Whether ``location`` is an http(s) URL rather than a path."""
+    return location.startswith(("http://", "https://"))
+
+
+def build_source(
+    config: SourceConfig, *, http: httpx.Client | None, settings: HttpSettings
+) -> Source:
+    """The source for ``config``: an URL, a folder, or else a file."""
+    if is_url(config.location):
+        if http is None:
+            raise SourceError(f"{config.location}: no HTTP client to fetch it with")
+        return HttpSource(config.name, config.location, client=http, settings=settings)
+    if "://" in config.location:
+        raise SourceError(f"{config.location}: only http(s) URLs, files and folders are supported")
+    if Path(config.location).expanduser().is_dir():
+        return FolderSource(config.name, config.location, max_bytes=settings.max_bytes)
+    return FileSource(config.name, config.location, max_bytes=settings.max_bytes)
+
+
+def load_papers(
+    location: str,
+    *,
+    format: str = "auto",
+    now: datetime,
+    http: httpx.Client | None = None,
+    settings: HttpSettings | None = None,
+) -> list[Paper]:
+    """Parse the listing(s) at a file, folder or URL; raises SourceError or ParseError."""
+    settings = settings or HttpSettings()
+    client = http or (make_client(settings) if is_url(location) else None)
+    try:
+        source = build_source(
+            SourceConfig(name=location, location=location, format=format),
+            http=client,
+            settings=settings,
+        )
+        fetched = source.fetch()
+    finally:
+        if client is not None and http is None:
+            client.close()
+    papers: list[Paper] = []
+    for document in fetched.documents:
+        result = parse_bytes(document.data, name=document.name, format=format, fetched_at=now)
+        papers.extend(result.papers)
+    return papers

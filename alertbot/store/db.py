@@ -1,0 +1,64 @@
+"""Engines and migrations: the one place that opens the database."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from alertbot.store import migrations
+
+
+def connect(url: str, **engine_options: Any) -> Engine:
+    """An engine for ``url``: SQLite (file created, WAL) or PostgreSQL (psycopg 3).
+
+    ``postgresql://`` URLs are routed to psycopg 3, the driver alertbot ships with.
+    """
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, **engine_options)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True, **engine_options)
+
+
+def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    # WAL lets the web app read while a fetch or the outbox worker writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def migrate(engine: Engine) -> list[str]:
+    """Bring the schema up to date; returns the migrations applied (empty if none)."""
+    with engine.begin() as conn:
+        return migrations.apply(conn)
+
+
+Db = Engine | Connection
+
+
+@contextmanager
+def transaction(db: Db) -> Iterator[Connection]:
+    """A connection inside a transaction.
+
+    Query functions accept either an ``Engine`` (they then run in a transaction of their
+    own) or a ``Connection`` (the caller owns the transaction, so several calls commit
+    or roll back together).
+    """
+    if isinstance(db, Connection):
+        yield db
+    else:
+        with db.begin() as conn:
+            yield conn

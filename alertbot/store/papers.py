@@ -1,0 +1,430 @@
+"""Papers, where they were seen, and the bookkeeping of fetches.
+
+Every function takes an ``Engine`` (and runs in a transaction of its own) or a
+``Connection`` (the caller's transaction). Queries are batched: ingesting 10,000
+papers is a handful of statements per 500 papers, not one round trip per paper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Row, bindparam, delete, func, insert, or_, select, update
+
+from alertbot.model import Paper, StoredPaper
+from alertbot.store.db import Db, transaction
+from alertbot.store.schema import fetch_log, http_cache, ingested_files, paper_sources
+from alertbot.store.schema import papers as papers_table
+
+CHUNK = 500  # ids per IN (...) list: far below every backend's parameter limit
+_FILLABLE = ("n_authors", "published", "url", "arxiv_id", "doi", "announce_type")
+_LISTS = ("authors", "categories")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """Stored ids of the papers that were new, and of those already known."""
+
+    new_ids: list[str] = field(default_factory=list)
+    known_ids: list[str] = field(default_factory=list)
+
+    @property
+    def new(self) -> int:
+        return len(self.new_ids)
+
+    @property
+    def known(self) -> int:
+        return len(self.known_ids)
+
+
+def is_title_id(paper_id: str) -> bool:
+    """Whether ``paper_id`` is a title hash (no arXiv id was known)."""
+    return paper_id.startswith("t-")
+
+
+def upsert_papers(
+    engine: Db, papers: Iterable[Paper], *, source: str, now: datetime
+) -> UpsertResult:
+    """Store papers not seen before; for known ones update ``last_seen``.
+
+    A paper is known when its id, its arXiv id, or (between a title-hash paper and
+    an arXiv paper) its normalised title matches a stored row. Ids never change once
+    stored, so the first id a paper got stays its id; fields the stored row lacks
+    (date, author count, arXiv id...) are filled from the newcomer. Every source that
+    listed a paper is recorded in ``paper_sources``.
+    """
+    batch = _dedupe(papers)
+    result = UpsertResult()
+    with transaction(engine) as conn:
+        for part in _chunks(batch, CHUNK):
+            new_ids, known_ids = _upsert_chunk(conn, part, now=now)
+            _record_sources(conn, [*new_ids, *known_ids], source=source, now=now)
+            result.new_ids.extend(new_ids)
+            result.known_ids.extend(known_ids)
+    return result
+
+
+def _upsert_chunk(conn: Any, batch: list[Paper], *, now: datetime) -> tuple[list[str], list[str]]:
+    stored = _find_stored(conn, batch)
+    new_rows: list[dict[str, Any]] = []
+    fills: list[dict[str, Any]] = []
+    known: list[str] = []
+    known_set: set[str] = set()
+    new: list[str] = []
+    for paper in batch:
+        row = stored.get(paper.id)
+        if row is None:
+            new.append(paper.id)
+            new_rows.append(_row(paper, now))
+            continue
+        if row["id"] in known_set:
+            continue  # two listings of one stored paper in the same batch
+        known.append(row["id"])
+        known_set.add(row["id"])
+        merged = _fill(row, paper)
+        if merged != row:
+            fills.append({**{k: merged[k] for k in (*_FILLABLE, *_LISTS)}, "_id": row["id"]})
+    if new_rows:
+        conn.execute(insert(papers_table), new_rows)
+    if known:
+        conn.execute(update(papers_table).where(papers_table.c.id.in_(known)).values(last_seen=now))
+    if fills:
+        values: dict[str, Any] = {name: bindparam(name) for name in (*_FILLABLE, *_LISTS)}
+        conn.execute(
+            update(papers_table).where(papers_table.c.id == bindparam("_id")).values(values), fills
+        )
+    return new, known
+
+
+def _find_stored(conn: Any, batch: list[Paper]) -> dict[str, dict[str, Any]]:
+    """Stored row of each incoming paper that is already known, by incoming id."""
+    ids = [p.id for p in batch]
+    arxiv_ids = [p.arxiv_id for p in batch if p.arxiv_id]
+    keys = [p.title_key for p in batch]
+    columns = [papers_table.c.id, papers_table.c.title_key, papers_table.c.first_seen]
+    columns += [papers_table.c[name] for name in (*_FILLABLE, *_LISTS)]
+    rows = conn.execute(
+        select(*columns)
+        .where(
+            or_(
+                papers_table.c.id.in_(ids),
+                papers_table.c.arxiv_id.in_(arxiv_ids),
+                papers_table.c.title_key.in_(keys),
+            )
+        )
+        .order_by(papers_table.c.first_seen, papers_table.c.id)
+    ).all()
+    by_id = {r.id: r._asdict() for r in rows}
+    by_arxiv = {r.arxiv_id: r._asdict() for r in reversed(rows) if r.arxiv_id}
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_key.setdefault(r.title_key, []).append(r._asdict())
+    found: dict[str, dict[str, Any]] = {}
+    claimed: set[str] = set()
+    for paper in batch:
+        row = by_id.get(paper.id) or (by_arxiv.get(paper.arxiv_id) if paper.arxiv_id else None)
+        if row is None:
+            row = _same_title(paper, by_key.get(paper.title_key, []), claimed)
+        if row is not None:
+            found[paper.id] = row
+            if not is_title_id(paper.id):
+                claimed.add(row["id"])
+    return found
+
+
+def _same_title(
+    paper: Paper, candidates: list[dict[str, Any]], claimed: set[str]
+) -> dict[str, Any] | None:
+    """The stored paper with the same title that ``paper`` is, if any.
+
+    A title-hash paper is whichever stored paper has its title (the oldest). An
+    arXiv paper is a stored title-hash paper with its title that no other arXiv id
+    has claimed: two arXiv ids are two papers even when their titles agree.
+    """
+    for row in candidates:
+        if is_title_id(paper.id):
+            return row
+        if is_title_id(row["id"]) and row["arxiv_id"] is None and row["id"] not in claimed:
+            return row
+    return None
+
+
+def _record_sources(conn: Any, ids: list[str], *, source: str, now: datetime) -> None:
+    if not ids:
+        return
+    seen = set(
+        conn.execute(
+            select(paper_sources.c.paper_id).where(
+                paper_sources.c.source == source, paper_sources.c.paper_id.in_(ids)
+            )
+        ).scalars()
+    )
+    fresh = [i for i in dict.fromkeys(ids) if i not in seen]
+    if fresh:
+        conn.execute(
+            insert(paper_sources),
+            [{"paper_id": i, "source": source, "first_seen": now, "last_seen": now} for i in fresh],
+        )
+    if seen:
+        conn.execute(
+            update(paper_sources)
+            .where(paper_sources.c.source == source, paper_sources.c.paper_id.in_(seen))
+            .values(last_seen=now)
+        )
+
+
+def _dedupe(papers_in: Iterable[Paper]) -> list[Paper]:
+    """One paper per identity within a batch, merged in order of appearance."""
+    by_id: dict[str, Paper] = {}
+    for paper in papers_in:
+        by_id[paper.id] = _merge(by_id[paper.id], paper) if paper.id in by_id else paper
+    arxiv_by_key: dict[str, str] = {}
+    for paper in by_id.values():
+        if not is_title_id(paper.id):
+            arxiv_by_key.setdefault(paper.title_key, paper.id)
+    merged: dict[str, Paper] = {}
+    for paper in by_id.values():
+        target = arxiv_by_key.get(paper.title_key) if is_title_id(paper.id) else None
+        if target is None:
+            merged[paper.id] = _merge(merged[paper.id], paper) if paper.id in merged else paper
+        elif target in merged:
+            merged[target] = _merge(merged[target], paper)
+        else:
+            merged[target] = _merge(replace(paper, id=target), by_id[target])
+    return list(merged.values())
+
+
+def _merge(first: Paper, later: Paper) -> Paper:
+    """``first`` with the fields it lacks taken from ``later``."""
+    changes: dict[str, Any] = {}
+    for name in (*_FILLABLE, *_LISTS):
+        if not getattr(first, name) and getattr(later, name):
+            changes[name] = getattr(later, name)
+    return replace(first, **changes) if changes else first
+
+
+def _fill(row: dict[str, Any], paper: Paper) -> dict[str, Any]:
+    merged = dict(row)
+    for name in _FILLABLE:
+        if merged[name] is None and getattr(paper, name) is not None:
+            merged[name] = getattr(paper, name)
+    for name in _LISTS:
+        if not merged[name] and getattr(paper, name):
+            merged[name] = list(getattr(paper, name))
+    return merged
+
+
+def _row(paper: Paper, now: datetime) -> dict[str, Any]:
+    return {
+        "id": paper.id,
+        "title": paper.title,
+        "title_key": paper.title_key,
+        "abstract": paper.abstract,
+        "authors": list(paper.authors),
+        "n_authors": paper.n_authors,
+        "published": paper.published,
+        "url": paper.url,
+        "arxiv_id": paper.arxiv_id,
+        "categories": list(paper.categories),
+        "doi": paper.doi,
+        "announce_type": paper.announce_type,
+        "source_format": paper.source_format,
+        "extra": dict(paper.extra),
+        "first_seen": now,
+        "last_seen": now,
+    }
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def get_papers(db: Db, ids: Iterable[str]) -> dict[str, StoredPaper]:
+    """The stored papers with these ids (missing ids are simply absent)."""
+    wanted = list(dict.fromkeys(ids))
+    found: dict[str, StoredPaper] = {}
+    with transaction(db) as conn:
+        for part in _chunks(wanted, CHUNK):
+            rows = conn.execute(select(papers_table).where(papers_table.c.id.in_(part))).all()
+            found.update((sp.paper.id, sp) for sp in _stored(conn, rows))
+    return found
+
+
+def papers_first_seen_between(
+    db: Db, start: datetime | None, end: datetime | None
+) -> list[StoredPaper]:
+    """Papers first stored in ``[start, end)`` (open ends allowed), by first_seen, id."""
+    query = select(papers_table).order_by(papers_table.c.first_seen, papers_table.c.id)
+    if start is not None:
+        query = query.where(papers_table.c.first_seen >= start)
+    if end is not None:
+        query = query.where(papers_table.c.first_seen < end)
+    with transaction(db) as conn:
+        return _stored(conn, conn.execute(query).all())
+
+
+def count_papers(db: Db) -> int:
+    """How many papers are stored."""
+    with transaction(db) as conn:
+        return int(conn.execute(select(func.count()).select_from(papers_table)).scalar_one())
+
+
+def _stored(conn: Any, rows: Sequence[Row[Any]]) -> list[StoredPaper]:
+    sources: dict[str, list[str]] = {}
+    for part in _chunks([r.id for r in rows], CHUNK):
+        for paper_id, source in conn.execute(
+            select(paper_sources.c.paper_id, paper_sources.c.source)
+            .where(paper_sources.c.paper_id.in_(part))
+            .order_by(paper_sources.c.first_seen, paper_sources.c.source)
+        ):
+            sources.setdefault(paper_id, []).append(source)
+    return [
+        StoredPaper(paper=_paper(r), first_seen=r.first_seen, sources=tuple(sources.get(r.id, ())))
+        for r in rows
+    ]
+
+
+def _paper(r: Row[Any]) -> Paper:
+    return Paper(
+        id=r.id,
+        title=r.title,
+        abstract=r.abstract,
+        source_format=r.source_format,
+        authors=tuple(r.authors or ()),
+        n_authors=r.n_authors,
+        published=r.published,
+        url=r.url,
+        arxiv_id=r.arxiv_id,
+        categories=tuple(r.categories or ()),
+        doi=r.doi,
+        announce_type=r.announce_type,
+        extra=dict(r.extra or {}),
+    )
+
+
+# -- fetch bookkeeping -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FetchRecord:
+    """One fetch of one source, as the fetch log keeps it."""
+
+    source: str
+    location: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str  # ok | not_modified | error
+    n_parsed: int = 0
+    n_new: int = 0
+    n_known: int = 0
+    n_rejected: int = 0
+    error: str | None = None
+    n_skipped_files: int = 0
+
+
+_FETCH_FIELDS = tuple(FetchRecord.__dataclass_fields__)
+
+
+def record_fetch(db: Db, record: FetchRecord) -> None:
+    """Append ``record`` to the fetch log."""
+    with transaction(db) as conn:
+        conn.execute(insert(fetch_log).values({k: getattr(record, k) for k in _FETCH_FIELDS}))
+
+
+def latest_fetches(db: Db) -> list[FetchRecord]:
+    """The latest fetch of each source, by source name."""
+    latest = select(func.max(fetch_log.c.id)).group_by(fetch_log.c.source).scalar_subquery()
+    query = select(fetch_log).where(fetch_log.c.id.in_(latest)).order_by(fetch_log.c.source)
+    with transaction(db) as conn:
+        return [
+            FetchRecord(**{k: getattr(r, k) for k in _FETCH_FIELDS}) for r in conn.execute(query)
+        ]
+
+
+def last_successful_fetch(db: Db, source: str | None = None) -> datetime | None:
+    """When the last fetch (of ``source``, or of any) that did not fail finished."""
+    query = (
+        select(fetch_log.c.finished_at)
+        .where(fetch_log.c.status.in_(("ok", "not_modified")), fetch_log.c.finished_at.is_not(None))
+        .order_by(fetch_log.c.finished_at.desc())
+        .limit(1)
+    )
+    if source is not None:
+        query = query.where(fetch_log.c.source == source)
+    with transaction(db) as conn:
+        return conn.execute(query).scalar_one_or_none()
+
+
+def prune_fetch_log(db: Db, *, before: datetime) -> int:
+    """Delete fetch log rows started before ``before``; returns how many."""
+    with transaction(db) as conn:
+        return int(conn.execute(delete(fetch_log).where(fetch_log.c.started_at < before)).rowcount)
+
+
+def ingested_hashes(db: Db, source: str, hashes: Iterable[str]) -> set[str]:
+    """Which of these file content hashes ``source`` has already ingested."""
+    wanted = list(dict.fromkeys(hashes))
+    found: set[str] = set()
+    with transaction(db) as conn:
+        for part in _chunks(wanted, CHUNK):
+            found.update(
+                conn.execute(
+                    select(ingested_files.c.content_hash).where(
+                        ingested_files.c.source == source,
+                        ingested_files.c.content_hash.in_(part),
+                    )
+                ).scalars()
+            )
+    return found
+
+
+def record_ingested_file(
+    db: Db, *, source: str, content_hash: str, path: str, n_papers: int, now: datetime
+) -> None:
+    """Remember that ``source`` ingested a file with this content (so it is skipped later)."""
+    with transaction(db) as conn:
+        conn.execute(
+            delete(ingested_files).where(
+                ingested_files.c.source == source, ingested_files.c.content_hash == content_hash
+            )
+        )
+        conn.execute(
+            insert(ingested_files).values(
+                source=source,
+                content_hash=content_hash,
+                path=path,
+                n_papers=n_papers,
+                ingested_at=now,
+            )
+        )
+
+
+def http_validators(db: Db, url: str) -> tuple[str | None, str | None]:
+    """The (ETag, Last-Modified) last seen for ``url``, for a conditional GET."""
+    with transaction(db) as conn:
+        row = conn.execute(
+            select(http_cache.c.etag, http_cache.c.last_modified).where(http_cache.c.url == url)
+        ).first()
+    return (row.etag, row.last_modified) if row else (None, None)
+
+
+def save_http_validators(
+    db: Db, url: str, *, etag: str | None, last_modified: str | None, now: datetime
+) -> None:
+    """Remember ``url``'s validators; called only once its content is safely stored."""
+    with transaction(db) as conn:
+        conn.execute(delete(http_cache).where(http_cache.c.url == url))
+        if etag or last_modified:
+            conn.execute(
+                insert(http_cache).values(
+                    url=url, etag=etag, last_modified=last_modified, updated_at=now
+                )
+            )

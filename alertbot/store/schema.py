@@ -1,0 +1,213 @@
+"""The tables, as the current code reads and writes them.
+
+Changing a table here is not enough: add a migration in ``migrations.py`` as well
+(``tests/store/test_migrations.py`` checks that a migrated database matches this).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from alertbot.store.types import UTCDateTime
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(100), nullable=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+# -- ingestion ------------------------------------------------------------------------
+
+papers = Table(
+    "papers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("title_key", Text, nullable=False, index=True),
+    Column("abstract", Text, nullable=False),
+    Column("authors", JSON, nullable=False),
+    Column("n_authors", Integer),
+    Column("published", Date),
+    Column("url", Text),
+    Column("arxiv_id", String(32), index=True),
+    Column("categories", JSON, nullable=False),
+    Column("doi", Text),
+    Column("announce_type", String(16)),
+    Column("source_format", String(32), nullable=False),
+    Column("extra", JSON, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False, index=True),
+    Column("last_seen", UTCDateTime, nullable=False),
+)
+
+paper_sources = Table(
+    "paper_sources",
+    metadata,
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("source", String(200), primary_key=True),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+)
+
+fetch_log = Table(
+    "fetch_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("location", Text, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    # ok | not_modified | error
+    Column("status", String(20), nullable=False),
+    Column("n_parsed", Integer, nullable=False, default=0),
+    Column("n_new", Integer, nullable=False, default=0),
+    Column("n_known", Integer, nullable=False, default=0),
+    Column("n_rejected", Integer, nullable=False, default=0),
+    Column("n_skipped_files", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Index("ix_fetch_log_source_started", "source", "started_at"),
+)
+
+ingested_files = Table(
+    "ingested_files",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("content_hash", String(64), primary_key=True),
+    Column("path", Text, nullable=False),
+    Column("n_papers", Integer, nullable=False),
+    Column("ingested_at", UTCDateTime, nullable=False),
+)
+
+http_cache = Table(
+    "http_cache",
+    metadata,
+    Column("url", Text, primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# -- subscribers ----------------------------------------------------------------------
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("send_time", String(5), nullable=False),  # "HH:MM", local
+    Column("frequency", String(16), nullable=False),
+    Column("weekly_day", Integer, nullable=False, default=0),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("min_score", Float, nullable=False, default=0.0),
+    Column("max_papers", Integer, nullable=False, default=20),
+    Column("slack_team_id", String(32)),
+    Column("slack_user_id", String(32)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("slack_team_id", "slack_user_id", name="uq_subscribers_slack_user"),
+)
+
+profile_queries = Table(
+    "profile_queries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "subscriber_id",
+        Integer,
+        ForeignKey("subscribers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("kind", String(16), nullable=False),  # interest | exclusion
+    Column("position", Integer, nullable=False),
+    Column("query", Text, nullable=False),
+)
+
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "subscriber_id",
+        Integer,
+        ForeignKey("subscribers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("kind", String(16), nullable=False),
+    Column("address", Text, nullable=False),
+    Column("slack_team_id", String(32)),
+    Column("slack_dm_channel", String(32)),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("disabled_reason", Text),
+    Column("confirmed", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("subscriber_id", "kind", "address", name="uq_endpoints_address"),
+)
+
+# -- delivery -------------------------------------------------------------------------
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("endpoint_id", Integer, ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=False),
+    Column("digest_date", Date, nullable=False),
+    # pending | sending | sent | failed | unknown | dead | empty (see alertbot/deliver/outbox.py)
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_at", UTCDateTime),
+    Column("claimed_by", String(100)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("paper_ids", JSON, nullable=False),
+    Column("more", Integer, nullable=False, default=0),  # matches beyond the cap
+    Column("message_id", Text),
+    UniqueConstraint("endpoint_id", "digest_date", name="uq_outbox_endpoint_date"),
+    Index("ix_outbox_state_next", "state", "next_attempt_at"),
+)
+
+delivered_papers = Table(
+    "delivered_papers",
+    metadata,
+    Column(
+        "endpoint_id", Integer, ForeignKey("endpoints.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("paper_id", String(64), primary_key=True),
+    Column("outbox_id", Integer, ForeignKey("outbox.id", ondelete="CASCADE"), nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=False, index=True),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column(
+        "subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("paper_id", String(64), primary_key=True),
+    Column("value", String(16), nullable=False),  # useful | not_useful
+    Column("at", UTCDateTime, nullable=False),
+)

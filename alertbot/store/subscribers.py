@@ -1,0 +1,433 @@
+"""Subscribers, their keyword profiles, their delivery endpoints and their feedback.
+
+Every function returns model values (``Subscriber`` with its profile and endpoints
+loaded), never rows, so callers do not depend on the table layout. Validation of what
+users type (zones, addresses, queries) happens before these functions are called; the
+database constraints are the last line, not the first.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, time
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from alertbot.model import Endpoint, EndpointKind, Frequency, Profile, Subscriber
+from alertbot.store.db import Db, transaction
+from alertbot.store.schema import endpoints, feedback, profile_queries, subscribers
+
+INTEREST = "interest"
+EXCLUSION = "exclusion"
+_UPDATABLE = frozenset(
+    {
+        "name",
+        "timezone",
+        "send_time",
+        "frequency",
+        "weekly_day",
+        "active",
+        "min_score",
+        "max_papers",
+        "slack_team_id",
+        "slack_user_id",
+    }
+)
+
+
+class NotFound(LookupError):
+    """The subscriber or endpoint does not exist (any more)."""
+
+
+def _time_text(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def _endpoint(row: Row[Any]) -> Endpoint:
+    return Endpoint(
+        id=row.id,
+        subscriber_id=row.subscriber_id,
+        kind=EndpointKind(row.kind),
+        address=row.address,
+        active=row.active,
+        disabled_reason=row.disabled_reason,
+        slack_team_id=row.slack_team_id,
+        slack_dm_channel=row.slack_dm_channel,
+        confirmed=row.confirmed,
+    )
+
+
+def _load(conn: Connection, rows: Sequence[Row[Any]]) -> list[Subscriber]:
+    """Turn subscriber rows into Subscribers, fetching profiles and endpoints in bulk."""
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    queries: dict[int, dict[str, list[str]]] = defaultdict(lambda: {INTEREST: [], EXCLUSION: []})
+    for q in conn.execute(
+        select(profile_queries)
+        .where(profile_queries.c.subscriber_id.in_(ids))
+        .order_by(profile_queries.c.subscriber_id, profile_queries.c.position)
+    ):
+        queries[q.subscriber_id][q.kind].append(q.query)
+    eps: dict[int, list[Endpoint]] = defaultdict(list)
+    for e in conn.execute(
+        select(endpoints).where(endpoints.c.subscriber_id.in_(ids)).order_by(endpoints.c.id)
+    ):
+        eps[e.subscriber_id].append(_endpoint(e))
+    result = []
+    for r in rows:
+        hh, mm = r.send_time.split(":")
+        result.append(
+            Subscriber(
+                id=r.id,
+                name=r.name,
+                profile=Profile(
+                    interests=tuple(queries[r.id][INTEREST]),
+                    exclusions=tuple(queries[r.id][EXCLUSION]),
+                    min_score=r.min_score,
+                    max_papers=r.max_papers,
+                ),
+                timezone=r.timezone,
+                send_time=time(int(hh), int(mm)),
+                frequency=Frequency(r.frequency),
+                weekly_day=r.weekly_day,
+                active=r.active,
+                endpoints=tuple(eps[r.id]),
+                slack_team_id=r.slack_team_id,
+                slack_user_id=r.slack_user_id,
+            )
+        )
+    return result
+
+
+def _one(conn: Connection, subscriber_id: int) -> Subscriber:
+    rows = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).all()
+    if not rows:
+        raise NotFound(f"no subscriber with id {subscriber_id}")
+    return _load(conn, rows)[0]
+
+
+def _write_queries(conn: Connection, subscriber_id: int, kind: str, queries: Iterable[str]) -> None:
+    conn.execute(
+        delete(profile_queries).where(
+            profile_queries.c.subscriber_id == subscriber_id, profile_queries.c.kind == kind
+        )
+    )
+    rows = [
+        {"subscriber_id": subscriber_id, "kind": kind, "position": i, "query": q}
+        for i, q in enumerate(queries)
+    ]
+    if rows:
+        conn.execute(insert(profile_queries), rows)
+
+
+def _touch(conn: Connection, subscriber_id: int, now: datetime) -> None:
+    result = conn.execute(
+        update(subscribers).where(subscribers.c.id == subscriber_id).values(updated_at=now)
+    )
+    if result.rowcount == 0:
+        raise NotFound(f"no subscriber with id {subscriber_id}")
+
+
+def create_subscriber(
+    db: Db,
+    *,
+    name: str,
+    now: datetime,
+    profile: Profile | None = None,
+    timezone: str = "UTC",
+    send_time: time = time(8, 0),
+    frequency: Frequency = Frequency.DAILY,
+    weekly_day: int = 0,
+    active: bool = True,
+    slack_team_id: str | None = None,
+    slack_user_id: str | None = None,
+) -> Subscriber:
+    """Store a new subscriber with its profile; endpoints are added separately."""
+    profile = profile or Profile()
+    with transaction(db) as conn:
+        new_id = conn.execute(
+            insert(subscribers)
+            .values(
+                name=name,
+                timezone=timezone,
+                send_time=_time_text(send_time),
+                frequency=Frequency(frequency).value,
+                weekly_day=weekly_day,
+                active=active,
+                min_score=profile.min_score,
+                max_papers=profile.max_papers,
+                slack_team_id=slack_team_id,
+                slack_user_id=slack_user_id,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(subscribers.c.id)
+        ).scalar_one()
+        _write_queries(conn, new_id, INTEREST, profile.interests)
+        _write_queries(conn, new_id, EXCLUSION, profile.exclusions)
+        return _one(conn, new_id)
+
+
+def get_subscriber(db: Db, subscriber_id: int) -> Subscriber | None:
+    with transaction(db) as conn:
+        try:
+            return _one(conn, subscriber_id)
+        except NotFound:
+            return None
+
+
+def find_subscriber(db: Db, ref: str) -> Subscriber | None:
+    """A subscriber by id (``"12"``) or by exact name."""
+    with transaction(db) as conn:
+        if ref.isdigit():
+            rows = conn.execute(select(subscribers).where(subscribers.c.id == int(ref))).all()
+            if rows:
+                return _load(conn, rows)[0]
+        rows = conn.execute(
+            select(subscribers).where(subscribers.c.name == ref).order_by(subscribers.c.id)
+        ).all()
+        return _load(conn, rows[:1])[0] if rows else None
+
+
+def find_by_slack(db: Db, team_id: str, user_id: str) -> Subscriber | None:
+    """The subscriber a Slack user is, keyed by workspace and user: never across teams."""
+    with transaction(db) as conn:
+        rows = conn.execute(
+            select(subscribers).where(
+                subscribers.c.slack_team_id == team_id, subscribers.c.slack_user_id == user_id
+            )
+        ).all()
+        return _load(conn, rows)[0] if rows else None
+
+
+def find_by_email(db: Db, address: str) -> list[Subscriber]:
+    """Subscribers with an email endpoint at ``address`` (case-insensitive)."""
+    with transaction(db) as conn:
+        ids = select(endpoints.c.subscriber_id).where(
+            endpoints.c.kind == EndpointKind.EMAIL.value,
+            func.lower(endpoints.c.address) == address.lower(),
+        )
+        rows = conn.execute(
+            select(subscribers).where(subscribers.c.id.in_(ids)).order_by(subscribers.c.id)
+        ).all()
+        return _load(conn, rows)
+
+
+def list_subscribers(db: Db, *, active_only: bool = False) -> list[Subscriber]:
+    with transaction(db) as conn:
+        query = select(subscribers).order_by(subscribers.c.id)
+        if active_only:
+            query = query.where(subscribers.c.active.is_(True))
+        return _load(conn, conn.execute(query).all())
+
+
+def update_subscriber(db: Db, subscriber_id: int, *, now: datetime, **changes: Any) -> Subscriber:
+    """Change plain fields: name, timezone, send_time, frequency, weekly_day, active, ..."""
+    unknown = set(changes) - _UPDATABLE
+    if unknown:
+        raise TypeError(f"cannot update {', '.join(sorted(unknown))}")
+    values = dict(changes)
+    if "send_time" in values:
+        values["send_time"] = _time_text(values["send_time"])
+    if "frequency" in values:
+        values["frequency"] = Frequency(values["frequency"]).value
+    with transaction(db) as conn:
+        result = conn.execute(
+            update(subscribers)
+            .where(subscribers.c.id == subscriber_id)
+            .values(updated_at=now, **values)
+        )
+        if result.rowcount == 0:
+            raise NotFound(f"no subscriber with id {subscriber_id}")
+        return _one(conn, subscriber_id)
+
+
+def set_profile(db: Db, subscriber_id: int, profile: Profile, *, now: datetime) -> Subscriber:
+    """Replace the whole profile (interests, exclusions, threshold and cap)."""
+    with transaction(db) as conn:
+        conn.execute(
+            update(subscribers)
+            .where(subscribers.c.id == subscriber_id)
+            .values(min_score=profile.min_score, max_papers=profile.max_papers, updated_at=now)
+        )
+        _write_queries(conn, subscriber_id, INTEREST, profile.interests)
+        _write_queries(conn, subscriber_id, EXCLUSION, profile.exclusions)
+        return _one(conn, subscriber_id)
+
+
+def _append(db: Db, subscriber_id: int, kind: str, query: str, now: datetime) -> Subscriber:
+    with transaction(db) as conn:
+        _touch(conn, subscriber_id, now)
+        position = conn.execute(
+            select(func.coalesce(func.max(profile_queries.c.position) + 1, 0)).where(
+                profile_queries.c.subscriber_id == subscriber_id, profile_queries.c.kind == kind
+            )
+        ).scalar_one()
+        conn.execute(
+            insert(profile_queries).values(
+                subscriber_id=subscriber_id, kind=kind, position=position, query=query
+            )
+        )
+        return _one(conn, subscriber_id)
+
+
+def add_interest(db: Db, subscriber_id: int, query: str, *, now: datetime) -> Subscriber:
+    return _append(db, subscriber_id, INTEREST, query, now)
+
+
+def add_exclusion(db: Db, subscriber_id: int, query: str, *, now: datetime) -> Subscriber:
+    return _append(db, subscriber_id, EXCLUSION, query, now)
+
+
+def remove_interest(db: Db, subscriber_id: int, position: int, *, now: datetime) -> str:
+    """Remove the interest numbered ``position`` (1-based, as ``list`` shows it)."""
+    with transaction(db) as conn:
+        current = _one(conn, subscriber_id).profile.interests
+        if not 1 <= position <= len(current):
+            raise IndexError(
+                f"there is no interest number {position}"
+                + (f" (you have {len(current)})" if current else " (you have none)")
+            )
+        removed = current[position - 1]
+        _write_queries(conn, subscriber_id, INTEREST, current[: position - 1] + current[position:])
+        _touch(conn, subscriber_id, now)
+        return removed
+
+
+def clear_profile(db: Db, subscriber_id: int, *, now: datetime) -> Subscriber:
+    """Forget every interest and exclusion; the subscriber and endpoints stay."""
+    with transaction(db) as conn:
+        _touch(conn, subscriber_id, now)
+        conn.execute(
+            delete(profile_queries).where(profile_queries.c.subscriber_id == subscriber_id)
+        )
+        return _one(conn, subscriber_id)
+
+
+def delete_subscriber(db: Db, subscriber_id: int) -> bool:
+    """Delete a subscriber and everything that hangs off it (outbox, feedback, ...)."""
+    with transaction(db) as conn:
+        # Children first: SQLite enforces ON DELETE CASCADE only when foreign keys are
+        # on for the connection, and a Connection handed in may not come from connect().
+        for table in (profile_queries, feedback):
+            conn.execute(delete(table).where(table.c.subscriber_id == subscriber_id))
+        return bool(
+            conn.execute(delete(subscribers).where(subscribers.c.id == subscriber_id)).rowcount
+        )
+
+
+def add_endpoint(
+    db: Db,
+    subscriber_id: int,
+    kind: EndpointKind,
+    address: str,
+    *,
+    now: datetime,
+    slack_team_id: str | None = None,
+    confirmed: bool = True,
+) -> Endpoint:
+    """Add a delivery endpoint; adding the same (kind, address) again returns the first."""
+    kind = EndpointKind(kind)
+    with transaction(db) as conn:
+        existing = conn.execute(
+            select(endpoints).where(
+                endpoints.c.subscriber_id == subscriber_id,
+                endpoints.c.kind == kind.value,
+                endpoints.c.address == address,
+            )
+        ).first()
+        if existing is not None:
+            return _endpoint(existing)
+        try:
+            new_id = conn.execute(
+                insert(endpoints)
+                .values(
+                    subscriber_id=subscriber_id,
+                    kind=kind.value,
+                    address=address,
+                    slack_team_id=slack_team_id,
+                    active=True,
+                    confirmed=confirmed,
+                    created_at=now,
+                )
+                .returning(endpoints.c.id)
+            ).scalar_one()
+        except IntegrityError as exc:
+            raise NotFound(f"no subscriber with id {subscriber_id}") from exc
+        row = conn.execute(select(endpoints).where(endpoints.c.id == new_id)).one()
+        return _endpoint(row)
+
+
+def get_endpoint(db: Db, endpoint_id: int) -> Endpoint | None:
+    with transaction(db) as conn:
+        row = conn.execute(select(endpoints).where(endpoints.c.id == endpoint_id)).first()
+        return _endpoint(row) if row is not None else None
+
+
+def _set_endpoint(db: Db, endpoint_id: int, **values: Any) -> None:
+    with transaction(db) as conn:
+        result = conn.execute(
+            update(endpoints).where(endpoints.c.id == endpoint_id).values(**values)
+        )
+        if result.rowcount == 0:
+            raise NotFound(f"no endpoint with id {endpoint_id}")
+
+
+def set_endpoint_active(
+    db: Db, endpoint_id: int, active: bool, *, reason: str | None = None
+) -> None:
+    """Enable or disable one endpoint; ``reason`` says why it was disabled."""
+    _set_endpoint(db, endpoint_id, active=active, disabled_reason=None if active else reason)
+
+
+def set_dm_channel(db: Db, endpoint_id: int, channel: str) -> None:
+    """Remember the DM channel ``conversations.open`` gave for a Slack user endpoint."""
+    _set_endpoint(db, endpoint_id, slack_dm_channel=channel)
+
+
+def confirm_endpoint(db: Db, endpoint_id: int) -> None:
+    """Mark an email endpoint as confirmed (double opt-in) and active."""
+    _set_endpoint(db, endpoint_id, confirmed=True, active=True, disabled_reason=None)
+
+
+def remove_endpoint(db: Db, endpoint_id: int) -> bool:
+    with transaction(db) as conn:
+        return bool(conn.execute(delete(endpoints).where(endpoints.c.id == endpoint_id)).rowcount)
+
+
+FeedbackValue = Literal["useful", "not_useful"]
+
+
+def record_feedback(
+    db: Db, subscriber_id: int, paper_id: str, value: FeedbackValue, *, now: datetime
+) -> None:
+    """Store (or change) a subscriber's verdict on a paper."""
+    if value not in ("useful", "not_useful"):
+        raise ValueError(f"unknown feedback {value!r}")
+    with transaction(db) as conn:
+        changed = conn.execute(
+            update(feedback)
+            .where(feedback.c.subscriber_id == subscriber_id, feedback.c.paper_id == paper_id)
+            .values(value=value, at=now)
+        ).rowcount
+        if not changed:
+            conn.execute(
+                insert(feedback).values(
+                    subscriber_id=subscriber_id, paper_id=paper_id, value=value, at=now
+                )
+            )
+
+
+def get_feedback(db: Db, subscriber_id: int) -> dict[str, str]:
+    """paper id -> "useful" | "not_useful" for one subscriber."""
+    with transaction(db) as conn:
+        rows = conn.execute(
+            select(feedback.c.paper_id, feedback.c.value).where(
+                feedback.c.subscriber_id == subscriber_id
+            )
+        )
+        return {r.paper_id: r.value for r in rows}

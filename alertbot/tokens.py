@@ -1,0 +1,91 @@
+"""Signed tokens for links that act without a login: unsubscribe and email confirmation.
+
+A token is bound to one subscriber and one endpoint and signed with the secret key,
+so a forged, altered or other-subscriber token is refused. itsdangerous does the
+signing and the expiry check.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+UNSUBSCRIBE_SALT = "alertbot.unsubscribe.v1"
+CONFIRM_SALT = "alertbot.confirm-email.v1"
+CONFIRM_MAX_AGE_SECONDS = 3 * 24 * 3600
+
+
+class BadToken(ValueError):
+    """The token is malformed, forged, altered or expired."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribeClaim:
+    subscriber_id: int
+    endpoint_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmClaim:
+    subscriber_id: int
+    endpoint_id: int
+    email: str
+
+
+class Signer:
+    def __init__(self, secret_key: str) -> None:
+        if len(secret_key) < 16:
+            raise ValueError("the secret key must be at least 16 characters")
+        self._unsubscribe = URLSafeTimedSerializer(secret_key, salt=UNSUBSCRIBE_SALT)
+        self._confirm = URLSafeTimedSerializer(secret_key, salt=CONFIRM_SALT)
+
+    def unsubscribe_token(self, subscriber_id: int, endpoint_id: int) -> str:
+        return str(self._unsubscribe.dumps([subscriber_id, endpoint_id]))
+
+    def read_unsubscribe(self, token: str) -> UnsubscribeClaim:
+        # Unsubscribe links never expire: a digest read months later must still work.
+        data = _loads(self._unsubscribe, token, max_age=None)
+        if not (isinstance(data, list) and len(data) == 2 and all(type(x) is int for x in data)):
+            raise BadToken("malformed token")
+        return UnsubscribeClaim(data[0], data[1])
+
+    def confirm_token(self, subscriber_id: int, endpoint_id: int, email: str) -> str:
+        return str(self._confirm.dumps([subscriber_id, endpoint_id, email]))
+
+    def read_confirm(self, token: str, max_age: int = CONFIRM_MAX_AGE_SECONDS) -> ConfirmClaim:
+        data = _loads(self._confirm, token, max_age=max_age)
+        if not (
+            isinstance(data, list)
+            and len(data) == 3
+            and type(data[0]) is int
+            and type(data[1]) is int
+            and isinstance(data[2], str)
+        ):
+            raise BadToken("malformed token")
+        return ConfirmClaim(data[0], data[1], data[2])
+
+
+def _loads(serializer: URLSafeTimedSerializer, token: str, max_age: int | None) -> object:
+    try:
+        return serializer.loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise BadToken("the link has expired") from exc
+    except BadSignature as exc:
+        raise BadToken("the link is not valid") from exc
+
+
+def load_or_create_secret_key(configured: str | None, data_dir: Path) -> str:
+    """The configured key, else one generated once and kept (mode 0600) in ``data_dir``."""
+    if configured:
+        return configured
+    path = data_dir / "secret_key"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(key, encoding="utf-8")
+    return key

@@ -1,0 +1,122 @@
+"""Fixtures every test shares: isolated state, real databases.
+
+Every test runs in its own temporary folder with no ``ALERTBOT_*`` variables from the
+machine, so nothing a developer has configured leaks in, and nothing a test writes
+leaks out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from alertbot.store import connect, migrate
+
+FIXTURES = Path(__file__).parent / "fixtures"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "ALERTBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point all state at a temp dir and drop the machine's alertbot settings."""
+    for name in list(os.environ):
+        if name.startswith("ALERTBOT_") and name != "ALERTBOT_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ALERTBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A real SQLite file in the test's temp dir."""
+    return f"sqlite:///{tmp_path / 'alertbot.sqlite3'}"
+
+
+def _postgres_available() -> str | None:
+    """None if the server answers, else the reason it does not."""
+    try:
+        engine = connect(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        return f"no PostgreSQL server at {POSTGRES_ADMIN_URL}: {exc.__class__.__name__}"
+    return None
+
+
+_PG_UNAVAILABLE: str | bool | None = False  # False: not probed yet
+
+
+_TEST_DATABASE = "alertbot_test"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty schema on the machine's PostgreSQL server, dropped afterwards.
+
+    A schema per test rather than a database per test: CREATE DATABASE costs about a
+    second (it copies a template and checkpoints), CREATE SCHEMA a few milliseconds, and
+    the tests see the same empty database either way through ``search_path``.
+    """
+    global _PG_UNAVAILABLE
+    if _PG_UNAVAILABLE is False:
+        _PG_UNAVAILABLE = _postgres_available()
+    if _PG_UNAVAILABLE:
+        pytest.skip(str(_PG_UNAVAILABLE))
+    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
+    admin = connect(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": _TEST_DATABASE}
+        ).first()
+        if not exists:
+            # Another test process may create it between the check and here.
+            with contextlib.suppress(Exception):
+                conn.execute(text(f'CREATE DATABASE "{_TEST_DATABASE}"'))
+    admin.dispose()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    db = connect(f"{base}/{_TEST_DATABASE}", isolation_level="AUTOCOMMIT")
+    with db.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base}/{_TEST_DATABASE}?options=-csearch_path%3D{schema}"
+    finally:
+        with db.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        db.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """The same test on a real SQLite file and on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A migrated engine on each backend."""
+    eng = connect(db_url)
+    migrate(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    """A migrated engine on a real SQLite file only (for tests that are not about SQL)."""
+    eng = connect(sqlite_url)
+    migrate(eng)
+    yield eng
+    eng.dispose()

@@ -1,0 +1,70 @@
+"""Signed tokens: unforgeable, bound to one subscriber and endpoint, expiring when asked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from freezegun import freeze_time
+
+from alertbot.tokens import BadToken, Signer, load_or_create_secret_key
+
+KEY = "k" * 32
+
+
+def test_it_round_trips_an_unsubscribe_token() -> None:
+    """A token read back names the subscriber and endpoint it was made for."""
+    signer = Signer(KEY)
+    claim = signer.read_unsubscribe(signer.unsubscribe_token(7, 42))
+    assert (claim.subscriber_id, claim.endpoint_id) == (7, 42)
+
+
+@pytest.mark.parametrize(
+    "mutate", [lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"), lambda t: "x" + t, lambda t: ""]
+)
+def test_it_refuses_an_altered_token(mutate) -> None:  # type: ignore[no-untyped-def]
+    """Changing any character of a token makes it invalid."""
+    signer = Signer(KEY)
+    with pytest.raises(BadToken):
+        signer.read_unsubscribe(mutate(signer.unsubscribe_token(7, 42)))
+
+
+def test_it_refuses_a_token_signed_with_another_key() -> None:
+    """A token from another installation (or a forger) is refused."""
+    token = Signer("z" * 32).unsubscribe_token(7, 42)
+    with pytest.raises(BadToken):
+        Signer(KEY).read_unsubscribe(token)
+
+
+def test_it_does_not_accept_a_confirm_token_as_an_unsubscribe_token() -> None:
+    """Tokens are salted by purpose, so one kind cannot stand in for another."""
+    signer = Signer(KEY)
+    with pytest.raises(BadToken):
+        signer.read_unsubscribe(signer.confirm_token(7, 42, "a@example.org"))
+
+
+def test_it_expires_confirmation_links() -> None:
+    """A confirmation link older than its max age is refused with a clear reason."""
+    signer = Signer(KEY)
+    with freeze_time("2026-01-01 00:00:00"):
+        token = signer.confirm_token(1, 2, "a@example.org")
+    with freeze_time("2026-01-01 00:59:00"):
+        assert signer.read_confirm(token, max_age=3600).email == "a@example.org"
+    with freeze_time("2026-01-01 01:00:02"), pytest.raises(BadToken, match="expired"):
+        signer.read_confirm(token, max_age=3600)
+
+
+def test_it_rejects_short_secret_keys() -> None:
+    """A guessable key is refused up front."""
+    with pytest.raises(ValueError, match="at least 16"):
+        Signer("short")
+
+
+def test_it_generates_the_secret_key_once_and_keeps_it_private(tmp_path: Path) -> None:
+    """Without a configured key, one is generated, stored 0600, and reused."""
+    first = load_or_create_secret_key(None, tmp_path / "data")
+    assert load_or_create_secret_key(None, tmp_path / "data") == first
+    assert (tmp_path / "data" / "secret_key").stat().st_mode & 0o077 == 0
+    assert load_or_create_secret_key("configured-key-123456", tmp_path / "data") == (
+        "configured-key-123456"
+    )
