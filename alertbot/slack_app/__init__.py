@@ -10,7 +10,6 @@ the same listeners serve events from Slack's WebSocket instead.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -28,6 +27,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from alertbot.config import Settings
+from alertbot.deliver.confirm import send_confirmation as deliver_confirmation
 from alertbot.slack_app import interactions
 from alertbot.slack_app.actions import perform
 from alertbot.slack_app.commands import parse_command
@@ -40,16 +40,6 @@ COMMAND = "/subscribe"
 MAX_BODY_BYTES = 1024 * 1024
 API_TIMEOUT_SECONDS = 2  # users.info runs before the 3-second acknowledgement
 SORRY = "Sorry, something went wrong on our side. Please try again in a minute."
-
-
-def default_confirmation_sender() -> ConfirmationSender | None:
-    """``alertbot.deliver.email.send_confirmation`` when this build has the email channel."""
-    try:
-        module = importlib.import_module("alertbot.deliver.email")
-    except ModuleNotFoundError:
-        return None
-    sender: ConfirmationSender | None = getattr(module, "send_confirmation", None)
-    return sender
 
 
 def make_client(settings: Settings) -> WebClient:
@@ -71,7 +61,7 @@ def make_deps(
         now=now,
         client=client or make_client(settings),
         limiter=RateLimiter(settings.subscribe.commands_per_minute, now=now),
-        send_confirmation=send_confirmation or default_confirmation_sender(),
+        send_confirmation=send_confirmation or deliver_confirmation,
     )
 
 

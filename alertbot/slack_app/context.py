@@ -17,7 +17,7 @@ from alertbot.slack_app.ratelimit import RateLimiter
 
 
 class ConfirmationSender(Protocol):
-    """Sends the double opt-in email (``alertbot.deliver.email.send_confirmation``)."""
+    """Sends the double opt-in email (``alertbot.deliver.confirm.send_confirmation``)."""
 
     def __call__(self, settings: Settings, address: str, confirm_url: str) -> None: ...
 

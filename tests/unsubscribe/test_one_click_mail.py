@@ -6,15 +6,16 @@ import re
 from datetime import time, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 
+from alertbot.config import Settings
 from alertbot.deliver import build_channels, queue_due, send_due
+from alertbot.deliver.confirm import confirmation_message, send_confirmation
 from alertbot.model import EndpointKind, Profile
 from alertbot.store import subscribers as store
 from alertbot.store.papers import upsert_papers
-from tests.servers import SlackStandIn, smtp_server
-from tests.slack.helpers import World, build_world, paper
+from tests.servers import SlackStandIn, free_port, smtp_server
+from tests.slack.helpers import World, build_world, paper, wait_until
 
 
 def _subscribe(world: World, name: str) -> int:
@@ -78,10 +79,6 @@ def test_it_confirms_an_address_from_the_link_in_a_real_confirmation_email(
     sqlite_engine: Engine, tmp_path: Path, slack: SlackStandIn
 ) -> None:
     """``/subscribe email`` mails a link (via the email channel); POSTing it confirms."""
-    import alertbot.deliver.email as email_channel
-
-    if not hasattr(email_channel, "send_confirmation"):
-        pytest.skip("alertbot.deliver.email has no send_confirmation yet")
     with smtp_server() as sink:
         smtp = {"host": sink.host, "port": sink.port, "security": "none"}
         for world in build_world(sqlite_engine, tmp_path, slack, smtp=smtp, real_mail=True):
@@ -96,3 +93,68 @@ def test_it_confirms_an_address_from_the_link_in_a_real_confirmation_email(
             assert sub is not None
             email = next(e for e in sub.endpoints if e.kind == EndpointKind.EMAIL)
             assert (email.confirmed, email.active) == (True, True)
+
+
+def test_a_refused_confirmation_email_is_reported_back_in_slack(
+    sqlite_engine: Engine, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    """The relay refuses the message: the user is told, the address stays off and unconfirmed."""
+    with smtp_server() as sink:
+        sink.behaviour.data_replies.append("554 5.7.1 rejected as spam")
+        smtp = {"host": sink.host, "port": sink.port, "security": "none"}
+        for world in build_world(sqlite_engine, tmp_path, slack, smtp=smtp, real_mail=True):
+            world.session.reply("email ada@example.org")
+            posts = wait_until(lambda: list(slack.responses))
+            assert "could not be sent" in str(posts[0][1]["text"])
+            assert sink.messages == []
+            sub = store.find_by_slack(world.engine, "T1", "U1")
+            assert sub is not None
+            email = next(e for e in sub.endpoints if e.kind == EndpointKind.EMAIL)
+            assert (email.confirmed, email.active) == (False, False)
+
+
+def test_an_unreachable_relay_is_reported_back_in_slack(
+    sqlite_engine: Engine, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    """Nothing listens on the relay's port: a clear reply instead of a silent loss."""
+    smtp = {"host": "127.0.0.1", "port": free_port(), "security": "none", "timeout_seconds": 2}
+    for world in build_world(sqlite_engine, tmp_path, slack, smtp=smtp, real_mail=True):
+        world.session.reply("email ada@example.org")
+        posts = wait_until(lambda: list(slack.responses))
+        assert "could not be sent" in str(posts[0][1]["text"])
+
+
+def test_the_confirmation_email_goes_over_verified_starttls_with_auth(tmp_path: Path) -> None:
+    """The same connection rules as digests: STARTTLS required and verified, AUTH used."""
+    with smtp_server(starttls=True, auth={"bot": "pw"}, tmp_dir=str(tmp_path)) as sink:
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            smtp={
+                "host": sink.host,
+                "port": sink.port,
+                "security": "starttls",
+                "ca_file": sink.ca_file,
+                "username": "bot",
+                "password": "pw",
+                "from_address": "Paper digests <digests@example.org>",
+            },
+        )
+        send_confirmation(settings, "ada@example.org", "https://alertbot.example/confirm?token=t")
+        message = sink.wait_for(1)[0]
+    assert message["To"] == "ada@example.org"
+    assert message["Subject"] == "Confirm your alertbot digests"
+    assert message["Message-ID"]
+    assert message["Date"]
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    assert "https://alertbot.example/confirm?token=t" in body.get_content()
+    assert sink.envelopes[0] == ("digests@example.org", ["ada@example.org"])
+    assert sink.auth_logins[0] in ("bot", b"bot")
+
+
+def test_a_crlf_in_the_address_never_reaches_a_header(tmp_path: Path) -> None:
+    """Header injection through the address is flattened onto one line."""
+    settings = Settings(data_dir=tmp_path / "data", smtp={"host": "127.0.0.1", "security": "none"})
+    data = confirmation_message(settings, "ada@example.org\r\nBcc: eve@example.org", "https://x/c")
+    headers = data.split(b"\r\n\r\n", 1)[0] if b"\r\n\r\n" in data else data.split(b"\n\n", 1)[0]
+    assert b"\nBcc:" not in headers
