@@ -12,26 +12,29 @@ least twice per ``WatchdogSec``), ``STOPPING=1`` when shutting down.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
 import uvicorn
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from sqlalchemy import Engine
 from starlette.routing import BaseRoute
 
 from alertbot import logs
 from alertbot.clock import utcnow
 from alertbot.config import Settings
+from alertbot.deliver import build_channels
 from alertbot.schedule import Jobs, NoNotifier, Notifier, build_scheduler
+from alertbot.slack_app import slack_routes, socket_mode
 from alertbot.store import connect, migrate
+from alertbot.unsubscribe import unsubscribe_routes
 from alertbot.web import HealthState, create_app
 
 log = logging.getLogger(__name__)
@@ -58,53 +61,37 @@ def heartbeat_seconds(settings: Settings) -> float:
     return max(seconds, 0.5)
 
 
-def _optional(module: str) -> Any | None:
-    """A module another issue provides, or None if this build does not have it yet."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
-            return None
-        raise
-
-
 def extra_routes(
     engine: Engine, settings: Settings, *, now: Callable[[], datetime]
 ) -> list[BaseRoute]:
     """The Slack endpoints (when Slack is configured over HTTP) and the unsubscribe pages."""
     routes: list[BaseRoute] = []
-    slack_app = _optional("alertbot.slack_app")
     # With an app token, Slack talks to us over Socket Mode instead of HTTP.
-    if slack_app is not None and settings.slack.signing_secret and not settings.slack.app_token:
-        routes.extend(slack_app.slack_routes(engine, settings, now=now))
-    unsubscribe = _optional("alertbot.unsubscribe")
-    if unsubscribe is not None:
-        routes.extend(unsubscribe.unsubscribe_routes(engine, settings, now=now))
+    if settings.slack.signing_secret and not settings.slack.app_token:
+        routes.extend(slack_routes(engine, settings, now=now))
+    routes.extend(unsubscribe_routes(engine, settings, now=now))
     return routes
 
 
-def start_socket_mode(engine: Engine, settings: Settings, *, now: Callable[[], datetime]) -> Any:
-    """Hook: Slack's Socket Mode when ``slack.app_token`` is set; returns a handle to close.
+def start_socket_mode(
+    engine: Engine, settings: Settings, *, now: Callable[[], datetime]
+) -> SocketModeHandler | None:
+    """Slack's Socket Mode when ``slack.app_token`` is set; returns the handle to close.
 
-    The Slack app provides ``alertbot.slack_app.socket_mode.start(engine, settings, now=)``.
+    A failure to connect is logged and the service runs on without Slack commands:
+    digests and the unsubscribe pages matter more than ``/subscribe``.
     """
     if settings.slack.app_token is None:
         return None
-    module = _optional("alertbot.slack_app.socket_mode")
-    if module is None:
-        log.warning("slack.app_token is set but this build has no Socket Mode support")
-        return None
     log.info("slack socket mode starting")
-    return module.start(engine, settings, now=now)
-
-
-def build_channels(settings: Settings) -> Mapping[Any, Any] | None:
-    """The delivery channels, built once for the process (connections are reused)."""
-    deliver = _optional("alertbot.deliver")
-    if deliver is None or not hasattr(deliver, "build_channels"):
+    try:
+        return socket_mode.start(engine, settings, now=now)
+    except Exception as exc:
+        log.error(
+            "slack socket mode failed to start; /subscribe is unavailable",
+            extra={"ctx": {"error": f"{exc.__class__.__name__}: {exc}"}},
+        )
         return None
-    channels: Mapping[Any, Any] = deliver.build_channels(settings)
-    return channels
 
 
 class _Server(uvicorn.Server):
@@ -206,7 +193,7 @@ def run(
             on_exit=stop.set,
         )
     scheduler.start()
-    socket_mode = None if worker else start_socket_mode(engine, settings, now=now)
+    socket_handle = None if worker else start_socket_mode(engine, settings, now=now)
     clean = True
     try:
         if worker:
@@ -223,8 +210,8 @@ def run(
         clean = _wait_for_jobs(
             lambda: scheduler.shutdown(wait=True), settings.schedule.shutdown_timeout_seconds
         )
-        if socket_mode is not None:
-            socket_mode.close()
+        if socket_handle is not None:
+            socket_handle.close()  # type: ignore[no-untyped-call]
         for channel in (jobs.channels or {}).values():
             channel.close()
         engine.dispose()

@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from alertbot.service import extra_routes
+from alertbot.service import extra_routes, start_socket_mode
 from alertbot.slack_app import slack_routes
 from alertbot.slack_app.socket_mode import start
 from alertbot.web import HealthState, create_app
-from tests.servers import SlackStandIn
+from tests.servers import Reply, SlackStandIn
 from tests.slack.helpers import Clock, command_body, make_settings, signed_headers
 
 MANIFEST = Path(__file__).parents[2] / "deploy" / "slack-manifest.yml"
@@ -54,9 +55,26 @@ def test_it_needs_an_app_token_for_socket_mode(sqlite_engine: Engine, tmp_path: 
         start(sqlite_engine, settings, now=Clock())
 
 
+def test_a_socket_mode_that_cannot_connect_leaves_the_service_running(
+    sqlite_engine: Engine,
+    tmp_path: Path,
+    slack: SlackStandIn,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Slack refuses the app token: logged as an error, and the service carries on."""
+    settings = make_settings(str(tmp_path / "data"), slack.url, slack={"app_token": "xapp-1-bad"})
+    slack.script("apps.connections.open", Reply(body={"ok": False, "error": "invalid_auth"}))
+    assert start_socket_mode(sqlite_engine, settings, now=Clock()) is None
+    assert slack.calls_to("apps.connections.open")
+    # Once `alertbot run` has configured logging, our lines go to stderr, not to caplog.
+    logged = caplog.text + capsys.readouterr().err
+    assert "socket mode failed to start" in logged
+    assert "xapp-1-bad" not in logged
+
+
 def test_it_ships_a_manifest_with_the_routes_and_minimal_scopes() -> None:
     """The manifest names /subscribe, our two URLs and exactly the four bot scopes."""
-    yaml = pytest.importorskip("yaml")
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     command = manifest["features"]["slash_commands"][0]
     assert command["command"] == "/subscribe"
