@@ -1,6 +1,6 @@
 """Keyword profiles: the query language, normalisation, scoring and the profile index.
 
-Pure: no I/O, corpus statistics are passed in. See README_SECTION.md for the language.
+Pure: no I/O, corpus statistics are passed in. The query language and scoring are documented in the README.
 """
 
 from __future__ import annotations
