@@ -32,14 +32,15 @@ import re
 import smtplib
 import ssl
 from collections.abc import Callable
-from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.policy import SMTP as SMTP_POLICY
-from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
+from email.utils import getaddresses, parseaddr
 from typing import ClassVar
 
 from alertbot.config import SmtpSettings
 from alertbot.deliver.base import DeliveryError, Rendered
+from alertbot.deliver.mime import Envelope, message_bytes, one_line, sender_domain
 from alertbot.model import Digest, EndpointKind
 
 log = logging.getLogger(__name__)
@@ -50,18 +51,35 @@ log = logging.getLogger(__name__)
 HEADER_POLICY = SMTP_POLICY.clone(max_line_length=998)
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 _CRLF = b"\r\n"
+# one_line and sender_domain live in mime.py; they are re-exported for existing callers.
+__all__ = [
+    "HEADER_POLICY",
+    "EmailChannel",
+    "build_message",
+    "connect_smtp",
+    "envelope_for",
+    "one_line",
+    "sender_domain",
+]
 
 
-def one_line(text: str) -> str:
-    """``text`` with every run of whitespace, CR and LF included, made one space."""
-    return " ".join(text.split())
-
-
-def sender_domain(from_address: str) -> str:
-    """The domain of the From address: used for Message-IDs and EHLO (never the host name)."""
-    _, address = parseaddr(from_address)
-    domain = address.rpartition("@")[2].strip()
-    return domain or "localhost"
+def envelope_for(
+    rendered: Rendered, *, from_address: str, unsubscribe_mailto: str | None, outbox_id: int
+) -> Envelope:
+    """The header values of one digest's email."""
+    if rendered.email is None:
+        raise ValueError("the digest was not rendered as an email")
+    digest = rendered.digest
+    return Envelope(
+        subject=rendered.email.subject,
+        from_address=from_address,
+        to_name=digest.subscriber.name,
+        to_address=digest.endpoint.address,
+        sent_at=rendered.sent_at,
+        unsubscribe_url=rendered.unsubscribe_url,
+        unsubscribe_mailto=unsubscribe_mailto,
+        outbox_id=outbox_id,
+    )
 
 
 def build_message(
@@ -70,43 +88,24 @@ def build_message(
     from_address: str,
     unsubscribe_mailto: str | None = None,
     outbox_id: int,
+    eight_bit: bool = False,
 ) -> EmailMessage:
     """The email for one digest: multipart/alternative, text first, then HTML.
 
-    Shared by the SMTP and file channels, so ``alertbot demo``'s ``.eml`` files are what
-    SMTP would send. Every header value is forced onto one line: a CR or LF in a paper
-    title can never start a header of its own.
+    The file channel's ``.eml``: the bytes :func:`alertbot.deliver.mime.message_bytes`
+    writes for SMTP, parsed back, so ``alertbot demo`` shows what SMTP would send.
     """
-    if rendered.email is None:
-        raise ValueError("the digest was not rendered as an email")
-    digest = rendered.digest
-    msg = EmailMessage(policy=HEADER_POLICY)
-    msg["Subject"] = one_line(rendered.email.subject)
-    msg["From"] = one_line(from_address)
-    msg["To"] = _to_header(digest)
-    msg["Date"] = format_datetime(rendered.sent_at)
-    msg["Message-ID"] = make_msgid(idstring=f"o{outbox_id}", domain=sender_domain(from_address))
-    unsubscribe = [f"<{one_line(rendered.unsubscribe_url)}>"]
-    if unsubscribe_mailto:
-        unsubscribe.append(f"<mailto:{one_line(unsubscribe_mailto)}?subject=unsubscribe>")
-    # RFC 8058 one-click: mail clients POST "List-Unsubscribe=One-Click" to the URL.
-    msg["List-Unsubscribe"] = ", ".join(unsubscribe)
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(rendered.email.text, subtype="plain", cte="quoted-printable")
-    # base64 for the HTML: the email package's quoted-printable encoder is pure Python
-    # and was most of the cost of building a 50 KB digest; base64 runs in C.
-    msg.add_alternative(rendered.email.html, subtype="html", cte="base64")
+    envelope = envelope_for(
+        rendered,
+        from_address=from_address,
+        unsubscribe_mailto=unsubscribe_mailto,
+        outbox_id=outbox_id,
+    )
+    assert rendered.email is not None  # envelope_for checked
+    _, data = message_bytes(envelope, rendered.email.text, rendered.email.html, eight_bit=eight_bit)
+    msg = BytesParser(EmailMessage, policy=HEADER_POLICY).parsebytes(data)
+    assert isinstance(msg, EmailMessage)  # the parser builds the class it is given
     return msg
-
-
-def _to_header(digest: Digest) -> str:
-    address = one_line(digest.endpoint.address)
-    name = one_line(digest.subscriber.name)
-    try:
-        return str(Address(display_name=name, addr_spec=address))
-    except (ValueError, IndexError):
-        return address
 
 
 def connect_smtp(settings: SmtpSettings) -> smtplib.SMTP:
@@ -171,28 +170,42 @@ class EmailChannel:
 
     def send(self, digest: Digest, rendered: Rendered, *, outbox_id: int) -> str | None:
         """Send one digest; returns its Message-ID. Raises :class:`DeliveryError`."""
-        msg = build_message(
-            rendered,
-            from_address=self.settings.from_address,
-            unsubscribe_mailto=self.settings.unsubscribe_mailto,
-            outbox_id=outbox_id,
-        )
         recipients = [addr for _, addr in getaddresses([digest.endpoint.address]) if addr]
         if len(recipients) != 1:
             raise DeliveryError(
                 f"not one email address: {digest.endpoint.address!r}", permanent=True
             )
-        self.send_bytes(recipients[0], msg.as_bytes())
-        return str(msg["Message-ID"])
+        envelope = envelope_for(
+            rendered,
+            from_address=self.settings.from_address,
+            unsubscribe_mailto=self.settings.unsubscribe_mailto,
+            outbox_id=outbox_id,
+        )
+        assert rendered.email is not None  # envelope_for checked
+        text, html = rendered.email.text, rendered.email.html
+        message_id = ""
+
+        def build(eight_bit: bool) -> bytes:
+            nonlocal message_id
+            message_id, data = message_bytes(envelope, text, html, eight_bit=eight_bit)
+            return data
+
+        self._transaction(recipients[0], build)
+        return message_id
 
     def send_bytes(self, recipient: str, data: bytes) -> None:
-        """One SMTP transaction (MAIL, RCPT, DATA) on the batch's connection."""
+        """One SMTP transaction (MAIL, RCPT, DATA) for a ready-made 7-bit message."""
+        self._transaction(recipient, lambda _eight_bit: data)
+
+    def _transaction(self, recipient: str, build: Callable[[bool], bytes]) -> None:
+        # The message is built once the connection is up: whether its parts may go 8bit
+        # depends on the relay advertising 8BITMIME (RFC 6152).
         try:
             smtp = self._mail_from()
             code, reply = smtp.rcpt(recipient)
             if code not in (250, 251):
                 self._refused("RCPT", code, reply)
-            self._data(smtp, data)
+            self._data(smtp, build(self._eight_bit(smtp)))
         except DeliveryError:
             raise
         except smtplib.SMTPAuthenticationError as exc:
@@ -209,11 +222,15 @@ class EmailChannel:
             self.close()
             raise DeliveryError(f"SMTP {exc.__class__.__name__}: {exc}") from exc
 
+    @staticmethod
+    def _eight_bit(smtp: smtplib.SMTP) -> bool:
+        return bool(smtp.has_extn("8bitmime"))
+
     def _mail_from(self) -> smtplib.SMTP:
         reused = self._smtp is not None
         smtp = self._connection()
         try:
-            code, reply = smtp.mail(self._sender)
+            code, reply = smtp.mail(self._sender, self._mail_options(smtp))
         except smtplib.SMTPServerDisconnected:
             if not reused:
                 raise
@@ -225,10 +242,15 @@ class EmailChannel:
             )
             self.close()
             smtp = self._connection()
-            code, reply = smtp.mail(self._sender)
+            code, reply = smtp.mail(self._sender, self._mail_options(smtp))
         if code != 250:
             self._refused("MAIL", code, reply)
         return smtp
+
+    def _mail_options(self, smtp: smtplib.SMTP) -> list[str]:
+        # Declared whenever the relay supports it: BODY=8BITMIME allows 8bit parts and
+        # is harmless for a message that turns out to be 7-bit.
+        return ["BODY=8BITMIME"] if self._eight_bit(smtp) else []
 
     def _data(self, smtp: smtplib.SMTP, data: bytes) -> None:
         smtp.putcmd("data")
