@@ -7,11 +7,14 @@ matched against the subscriber's profile, ranked, and capped at the profile's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from alertbot.match import CorpusStats, match_profile
-from alertbot.model import Digest, DigestItem, Endpoint, Paper, Subscriber
+from alertbot.model import Digest, DigestItem, Endpoint, Match, Paper, Profile, Subscriber
+
+# ``match_profile``'s signature: the matcher a digest is built with (a cache may stand in).
+Matcher = Callable[[Profile, Sequence[Paper], CorpusStats], list[Match]]
 
 
 def build_digest(
@@ -20,6 +23,7 @@ def build_digest(
     digest_date: date,
     candidates: Sequence[Paper],
     stats: CorpusStats,
+    matcher: Matcher = match_profile,
 ) -> Digest:
     """The digest ``subscriber`` gets on ``endpoint`` for ``digest_date``.
 
@@ -30,7 +34,7 @@ def build_digest(
     :class:`alertbot.match.QueryError`.
     """
     by_id = {paper.id: paper for paper in candidates}
-    matches = match_profile(subscriber.profile, list(by_id.values()), stats)
+    matches = matcher(subscriber.profile, list(by_id.values()), stats)
     cap = max(subscriber.profile.max_papers, 0)
     items = tuple(DigestItem(by_id[m.paper_id], m) for m in matches[:cap])
     return Digest(

@@ -28,6 +28,7 @@ from alertbot.deliver import outbox
 from alertbot.deliver.base import Channel, DeliveryError, OpensDirectMessages, Rendered
 from alertbot.deliver.email import EmailChannel
 from alertbot.deliver.file import FileChannel
+from alertbot.deliver.rematch import MatchCache
 from alertbot.deliver.slack import SlackChannel, SlackUserChannel, make_client
 from alertbot.digest import build_digest
 from alertbot.match import CorpusStats, QueryError
@@ -134,6 +135,7 @@ class _Run:
     rng: random.Random | None
     report: SendReport
     stats: CorpusStats | None = None
+    matches: MatchCache | None = None
     subscribers: dict[int, Subscriber | None] = field(default_factory=dict)
     last_sent: dict[EndpointKind, float] = field(default_factory=dict)
 
@@ -298,12 +300,15 @@ def _rebuild(
     endpoint: Endpoint,
     papers: Mapping[str, Paper],
 ) -> Digest:
-    if run.stats is None:
+    if run.stats is None or run.matches is None:
         run.stats = digest_store.corpus_stats(
             run.engine, now=run.now(), days=run.settings.match.corpus_days
         )
+        run.matches = MatchCache(run.stats)
     chosen = [papers[pid] for pid in row.paper_ids if pid in papers]
-    digest = build_digest(subscriber, endpoint, row.digest_date, chosen, run.stats)
+    digest = build_digest(
+        subscriber, endpoint, row.digest_date, chosen, run.stats, matcher=run.matches
+    )
     return replace(digest, more=digest.more + row.more)
 
 

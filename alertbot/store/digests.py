@@ -37,7 +37,6 @@ from alertbot.store.schema import papers as papers_table
 
 SENT = "sent"
 IN_FLIGHT = ("pending", "sending", "failed", "unknown")
-_CHUNK = 500  # rows per INSERT: 4 parameters each stays far below SQLite's limit
 
 
 def last_sent_cutoff(db: Db, endpoint_id: int) -> datetime | None:
@@ -125,20 +124,18 @@ def mark_delivered(
     ]
     if not rows:
         return 0
-    added = 0
     with transaction(db) as conn:
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        # One multi-row INSERT per chunk; RETURNING counts the rows really added (an
-        # executemany rowcount is not reliable across drivers).
-        for start in range(0, len(rows), _CHUNK):
-            stmt = (
-                dialect.insert(delivered_papers)
-                .values(rows[start : start + _CHUNK])
-                .on_conflict_do_nothing()
-                .returning(delivered_papers.c.paper_id)
-            )
-            added += len(conn.execute(stmt).all())
-    return added
+        # One statement run with many parameter sets: SQLAlchemy batches it into
+        # multi-row INSERTs ("insertmanyvalues") and caches its compiled form, which a
+        # .values(rows) statement of varying length never hits. RETURNING counts the
+        # rows really added (an executemany rowcount is not reliable across drivers).
+        stmt = (
+            dialect.insert(delivered_papers)
+            .on_conflict_do_nothing()
+            .returning(delivered_papers.c.paper_id)
+        )
+        return len(conn.execute(stmt, rows).all())
 
 
 def delivered_paper_ids(db: Db, endpoint_id: int) -> set[str]:

@@ -1,0 +1,113 @@
+"""The digest email's wire bytes, read back with the standard ``email`` package."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+import pytest
+
+from alertbot.deliver.mime import Envelope, message_bytes
+
+SENT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+def envelope(**changes: object) -> Envelope:
+    values: dict[str, object] = {
+        "subject": "alertbot: 3 new papers",
+        "from_address": "alertbot <alertbot@example.org>",
+        "to_name": "Reader",
+        "to_address": "reader@example.org",
+        "sent_at": SENT,
+        "unsubscribe_url": "https://alertbot.example.org/unsubscribe?token=abc",
+        "unsubscribe_mailto": None,
+        "outbox_id": 7,
+    }
+    values.update(changes)
+    return Envelope(**values)  # type: ignore[arg-type]
+
+
+def parse(data: bytes) -> EmailMessage:
+    msg = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def body(msg: EmailMessage, kind: str) -> str:
+    part = msg.get_body((kind,))
+    assert isinstance(part, EmailMessage)
+    return str(part.get_content())
+
+
+@pytest.mark.parametrize("eight_bit", [False, True])
+def test_it_round_trips_text_and_html_exactly(eight_bit: bool) -> None:
+    """Both parts decode to exactly what was rendered, whichever encoding was chosen."""
+    text = "Ünïcode · line one\n" + "a long line = with equals " * 20 + "\n\nend\n"
+    html = "<p>Диффузия &amp; <mark>x</mark></p>\n" * 50
+    message_id, data = message_bytes(envelope(), text, html, eight_bit=eight_bit)
+    msg = parse(data)
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    # The parser keeps the wire's CRLF line ends in the decoded content.
+    decoded = (body(msg, "plain"), body(msg, "html"))
+    assert tuple(d.replace("\r\n", "\n") for d in decoded) == (text, html)
+    assert msg["Message-ID"] == message_id
+    assert msg["Date"].datetime == SENT
+
+
+def test_it_keeps_7bit_parts_within_76_columns_without_8bitmime() -> None:
+    """Without 8BITMIME the parts are quoted-printable and base64, every line <= 78 octets."""
+    _, data = message_bytes(
+        envelope(), "é" * 500 + "\n", "<p>" + "é" * 2000 + "</p>", eight_bit=False
+    )
+    assert data.isascii()
+    assert b"Content-Transfer-Encoding: quoted-printable" in data
+    assert b"Content-Transfer-Encoding: base64" in data
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
+    _, _, bodies = data.partition(b"\r\n\r\n")
+    assert max(len(line) for line in bodies.split(b"\r\n")) <= 78
+
+
+def test_it_falls_back_from_8bit_for_a_line_longer_than_998_octets() -> None:
+    """An HTML line too long for 8bit goes base64; the short text part stays 8bit."""
+    _, data = message_bytes(envelope(), "short\n", "<p>" + "x" * 2000 + "</p>", eight_bit=True)
+    assert b"Content-Transfer-Encoding: 8bit" in data
+    assert b"Content-Transfer-Encoding: base64" in data
+    assert body(parse(data), "html") == "<p>" + "x" * 2000 + "</p>\r\n"
+
+
+def test_it_never_lets_crlf_in_a_header_value_make_a_header() -> None:
+    """CR/LF in the subject, name or URL stay inside their header; no Bcc appears."""
+    hostile = "Hi\r\nBcc: victim@example.net\r\n"
+    _, data = message_bytes(
+        envelope(subject=hostile, to_name=hostile, unsubscribe_url="https://x.org/u?t=1\r\nBcc: v"),
+        "t\n",
+        "<p>h</p>",
+    )
+    msg = parse(data)
+    assert msg["Bcc"] is None
+    assert "\n" not in msg["Subject"]
+
+
+def test_it_encodes_non_latin_subjects_and_names() -> None:
+    """Non-ASCII header text becomes encoded words that decode back to the original."""
+    subject = "alertbot: 量子拡散モデル Диффузия " + "длинный " * 30
+    _, data = message_bytes(envelope(subject=subject.strip(), to_name='Zoë, "Q"'), "t\n", "h")
+    assert data.split(b"\r\n\r\n")[0].isascii()
+    msg = parse(data)
+    assert msg["Subject"] == subject.strip()
+    assert msg["To"].addresses[0].display_name == 'Zoë, "Q"'
+    assert msg["To"].addresses[0].addr_spec == "reader@example.org"
+
+
+def test_it_writes_both_list_unsubscribe_headers() -> None:
+    """RFC 8058 one-click: the URL and the mailto in List-Unsubscribe, plus the Post header."""
+    _, data = message_bytes(envelope(unsubscribe_mailto="u@example.org"), "t\n", "h")
+    msg = parse(data)
+    assert msg["List-Unsubscribe"] == (
+        "<https://alertbot.example.org/unsubscribe?token=abc>, "
+        "<mailto:u@example.org?subject=unsubscribe>"
+    )
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
