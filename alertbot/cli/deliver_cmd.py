@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -162,18 +163,25 @@ def bench_deliver(
     subscribers: Annotated[
         int, typer.Option("--subscribers", "-n", min=1, help="Digests to build and send.")
     ] = 500,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", "-w", min=1, help="send_due processes, one SMTP connection each."
+        ),
+    ] = os.cpu_count() or 1,
 ) -> None:
-    """Render and send N digests to a local SMTP sink over one reused connection.
+    """Render and send N digests to a local SMTP sink over reused connections.
 
     Starts an aiosmtpd sink (a dev dependency: pip install aiosmtpd) in a subprocess,
     queues N digests from the bundled samples and drains the outbox through the SMTP
-    channel. Reports digests/s, the share of time in render, send and outbox, and a
-    baseline: raw smtplib sends of a fixed message of the same size.
+    channel with --workers processes (default: one per core). Reports digests/s, the
+    share of time in render, send and outbox, and a baseline: raw smtplib resending one
+    of the digests over one connection, with the sink's CPU time per message.
     """
     from alertbot.deliver.bench import run_bench
 
     try:
-        result = run_bench(subscribers)
+        result = run_bench(subscribers, workers=workers)
     except ModuleNotFoundError as exc:
         fail(f"{exc.name} is needed for this benchmark (pip install aiosmtpd)")
     table = Table("measure", "value")

@@ -167,6 +167,7 @@ class EmailChannel:
         self.connections_opened = 0
         self.messages_sent = 0
         self.bytes_sent = 0
+        self.last_message = b""  # the last message accepted (``bench deliver`` replays it)
 
     def send(self, digest: Digest, rendered: Rendered, *, outbox_id: int) -> str | None:
         """Send one digest; returns its Message-ID. Raises :class:`DeliveryError`."""
@@ -275,6 +276,7 @@ class EmailChannel:
             self._refused("DATA", code, reply)
         self.messages_sent += 1
         self.bytes_sent += len(payload)
+        self.last_message = data
 
     def _refused(self, stage: str, code: int, reply: bytes) -> None:
         text = reply.decode("utf-8", "replace")
