@@ -1,6 +1,7 @@
 """Keyword profiles: the query language, normalisation, scoring and the profile index.
 
-Pure: no I/O, corpus statistics are passed in. The query language and scoring are documented in the README.
+Pure: no I/O, corpus statistics are passed in. The README documents the query language
+and the scoring.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ about, not silently added as an interest.
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import time
@@ -18,6 +19,30 @@ from alertbot.model import Frequency
 from alertbot.slack_app.replies import echo, escape
 
 MAX_COMMAND_CHARS = 4000
+
+# Slack sends command text in its message format: a literal &, < or > typed by the user
+# arrives as an entity, and every <...> is a token Slack made (a link, a mention).
+_SLACK_TOKEN = re.compile(r"<([^<>]*)>")
+_BROADCASTS = {"here", "channel", "everyone"}
+
+
+def _plain_token(match: re.Match[str]) -> str:
+    inner = match.group(1)
+    target, _, label = inner.partition("|")
+    if target.startswith(("@", "#")):  # <@U123|ada> and <#C123|general>
+        return target[0] + label if label else target
+    if target.startswith("!"):  # <!here>, <!subteam^S123|@team>
+        name = target[1:]
+        return "@" + name if name in _BROADCASTS else label or "@" + name
+    if target.startswith("mailto:"):  # <mailto:ada@example.org|ada@example.org>
+        return target[len("mailto:") :]
+    return target  # a link: <https://x.org|x.org>
+
+
+def from_slack(text: str) -> str:
+    """The text as the user typed it, from Slack's escaped and linkified form."""
+    text = _SLACK_TOKEN.sub(_plain_token, text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +168,11 @@ def _has_control(text: str) -> bool:
 
 
 def parse_command(text: str) -> Action:
-    """The action ``/subscribe text`` asks for (``Invalid`` with the answer if none)."""
+    """The action ``/subscribe text`` asks for (``Invalid`` with the answer if none).
+
+    ``text`` is as Slack sends it (see :func:`from_slack`).
+    """
+    text = from_slack(text)
     if len(text) > MAX_COMMAND_CHARS:
         return Invalid(f"That is {len(text)} characters long; the limit is {MAX_COMMAND_CHARS}.")
     if _has_control(text):
@@ -221,11 +250,7 @@ def _weekly(args: list[str]) -> Action:
 def _email(args: list[str]) -> Action:
     if len(args) != 1:
         return _usage("email", "/subscribe email you@example.org")
-    # Slack turns a typed address into "<mailto:a@b.org|a@b.org>"; take the address back.
-    raw = args[0]
-    if raw.startswith("<mailto:") and raw.endswith(">"):
-        raw = raw[len("<mailto:") : -1].split("|", 1)[0]
     try:
-        return AddEmail(validate.email(raw))
+        return AddEmail(validate.email(args[0]))
     except ValueError as exc:
         return Invalid(escape(str(exc)))

@@ -79,6 +79,15 @@ def signed_headers(body: str, *, skew: int = 0, secret: str = SIGNING_SECRET) ->
     }
 
 
+def slack_format(typed: str) -> str:
+    """What Slack sends for ``typed``: ``&``, ``<`` and ``>`` as entities.
+
+    (Slack also turns typed addresses, links and mentions into ``<...>`` tokens; tests
+    that need those write them in already.)
+    """
+    return typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def command_body(
     text: str,
     *,
@@ -148,16 +157,18 @@ class SlackSession:
     team: str = "T1"
     user: str = "U1"
 
-    def command(self, text: str, **kw: Any) -> Any:
+    def command(self, typed: str, *, formatted: str | None = None, **kw: Any) -> Any:
+        """``/subscribe typed``, sent as Slack sends it (or exactly ``formatted``)."""
+        text = slack_format(typed) if formatted is None else formatted
         kw.setdefault("team", self.team)
         kw.setdefault("user", self.user)
         kw.setdefault("response_url", self.response_url)
         body = command_body(text, **kw)
         return self.http.post("/slack/commands", content=body, headers=signed_headers(body))
 
-    def reply(self, text: str, **kw: Any) -> str:
-        """The ephemeral text answered to ``/subscribe text`` (asserting a 200)."""
-        response = self.command(text, **kw)
+    def reply(self, typed: str, **kw: Any) -> str:
+        """The ephemeral text answered to ``/subscribe typed`` (asserting a 200)."""
+        response = self.command(typed, **kw)
         assert response.status_code == 200, response.text
         data = response.json()
         assert data["response_type"] == "ephemeral"

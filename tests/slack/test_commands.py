@@ -67,8 +67,8 @@ def test_it_answers_bad_input_with_an_explanation(text: str, expected: str) -> N
 
 
 def test_it_escapes_user_text_in_error_messages() -> None:
-    """A zone like ``<!channel>`` comes back as entities, so the reply pings nobody."""
-    action = c.parse_command("time 08:30 <!channel>")
+    """A zone typed as ``<!channel>`` comes back as entities, so the reply pings nobody."""
+    action = c.parse_command("time 08:30 &lt;!channel&gt;")
     assert isinstance(action, c.Invalid)
     assert "<" not in action.message
     assert "&lt;!channel&gt;" in action.message
@@ -78,3 +78,28 @@ def test_it_escapes_the_three_slack_control_characters() -> None:
     """``&``, ``<`` and ``>`` become entities, ``&`` first so entities are not doubled wrongly."""
     assert escape("a & <b> &lt;") == "a &amp; &lt;b&gt; &amp;lt;"
     assert echo("x`y <!here>") == "`xˋy &lt;!here&gt;`"
+
+
+FROM_SLACK = [
+    ("R&amp;D", "R&D"),
+    ("&lt;!channel&gt; news", "<!channel> news"),
+    ("a &amp;lt; b", "a &lt; b"),
+    ("<mailto:ada@example.org|ada@example.org>", "ada@example.org"),
+    ("<https://arxiv.org/abs/2602.1|arxiv.org/abs/2602.1>", "https://arxiv.org/abs/2602.1"),
+    ("<@U123|ada> said", "@ada said"),
+    ("<@U123>", "@U123"),
+    ("<#C1|general>", "#general"),
+    ("<!here> <!channel>", "@here @channel"),
+    ("<!subteam^S1|@ml-team>", "@ml-team"),
+]
+
+
+@pytest.mark.parametrize(("sent", "typed"), FROM_SLACK, ids=[s for s, _ in FROM_SLACK])
+def test_it_reads_command_text_the_way_slack_sends_it(sent: str, typed: str) -> None:
+    """Entities are decoded once and Slack's link and mention tokens become plain text."""
+    assert c.from_slack(sent) == typed
+
+
+def test_a_query_with_an_ampersand_is_stored_as_typed() -> None:
+    """``/subscribe R&D`` arrives as ``R&amp;D``: the interest is ``R&D``, not ``R&amp;D``."""
+    assert c.parse_command('"R&amp;D" robotics') == c.AddInterest('"R&D" robotics')

@@ -271,6 +271,20 @@ def test_it_escapes_echoed_text_so_nobody_is_pinged(world: World) -> None:
     assert "`&amp; co`" in refused
 
 
+def test_a_real_mention_is_stored_as_plain_text_and_never_echoed_as_one(world: World) -> None:
+    """Slack turns a typed @here into ``<!here>``; it comes back as the inert text @here."""
+    text = world.session.reply("", formatted="<!here> diffusion")
+    assert "<" not in text
+    assert me(world).profile.interests == ("@here diffusion",)
+
+
+def test_an_ampersand_survives_the_round_trip(world: World) -> None:
+    """``R&D`` is stored as typed, so it matches papers about R&D, and is echoed once escaped."""
+    text = world.session.reply('"R&D" robotics')
+    assert '`"R&amp;D" robotics`' in text
+    assert me(world).profile.interests == ('"R&D" robotics',)
+
+
 def test_it_rate_limits_commands_per_user(
     sqlite_engine: Engine, tmp_path: Path, slack: SlackStandIn
 ) -> None:
