@@ -14,6 +14,7 @@ from datetime import datetime
 import httpx
 from sqlalchemy import Engine
 
+from alertbot import metrics
 from alertbot.config import Settings, SourceConfig
 from alertbot.parse import ParseError, parse_bytes
 from alertbot.sources import Source, SourceError, build_source, make_client
@@ -152,6 +153,10 @@ def _fetch_one(
         n_skipped_files=skipped_files,
     )
     record_fetch(engine, record)
+    metrics.fetches.labels(config.name, status).inc()
+    metrics.papers_ingested.labels(config.name).inc(tally.new)
+    if status == "error":
+        metrics.fetch_errors.labels(config.name).inc()
     log.info(
         "fetched source",
         extra={
@@ -196,6 +201,17 @@ def _ingest(
     except ParseError as exc:
         tally.errors.append(str(exc))
         tally.rejected += 1
+        if source.skip_known_files:
+            # Reported this once; a folder must not fail every fetch for one stray file.
+            record_ingested_file(
+                engine,
+                source=config.name,
+                content_hash=document.content_hash,
+                path=document.name,
+                n_papers=0,
+                now=fetched_at,
+                rejected=str(exc),
+            )
         return
     with engine.begin() as conn:
         stored = upsert_papers(conn, result.papers, source=config.name, now=fetched_at)

@@ -38,9 +38,21 @@ class FileSource:
         return Fetched("ok", [_read(path, self.max_bytes)])
 
 
+# Names that a copy or download in progress uses: such a file may be cut short, and a
+# paper read from half a dump would be stored with half an abstract.
+IN_PROGRESS_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".download", "~")
+
+
+def _in_progress(path: Path) -> bool:
+    return path.name.startswith(".") or path.name.endswith(IN_PROGRESS_SUFFIXES)
+
+
 @dataclass
 class FolderSource:
-    """Every file directly in a folder (hidden files excluded), in name order.
+    """Every file directly in a folder, in name order, except hidden and temporary ones.
+
+    Write a dump under a hidden or temporary name (``.day.txt``, ``day.txt.part``) and
+    rename it when complete, so a fetch never reads half a file.
 
     The pipeline skips files whose content it has already ingested for this source,
     so dropping a new dump in the folder is enough for the next fetch to find it.
@@ -58,9 +70,7 @@ class FolderSource:
         if not folder.is_dir():
             raise SourceError(f"{folder}: no such folder")
         try:
-            paths = sorted(
-                p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
-            )
+            paths = sorted(p for p in folder.iterdir() if p.is_file() and not _in_progress(p))
         except OSError as exc:
             raise SourceError(f"{folder}: cannot list: {exc.strerror or exc}") from None
         return Fetched("ok", [_read(p, self.max_bytes) for p in paths])

@@ -387,9 +387,20 @@ def ingested_hashes(db: Db, source: str, hashes: Iterable[str]) -> set[str]:
 
 
 def record_ingested_file(
-    db: Db, *, source: str, content_hash: str, path: str, n_papers: int, now: datetime
+    db: Db,
+    *,
+    source: str,
+    content_hash: str,
+    path: str,
+    n_papers: int,
+    now: datetime,
+    rejected: str | None = None,
 ) -> None:
-    """Remember that ``source`` ingested a file with this content (so it is skipped later)."""
+    """Remember that ``source`` read a file with this content (so it is skipped later).
+
+    ``rejected`` is why a file that is not a listing was refused: it is reported once,
+    not on every fetch, and read again only when its content changes.
+    """
     with transaction(db) as conn:
         conn.execute(
             delete(ingested_files).where(
@@ -403,6 +414,7 @@ def record_ingested_file(
                 path=path,
                 n_papers=n_papers,
                 ingested_at=now,
+                rejected=rejected,
             )
         )
 

@@ -93,6 +93,8 @@ ingested_files = Table(
     Column("path", Text, nullable=False),
     Column("n_papers", Integer, nullable=False),
     Column("ingested_at", UTCDateTime, nullable=False),
+    # Why the file was refused (not a listing); it is not read again until it changes.
+    Column("rejected", Text, nullable=True),
 )
 
 http_cache = Table(

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from alertbot.config import HttpSettings, Settings, SourceConfig
+from alertbot.metrics import REGISTRY
 from alertbot.pipeline import fetch_sources
 from alertbot.samples import sample_dump_paths
 from alertbot.store.papers import count_papers, get_papers, latest_fetches
@@ -106,6 +107,66 @@ def test_it_skips_files_a_folder_source_already_ingested(
     # The lines fixture shares one paper with the blocks fixture.
     assert (second.n_new, second.n_known, second.n_skipped_files) == (6, 1, 2)
     assert (third.status, third.n_new, third.n_known, third.n_skipped_files) == ("ok", 0, 0, 3)
+
+
+def test_a_stray_file_in_a_folder_is_reported_once_not_on_every_fetch(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """A README beside the dumps fails one fetch (the dumps are stored), then is skipped
+    until its content changes."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(FIXTURES / "hf-papers-blocks.trimmed.txt", inbox / "day1.txt")
+    (inbox / "README.html").write_text("<html><body>not a listing</body></html>")
+    settings = make_settings(("inbox", str(inbox)))
+    clock = Clock()
+    first = fetch_sources(sqlite_engine, settings, now=clock)[0]
+    second = fetch_sources(sqlite_engine, settings, now=clock)[0]
+    (inbox / "README.html").write_text("<html><body>still not a listing</body></html>")
+    third = fetch_sources(sqlite_engine, settings, now=clock)[0]
+    assert (first.status, first.n_new, first.n_rejected) == ("error", 5, 1)
+    assert first.error is not None
+    assert "README.html" in first.error
+    assert (second.status, second.n_rejected, second.n_skipped_files) == ("ok", 0, 2)
+    assert (third.status, third.n_rejected, third.n_skipped_files) == ("error", 1, 1)
+    assert count_papers(sqlite_engine) == 5
+
+
+def test_files_still_being_written_are_left_for_the_next_fetch(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """Hidden and temporary names (.name, *.part, *.tmp) are not read: copy, then rename."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    dump = (FIXTURES / "hf-papers-blocks.trimmed.txt").read_bytes()
+    for name in (".day1.txt", "day1.txt.part", "day1.txt.tmp", "day1.txt.crdownload"):
+        (inbox / name).write_bytes(dump[: len(dump) // 2])
+    settings = make_settings(("inbox", str(inbox)))
+    first = fetch_sources(sqlite_engine, settings, now=Clock())[0]
+    assert (first.status, first.n_parsed, first.n_skipped_files) == ("ok", 0, 0)
+    (inbox / "day1.txt.part").write_bytes(dump)
+    (inbox / "day1.txt.part").rename(inbox / "day1.txt")
+    second = fetch_sources(sqlite_engine, settings, now=Clock())[0]
+    assert (second.status, second.n_new) == ("ok", 5)
+
+
+def test_fetches_are_counted_in_the_metrics(sqlite_engine: Engine, tmp_path: Path) -> None:
+    """/metrics counts fetches by outcome, fetch errors and papers stored for the first time."""
+    settings = make_settings(
+        ("metrics-ok", str(FIXTURES / "hf-papers-blocks.trimmed.txt")),
+        ("metrics-bad", str(tmp_path / "gone.txt")),
+    )
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = value("alertbot_papers_ingested_total", source="metrics-ok")
+    fetch_sources(sqlite_engine, settings, now=Clock())
+    fetch_sources(sqlite_engine, settings, now=Clock())
+    assert value("alertbot_papers_ingested_total", source="metrics-ok") - before == 5
+    assert value("alertbot_fetches_total", source="metrics-ok", status="ok") >= 2
+    assert value("alertbot_fetch_errors_total", source="metrics-bad") >= 2
+    assert value("alertbot_fetches_total", source="metrics-bad", status="error") >= 2
 
 
 def test_it_reports_a_missing_source_and_goes_on(sqlite_engine: Engine, tmp_path: Path) -> None:
