@@ -7,7 +7,10 @@ signing and the expiry check.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,14 +81,28 @@ def _loads(serializer: URLSafeTimedSerializer, token: str, max_age: int | None) 
 
 
 def load_or_create_secret_key(configured: str | None, data_dir: Path) -> str:
-    """The configured key, else one generated once and kept (mode 0600) in ``data_dir``."""
+    """The configured key, else one generated once and kept (mode 0600) in ``data_dir``.
+
+    The new key is written to a private temporary file and linked into place, so a crash
+    never leaves an empty key file and two processes starting at once agree on one key
+    (the second's link fails and it reads the first's).
+    """
     if configured:
         return configured
     path = data_dir / "secret_key"
-    if path.is_file():
-        return path.read_text(encoding="utf-8").strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.touch(mode=0o600)
-    path.write_text(key, encoding="utf-8")
+    if not path.is_file():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".secret_key.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(secrets.token_urlsafe(48))
+                out.flush()
+                os.fsync(out.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < 16:
+        raise ValueError(f"{path} holds no usable key; delete it to generate a new one")
     return key
