@@ -30,8 +30,15 @@ def check_settings(cfg: Settings) -> list[str]:
         validate.send_time(cfg.subscribe.default_send_time)
     except ValueError as exc:
         problems.append(f"subscribe.default_send_time: {exc}")
-    if urlsplit(cfg.web.public_url).scheme not in ("http", "https"):
+    public = urlsplit(cfg.web.public_url)
+    if public.scheme not in ("http", "https"):
         problems.append(f"web.public_url: {cfg.web.public_url!r} is not an http(s) URL")
+    elif public.scheme == "http" and not _is_loopback(public.hostname):
+        # Unsubscribe tokens travel in these links; RFC 8058 one-click wants HTTPS.
+        problems.append(
+            f"web.public_url: {cfg.web.public_url!r} must be https:// (only a "
+            "loopback address may use http, for trying alertbot out)"
+        )
     if cfg.database_url:
         try:
             backend = make_url(cfg.database_url).get_backend_name()
@@ -51,6 +58,37 @@ def check_settings(cfg: Settings) -> list[str]:
     if not isinstance(logging.getLevelName(cfg.log_level.upper()), int):
         problems.append(f"log_level: {cfg.log_level!r} is not DEBUG, INFO, WARNING or ERROR")
     return problems
+
+
+def settings_warnings(cfg: Settings) -> list[str]:
+    """Settings that work but are probably not what a deployment wants."""
+    warnings: list[str] = []
+    if cfg.smtp.host and _is_loopback(urlsplit(cfg.web.public_url).hostname):
+        warnings.append(
+            f"web.public_url: {cfg.web.public_url!r} is a loopback address, so the "
+            "unsubscribe links in emails only work on this machine"
+        )
+    return warnings
+
+
+def worker_problems(cfg: Settings) -> list[str]:
+    """What a ``run --worker`` process needs to share the main process's outbox and links."""
+    problems: list[str] = []
+    if not cfg.database_url:
+        problems.append(
+            "database_url: a --worker must use the main process's database (set it; "
+            "PostgreSQL when workers run on several machines), not its own SQLite file"
+        )
+    if cfg.secret_key is None:
+        problems.append(
+            "secret_key: a --worker must sign unsubscribe links with the main process's "
+            "key; set the same secret_key for both"
+        )
+    return problems
+
+
+def _is_loopback(host: str | None) -> bool:
+    return host in ("localhost", "127.0.0.1", "::1") or (host or "").startswith("127.")
 
 
 def _mask_url(url: str) -> str:
@@ -122,6 +160,8 @@ def check(
         problems = exc.problems
     else:
         problems = check_settings(cfg)
+        for warning in settings_warnings(cfg):
+            err.print(f"warning: {warning}", markup=False, soft_wrap=True)
     if problems:
         err.print(f"{where}: {len(problems)} problem(s)", markup=False, soft_wrap=True)
         for problem in problems:

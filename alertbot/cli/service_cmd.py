@@ -30,13 +30,17 @@ def run(
 
     Run exactly one per store; add --worker processes to send faster.
     """
+    import logging
+
     from alertbot import service
-    from alertbot.cli.config_cmd import check_settings
+    from alertbot.cli.config_cmd import check_settings, settings_warnings, worker_problems
 
     cfg = settings(config)
-    problems = check_settings(cfg)
+    problems = check_settings(cfg) + (worker_problems(cfg) if worker else [])
     if problems:
         fail("; ".join(problems), code=2)
+    for warning in settings_warnings(cfg):
+        logging.getLogger("alertbot.service").warning(warning)
     raise typer.Exit(service.run(cfg, worker=worker))
 
 

@@ -60,6 +60,44 @@ def test_it_reports_settings_that_need_a_partner(tmp_path: Path) -> None:
     assert "web.public_url" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://alerts.example.org", True),
+        ("http://alerts.example.org", False),
+        ("http://127.0.0.1:8080", True),
+        ("http://localhost:8080", True),
+    ],
+)
+def test_unsubscribe_links_must_be_https_beyond_loopback(
+    tmp_path: Path, url: str, ok: bool
+) -> None:
+    """Links carrying unsubscribe tokens go over HTTPS; plain http only for a local trial."""
+    cfg = write(tmp_path / "web.toml", f'[web]\npublic_url = "{url}"\n')
+    result = runner.invoke(app, ["config", "check", str(cfg)])
+    assert (result.exit_code == 0) is ok, result.stderr
+    assert ("must be https" in result.stderr) is not ok
+
+
+def test_it_warns_when_emails_would_carry_loopback_links(tmp_path: Path) -> None:
+    """SMTP configured with a loopback public URL passes, with a warning saying why it is odd."""
+    cfg = write(tmp_path / "mail.toml", '[smtp]\nhost = "127.0.0.1"\nsecurity = "none"\n')
+    result = runner.invoke(app, ["config", "check", str(cfg)])
+    assert result.exit_code == 0, result.stderr
+    assert "warning: web.public_url" in result.stderr
+    assert "only work on this machine" in result.stderr
+
+
+def test_a_worker_needs_the_shared_database_and_key(tmp_path: Path) -> None:
+    """run --worker without database_url or secret_key would use its own; it refuses to start."""
+    cfg = write(tmp_path / "worker.toml", f'data_dir = "{tmp_path / "data"}"\n')
+    result = runner.invoke(app, ["run", "--worker", "--config", str(cfg)])
+    assert result.exit_code == 2
+    assert "database_url: a --worker" in result.stderr
+    assert "secret_key: a --worker" in result.stderr
+    assert not (tmp_path / "data").exists()
+
+
 def test_it_checks_the_file_named_by_config_when_none_is_given(tmp_path: Path) -> None:
     """Without FILE, check reads the file --config names."""
     cfg = write(tmp_path / "c.toml", '[schedule]\ncleanup_cron = "not cron"\n')

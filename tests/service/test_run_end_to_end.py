@@ -98,6 +98,7 @@ def write_config(
     path.write_text(
         f"""
 database_url = "{db_url}"
+secret_key = "end-to-end-test-secret-key"
 log_level = "INFO"
 
 [[sources]]
