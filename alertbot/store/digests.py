@@ -11,8 +11,11 @@ The rules, and why:
   (papers recur across dumps: their id is the version-less arXiv id or the title id).
 * Papers listed in a digest still in flight on that endpoint (pending, sending, failed,
   unknown) are left out too, so a retried digest and the next day's one never carry the
-  same paper twice. A digest that ends ``dead`` releases its papers: they were first
-  stored after the last sent digest, so they roll into the next one. An ``unknown``
+  same paper twice. A digest that ends ``dead`` releases its papers into the next
+  one. Usually they were stored after the last sent digest anyway; but a later digest
+  may have been sent while the dead one was still being retried, moving the cut-off
+  past them, so the papers of dead digests queued within ``window_days`` are added
+  back explicitly. An ``unknown``
   digest (SMTP timeout after DATA, maybe delivered) keeps its papers: we prefer missing
   a paper to sending it twice.
 * Papers count as delivered only when their digest is sent (``mark_delivered``, called
@@ -31,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from alertbot.match import CorpusStats
 from alertbot.model import Endpoint, Paper
 from alertbot.store.db import Db, transaction
-from alertbot.store.papers import papers_first_seen_between
+from alertbot.store.papers import get_papers, papers_first_seen_between
 from alertbot.store.schema import delivered_papers, outbox
 from alertbot.store.schema import papers as papers_table
 
@@ -82,7 +85,36 @@ def candidate_papers(
             conn, endpoint.id, exclude_outbox_id
         )
         stored = papers_first_seen_between(conn, since, None)
+        seen = {sp.paper.id for sp in stored}
+        dead = _dead_papers(conn, endpoint.id, after=now - timedelta(days=window_days)) - seen
+        if dead:
+            dead -= _delivered_among(conn, endpoint.id, dead)
+            stored = sorted(
+                [*stored, *get_papers(conn, dead).values()],
+                key=lambda sp: (sp.first_seen, sp.paper.id),
+            )
     return [sp.paper for sp in stored if sp.paper.id not in held]
+
+
+def _dead_papers(conn: Connection, endpoint_id: int, *, after: datetime) -> set[str]:
+    rows = conn.execute(
+        select(outbox.c.paper_ids).where(
+            outbox.c.endpoint_id == endpoint_id,
+            outbox.c.state == "dead",
+            outbox.c.created_at >= after,
+        )
+    )
+    return {str(i) for (ids,) in rows for i in ids or ()}
+
+
+def _delivered_among(conn: Connection, endpoint_id: int, paper_ids: set[str]) -> set[str]:
+    rows = conn.execute(
+        select(delivered_papers.c.paper_id).where(
+            delivered_papers.c.endpoint_id == endpoint_id,
+            delivered_papers.c.paper_id.in_(sorted(paper_ids)),
+        )
+    )
+    return {r.paper_id for r in rows}
 
 
 def _delivered_since(conn: Connection, endpoint_id: int, since: datetime) -> set[str]:

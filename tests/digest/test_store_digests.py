@@ -122,6 +122,30 @@ def test_it_lets_a_failed_digests_papers_roll_into_the_next(engine: Engine) -> N
     assert [p.id for p in digests.candidate_papers(engine, ep, now=now)] == _ids([1])
 
 
+def test_a_digest_that_dies_after_a_later_one_was_sent_still_rolls_over(engine: Engine) -> None:
+    """D fails, D+1 is sent (its cut-off passes D's papers), then D dies: D's papers come
+    back in the next digest, except any the endpoint got some other way."""
+    ep = _endpoint(engine)
+    _store(engine, [1, 2], T0)
+    day_d = _outbox(engine, ep, day=date(2026, 11, 20), state="failed", created=T0,
+                    paper_ids=_ids([1, 2]))  # fmt: skip
+    _store(engine, [3], T0 + timedelta(hours=20))
+    later = T0 + timedelta(days=1)
+    sent = _outbox(engine, ep, day=date(2026, 11, 21), state="sent", created=later,
+                   paper_ids=_ids([3]))  # fmt: skip
+    digests.mark_delivered(engine, ep.id, _ids([3]), sent, now=later)
+    with engine.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == day_d).values(state="dead"))
+    _store(engine, [4], later + timedelta(hours=1))
+    now = later + timedelta(hours=2)
+    assert [p.id for p in digests.candidate_papers(engine, ep, now=now)] == _ids([1, 2, 4])
+    digests.mark_delivered(engine, ep.id, _ids([2]), sent, now=now)
+    assert [p.id for p in digests.candidate_papers(engine, ep, now=now)] == _ids([1, 4])
+    # Past window_days, a dead digest's papers are stale and stay out.
+    stale = now + timedelta(days=8)
+    assert [p.id for p in digests.candidate_papers(engine, ep, now=stale)] == _ids([4])
+
+
 def test_it_ignores_duplicate_delivery_marks(engine: Engine) -> None:
     """Marking the same papers twice adds them once and does not fail."""
     ep = _endpoint(engine)
