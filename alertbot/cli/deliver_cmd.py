@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -116,7 +117,7 @@ def retry_delivery(
     outbox_id: Annotated[int, typer.Argument(help="The outbox row id (see deliveries list).")],
     config: ConfigOption = None,
 ) -> None:
-    """Send a dead, failed or unknown digest again at the next ``send``.
+    """Send a dead, failed or unknown digest again at the next `alertbot send`.
 
     An unknown digest may already have reached the reader (the SMTP server went silent
     after receiving it): retry only once you know it did not.
@@ -145,18 +146,30 @@ def demo(
 
     logs.configure("WARNING")
     result = run_demo(folder, now=utcnow())
-    table = Table("subscriber", "papers matched", "top paper", "files written")
+    table = Table("subscriber", "papers matched", "top paper")
+    table.add_column("files written", overflow="fold")
     for row in result.rows:
         table.add_row(
             escape(row.subscriber),
             str(row.matched),
             escape(row.top_paper or "-"),
-            "\n".join(escape(p.name) for p in row.files) or "-",
+            _files_cell(row.files),
         )
     out.print(table)
     out.print(f"{result.papers_ingested} sample papers ingested; digests in {result.outbox}")
     if not result.report.ok:
         raise typer.Exit(1)
+
+
+def _files_cell(files: Sequence[Path]) -> str:
+    """``stem.{eml,html,slack.json}``: one line per digest, narrow enough for 80 columns."""
+    if not files:
+        return "-"
+    stems: dict[str, list[str]] = {}
+    for path in files:
+        stem, _, ext = path.name.partition(".")
+        stems.setdefault(stem, []).append(ext)
+    return "\n".join(f"{escape(stem)}.{{{','.join(exts)}}}" for stem, exts in stems.items())
 
 
 def bench_deliver(

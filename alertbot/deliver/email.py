@@ -64,9 +64,14 @@ __all__ = [
 
 
 def envelope_for(
-    rendered: Rendered, *, from_address: str, unsubscribe_mailto: str | None, outbox_id: int
+    rendered: Rendered,
+    *,
+    from_address: str,
+    unsubscribe_mailto: str | None,
+    outbox_id: int,
+    to_address: str | None = None,
 ) -> Envelope:
-    """The header values of one digest's email."""
+    """The header values of one digest's email (``to_address``: default the endpoint's)."""
     if rendered.email is None:
         raise ValueError("the digest was not rendered as an email")
     digest = rendered.digest
@@ -74,7 +79,7 @@ def envelope_for(
         subject=rendered.email.subject,
         from_address=from_address,
         to_name=digest.subscriber.name,
-        to_address=digest.endpoint.address,
+        to_address=to_address or digest.endpoint.address,
         sent_at=rendered.sent_at,
         unsubscribe_url=rendered.unsubscribe_url,
         unsubscribe_mailto=unsubscribe_mailto,
@@ -89,6 +94,7 @@ def build_message(
     unsubscribe_mailto: str | None = None,
     outbox_id: int,
     eight_bit: bool = False,
+    to_address: str | None = None,
 ) -> EmailMessage:
     """The email for one digest: multipart/alternative, text first, then HTML.
 
@@ -100,6 +106,7 @@ def build_message(
         from_address=from_address,
         unsubscribe_mailto=unsubscribe_mailto,
         outbox_id=outbox_id,
+        to_address=to_address,
     )
     assert rendered.email is not None  # envelope_for checked
     _, data = message_bytes(envelope, rendered.email.text, rendered.email.html, eight_bit=eight_bit)

@@ -28,6 +28,15 @@ def slug(text: str, limit: int = 40) -> str:
     return _UNSAFE.sub("-", text).strip("-.")[:limit] or "x"
 
 
+def preview_address(digest: Digest) -> str:
+    """The ``To:`` of a digest written to a file: the subscriber's email address if they
+    have one, else a made-up one under ``.invalid`` (RFC 2606), never the folder path."""
+    for endpoint in digest.subscriber.endpoints:
+        if endpoint.kind == EndpointKind.EMAIL:
+            return endpoint.address
+    return f"{slug(digest.subscriber.name).lower()}@example.invalid"
+
+
 class FileChannel:
     """Writes each digest into a folder as three files."""
 
@@ -55,7 +64,12 @@ class FileChannel:
         """Write the three files; returns the email's Message-ID."""
         if rendered.email is None or rendered.slack is None:
             raise ValueError("the file channel needs the email and Slack renderings")
-        msg = build_message(rendered, from_address=self.from_address, outbox_id=outbox_id)
+        msg = build_message(
+            rendered,
+            from_address=self.from_address,
+            outbox_id=outbox_id,
+            to_address=preview_address(digest),
+        )
         slack = {"text": rendered.slack.text, "blocks": rendered.slack.blocks}
         paths = self.paths(digest, outbox_id)
         try:

@@ -39,6 +39,9 @@ def test_it_writes_valid_demo_files_and_starts_afresh_when_run_again(tmp_path: P
         assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
         for header in ("Message-ID", "Date", "List-Unsubscribe", "List-Unsubscribe-Post"):
             assert msg[header], f"{path.name} lacks {header}"
+        # A made-up address (the demo readers have no email), never the outbox folder.
+        assert str(msg["To"]).endswith("@example.invalid>")
+        assert str(folder) not in str(msg["To"])
         html = path.with_suffix(".html").read_bytes()
         assert len(html) < 100_000
         slack = json.loads(path.with_name(path.stem + ".slack.json").read_text())
