@@ -11,9 +11,11 @@ connection resets. What is left when those give up is classified here.
   ``user_not_found``...): permanent, and the endpoint is disabled with the error as the
   reason (``subscribers show`` prints it);
 * our token is wrong (``invalid_auth``, ``token_revoked``, ``account_inactive``,
-  ``missing_scope``...): permanent for this message but the endpoint is **not**
-  disabled, because one configuration mistake would otherwise switch off every Slack
-  subscriber at once; it is logged as an error for the operator;
+  ``missing_scope``...): transient, like an SMTP AUTH failure, and the endpoint is
+  **not** disabled. It is our configuration, not this subscriber, that is wrong: one
+  mistake would otherwise switch off every Slack subscriber at once, and the digests
+  should go out once the token is fixed (until ``delivery.max_attempts`` runs out). It
+  is logged as an error for the operator;
 * the message is wrong (``invalid_blocks``, ``msg_too_long``...): permanent, a bug to fix.
 
 Anything else (``ratelimited`` after the retries, ``internal_error``, timeouts) is
@@ -103,7 +105,7 @@ def classify(exc: Exception) -> DeliveryError:
             return DeliveryError(f"slack: {error}", disable=True)
         if error in TOKEN_BROKEN:
             log.error("slack token refused", extra={"ctx": {"error": error}})
-            return DeliveryError(f"slack: {error} (check slack.bot_token)", permanent=True)
+            return DeliveryError(f"slack: {error} (check slack.bot_token)")
         if error in MESSAGE_REFUSED:
             return DeliveryError(f"slack: {error}", permanent=True)
         return DeliveryError(f"slack: {error or 'HTTP ' + str(status)}")
