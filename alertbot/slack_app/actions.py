@@ -134,15 +134,30 @@ def subscriber_for(user: SlackUser, deps: SlackDeps) -> Subscriber:
     return result
 
 
+ZONE_CACHE_SECONDS = 600
+
+
 def slack_time_zone(user: SlackUser, deps: SlackDeps) -> str | None:
-    """The user's time zone from ``users.info``, or None if Slack does not say."""
+    """The user's time zone from ``users.info``, or None if Slack does not say.
+
+    Remembered for a few minutes: a first ``/subscribe time 08:30`` needs it twice
+    (creating the subscriber, then the time), and each call eats into the 3 seconds
+    Slack gives us to answer.
+    """
+    key = (user.team_id, user.user_id)
+    now = deps.now()
+    cached = deps.zone_cache.get(key)
+    if cached is not None and (now - cached[1]).total_seconds() < ZONE_CACHE_SECONDS:
+        return cached[0]
     try:
         info = deps.client.users_info(user=user.user_id)
         zone = (info.get("user") or {}).get("tz")
-        return validate.timezone(zone) if isinstance(zone, str) else None
+        found = validate.timezone(zone) if isinstance(zone, str) else None
     except (SlackApiError, SlackClientError, ValueError, OSError) as exc:
         log.warning("users.info failed", extra={"ctx": {"user": user.user_id, "error": exc}})
-        return None
+        return None  # not cached: the next command tries again
+    deps.zone_cache[key] = (found, now)
+    return found
 
 
 def _query_problem(query: str, deps: SlackDeps) -> str | None:

@@ -40,6 +40,8 @@ class SlackDeps:
     limiter: RateLimiter
     send_confirmation: ConfirmationSender | None = None
     corpus: CorpusCache = field(default_factory=CorpusCache)
+    # (team, user) -> (time zone from users.info, when it was asked)
+    zone_cache: dict[tuple[str, str], tuple[str | None, datetime]] = field(default_factory=dict)
     # Follow-ups (counts, previews, emails) run here, not in Bolt's listener threads, so
     # slow ones never delay the acknowledgement of the next command.
     background: Executor = field(

@@ -154,12 +154,24 @@ def test_it_sets_the_time_with_an_explicit_zone(world: World) -> None:
 def test_it_sets_the_time_in_the_users_current_slack_zone(world: World) -> None:
     """Without a zone, users.info is asked again (the user may have moved)."""
     world.session.reply("list")
+    world.clock.advance(minutes=11)  # past the few minutes a zone is remembered
     world.slack.script(
         "users.info", Reply(body={"ok": True, "user": {"id": "U1", "tz": "Asia/Tokyo"}})
     )
     world.session.reply("time 7pm")
     sub = me(world)
     assert (sub.send_time, sub.timezone) == (time(19, 0), "Asia/Tokyo")
+
+
+def test_a_first_time_command_asks_slack_for_the_zone_once(world: World) -> None:
+    """Creating the subscriber and setting the time share one users.info call, so the
+    answer stays well inside Slack's 3 seconds."""
+    world.slack.script(
+        "users.info", Reply(body={"ok": True, "user": {"id": "U1", "tz": "Europe/Paris"}})
+    )
+    world.session.reply("time 08:30")
+    assert len(world.slack.calls_to("users.info")) == 1
+    assert (me(world).send_time, me(world).timezone) == (time(8, 30), "Europe/Paris")
 
 
 def test_it_refuses_a_bad_time_or_zone_and_keeps_the_old_one(world: World) -> None:
