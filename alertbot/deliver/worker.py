@@ -8,6 +8,7 @@ match re-run on them for the highlights, so a retry sends the same papers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -195,22 +196,39 @@ def _send_batch(run: _Run, rows: list[outbox.OutboxRow], stop: threading.Event) 
     rows = sorted(rows, key=lambda r: (r.kind.value, r.id))
     wanted = {pid for row in rows for pid in row.paper_ids}
     papers = {pid: sp.paper for pid, sp in paper_store.get_papers(run.engine, wanted).items()}
+    # Read afresh for every batch: a reader who unsubscribes during a long drain is seen
+    # within one batch, not at the next run.
+    run.subscribers = {
+        s.id: s
+        for s in subscriber_store.list_subscribers(run.engine, ids={r.subscriber_id for r in rows})
+    }
     lease = run.settings.delivery.lease_seconds
     renewed = time.monotonic()
-    for index, row in enumerate(rows):
-        if stop.is_set():
-            rest = [r.id for r in rows[index:]]
-            outbox.release(run.engine, rest, worker_id=run.worker_id)
-            log.info("stop requested, batch released", extra={"ctx": {"released": len(rest)}})
-            return
-        if time.monotonic() - renewed > lease / 3:
-            # A slow batch must not outlive its lease, or another worker would reclaim it.
-            outbox.renew(
-                run.engine, [r.id for r in rows[index:]], worker_id=run.worker_id, now=run.now()
-            )
-            renewed = time.monotonic()
-        _pace(run, row.kind, stop)
-        run.report.deliveries.append(_deliver(run, row, papers))
+    index = 0
+    try:
+        for index, row in enumerate(rows):
+            if stop.is_set():
+                rest = [r.id for r in rows[index:]]
+                outbox.release(run.engine, rest, worker_id=run.worker_id)
+                log.info("stop requested, batch released", extra={"ctx": {"released": len(rest)}})
+                return
+            if time.monotonic() - renewed > lease / 3:
+                # A slow batch must not outlive its lease, or another worker would reclaim it.
+                outbox.renew(
+                    run.engine, [r.id for r in rows[index:]], worker_id=run.worker_id, now=run.now()
+                )
+                renewed = time.monotonic()
+            _pace(run, row.kind, stop)
+            run.report.deliveries.append(_deliver(run, row, papers))
+    except BaseException:
+        # The database failed under us (or we are interrupted). The row in hand may have
+        # been sent, so it stays 'sending' for the lease to sort out; the rows not yet
+        # touched go back to pending at once instead of waiting out the lease.
+        rest = [r.id for r in rows[index + 1 :]]
+        if rest:
+            with contextlib.suppress(SQLAlchemyError):
+                outbox.release(run.engine, rest, worker_id=run.worker_id)
+        raise
 
 
 def _pace(run: _Run, kind: EndpointKind, stop: threading.Event) -> None:
@@ -224,12 +242,8 @@ def _pace(run: _Run, kind: EndpointKind, stop: threading.Event) -> None:
 
 
 def _subscriber(run: _Run, subscriber_id: int) -> Subscriber | None:
-    if not run.subscribers:
-        # One query set for the whole run instead of one per digest.
-        run.subscribers = {s.id: s for s in subscriber_store.list_subscribers(run.engine)}
-    if subscriber_id not in run.subscribers:
-        run.subscribers[subscriber_id] = subscriber_store.get_subscriber(run.engine, subscriber_id)
-    return run.subscribers[subscriber_id]
+    # Loaded per batch by _send_batch; absent means deleted since the digest was queued.
+    return run.subscribers.get(subscriber_id)
 
 
 def _deliver(run: _Run, row: outbox.OutboxRow, papers: Mapping[str, Paper]) -> Delivery:

@@ -9,7 +9,7 @@ database constraints are the last line, not the first.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, time
 from typing import Any, Literal
 
@@ -217,11 +217,16 @@ def find_by_email(db: Db, address: str) -> list[Subscriber]:
         return _load(conn, rows)
 
 
-def list_subscribers(db: Db, *, active_only: bool = False) -> list[Subscriber]:
+def list_subscribers(
+    db: Db, *, active_only: bool = False, ids: Collection[int] | None = None
+) -> list[Subscriber]:
+    """Subscribers by id (only those in ``ids`` when given)."""
     with transaction(db) as conn:
         query = select(subscribers).order_by(subscribers.c.id)
         if active_only:
             query = query.where(subscribers.c.active.is_(True))
+        if ids is not None:
+            query = query.where(subscribers.c.id.in_(sorted(ids)))
         return _load(conn, conn.execute(query).all())
 
 

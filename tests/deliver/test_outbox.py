@@ -15,15 +15,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from alertbot.config import DeliverySettings
 from alertbot.deliver import outbox as rows
 from alertbot.deliver import queue_due, send_due
 from alertbot.deliver.file import FileChannel
 from alertbot.model import EndpointKind, Paper
+from alertbot.store import subscribers as subscriber_store
 from alertbot.store.digests import delivered_paper_ids
 from tests.deliver.conftest import NOW, make_settings
 from tests.servers import smtp_server
@@ -188,6 +191,50 @@ def test_it_finishes_the_message_in_flight_and_releases_the_rest_on_stop(
     assert report.counts() == {"sent": 1}
     assert sorted(r.state for r in rows.list_rows(engine)) == ["pending", "pending", "sent"]
     assert {r.attempts for r in rows.list_rows(engine) if r.state == "pending"} == {0}
+
+
+def test_a_database_failure_mid_batch_puts_the_untouched_rows_back_at_once(
+    tmp_path: Path, engine: Engine, stock: Callable[..., list[Paper]], subscribe: Any
+) -> None:
+    """The error propagates; the row in hand waits for its lease (it may have been sent),
+    the rows not yet touched are pending again instead of stuck in 'sending'."""
+    stock()
+    for n in range(3):
+        subscribe(f"Reader {n}", "inbox", kind=EndpointKind.FILE)
+    settings = make_settings(tmp_path)
+
+    class FailingChannel(FileChannel):
+        def send(self, *args: Any, **kwargs: Any) -> str | None:
+            raise OperationalError("UPDATE outbox", {}, Exception("database is locked"))
+
+    queue_due(engine, settings, now=NOW)
+    channel = FailingChannel(tmp_path / "out", from_address="a@example.org")
+    with pytest.raises(OperationalError):
+        send_due(engine, settings, now=lambda: NOW, channels={EndpointKind.FILE: channel})
+    assert sorted(r.state for r in rows.list_rows(engine)) == ["pending", "pending", "sending"]
+
+
+def test_a_reader_paused_during_a_long_drain_gets_nothing_more(
+    tmp_path: Path, engine: Engine, stock: Callable[..., list[Paper]], subscribe: Any
+) -> None:
+    """Subscribers are read per batch: a pause made while batch 1 sends stops batch 2."""
+    stock()
+    first = subscribe("First", "inbox", kind=EndpointKind.FILE)
+    second = subscribe("Second", "inbox", kind=EndpointKind.FILE)
+    settings = make_settings(tmp_path)
+    settings.delivery = DeliverySettings(backoff_base_seconds=0, max_attempts=4, batch_size=1)
+
+    class PausingChannel(FileChannel):
+        def send(self, *args: Any, **kwargs: Any) -> str | None:
+            # The other reader presses "pause" while this digest is being sent.
+            subscriber_store.update_subscriber(engine, second.id, now=NOW, active=False)
+            return super().send(*args, **kwargs)
+
+    queue_due(engine, settings, now=NOW)
+    channel = PausingChannel(tmp_path / "out", from_address="a@example.org")
+    report = send_due(engine, settings, now=lambda: NOW, channels={EndpointKind.FILE: channel})
+    states = {d.subscriber_id: d.state for d in report.deliveries}
+    assert states == {first.id: "sent", second.id: "dead"}
 
 
 def test_it_never_sends_a_row_twice_with_two_concurrent_workers(
