@@ -19,15 +19,15 @@ from alertbot.config import Settings, SourceConfig
 from alertbot.parse import ParseError, parse_bytes
 from alertbot.sources import Source, SourceError, build_source, make_client
 from alertbot.sources.base import Document, Validators
-from alertbot.store.papers import (
+from alertbot.store.fetches import (
     FetchRecord,
     http_validators,
     ingested_hashes,
     record_fetch,
     record_ingested_file,
     save_http_validators,
-    upsert_papers,
 )
+from alertbot.store.papers import upsert_papers
 
 log = logging.getLogger(__name__)
 

@@ -200,9 +200,9 @@ class Jobs:
         now = self.now()
         retention = self.settings.retention
         try:
-            from alertbot.store import papers
+            from alertbot.store import fetches
 
-            n_fetches = papers.prune_fetch_log(
+            n_fetches = fetches.prune_fetch_log(
                 self.engine, before=now - timedelta(days=retention.fetch_log_days)
             )
             n_delivered = prune_delivered(

@@ -73,7 +73,7 @@ def health_report(
     """
     # Imported here: the store and outbox modules pull in the whole pipeline.
     from alertbot.deliver import outbox_backlog
-    from alertbot.store import papers
+    from alertbot.store import fetches
 
     problems: list[str] = []
     alive = health.scheduler_alive(now)
@@ -85,8 +85,8 @@ def health_report(
         "last_heartbeat": _iso(health.last_heartbeat),
     }
     try:
-        latest = {record.source: record for record in papers.latest_fetches(engine)}
-        last_ok = papers.last_successful_fetch(engine)
+        latest = {record.source: record for record in fetches.latest_fetches(engine)}
+        last_ok = fetches.last_successful_fetch(engine)
         backlog = outbox_backlog(engine, now=now)
     except SQLAlchemyError as exc:
         log.warning("health check cannot read the database", extra={"ctx": {"error": exc}})

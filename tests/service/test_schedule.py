@@ -29,7 +29,8 @@ from alertbot.schedule import (
     parse_schedule,
 )
 from alertbot.store import schema
-from alertbot.store.papers import FetchRecord, count_papers, latest_fetches, record_fetch
+from alertbot.store.fetches import FetchRecord, latest_fetches, record_fetch
+from alertbot.store.papers import count_papers
 from alertbot.store.subscribers import add_endpoint, create_subscriber
 from alertbot.web import HealthState
 

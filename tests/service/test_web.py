@@ -20,7 +20,7 @@ from starlette.routing import Route
 from alertbot.config import Settings, SourceConfig
 from alertbot.model import EndpointKind
 from alertbot.store import schema
-from alertbot.store.papers import FetchRecord, record_fetch
+from alertbot.store.fetches import FetchRecord, record_fetch
 from alertbot.store.subscribers import add_endpoint, create_subscriber
 from alertbot.web import HealthState, create_app
 from tests.servers import free_port

@@ -16,7 +16,8 @@ from alertbot.config import HttpSettings, Settings, SourceConfig
 from alertbot.metrics import REGISTRY
 from alertbot.pipeline import fetch_sources
 from alertbot.samples import sample_dump_paths
-from alertbot.store.papers import count_papers, get_papers, latest_fetches
+from alertbot.store.fetches import latest_fetches
+from alertbot.store.papers import count_papers, get_papers
 from tests.servers import QuietHandler, http_server
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -13,21 +13,18 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine, func, select
 
 from alertbot.model import Paper, arxiv_id, paper_id
-from alertbot.store.papers import (
+from alertbot.store.fetches import (
     FetchRecord,
-    count_papers,
-    get_papers,
     http_validators,
     ingested_hashes,
     last_successful_fetch,
     latest_fetches,
-    papers_first_seen_between,
     prune_fetch_log,
     record_fetch,
     record_ingested_file,
     save_http_validators,
-    upsert_papers,
 )
+from alertbot.store.papers import count_papers, get_papers, papers_first_seen_between, upsert_papers
 from alertbot.store.schema import paper_sources
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
