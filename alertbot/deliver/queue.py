@@ -2,6 +2,11 @@
 
 A row stores the papers chosen at queue time (and how many more matched beyond the
 cap), so a retry sends the same papers; ``send_due`` re-renders from them.
+
+A tick plans every due digest together: candidates are read in a few batched queries
+(``store.candidates``) and all due profiles are matched in one indexed pass
+(``deliver.indexed``), so its cost grows with the papers and the distinct profiles
+rather than with one full match per subscriber.
 """
 
 from __future__ import annotations
@@ -12,13 +17,16 @@ from datetime import date, datetime
 
 from sqlalchemy import Engine
 
+from alertbot import metrics
 from alertbot.config import Settings
 from alertbot.deliver import outbox
-from alertbot.digest import build_digest
+from alertbot.deliver.indexed import IndexedMatches
+from alertbot.digest import Matcher, build_digest
 from alertbot.match import CorpusStats, QueryError
 from alertbot.model import Endpoint, Paper, Subscriber
 from alertbot.store import digests as digest_store
 from alertbot.store import subscribers as subscriber_store
+from alertbot.store.candidates import candidates_by_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -55,22 +63,38 @@ def plan_due(
     from alertbot.timing import due_digest_date  # the service helper's module
 
     last = outbox.last_queued_dates(engine)
-    stats: CorpusStats | None = None
-    planned: list[Planned] = []
+    due: list[tuple[Subscriber, Endpoint, date]] = []
     for subscriber in subscriber_store.list_subscribers(engine, active_only=True):
         for endpoint in subscriber.endpoints:
             if not (endpoint.active and endpoint.confirmed):
                 continue
             day = due_digest_date(subscriber, now, last.get(endpoint.id))
-            if day is None:
-                continue
-            if stats is None:
-                stats = digest_store.corpus_stats(engine, now=now, days=settings.match.corpus_days)
-            candidates = digest_store.candidate_papers(
-                engine, endpoint, now=now, window_days=window_days
-            )
-            planned.append(_plan_one(settings, subscriber, endpoint, day, candidates, stats))
-    return planned
+            if day is not None:
+                due.append((subscriber, endpoint, day))
+    if not due:
+        return []
+    stats = digest_store.corpus_stats(engine, now=now, days=settings.match.corpus_days)
+    candidates = candidates_by_endpoint(
+        engine, [endpoint.id for _, endpoint, _ in due], now=now, window_days=window_days
+    )
+    # One matching pass for the whole tick rather than one per endpoint.
+    matches = IndexedMatches(
+        {subscriber.id: subscriber.profile for subscriber, _, _ in due},
+        (paper for papers in candidates.values() for paper in papers),
+        stats,
+    )
+    return [
+        _plan_one(
+            settings,
+            subscriber,
+            endpoint,
+            day,
+            candidates[endpoint.id],
+            stats,
+            matches.matcher(subscriber.id),
+        )
+        for subscriber, endpoint, day in due
+    ]
 
 
 def _plan_one(
@@ -80,9 +104,10 @@ def _plan_one(
     day: date,
     candidates: list[Paper],
     stats: CorpusStats,
+    matcher: Matcher,
 ) -> Planned:
     try:
-        digest = build_digest(subscriber, endpoint, day, candidates, stats)
+        digest = build_digest(subscriber, endpoint, day, candidates, stats, matcher)
     except QueryError as exc:
         error = f"profile does not parse: {exc}"
         return Planned(subscriber, endpoint, day, (), 0, outbox.DEAD, error)
@@ -125,4 +150,5 @@ def queue_due(
                 extra={"ctx": {**ctx, "state": plan.state, "papers": len(plan.paper_ids)}},
             )
             queued += plan.state == outbox.PENDING
+            metrics.matches.inc(len(plan.paper_ids))
     return queued

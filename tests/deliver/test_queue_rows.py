@@ -13,10 +13,12 @@ from sqlalchemy import Engine
 
 from alertbot.deliver import outbox as rows
 from alertbot.deliver import queue_due
+from alertbot.metrics import REGISTRY
 from alertbot.model import EndpointKind, Paper, Profile
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
-from alertbot.store.digests import mark_delivered
+from alertbot.store.candidates import candidates_by_endpoint
+from alertbot.store.digests import candidate_papers, mark_delivered
 from tests.deliver.conftest import NOW, make_settings
 
 TODAY = NOW.date()
@@ -195,3 +197,25 @@ def test_it_queues_exactly_these_rows(tmp_path: Path, engine: Engine) -> None:
         # Only the papers with the phrase too score above 2.5; equal scores, newest first.
         ("threshold threshold@example.org", TODAY, "pending", ids(7, 6, 2), 0, None),
     ]
+
+
+def test_it_finds_each_endpoints_candidates_in_one_batch_as_one_by_one(engine: Engine) -> None:
+    """candidates_by_endpoint agrees with candidate_papers on every endpoint, in order."""
+    labels = _world(engine)
+    batched = candidates_by_endpoint(engine, list(labels), now=NOW, window_days=7)
+    for endpoint_id in labels:
+        endpoint = subscriber_store.get_endpoint(engine, endpoint_id)
+        assert endpoint is not None
+        one = candidate_papers(engine, endpoint, now=NOW, window_days=7)
+        assert [p.id for p in batched[endpoint_id]] == [p.id for p in one], labels[endpoint_id]
+
+
+def test_it_counts_the_papers_queued_in_the_metrics(tmp_path: Path, sqlite_engine: Engine) -> None:
+    """alertbot_matches_total grows by the papers of the digests queued, once."""
+    _world(sqlite_engine)
+    settings = make_settings(tmp_path)
+    before = REGISTRY.get_sample_value("alertbot_matches_total") or 0.0
+    queue_due(sqlite_engine, settings, now=NOW)
+    queue_due(sqlite_engine, settings, now=NOW + timedelta(minutes=1))  # nothing new is due
+    after = REGISTRY.get_sample_value("alertbot_matches_total") or 0.0
+    assert after - before == 2 + 2 + 8 + 6 + 6 + 3  # the pending rows above

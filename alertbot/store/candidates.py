@@ -1,0 +1,106 @@
+"""Candidate papers for many endpoints at once: ``digests.candidate_papers``, batched.
+
+The dispatcher tick plans thousands of digests at once. Asking ``candidate_papers``
+for each endpoint loads the recent papers (and their sources) once per endpoint, which
+dominated the tick once matching was batched. Here the same rules (see the docstring
+of :mod:`alertbot.store.digests`) run as a handful of statements per 500 endpoints,
+and the recent papers are loaded once and shared.
+
+This module mirrors ``candidate_papers`` rule for rule; a test checks that both agree
+endpoint by endpoint, so a change to the rules there must be made here too.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Select, bindparam, func, select
+
+from alertbot.model import Paper
+from alertbot.store.db import Db, transaction
+from alertbot.store.digests import IN_FLIGHT, SENT
+from alertbot.store.papers import papers_first_seen_between
+from alertbot.store.schema import delivered_papers, outbox
+from alertbot.store.schema import papers as papers_table
+from alertbot.store.types import UTCDateTime
+
+CHUNK = 500  # endpoint ids per IN (...) list: far below every backend's parameter limit
+
+
+def candidates_by_endpoint(
+    db: Db, endpoint_ids: Sequence[int], *, now: datetime, window_days: int = 7
+) -> dict[int, list[Paper]]:
+    """``candidate_papers`` for each endpoint, in the same order; Paper objects are shared."""
+    ids = list(dict.fromkeys(endpoint_ids))
+    if not ids:
+        return {}
+    window_start = now - timedelta(days=window_days)
+    since: dict[int, datetime] = {}
+    held: dict[int, set[str]] = {i: set() for i in ids}
+    with transaction(db) as conn:
+        for part in _chunks(ids):
+            cutoffs = _last_sent_cutoffs(conn, part)
+            since.update({i: cutoffs.get(i) or window_start for i in part})
+            for endpoint_id, paper_id in _delivered_since_cutoff(conn, part, window_start):
+                held[endpoint_id].add(paper_id)
+            for endpoint_id, paper_ids in _in_flight(conn, part):
+                held[endpoint_id].update(str(p) for p in paper_ids or ())
+        # Ordered by first_seen, id: each endpoint's candidates are a suffix of this list.
+        stored = papers_first_seen_between(conn, min(since.values()), None)
+    first_seen = [sp.first_seen for sp in stored]
+    result: dict[int, list[Paper]] = {}
+    for endpoint_id in ids:
+        start = bisect.bisect_left(first_seen, since[endpoint_id])
+        hold = held[endpoint_id]
+        result[endpoint_id] = [sp.paper for sp in stored[start:] if sp.paper.id not in hold]
+    return result
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+
+
+def _cutoffs(endpoint_ids: list[int]) -> Select[tuple[int, datetime]]:
+    """``digests.last_sent_cutoff`` of each endpoint that has a sent digest."""
+    return (
+        select(outbox.c.endpoint_id, func.max(outbox.c.created_at).label("cutoff"))
+        .where(outbox.c.endpoint_id.in_(endpoint_ids), outbox.c.state == SENT)
+        .group_by(outbox.c.endpoint_id)
+    )
+
+
+def _last_sent_cutoffs(conn: Connection, endpoint_ids: list[int]) -> dict[int, datetime]:
+    return {r.endpoint_id: r.cutoff for r in conn.execute(_cutoffs(endpoint_ids))}
+
+
+def _delivered_since_cutoff(
+    conn: Connection, endpoint_ids: list[int], window_start: datetime
+) -> list[tuple[int, str]]:
+    """Delivered papers first stored since each endpoint's own cutoff.
+
+    The cutoff is applied per endpoint in SQL (not as one earliest cutoff for all) so
+    one endpoint with a long-ago digest does not pull in everyone's delivery history.
+    """
+    cutoffs = _cutoffs(endpoint_ids).subquery()
+    start = bindparam("window_start", window_start, type_=UTCDateTime())
+    rows = conn.execute(
+        select(delivered_papers.c.endpoint_id, delivered_papers.c.paper_id)
+        .join(papers_table, papers_table.c.id == delivered_papers.c.paper_id)
+        .outerjoin(cutoffs, cutoffs.c.endpoint_id == delivered_papers.c.endpoint_id)
+        .where(
+            delivered_papers.c.endpoint_id.in_(endpoint_ids),
+            papers_table.c.first_seen >= func.coalesce(cutoffs.c.cutoff, start),
+        )
+    )
+    return [(r.endpoint_id, r.paper_id) for r in rows]
+
+
+def _in_flight(conn: Connection, endpoint_ids: list[int]) -> list[tuple[int, list[str] | None]]:
+    rows = conn.execute(
+        select(outbox.c.endpoint_id, outbox.c.paper_ids).where(
+            outbox.c.endpoint_id.in_(endpoint_ids), outbox.c.state.in_(IN_FLIGHT)
+        )
+    )
+    return [(r.endpoint_id, r.paper_ids) for r in rows]
