@@ -17,9 +17,10 @@ from slack_bolt import Ack, App, Respond
 from alertbot.model import EndpointKind
 from alertbot.slack_app.actions import PAUSED_FROM_SLACK
 from alertbot.slack_app.context import SlackDeps, SlackUser
+from alertbot.store import feedback as feedback_store
 from alertbot.store import subscribers as store
+from alertbot.store.feedback import FeedbackValue
 from alertbot.store.papers import get_papers
-from alertbot.store.subscribers import FeedbackValue
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def register(app: App, deps: SlackDeps) -> None:
             ack()
             _ephemeral(respond, "That feedback could not be recorded: you are not subscribed here.")
             return
-        store.record_feedback(deps.engine, sub.id, str(paper_id), value, now=deps.now())
+        feedback_store.record_feedback(deps.engine, sub.id, str(paper_id), value, now=deps.now())
         ack()
         log.info(
             "feedback", extra={"ctx": {"subscriber_id": sub.id, "paper": paper_id, "value": value}}

@@ -1,4 +1,4 @@
-"""Subscribers, their keyword profiles, their delivery endpoints and their feedback.
+"""Subscribers, their keyword profiles and their delivery endpoints.
 
 Every function returns model values (``Subscriber`` with its profile and endpoints
 loaded), never rows, so callers do not depend on the table layout. Validation of what
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, time
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -402,37 +402,3 @@ def confirm_endpoint(db: Db, endpoint_id: int) -> None:
 def remove_endpoint(db: Db, endpoint_id: int) -> bool:
     with transaction(db) as conn:
         return bool(conn.execute(delete(endpoints).where(endpoints.c.id == endpoint_id)).rowcount)
-
-
-FeedbackValue = Literal["useful", "not_useful"]
-
-
-def record_feedback(
-    db: Db, subscriber_id: int, paper_id: str, value: FeedbackValue, *, now: datetime
-) -> None:
-    """Store (or change) a subscriber's verdict on a paper."""
-    if value not in ("useful", "not_useful"):
-        raise ValueError(f"unknown feedback {value!r}")
-    with transaction(db) as conn:
-        changed = conn.execute(
-            update(feedback)
-            .where(feedback.c.subscriber_id == subscriber_id, feedback.c.paper_id == paper_id)
-            .values(value=value, at=now)
-        ).rowcount
-        if not changed:
-            conn.execute(
-                insert(feedback).values(
-                    subscriber_id=subscriber_id, paper_id=paper_id, value=value, at=now
-                )
-            )
-
-
-def get_feedback(db: Db, subscriber_id: int) -> dict[str, str]:
-    """paper id -> "useful" | "not_useful" for one subscriber."""
-    with transaction(db) as conn:
-        rows = conn.execute(
-            select(feedback.c.paper_id, feedback.c.value).where(
-                feedback.c.subscriber_id == subscriber_id
-            )
-        )
-        return {r.paper_id: r.value for r in rows}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from alertbot.model import EndpointKind
+from alertbot.store import feedback
 from alertbot.store import subscribers as store
 from tests.slack.helpers import World, store_recent_papers, wait_until
 
@@ -42,7 +43,7 @@ def test_it_records_useful_feedback_and_updates_the_message_in_place(world: Worl
         "feedback_useful", PAPER, block_id=f"feedback:{PAPER}", blocks=digest_blocks()
     )
     assert response.status_code == 200
-    assert store.get_feedback(world.engine, sid) == {PAPER: "useful"}
+    assert feedback.get_feedback(world.engine, sid) == {PAPER: "useful"}
     _, params = wait_until(lambda: list(world.slack.responses))[0]
     assert params["replace_original"] is True
     blocks = params["blocks"]
@@ -56,7 +57,7 @@ def test_it_changes_its_mind_on_a_second_click(world: World) -> None:
     sid = subscribed(world)
     world.session.click("feedback_useful", PAPER)
     world.session.click("feedback_not_useful", PAPER)
-    assert store.get_feedback(world.engine, sid) == {PAPER: "not_useful"}
+    assert feedback.get_feedback(world.engine, sid) == {PAPER: "not_useful"}
 
 
 def test_it_records_nothing_for_an_unknown_user_or_paper(world: World) -> None:
@@ -67,7 +68,7 @@ def test_it_records_nothing_for_an_unknown_user_or_paper(world: World) -> None:
     world.session.click("feedback_useful", "9999.99999")
     world.session.click("feedback_useful", "x" * 500)
     assert store.find_by_slack(world.engine, "T1", "U9") is None
-    assert store.get_feedback(world.engine, sid) == {}
+    assert feedback.get_feedback(world.engine, sid) == {}
 
 
 def test_it_pauses_the_slack_channel_from_the_unsubscribe_button(world: World) -> None:

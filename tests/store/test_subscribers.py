@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine
 
 from alertbot.model import EndpointKind, Frequency, Profile
+from alertbot.store import feedback
 from alertbot.store import subscribers as subs
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -118,16 +119,16 @@ def test_it_disables_an_endpoint_with_a_reason_and_reenables_it(engine: Engine) 
 def test_it_updates_feedback_in_place(engine: Engine) -> None:
     """A second verdict on the same paper replaces the first."""
     s = subs.create_subscriber(engine, name="Fa", now=NOW)
-    subs.record_feedback(engine, s.id, "2602.00001", "useful", now=NOW)
-    subs.record_feedback(engine, s.id, "2602.00001", "not_useful", now=NOW)
-    assert subs.get_feedback(engine, s.id) == {"2602.00001": "not_useful"}
+    feedback.record_feedback(engine, s.id, "2602.00001", "useful", now=NOW)
+    feedback.record_feedback(engine, s.id, "2602.00001", "not_useful", now=NOW)
+    assert feedback.get_feedback(engine, s.id) == {"2602.00001": "not_useful"}
 
 
 def test_it_deletes_a_subscriber_with_everything_attached(engine: Engine) -> None:
     """Deleting leaves no profile rows or endpoints behind."""
     s = subs.create_subscriber(engine, name="Gu", now=NOW, profile=Profile(interests=("x",)))
     ep = subs.add_endpoint(engine, s.id, EndpointKind.EMAIL, "gu@example.org", now=NOW)
-    subs.record_feedback(engine, s.id, "p1", "useful", now=NOW)
+    feedback.record_feedback(engine, s.id, "p1", "useful", now=NOW)
     assert subs.delete_subscriber(engine, s.id)
     assert subs.get_subscriber(engine, s.id) is None
     assert subs.get_endpoint(engine, ep.id) is None
