@@ -10,8 +10,9 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from alertbot.cli.common import err, fail, out
+from alertbot.cli.common import ConfigOption, err, fail, out, settings
 from alertbot.clock import utcnow
+from alertbot.config import HttpSettings, MatchSettings
 from alertbot.match import CorpusStats, ProfileIndex, QueryError, match_profile, validate_profile
 from alertbot.match.bench import generate_papers, generate_profiles, run_bench
 from alertbot.model import Hit, Match, Paper, Profile
@@ -22,15 +23,16 @@ from alertbot.sources import SourceError, load_papers
 SNIPPET = 240  # characters of abstract shown around the first highlighted term
 
 
-def _load(location: str, fmt: str) -> list[Paper]:
+def _load(location: str, fmt: str, http: HttpSettings | None = None) -> list[Paper]:
     try:
-        return load_papers(location, format=fmt, now=utcnow())
+        return load_papers(location, format=fmt, now=utcnow(), settings=http)
     except (SourceError, ParseError) as exc:
         fail(str(exc))
 
 
-def read_profiles(path: Path) -> dict[str, Profile]:
+def read_profiles(path: Path, limits: MatchSettings | None = None) -> dict[str, Profile]:
     """Read a profiles file: one JSON object per line (see ``alertbot match --help``)."""
+    limits = limits or MatchSettings()
     profiles: dict[str, Profile] = {}
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -50,7 +52,9 @@ def read_profiles(path: Path) -> dict[str, Profile]:
                 exclusions=tuple(str(q) for q in row.get("exclusions", ())),
                 min_score=float(row.get("min_score", 0.0)),
             )
-            validate_profile(profile)
+            validate_profile(
+                profile, max_length=limits.max_query_length, max_clauses=limits.max_clauses
+            )
         except QueryError as exc:
             fail(f"{where}: {exc}", code=2)
         except (ValueError, TypeError, KeyError) as exc:
@@ -126,6 +130,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
         limit: Annotated[int, typer.Option(min=0, help="Show at most this many (0: all).")] = 0,
         fmt: Annotated[str, typer.Option("--format", help="Dump format.")] = "auto",
+        config: ConfigOption = None,
     ) -> None:
         """Try keyword interests on a listing dump: ranked papers, scores and why they matched.
 
@@ -144,19 +149,26 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
           {"profile_id": ..., "paper_id": ..., "score": ..., "terms": [...]}
 
         Word rarity (the idf in the score) comes from the papers in the dump itself.
+        Query limits ([match]) and URL fetching ([http]) follow the settings.
         """
         if profiles is not None and (query or exclude):
             fail("use either --profiles or --query/--exclude, not both", code=2)
         if profiles is None and not query:
             fail("give at least one --query (or --profiles FILE)", code=2)
-        batch = read_profiles(profiles) if profiles is not None else None
-        papers = _load(location, fmt)
+        cfg = settings(config)
+        batch = read_profiles(profiles, cfg.match) if profiles is not None else None
+        papers = _load(location, fmt, cfg.http)
         stats = CorpusStats.from_papers(papers)
         if batch is not None:
             _run_batch(batch, papers, stats, as_json=as_json, limit=limit)
             return
         profile = Profile(tuple(query or ()), tuple(exclude or ()), min_score=min_score)
         try:
+            validate_profile(
+                profile,
+                max_length=cfg.match.max_query_length,
+                max_clauses=cfg.match.max_clauses,
+            )
             found = match_profile(profile, papers, stats)
         except QueryError as exc:
             fail(str(exc), code=2)

@@ -59,6 +59,17 @@ def test_it_exits_2_with_the_column_on_a_bad_query() -> None:
     assert "unclosed quote at column 8" in stderr
 
 
+def test_it_applies_the_configured_query_limits(tmp_path: Path) -> None:
+    """--config's [match] limits hold here as in /subscribe, so a query tried is one that saves."""
+    cfg = tmp_path / "alertbot.toml"
+    cfg.write_text("[match]\nmax_clauses = 2\n", encoding="utf-8")
+    code, _, stderr = run("match", DUMP, "-q", "neural machine translation", "--config", str(cfg))
+    assert code == 2
+    assert "the limit is 2" in stderr
+    code, _, _ = run("match", DUMP, "-q", "neural machine", "--config", str(cfg))
+    assert code == 0
+
+
 def test_it_matches_a_profiles_file(tmp_path: Path) -> None:
     """--profiles prints one JSON line per (profile, paper) with the matched terms."""
     profiles = tmp_path / "profiles.jsonl"
