@@ -11,7 +11,6 @@ first that exists of :data:`DEFAULT_CONFIG_PATHS`.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -43,59 +42,12 @@ class ConfigError(Exception):
         self.problems: list[str] = problems if problems is not None else [message]
 
 
-EVERY = re.compile(r"^every\s+(?P<n>\d+)\s*(?P<unit>s|m|h|d)$", re.IGNORECASE)
-
-
-_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_NUMERIC_DAYS = re.compile(r"^(?P<start>\d)(?:-(?P<end>\d))?(?:/(?P<step>\d+))?$")
-
-
-def crontab(text: str) -> str:
-    """A crontab line as APScheduler 3 reads it.
-
-    APScheduler numbers weekdays from Monday = 0, crontab from Sunday = 0 (7 is Sunday
-    too), so "1-5" would silently mean Tuesday-Saturday: numeric days are turned into
-    names ("mon,tue,wed,thu,fri"). Names, "*" and the other fields pass through.
-    """
-    fields = text.split()
-    if len(fields) != 5:
-        return text
-    items = []
-    for item in fields[4].split(","):
-        if item.startswith("*/"):
-            item = "0-6" + item[1:]
-        m = _NUMERIC_DAYS.match(item)
-        if not m:
-            items.append(item)
-            continue
-        start = int(m["start"])
-        end = int(m["end"]) if m["end"] is not None else start
-        if start > 7 or end > 7 or end < start:
-            items.append(item)  # let APScheduler report it
-            continue
-        step = int(m["step"] or 1)
-        items += [_CRON_DAYS[day % 7] for day in range(start, end + 1, step)]
-    fields[4] = ",".join(dict.fromkeys(items))
-    return " ".join(fields)
-
-
 def check_schedule(text: str) -> str:
     """``text`` if it is a crontab line (5 fields, UTC) or ``every N[s|m|h|d]``."""
-    from apscheduler.triggers.cron import CronTrigger
+    from alertbot.triggers import parse_schedule  # APScheduler only when there is one
 
-    text = text.strip()
-    match = EVERY.match(text)
-    if match:
-        if int(match["n"]) <= 0:
-            raise ValueError(f"{text!r}: the interval must be positive")
-        return text
-    try:
-        CronTrigger.from_crontab(crontab(text), timezone="UTC")
-    except ValueError as exc:
-        raise ValueError(
-            f"{text!r} is neither a crontab line ('0 */2 * * *') nor 'every 30m' ({exc})"
-        ) from None
-    return text
+    parse_schedule(text)
+    return text.strip()
 
 
 class SourceConfig(BaseModel):

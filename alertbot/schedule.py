@@ -29,15 +29,15 @@ from typing import Any, Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, delete
 
 from alertbot import metrics
-from alertbot.config import EVERY, Settings, SourceConfig, crontab
+from alertbot.config import Settings, SourceConfig
 from alertbot.model import EndpointKind
 from alertbot.store import schema
+from alertbot.triggers import parse_schedule
 from alertbot.web import HealthState
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,6 @@ JOB_SEND = "send"
 JOB_CLEANUP = "cleanup"
 JOB_HEARTBEAT = "heartbeat"
 JOB_FETCH_ON_START = "fetch-on-start"
-
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class Notifier(Protocol):
@@ -67,26 +65,6 @@ class NoNotifier:
 def fetch_job_id(source: str) -> str:
     """The job id of a source's scheduled fetch."""
     return f"fetch:{source}"
-
-
-def parse_schedule(text: str) -> BaseTrigger:
-    """A trigger from a crontab line (UTC) or ``every N[s|m|h|d]``; ValueError if neither.
-
-    Crontab weekdays keep their crontab meaning (0 and 7 are Sunday), see
-    :func:`alertbot.config.crontab`.
-    """
-    match = EVERY.match(text.strip())
-    if match:
-        seconds = int(match["n"]) * _UNIT_SECONDS[match["unit"].lower()]
-        if seconds <= 0:
-            raise ValueError(f"{text!r}: the interval must be positive")
-        return IntervalTrigger(seconds=seconds, timezone=UTC)
-    try:
-        return CronTrigger.from_crontab(crontab(text.strip()), timezone=UTC)
-    except ValueError as exc:
-        raise ValueError(
-            f"{text!r} is neither a crontab line ('0 */2 * * *') nor 'every 30m': {exc}"
-        ) from None
 
 
 def source_trigger(source: SourceConfig, settings: Settings) -> BaseTrigger:
