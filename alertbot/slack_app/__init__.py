@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 
 from alertbot.config import Settings
 from alertbot.deliver.confirm import send_confirmation as deliver_confirmation
+from alertbot.deliver.slack import make_client as slack_client
 from alertbot.slack_app import interactions
 from alertbot.slack_app.actions import perform
 from alertbot.slack_app.commands import parse_command
@@ -43,8 +44,13 @@ SORRY = "Sorry, something went wrong on our side. Please try again in a minute."
 
 
 def make_client(settings: Settings) -> WebClient:
-    token = settings.slack.bot_token.get_secret_value() if settings.slack.bot_token else None
-    return WebClient(token=token, base_url=settings.slack.api_url, timeout=API_TIMEOUT_SECONDS)
+    """The delivery channel's client, without retries: a 429's Retry-After or a second
+    attempt would blow the 3-second acknowledgement, and a failed users.info only means
+    falling back to the stored time zone."""
+    token = settings.slack.bot_token.get_secret_value() if settings.slack.bot_token else ""
+    return slack_client(
+        token, base_url=settings.slack.api_url, timeout=API_TIMEOUT_SECONDS, max_retries=0
+    )
 
 
 def make_deps(
