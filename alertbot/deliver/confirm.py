@@ -1,7 +1,7 @@
 """The double opt-in email that ``/subscribe email ADDRESS`` sends.
 
 A plain-text message with the signed confirmation link, sent over the same verified
-SMTP connection code as the digests (:func:`alertbot.deliver.email.connect_smtp`). It
+SMTP channel as the digests (:class:`alertbot.deliver.email.EmailChannel`). It
 is not an outbox row: the user is waiting in Slack for it, so it is sent at once and a
 failure is reported back to them (the caller catches the exception) instead of being
 retried in the background.
@@ -9,14 +9,13 @@ retried in the background.
 
 from __future__ import annotations
 
-import contextlib
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, make_msgid
 
 import jinja2
 
 from alertbot.config import Settings
-from alertbot.deliver.email import HEADER_POLICY, connect_smtp, one_line, sender_domain
+from alertbot.deliver.email import HEADER_POLICY, EmailChannel, one_line, sender_domain
 from alertbot.render import find_templates
 from alertbot.tokens import CONFIRM_MAX_AGE_SECONDS
 
@@ -48,13 +47,13 @@ def confirmation_message(settings: Settings, address: str, confirm_url: str) -> 
 
 
 def send_confirmation(settings: Settings, address: str, confirm_url: str) -> None:
-    """Mail ``confirm_url`` to ``address``; raises (smtplib or DeliveryError) on failure."""
-    data = confirmation_message(settings, address, confirm_url)
-    smtp = connect_smtp(settings.smtp)
+    """Mail ``confirm_url`` to ``address``; raises :class:`DeliveryError` on failure.
+
+    Through :class:`EmailChannel`, so a refusal is classified like a digest's (a 5xx is
+    permanent, a timeout after DATA "unknown") in the error the user is shown.
+    """
+    channel = EmailChannel(settings.smtp)
     try:
-        envelope_from = parseaddr(one_line(settings.smtp.from_address))[1]
-        smtp.sendmail(envelope_from, [one_line(address)], data)
+        channel.send_bytes(one_line(address), confirmation_message(settings, address, confirm_url))
     finally:
-        # The message is already accepted or already failed; a QUIT error changes neither.
-        with contextlib.suppress(Exception):
-            smtp.quit()
+        channel.close()
