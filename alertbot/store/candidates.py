@@ -7,7 +7,8 @@ of :mod:`alertbot.store.digests`) run as a handful of statements per 500 endpoin
 and the recent papers are loaded once and shared.
 
 This module mirrors ``candidate_papers`` rule for rule; a test checks that both agree
-endpoint by endpoint, so a change to the rules there must be made here too.
+endpoint by endpoint (tests/deliver/test_queue_rows.py), so a change to the rules
+there must be made here too.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Select, bindparam, func, select
 
-from alertbot.model import Paper
+from alertbot.model import Paper, StoredPaper
 from alertbot.store.db import Db, transaction
 from alertbot.store.digests import IN_FLIGHT, SENT
-from alertbot.store.papers import papers_first_seen_between
+from alertbot.store.papers import get_papers, papers_first_seen_between
 from alertbot.store.schema import delivered_papers, outbox
 from alertbot.store.schema import papers as papers_table
 from alertbot.store.types import UTCDateTime
@@ -39,23 +40,58 @@ def candidates_by_endpoint(
     window_start = now - timedelta(days=window_days)
     since: dict[int, datetime] = {}
     held: dict[int, set[str]] = {i: set() for i in ids}
+    dead: dict[int, set[str]] = {}
     with transaction(db) as conn:
         for part in _chunks(ids):
             cutoffs = _last_sent_cutoffs(conn, part)
             since.update({i: cutoffs.get(i) or window_start for i in part})
             for endpoint_id, paper_id in _delivered_since_cutoff(conn, part, window_start):
                 held[endpoint_id].add(paper_id)
-            for endpoint_id, paper_ids in _in_flight(conn, part):
+            for endpoint_id, paper_ids in _outbox_papers(conn, part, IN_FLIGHT):
                 held[endpoint_id].update(str(p) for p in paper_ids or ())
+            for endpoint_id, paper_ids in _outbox_papers(conn, part, ("dead",), window_start):
+                dead.setdefault(endpoint_id, set()).update(str(p) for p in paper_ids or ())
         # Ordered by first_seen, id: each endpoint's candidates are a suffix of this list.
         stored = papers_first_seen_between(conn, min(since.values()), None)
+        rescued = _rescued(conn, dead, since, {sp.paper.id: sp for sp in stored})
     first_seen = [sp.first_seen for sp in stored]
     result: dict[int, list[Paper]] = {}
     for endpoint_id in ids:
-        start = bisect.bisect_left(first_seen, since[endpoint_id])
+        mine = stored[bisect.bisect_left(first_seen, since[endpoint_id]) :]
+        if endpoint_id in rescued:
+            mine = sorted(
+                [*mine, *rescued[endpoint_id]], key=lambda sp: (sp.first_seen, sp.paper.id)
+            )
         hold = held[endpoint_id]
-        result[endpoint_id] = [sp.paper for sp in stored[start:] if sp.paper.id not in hold]
+        result[endpoint_id] = [sp.paper for sp in mine if sp.paper.id not in hold]
     return result
+
+
+def _rescued(
+    conn: Connection,
+    dead: dict[int, set[str]],
+    since: dict[int, datetime],
+    stored: dict[str, StoredPaper],
+) -> dict[int, list[StoredPaper]]:
+    """Papers of recent dead digests first stored before the endpoint's cut-off and never
+    delivered to it: ``candidate_papers`` adds these back (see store.digests)."""
+    wanted: dict[int, set[str]] = {}
+    for endpoint_id, paper_ids in dead.items():
+        cutoff = since[endpoint_id]
+        older = {p for p in paper_ids if p not in stored or stored[p].first_seen < cutoff}
+        if older:
+            wanted[endpoint_id] = older
+    if not wanted:
+        return {}
+    for endpoint_id, paper_id in _delivered_among(conn, wanted):
+        wanted[endpoint_id].discard(paper_id)
+    known = dict(stored)
+    known.update(get_papers(conn, {p for ps in wanted.values() for p in ps} - set(stored)))
+    return {
+        endpoint_id: [known[p] for p in paper_ids if p in known]
+        for endpoint_id, paper_ids in wanted.items()
+        if paper_ids
+    }
 
 
 def _chunks(ids: list[int]) -> list[list[int]]:
@@ -97,10 +133,32 @@ def _delivered_since_cutoff(
     return [(r.endpoint_id, r.paper_id) for r in rows]
 
 
-def _in_flight(conn: Connection, endpoint_ids: list[int]) -> list[tuple[int, list[str] | None]]:
-    rows = conn.execute(
-        select(outbox.c.endpoint_id, outbox.c.paper_ids).where(
-            outbox.c.endpoint_id.in_(endpoint_ids), outbox.c.state.in_(IN_FLIGHT)
-        )
+def _outbox_papers(
+    conn: Connection,
+    endpoint_ids: list[int],
+    states: Sequence[str],
+    created_since: datetime | None = None,
+) -> list[tuple[int, list[str] | None]]:
+    """The paper ids of the endpoints' outbox rows in ``states``."""
+    query = select(outbox.c.endpoint_id, outbox.c.paper_ids).where(
+        outbox.c.endpoint_id.in_(endpoint_ids), outbox.c.state.in_(list(states))
     )
-    return [(r.endpoint_id, r.paper_ids) for r in rows]
+    if created_since is not None:
+        query = query.where(outbox.c.created_at >= created_since)
+    return [(r.endpoint_id, r.paper_ids) for r in conn.execute(query)]
+
+
+def _delivered_among(conn: Connection, wanted: dict[int, set[str]]) -> list[tuple[int, str]]:
+    """Which of these (endpoint, paper) pairs were delivered, at any time."""
+    pairs = [(e, p) for e, ps in wanted.items() for p in ps]
+    found: list[tuple[int, str]] = []
+    for start in range(0, len(pairs), CHUNK):
+        part = pairs[start : start + CHUNK]
+        rows = conn.execute(
+            select(delivered_papers.c.endpoint_id, delivered_papers.c.paper_id).where(
+                delivered_papers.c.endpoint_id.in_({e for e, _ in part}),
+                delivered_papers.c.paper_id.in_({p for _, p in part}),
+            )
+        )
+        found.extend((r.endpoint_id, r.paper_id) for r in rows)
+    return found

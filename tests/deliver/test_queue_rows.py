@@ -108,7 +108,11 @@ def _queue_earlier(
         now=at,
     )
     if state == rows.SENT:
-        (row,) = [r for r in rows.list_rows(engine) if r.endpoint_id == endpoint_id]
+        (row,) = [
+            r
+            for r in rows.list_rows(engine, limit=100)
+            if r.endpoint_id == endpoint_id and r.digest_date == day
+        ]
         with engine.begin() as conn:
             mark_delivered(conn, endpoint_id, paper_ids, row.id, now=at)
 
@@ -162,6 +166,16 @@ def _world(engine: Engine) -> dict[int, str]:
         ["2603.00006", "2603.00010"],
         NOW - timedelta(days=1),
     )
+    (rescue,) = add("rescue", Profile(("diffusion", "attention")), (email, "rescue@example.org"))
+    # A digest died after the next one was sent (whose cut-off passed its papers): its
+    # papers come back, except 3, which that next digest delivered. One dead more than
+    # seven days ago stays dead.
+    for day, state, paper_ids, age in (
+        (TODAY - timedelta(days=8), rows.DEAD, ["2603.00001"], timedelta(days=8)),
+        (TODAY - timedelta(days=2), rows.DEAD, ["2603.00002", "2603.00003"], timedelta(days=2)),
+        (YESTERDAY, rows.SENT, ["2603.00003"], timedelta(hours=40)),
+    ):
+        _queue_earlier(engine, rescue, day, state, paper_ids, NOW - age)
     add("broken", Profile(("(diffusion",)), (email, "broken@example.org"))
     add("nothing", Profile(("cryptography",)), (email, "nothing@example.org"))
     (done,) = add("done", Profile(("diffusion",)), (email, "done@example.org"))
@@ -175,7 +189,7 @@ def test_it_queues_exactly_these_rows(tmp_path: Path, engine: Engine) -> None:
     """One tick queues each due endpoint's own papers, ranked and capped, and nothing else."""
     labels = _world(engine)
     before = {r.id for r in rows.list_rows(engine, limit=100)}
-    assert queue_due(engine, make_settings(tmp_path), now=NOW) == 6
+    assert queue_due(engine, make_settings(tmp_path), now=NOW) == 7
     queued = sorted(
         (labels[r.endpoint_id], r.digest_date, r.state, r.paper_ids, r.more, r.last_error)
         for r in rows.list_rows(engine, limit=100)
@@ -194,6 +208,8 @@ def test_it_queues_exactly_these_rows(tmp_path: Path, engine: Engine) -> None:
         # Not 6 nor 10: they are in yesterday's digest, still pending.
         ("inflight inflight@example.org", TODAY, "pending", ids(9, 5, 4, 7, 8, 2), 0, None),
         ("nothing nothing@example.org", TODAY, "empty", (), 0, None),
+        # 2 is back from the dead digest; 3 was delivered since, 1 died too long ago.
+        ("rescue rescue@example.org", TODAY, "pending", ids(9, 10, 4, 7, 8, 6, 2), 0, None),
         # Only the papers with the phrase too score above 2.5; equal scores, newest first.
         ("threshold threshold@example.org", TODAY, "pending", ids(7, 6, 2), 0, None),
     ]
@@ -218,4 +234,4 @@ def test_it_counts_the_papers_queued_in_the_metrics(tmp_path: Path, sqlite_engin
     queue_due(sqlite_engine, settings, now=NOW)
     queue_due(sqlite_engine, settings, now=NOW + timedelta(minutes=1))  # nothing new is due
     after = REGISTRY.get_sample_value("alertbot_matches_total") or 0.0
-    assert after - before == 2 + 2 + 8 + 6 + 6 + 3  # the pending rows above
+    assert after - before == 2 + 2 + 8 + 6 + 6 + 7 + 3  # the pending rows above
