@@ -101,12 +101,9 @@ def build_app(deps: SlackDeps, *, socket_mode: bool = False) -> App:
 
 
 def command_user(command: dict[str, Any]) -> SlackUser | None:
-    team_id, user_id = command.get("team_id"), command.get("user_id")
-    if not (isinstance(team_id, str) and isinstance(user_id, str)):
-        return None
-    if not (0 < len(team_id) <= 32 and 0 < len(user_id) <= 32):
-        return None
-    return SlackUser(team_id, user_id, str(command.get("user_name") or ""))
+    return SlackUser.from_payload(
+        command.get("team_id"), command.get("user_id"), command.get("user_name")
+    )
 
 
 def register_command(app: App, deps: SlackDeps) -> None:

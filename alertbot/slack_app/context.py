@@ -30,6 +30,15 @@ class SlackUser:
     user_id: str
     user_name: str = ""
 
+    @classmethod
+    def from_payload(cls, team_id: object, user_id: object, name: object) -> SlackUser | None:
+        """The user a (verified) payload names, or None if its ids are missing or odd."""
+        if not (isinstance(team_id, str) and isinstance(user_id, str)):
+            return None
+        if not (0 < len(team_id) <= 32 and 0 < len(user_id) <= 32):
+            return None
+        return cls(team_id, user_id, str(name or ""))
+
 
 @dataclass
 class SlackDeps:

@@ -39,13 +39,11 @@ def clicker(body: dict[str, Any]) -> SlackUser | None:
     """Who clicked, from a block_actions payload (None if it does not say)."""
     user = body.get("user") or {}
     team = body.get("team") or {}
-    team_id = team.get("id") or user.get("team_id")
-    user_id = user.get("id")
-    if not (isinstance(team_id, str) and isinstance(user_id, str)):
-        return None
-    if not (0 < len(team_id) <= 32 and 0 < len(user_id) <= 32):
-        return None
-    return SlackUser(team_id, user_id, str(user.get("username") or user.get("name") or ""))
+    return SlackUser.from_payload(
+        team.get("id") or user.get("team_id"),
+        user.get("id"),
+        user.get("username") or user.get("name"),
+    )
 
 
 def first_action(body: dict[str, Any]) -> dict[str, Any]:
