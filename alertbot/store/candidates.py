@@ -1,14 +1,11 @@
-"""Candidate papers for many endpoints at once: ``digests.candidate_papers``, batched.
+"""Candidate papers for many endpoints at once (the rules: :mod:`alertbot.store.digests`).
 
-The dispatcher tick plans thousands of digests at once. Asking ``candidate_papers``
-for each endpoint loads the recent papers (and their sources) once per endpoint, which
-dominated the tick once matching was batched. Here the same rules (see the docstring
-of :mod:`alertbot.store.digests`) run as a handful of statements per 500 endpoints,
-and the recent papers are loaded once and shared.
-
-This module mirrors ``candidate_papers`` rule for rule; a test checks that both agree
-endpoint by endpoint (tests/deliver/test_queue_rows.py), so a change to the rules
-there must be made here too.
+The dispatcher tick plans thousands of digests at once. Asking for each endpoint's
+candidates one by one loads the recent papers (and their sources) once per endpoint,
+which dominated the tick once matching was batched. Here the rules run as a handful of
+statements per 500 endpoints, and the recent papers are loaded once and shared.
+``digests.candidate_papers`` (one endpoint) is this with a list of one, so the rules
+live in one place.
 """
 
 from __future__ import annotations
@@ -21,19 +18,29 @@ from sqlalchemy import Connection, Select, bindparam, func, select
 
 from alertbot.model import Paper, StoredPaper
 from alertbot.store.db import Db, transaction
-from alertbot.store.digests import IN_FLIGHT, SENT
 from alertbot.store.papers import get_papers, papers_first_seen_between
 from alertbot.store.schema import delivered_papers, outbox
 from alertbot.store.schema import papers as papers_table
 from alertbot.store.types import UTCDateTime
 
 CHUNK = 500  # endpoint ids per IN (...) list: far below every backend's parameter limit
+SENT = "sent"
+IN_FLIGHT = ("pending", "sending", "failed", "unknown")
 
 
 def candidates_by_endpoint(
-    db: Db, endpoint_ids: Sequence[int], *, now: datetime, window_days: int = 7
+    db: Db,
+    endpoint_ids: Sequence[int],
+    *,
+    now: datetime,
+    window_days: int = 7,
+    exclude_outbox_id: int | None = None,
 ) -> dict[int, list[Paper]]:
-    """``candidate_papers`` for each endpoint, in the same order; Paper objects are shared."""
+    """Each endpoint's candidates, by first_seen then id; Paper objects are shared.
+
+    ``exclude_outbox_id`` names an outbox row whose own papers must not be held back as
+    "in flight" (when rebuilding that row's digest).
+    """
     ids = list(dict.fromkeys(endpoint_ids))
     if not ids:
         return {}
@@ -47,7 +54,8 @@ def candidates_by_endpoint(
             since.update({i: cutoffs.get(i) or window_start for i in part})
             for endpoint_id, paper_id in _delivered_since_cutoff(conn, part, window_start):
                 held[endpoint_id].add(paper_id)
-            for endpoint_id, paper_ids in _outbox_papers(conn, part, IN_FLIGHT):
+            in_flight = _outbox_papers(conn, part, IN_FLIGHT, exclude=exclude_outbox_id)
+            for endpoint_id, paper_ids in in_flight:
                 held[endpoint_id].update(str(p) for p in paper_ids or ())
             for endpoint_id, paper_ids in _outbox_papers(conn, part, ("dead",), window_start):
                 dead.setdefault(endpoint_id, set()).update(str(p) for p in paper_ids or ())
@@ -138,13 +146,17 @@ def _outbox_papers(
     endpoint_ids: list[int],
     states: Sequence[str],
     created_since: datetime | None = None,
+    *,
+    exclude: int | None = None,
 ) -> list[tuple[int, list[str] | None]]:
-    """The paper ids of the endpoints' outbox rows in ``states``."""
+    """The paper ids of the endpoints' outbox rows in ``states`` (but row ``exclude``)."""
     query = select(outbox.c.endpoint_id, outbox.c.paper_ids).where(
         outbox.c.endpoint_id.in_(endpoint_ids), outbox.c.state.in_(list(states))
     )
     if created_since is not None:
         query = query.where(outbox.c.created_at >= created_since)
+    if exclude is not None:
+        query = query.where(outbox.c.id != exclude)
     return [(r.endpoint_id, r.paper_ids) for r in conn.execute(query)]
 
 

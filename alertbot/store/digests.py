@@ -15,9 +15,8 @@ The rules, and why:
   one. Usually they were stored after the last sent digest anyway; but a later digest
   may have been sent while the dead one was still being retried, moving the cut-off
   past them, so the papers of dead digests queued within ``window_days`` are added
-  back explicitly. An ``unknown``
-  digest (SMTP timeout after DATA, maybe delivered) keeps its papers: we prefer missing
-  a paper to sending it twice.
+  back explicitly. An ``unknown`` digest (SMTP timeout after DATA, maybe delivered)
+  keeps its papers: we prefer missing a paper to sending it twice.
 * Papers count as delivered only when their digest is sent (``mark_delivered``, called
   by the outbox in the same transaction that marks the row sent).
 """
@@ -28,18 +27,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from alertbot.match import CorpusStats
 from alertbot.model import Endpoint, Paper
+from alertbot.store.candidates import SENT, candidates_by_endpoint
 from alertbot.store.db import Db, transaction
-from alertbot.store.papers import get_papers, papers_first_seen_between
+from alertbot.store.papers import papers_first_seen_between
 from alertbot.store.schema import delivered_papers, outbox
-from alertbot.store.schema import papers as papers_table
-
-SENT = "sent"
-IN_FLIGHT = ("pending", "sending", "failed", "unknown")
 
 
 def last_sent_cutoff(db: Db, endpoint_id: int) -> datetime | None:
@@ -72,72 +68,16 @@ def candidate_papers(
     window_days: int = 7,
     exclude_outbox_id: int | None = None,
 ) -> list[Paper]:
-    """Papers new to ``endpoint``: stored since its last sent digest, never delivered to it.
+    """Papers new to ``endpoint`` by the rules above, ordered by first_seen, id.
 
-    Ordered by first_seen, id. ``exclude_outbox_id`` names an outbox row whose own
-    papers must not be held back as "in flight" (when rebuilding that row's digest).
+    ``exclude_outbox_id`` names an outbox row whose own papers must not be held back as
+    "in flight" (when rebuilding that row's digest). The work is done by
+    :func:`alertbot.store.candidates.candidates_by_endpoint`, which plans many at once.
     """
-    with transaction(db) as conn:
-        since = last_sent_cutoff(conn, endpoint.id)
-        if since is None:
-            since = now - timedelta(days=window_days)
-        held = _delivered_since(conn, endpoint.id, since) | _in_flight(
-            conn, endpoint.id, exclude_outbox_id
-        )
-        stored = papers_first_seen_between(conn, since, None)
-        seen = {sp.paper.id for sp in stored}
-        dead = _dead_papers(conn, endpoint.id, after=now - timedelta(days=window_days)) - seen
-        if dead:
-            dead -= _delivered_among(conn, endpoint.id, dead)
-            stored = sorted(
-                [*stored, *get_papers(conn, dead).values()],
-                key=lambda sp: (sp.first_seen, sp.paper.id),
-            )
-    return [sp.paper for sp in stored if sp.paper.id not in held]
-
-
-def _dead_papers(conn: Connection, endpoint_id: int, *, after: datetime) -> set[str]:
-    rows = conn.execute(
-        select(outbox.c.paper_ids).where(
-            outbox.c.endpoint_id == endpoint_id,
-            outbox.c.state == "dead",
-            outbox.c.created_at >= after,
-        )
+    found = candidates_by_endpoint(
+        db, [endpoint.id], now=now, window_days=window_days, exclude_outbox_id=exclude_outbox_id
     )
-    return {str(i) for (ids,) in rows for i in ids or ()}
-
-
-def _delivered_among(conn: Connection, endpoint_id: int, paper_ids: set[str]) -> set[str]:
-    rows = conn.execute(
-        select(delivered_papers.c.paper_id).where(
-            delivered_papers.c.endpoint_id == endpoint_id,
-            delivered_papers.c.paper_id.in_(sorted(paper_ids)),
-        )
-    )
-    return {r.paper_id for r in rows}
-
-
-def _delivered_since(conn: Connection, endpoint_id: int, since: datetime) -> set[str]:
-    # Only delivered papers that could be candidates at all: the join keeps this set
-    # small however long the endpoint's history is.
-    rows = conn.execute(
-        select(delivered_papers.c.paper_id)
-        .join(papers_table, papers_table.c.id == delivered_papers.c.paper_id)
-        .where(delivered_papers.c.endpoint_id == endpoint_id, papers_table.c.first_seen >= since)
-    )
-    return {r.paper_id for r in rows}
-
-
-def _in_flight(conn: Connection, endpoint_id: int, exclude_outbox_id: int | None) -> set[str]:
-    query = select(outbox.c.paper_ids).where(
-        outbox.c.endpoint_id == endpoint_id, outbox.c.state.in_(IN_FLIGHT)
-    )
-    if exclude_outbox_id is not None:
-        query = query.where(outbox.c.id != exclude_outbox_id)
-    held: set[str] = set()
-    for (ids,) in conn.execute(query):
-        held.update(str(i) for i in ids or ())
-    return held
+    return found[endpoint.id]
 
 
 def corpus_stats(db: Db, *, now: datetime, days: int) -> CorpusStats:

@@ -215,8 +215,9 @@ def test_it_queues_exactly_these_rows(tmp_path: Path, engine: Engine) -> None:
     ]
 
 
-def test_it_finds_each_endpoints_candidates_in_one_batch_as_one_by_one(engine: Engine) -> None:
-    """candidates_by_endpoint agrees with candidate_papers on every endpoint, in order."""
+def test_endpoints_planned_together_get_what_each_gets_alone(engine: Engine) -> None:
+    """A batch of endpoints with different cut-offs, histories and digests in flight: each
+    gets exactly its candidates alone (a batch of one, pinned in test_store_digests)."""
     labels = _world(engine)
     batched = candidates_by_endpoint(engine, list(labels), now=NOW, window_days=7)
     for endpoint_id in labels:
