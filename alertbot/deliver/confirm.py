@@ -15,7 +15,8 @@ from email.utils import formatdate, make_msgid
 import jinja2
 
 from alertbot.config import Settings
-from alertbot.deliver.email import HEADER_POLICY, EmailChannel, one_line, sender_domain
+from alertbot.deliver.email import HEADER_POLICY, EmailChannel
+from alertbot.deliver.mime import one_line, sender_domain
 from alertbot.render import find_templates
 from alertbot.tokens import CONFIRM_MAX_AGE_SECONDS
 

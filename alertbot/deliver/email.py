@@ -51,16 +51,6 @@ log = logging.getLogger(__name__)
 HEADER_POLICY = SMTP_POLICY.clone(max_line_length=998)
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 _CRLF = b"\r\n"
-# one_line and sender_domain live in mime.py; they are re-exported for existing callers.
-__all__ = [
-    "HEADER_POLICY",
-    "EmailChannel",
-    "build_message",
-    "connect_smtp",
-    "envelope_for",
-    "one_line",
-    "sender_domain",
-]
 
 
 def envelope_for(

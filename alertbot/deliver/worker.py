@@ -241,14 +241,10 @@ def _pace(run: _Run, kind: EndpointKind, stop: threading.Event) -> None:
         run.last_sent[kind] = time.monotonic()
 
 
-def _subscriber(run: _Run, subscriber_id: int) -> Subscriber | None:
-    # Loaded per batch by _send_batch; absent means deleted since the digest was queued.
-    return run.subscribers.get(subscriber_id)
-
-
 def _deliver(run: _Run, row: outbox.OutboxRow, papers: Mapping[str, Paper]) -> Delivery:
     ctx = {"outbox_id": row.id, "subscriber_id": row.subscriber_id, "endpoint_id": row.endpoint_id}
-    subscriber = _subscriber(run, row.subscriber_id)
+    # Loaded per batch by _send_batch; absent means deleted since the digest was queued.
+    subscriber = run.subscribers.get(row.subscriber_id)
     endpoint = (
         next((e for e in subscriber.endpoints if e.id == row.endpoint_id), None)
         if subscriber

@@ -50,7 +50,7 @@ def candidates_by_endpoint(
     dead: dict[int, set[str]] = {}
     with transaction(db) as conn:
         for part in _chunks(ids):
-            cutoffs = _last_sent_cutoffs(conn, part)
+            cutoffs = last_sent_cutoffs(conn, part)
             since.update({i: cutoffs.get(i) or window_start for i in part})
             for endpoint_id, paper_id in _delivered_since_cutoff(conn, part, window_start):
                 held[endpoint_id].add(paper_id)
@@ -107,7 +107,7 @@ def _chunks(ids: list[int]) -> list[list[int]]:
 
 
 def _cutoffs(endpoint_ids: list[int]) -> Select[tuple[int, datetime]]:
-    """``digests.last_sent_cutoff`` of each endpoint that has a sent digest."""
+    """The last sent digest's ``created_at`` of each endpoint that has one."""
     return (
         select(outbox.c.endpoint_id, func.max(outbox.c.created_at).label("cutoff"))
         .where(outbox.c.endpoint_id.in_(endpoint_ids), outbox.c.state == SENT)
@@ -115,8 +115,11 @@ def _cutoffs(endpoint_ids: list[int]) -> Select[tuple[int, datetime]]:
     )
 
 
-def _last_sent_cutoffs(conn: Connection, endpoint_ids: list[int]) -> dict[int, datetime]:
-    return {r.endpoint_id: r.cutoff for r in conn.execute(_cutoffs(endpoint_ids))}
+def last_sent_cutoffs(db: Db, endpoint_ids: list[int]) -> dict[int, datetime]:
+    """When each endpoint's last sent digest was queued (its papers chosen); endpoints
+    with none are absent."""
+    with transaction(db) as conn:
+        return {r.endpoint_id: r.cutoff for r in conn.execute(_cutoffs(endpoint_ids))}
 
 
 def _delivered_since_cutoff(

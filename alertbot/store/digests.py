@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from alertbot.match import CorpusStats
 from alertbot.model import Endpoint, Paper
-from alertbot.store.candidates import SENT, candidates_by_endpoint
+from alertbot.store.candidates import SENT, candidates_by_endpoint, last_sent_cutoffs
 from alertbot.store.db import Db, transaction
 from alertbot.store.papers import papers_first_seen_between
 from alertbot.store.schema import delivered_papers, outbox
@@ -40,13 +40,7 @@ from alertbot.store.schema import delivered_papers, outbox
 
 def last_sent_cutoff(db: Db, endpoint_id: int) -> datetime | None:
     """When the last digest sent on the endpoint was queued (its papers chosen), or None."""
-    with transaction(db) as conn:
-        value: datetime | None = conn.execute(
-            select(func.max(outbox.c.created_at)).where(
-                outbox.c.endpoint_id == endpoint_id, outbox.c.state == SENT
-            )
-        ).scalar_one()
-    return value
+    return last_sent_cutoffs(db, [endpoint_id]).get(endpoint_id)
 
 
 def last_sent_digest_date(db: Db, endpoint_id: int) -> date | None:
