@@ -42,6 +42,11 @@ class ConfigError(Exception):
         self.problems: list[str] = problems if problems is not None else [message]
 
 
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` names this machine: localhost, 127.0.0.1 or ::1."""
+    return host in ("localhost", "127.0.0.1", "::1")
+
+
 def check_schedule(text: str) -> str:
     """``text`` if it is a crontab line (5 fields, UTC) or ``every N[s|m|h|d]``."""
     from alertbot.triggers import parse_schedule  # APScheduler only when there is one
@@ -108,7 +113,7 @@ class SmtpSettings(BaseModel):
     def _none_only_on_loopback(self) -> SmtpSettings:
         # Plain-text SMTP would expose credentials and digests on the wire; it is
         # allowed only for a relay on this very machine.
-        if self.security == "none" and self.host not in (None, "localhost", "127.0.0.1", "::1"):
+        if self.security == "none" and self.host is not None and not is_loopback(self.host):
             raise ValueError("smtp.security = 'none' is allowed only for a relay on loopback")
         return self
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from alertbot.cli.common import ConfigOption, err, out, settings
-from alertbot.config import ConfigError, Settings, find_config_file, load_settings
+from alertbot.config import ConfigError, Settings, find_config_file, is_loopback, load_settings
 
 _MASK = "**********"
 
@@ -33,7 +33,7 @@ def check_settings(cfg: Settings) -> list[str]:
     public = urlsplit(cfg.web.public_url)
     if public.scheme not in ("http", "https"):
         problems.append(f"web.public_url: {cfg.web.public_url!r} is not an http(s) URL")
-    elif public.scheme == "http" and not _is_loopback(public.hostname):
+    elif public.scheme == "http" and not is_loopback(public.hostname):
         # Unsubscribe tokens travel in these links; RFC 8058 one-click wants HTTPS.
         problems.append(
             f"web.public_url: {cfg.web.public_url!r} must be https:// (only a "
@@ -63,7 +63,7 @@ def check_settings(cfg: Settings) -> list[str]:
 def settings_warnings(cfg: Settings) -> list[str]:
     """Settings that work but are probably not what a deployment wants."""
     warnings: list[str] = []
-    if cfg.smtp.host and _is_loopback(urlsplit(cfg.web.public_url).hostname):
+    if cfg.smtp.host and is_loopback(urlsplit(cfg.web.public_url).hostname):
         warnings.append(
             f"web.public_url: {cfg.web.public_url!r} is a loopback address, so the "
             "unsubscribe links in emails only work on this machine"
@@ -85,10 +85,6 @@ def worker_problems(cfg: Settings) -> list[str]:
             "key; set the same secret_key for both"
         )
     return problems
-
-
-def _is_loopback(host: str | None) -> bool:
-    return host in ("localhost", "127.0.0.1", "::1") or (host or "").startswith("127.")
 
 
 def _mask_url(url: str) -> str:
