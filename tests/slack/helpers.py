@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -71,7 +72,10 @@ def sign(body: str, timestamp: int, secret: str = SIGNING_SECRET) -> str:
 
 
 def signed_headers(body: str, *, skew: int = 0, secret: str = SIGNING_SECRET) -> dict[str, str]:
-    ts = int(time.time()) + skew
+    # Rounded away from now, so the timestamp is at least ``skew`` seconds off when it is
+    # checked: int() alone made "301 s ahead" as little as 300 s ahead, inside the window.
+    now = time.time()
+    ts = math.ceil(now + skew) if skew > 0 else math.floor(now + skew)
     return {
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Slack-Request-Timestamp": str(ts),
