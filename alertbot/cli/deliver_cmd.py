@@ -191,7 +191,7 @@ def bench_deliver(
     share of time in render, send and outbox, and a baseline: raw smtplib resending one
     of the digests over one connection, with the sink's CPU time per message.
     """
-    from alertbot.deliver.bench import run_bench
+    from alertbot.bench.deliver import run_bench
 
     try:
         result = run_bench(subscribers, workers=workers)

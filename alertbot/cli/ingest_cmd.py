@@ -20,7 +20,7 @@ from alertbot.cli.common import ConfigOption, err, fail, open_store, out, settin
 from alertbot.clock import utcnow
 from alertbot.model import Paper
 from alertbot.parse import FORMATS, ParseError, parse_bytes
-from alertbot.parse.synthetic import GENERATORS
+from alertbot.bench.synthetic import GENERATORS
 from alertbot.pipeline import fetch_sources
 from alertbot.samples import sample_dump_paths
 from alertbot.sources import SourceError, load_papers

@@ -14,7 +14,7 @@ from alertbot.cli.common import ConfigOption, err, fail, out, settings
 from alertbot.clock import utcnow
 from alertbot.config import HttpSettings, MatchSettings
 from alertbot.match import CorpusStats, ProfileIndex, QueryError, match_profile, validate_profile
-from alertbot.match.bench import generate_papers, generate_profiles, run_bench
+from alertbot.bench.match import generate_papers, generate_profiles, run_bench
 from alertbot.model import Hit, Match, Paper, Profile
 from alertbot.parse import ParseError
 from alertbot.samples import sample_dump_paths
