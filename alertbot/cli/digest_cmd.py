@@ -21,7 +21,7 @@ from alertbot.digest import build_digest
 from alertbot.match import QueryError
 from alertbot.model import Digest, Endpoint, EndpointKind, Subscriber
 from alertbot.render import Renderer
-from alertbot.render_parts import day_label, one_line
+from alertbot.render.parts import day_label, one_line
 from alertbot.store.candidates import candidate_papers
 
 digest_app = typer.Typer(help="Digests: preview what a subscriber would receive.")

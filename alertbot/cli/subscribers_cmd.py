@@ -23,7 +23,7 @@ from alertbot.cli.subscriber_spec import (
 from alertbot.clock import utcnow
 from alertbot.config import Settings
 from alertbot.model import Endpoint, Subscriber
-from alertbot.render_parts import one_line
+from alertbot.render.parts import one_line
 from alertbot.store import subscribers as store
 from alertbot.store.deliveries import recent_outbox
 
