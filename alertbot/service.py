@@ -28,14 +28,15 @@ from sqlalchemy import Engine
 from starlette.routing import BaseRoute
 
 from alertbot import logs
-from alertbot.clock import utcnow
 from alertbot.config import Settings
 from alertbot.deliver import build_channels
-from alertbot.schedule import Jobs, NoNotifier, Notifier, build_scheduler
+from alertbot.schedule.clock import utcnow
+from alertbot.schedule.health import HealthState
+from alertbot.schedule.jobs import Jobs, NoNotifier, Notifier, build_scheduler
 from alertbot.slack_app import slack_routes, socket_mode
 from alertbot.store import connect, migrate
-from alertbot.unsubscribe import unsubscribe_routes
-from alertbot.web import HealthState, create_app
+from alertbot.web.app import create_app
+from alertbot.web.unsubscribe import unsubscribe_routes
 
 log = logging.getLogger(__name__)
 

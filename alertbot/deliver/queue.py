@@ -24,6 +24,7 @@ from alertbot.deliver.indexed import IndexedMatches
 from alertbot.digest import Matcher, build_digest
 from alertbot.match import CorpusStats, QueryError
 from alertbot.model import Endpoint, OutboxState, Paper, Subscriber
+from alertbot.schedule.due import due_digest_date
 from alertbot.store import outbox
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.candidates import candidates_by_endpoint
@@ -61,8 +62,6 @@ def plan_due(
     it again) unless ``delivery.send_empty``; a profile that no longer parses as
     ``dead``, saying why.
     """
-    from alertbot.timing import due_digest_date  # the service helper's module
-
     last = last_queued_dates(engine)
     due: list[tuple[Subscriber, Endpoint, date]] = []
     for subscriber in subscriber_store.list_subscribers(engine, active_only=True):

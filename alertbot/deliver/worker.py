@@ -32,6 +32,7 @@ from alertbot.deliver.file import FileChannel
 from alertbot.deliver.rematch import MatchCache
 from alertbot.deliver.slack import SlackChannel, SlackUserChannel, make_client
 from alertbot.digest import build_digest
+from alertbot.links import unsubscribe_url
 from alertbot.match import CorpusStats, QueryError
 from alertbot.model import Digest, Endpoint, EndpointKind, OutboxState, Paper, Subscriber
 from alertbot.render import Renderer
@@ -76,9 +77,7 @@ def build_channels(
 
 def unsubscribe_url_builder(settings: Settings) -> Callable[[int, int], str]:
     """``(subscriber id, endpoint id) -> one-click unsubscribe URL`` with a signed token."""
-    from alertbot import unsubscribe  # the web endpoint that reads the token lives there
-
-    return lambda sid, eid: unsubscribe.unsubscribe_url(settings, sid, eid)
+    return lambda sid, eid: unsubscribe_url(settings, sid, eid)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,17 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import IntegrityError
 
 from alertbot import validate
+from alertbot.digest import build_digest
+from alertbot.links import confirm_url
 from alertbot.match import ProfileIndex, QueryError, parse_query
 from alertbot.model import EndpointKind, Profile, Subscriber
+from alertbot.render import Renderer
 from alertbot.slack_app import commands as c
 from alertbot.slack_app import replies
 from alertbot.slack_app.context import SlackDeps, SlackUser
 from alertbot.slack_app.replies import echo, escape
 from alertbot.store import subscribers as store
+from alertbot.store.candidates import candidate_papers
 from alertbot.store.db import transaction
 
 log = logging.getLogger(__name__)
@@ -276,8 +280,6 @@ def _add_email(sub: Subscriber, address: str, deps: SlackDeps) -> Outcome:
             )
             store.set_endpoint_active(conn, existing.id, False, reason=AWAITING_CONFIRMATION)
     endpoint = existing
-    from alertbot.unsubscribe import confirm_url  # the web side owns the link format
-
     url = confirm_url(deps.settings, sub.id, endpoint.id, endpoint.address)
 
     def send(respond: Respond) -> None:
@@ -304,10 +306,6 @@ def _add_email(sub: Subscriber, address: str, deps: SlackDeps) -> Outcome:
 
 def _preview(sub: Subscriber, deps: SlackDeps, respond: Respond) -> None:
     """Build today's digest for the user's Slack endpoint and post it through response_url."""
-    from alertbot.digest import build_digest
-    from alertbot.render import Renderer
-    from alertbot.store.candidates import candidate_papers
-
     now = deps.now()
     endpoint = next((e for e in sub.endpoints if e.kind == EndpointKind.SLACK_USER), None)
     if endpoint is None:  # removed from the command line since

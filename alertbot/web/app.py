@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,38 +22,11 @@ from starlette.routing import BaseRoute, Route
 
 from alertbot.config import Settings
 from alertbot.metrics import REGISTRY
+from alertbot.schedule.health import HealthState
+from alertbot.store import fetches
+from alertbot.store.deliveries import backlog as outbox_backlog
 
 log = logging.getLogger(__name__)
-
-
-def _never_running() -> bool:
-    return False
-
-
-@dataclass
-class HealthState:
-    """What the service knows about itself that the database does not.
-
-    ``scheduler_running`` reports the scheduler's state; the heartbeat job calls
-    :meth:`beat`, so a scheduler that says it runs but no longer runs jobs is caught
-    once ``heartbeat_timeout`` passes without a beat.
-    """
-
-    started_at: datetime
-    heartbeat_timeout: timedelta = timedelta(seconds=90)
-    scheduler_running: Callable[[], bool] = _never_running
-    last_heartbeat: datetime | None = field(default=None)
-
-    def beat(self, now: datetime) -> None:
-        """Record that a scheduler job ran at ``now``."""
-        self.last_heartbeat = now
-
-    def scheduler_alive(self, now: datetime) -> bool:
-        """The scheduler runs and a job has run recently (or it has only just started)."""
-        if not self.scheduler_running():
-            return False
-        since = self.last_heartbeat or self.started_at
-        return now - since <= self.heartbeat_timeout
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -71,10 +43,6 @@ def health_report(
     from the later of the last good fetch and the start of this process (a fresh start
     is not stale before it had the time to fetch).
     """
-    # Imported here: the store and outbox modules pull in the whole pipeline.
-    from alertbot.store import fetches
-    from alertbot.store.deliveries import backlog as outbox_backlog
-
     problems: list[str] = []
     alive = health.scheduler_alive(now)
     if not alive:

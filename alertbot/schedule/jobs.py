@@ -1,4 +1,4 @@
-"""APScheduler wiring, and nothing else: which job runs when, with the injected clock.
+"""APScheduler wiring: which job runs when, with the injected clock.
 
 Jobs (explicit ids, ``coalesce=True``, ``max_instances=1``, a deliberate misfire grace):
 
@@ -31,14 +31,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 
-from alertbot import metrics
+from alertbot import deliver, metrics, pipeline
 from alertbot.config import Settings, SourceConfig
 from alertbot.model import EndpointKind
-from alertbot.store import schema
-from alertbot.triggers import parse_schedule
-from alertbot.web import HealthState
+from alertbot.schedule.health import HealthState
+from alertbot.schedule.triggers import parse_schedule
+from alertbot.store import fetches
+from alertbot.store.outbox import prune_delivered
 
 log = logging.getLogger(__name__)
 
@@ -74,19 +75,6 @@ def source_trigger(source: SourceConfig, settings: Settings) -> BaseTrigger:
     return IntervalTrigger(minutes=settings.schedule.fetch_interval_minutes, timezone=UTC)
 
 
-def prune_delivered(engine: Engine, *, before: datetime) -> int:
-    """Delete delivered-paper rows older than ``before``; returns how many.
-
-    Only recent rows matter (a paper is a candidate only if stored after the last
-    digest sent), so old ones are dead weight.
-    """
-    with engine.begin() as conn:
-        result = conn.execute(
-            delete(schema.delivered_papers).where(schema.delivered_papers.c.delivered_at < before)
-        )
-    return int(result.rowcount or 0)
-
-
 class Jobs:
     """The scheduler's jobs, bound to their dependencies; each is safe to call directly."""
 
@@ -120,8 +108,6 @@ class Jobs:
             metrics.job_runs.labels("fetch", "skipped").inc()
             return
         try:
-            from alertbot import pipeline
-
             outcomes = pipeline.fetch_sources(self.engine, self.settings, now=self.now, only=only)
         except Exception:
             metrics.job_runs.labels("fetch", "error").inc()
@@ -151,8 +137,6 @@ class Jobs:
             metrics.job_runs.labels("dispatch", "skipped").inc()
             return
         try:
-            from alertbot import deliver
-
             if queue:
                 queued = deliver.queue_due(self.engine, self.settings, now=self.now())
                 metrics.digests_queued.inc(queued)
@@ -178,8 +162,6 @@ class Jobs:
         now = self.now()
         retention = self.settings.retention
         try:
-            from alertbot.store import fetches
-
             n_fetches = fetches.prune_fetch_log(
                 self.engine, before=now - timedelta(days=retention.fetch_log_days)
             )
