@@ -220,6 +220,8 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     log_level: str = "INFO"
+    # "text": key=value lines (timestamped in the foreground); "json": one object per line.
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("sources")
     @classmethod

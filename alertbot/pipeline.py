@@ -6,7 +6,6 @@ never stops the others, and every source fetched leaves a row in the fetch log.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +15,7 @@ from sqlalchemy import Engine
 
 from alertbot import metrics
 from alertbot.config import Settings, SourceConfig
+from alertbot.logs import get_logger
 from alertbot.parse import ParseError, parse_bytes
 from alertbot.sources import Source, SourceError, build_source, make_client
 from alertbot.sources.base import Document, Validators
@@ -29,7 +29,7 @@ from alertbot.store.fetches import (
 )
 from alertbot.store.papers import upsert_papers
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ def _fetch_one(
     except SourceError as exc:
         tally.errors.insert(0, str(exc))
     except Exception as exc:  # a failing source must not stop the others
-        log.exception("fetch failed", extra={"ctx": {"source": config.name}})
+        log.exception("fetch failed", source=config.name)
         tally.errors.insert(0, f"{config.location}: {exc.__class__.__name__}: {exc}")
     if tally.errors:
         status = "error"
@@ -159,17 +159,13 @@ def _fetch_one(
         metrics.fetch_errors.labels(config.name).inc()
     log.info(
         "fetched source",
-        extra={
-            "ctx": {
-                "source": config.name,
-                "status": status,
-                "new": tally.new,
-                "known": tally.known,
-                "rejected": record.n_rejected,
-                "skipped_files": skipped_files,
-                **({"error": error} if error else {}),
-            }
-        },
+        source=config.name,
+        status=status,
+        new=tally.new,
+        known=tally.known,
+        rejected=record.n_rejected,
+        skipped_files=skipped_files,
+        **({"error": error} if error else {}),
     )
     return FetchOutcome(
         source=config.name,

@@ -20,7 +20,6 @@ One process per store runs this scheduler; its job store is in memory, never sha
 
 from __future__ import annotations
 
-import logging
 import socket
 import threading
 from collections.abc import Callable, Mapping
@@ -35,13 +34,14 @@ from sqlalchemy import Engine
 
 from alertbot import deliver, metrics, pipeline
 from alertbot.config import Settings, SourceConfig
+from alertbot.logs import get_logger
 from alertbot.model import EndpointKind
 from alertbot.schedule.health import HealthState
 from alertbot.schedule.triggers import parse_schedule
 from alertbot.store import fetches
 from alertbot.store.outbox import prune_delivered
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 JOB_DISPATCH = "dispatch"
 JOB_SEND = "send"
@@ -111,12 +111,12 @@ class Jobs:
             outcomes = pipeline.fetch_sources(self.engine, self.settings, now=self.now, only=only)
         except Exception:
             metrics.job_runs.labels("fetch", "error").inc()
-            log.exception("fetch failed", extra={"ctx": {"source": only or "*"}})
+            log.exception("fetch failed", source=only or "*")
             return
         # The pipeline logs each source's outcome; this only counts the failures.
         failed = [outcome.source for outcome in outcomes if outcome.status == "error"]
         if failed:
-            log.warning("fetch job: sources failed", extra={"ctx": {"sources": ",".join(failed)}})
+            log.warning("fetch job: sources failed", sources=",".join(failed))
         metrics.job_runs.labels("fetch", "ok").inc()
 
     def fetch_on_start(self) -> None:
@@ -141,7 +141,7 @@ class Jobs:
                 queued = deliver.queue_due(self.engine, self.settings, now=self.now())
                 metrics.digests_queued.inc(queued)
                 if queued:
-                    log.info("digests queued", extra={"ctx": {"queued": queued}})
+                    log.info("digests queued", queued=queued)
             report = deliver.send_due(
                 self.engine,
                 self.settings,
@@ -154,7 +154,7 @@ class Jobs:
             metrics.job_runs.labels("dispatch", "error").inc()
             log.exception("dispatch failed")
             return
-        log.debug("dispatch done", extra={"ctx": {"report": report}})
+        log.debug("dispatch done", report=report)
         metrics.job_runs.labels("dispatch", "ok").inc()
 
     def cleanup(self) -> None:
@@ -174,7 +174,8 @@ class Jobs:
             return
         log.info(
             "cleanup done",
-            extra={"ctx": {"fetch_log_rows": n_fetches, "delivered_rows": n_delivered}},
+            fetch_log_rows=n_fetches,
+            delivered_rows=n_delivered,
         )
         metrics.job_runs.labels("cleanup", "ok").inc()
 

@@ -7,7 +7,6 @@ Slack wants an answer within 3 seconds.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from alertbot import validate
 from alertbot.digest import build_digest
 from alertbot.links import confirm_url
+from alertbot.logs import get_logger
 from alertbot.match import ProfileIndex, QueryError, parse_query
 from alertbot.model import EndpointKind, Profile, Subscriber
 from alertbot.render import Renderer
@@ -30,7 +30,7 @@ from alertbot.store import subscribers as store
 from alertbot.store.candidates import candidate_papers
 from alertbot.store.db import transaction
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 Respond = Callable[..., Any]
 STOPPED = "stopped"
@@ -130,7 +130,9 @@ def subscriber_for(user: SlackUser, deps: SlackDeps) -> Subscriber:
         return again
     log.info(
         "slack subscriber created",
-        extra={"ctx": {"subscriber_id": created.id, "team": user.team_id, "user": user.user_id}},
+        subscriber_id=created.id,
+        team=user.team_id,
+        user=user.user_id,
     )
     result = store.get_subscriber(deps.engine, created.id)
     if result is None:  # pragma: no cover - just created
@@ -158,7 +160,7 @@ def slack_time_zone(user: SlackUser, deps: SlackDeps) -> str | None:
         zone = (info.get("user") or {}).get("tz")
         found = validate.timezone(zone) if isinstance(zone, str) else None
     except (SlackApiError, SlackClientError, ValueError, OSError) as exc:
-        log.warning("users.info failed", extra={"ctx": {"user": user.user_id, "error": exc}})
+        log.warning("users.info failed", user=user.user_id, error=exc)
         return None  # not cached: the next command tries again
     deps.zone_cache[key] = (found, now)
     return found
@@ -288,7 +290,8 @@ def _add_email(sub: Subscriber, address: str, deps: SlackDeps) -> Outcome:
         except Exception as exc:
             log.warning(
                 "confirmation email failed",
-                extra={"ctx": {"endpoint_id": endpoint.id, "error": exc.__class__.__name__}},
+                endpoint_id=endpoint.id,
+                error=exc.__class__.__name__,
             )
             respond(
                 text=f"Sorry, the confirmation email to {echo(endpoint.address)} could not be "

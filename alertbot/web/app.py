@@ -7,7 +7,6 @@ blocking SQLAlchemy calls do not stall the event loop.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,12 +20,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from alertbot.config import Settings
+from alertbot.logs import get_logger
 from alertbot.metrics import REGISTRY
 from alertbot.schedule.health import HealthState
 from alertbot.store import fetches
 from alertbot.store.deliveries import backlog as outbox_backlog
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -57,7 +57,7 @@ def health_report(
         last_ok = fetches.last_successful_fetch(engine)
         backlog = outbox_backlog(engine, now=now)
     except SQLAlchemyError as exc:
-        log.warning("health check cannot read the database", extra={"ctx": {"error": exc}})
+        log.warning("health check cannot read the database", error=exc)
         problems.append(f"database unavailable ({exc.__class__.__name__})")
         report.update(sources=[], outbox=None, last_successful_fetch=None)
     else:

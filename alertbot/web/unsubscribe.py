@@ -11,7 +11,6 @@ changes nothing.
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -26,12 +25,13 @@ from starlette.routing import BaseRoute, Route
 
 from alertbot.config import Settings
 from alertbot.links import signer_for
+from alertbot.logs import get_logger
 from alertbot.model import Endpoint, EndpointKind
 from alertbot.render.templates import find_templates
 from alertbot.store import subscribers as store
 from alertbot.tokens import BadToken
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 ONE_CLICK = "One-Click"
 UNSUBSCRIBED = "unsubscribed"
@@ -124,7 +124,8 @@ def unsubscribe_routes(
         )
         log.info(
             "unsubscribed",
-            extra={"ctx": {"subscriber_id": endpoint.subscriber_id, "endpoint_id": endpoint.id}},
+            subscriber_id=endpoint.subscriber_id,
+            endpoint_id=endpoint.id,
         )
         return pages.render("unsubscribed.html", address=endpoint.address)
 
@@ -149,7 +150,8 @@ def unsubscribe_routes(
         await run_in_threadpool(store.confirm_endpoint, engine, endpoint.id)
         log.info(
             "email confirmed",
-            extra={"ctx": {"subscriber_id": endpoint.subscriber_id, "endpoint_id": endpoint.id}},
+            subscriber_id=endpoint.subscriber_id,
+            endpoint_id=endpoint.id,
         )
         return pages.render("confirmed.html", address=endpoint.address)
 
