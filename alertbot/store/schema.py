@@ -1,6 +1,6 @@
 """The tables, as the current code reads and writes them.
 
-Changing a table here is not enough: add a migration in ``migrations.py`` as well
+Changing a table here is not enough: add a migration in ``migrations/versions/`` as well
 (``tests/store/test_migrations.py`` checks that a migrated database matches this).
 """
 
@@ -25,14 +25,6 @@ from sqlalchemy import (
 from alertbot.store.types import UTCDateTime
 
 metadata = MetaData()
-
-schema_version = Table(
-    "schema_version",
-    metadata,
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("name", String(100), nullable=False),
-    Column("applied_at", UTCDateTime, nullable=False),
-)
 
 # -- ingestion ------------------------------------------------------------------------
 
@@ -176,7 +168,7 @@ outbox = Table(
     ),
     Column("endpoint_id", Integer, ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=False),
     Column("digest_date", Date, nullable=False),
-    # pending | sending | sent | failed | unknown | dead | empty (see alertbot/deliver/outbox.py)
+    # an OutboxState value (model.py); the transitions: alertbot/store/outbox.py
     Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
