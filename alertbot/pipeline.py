@@ -17,7 +17,7 @@ from alertbot import metrics
 from alertbot.config import Settings, SourceConfig
 from alertbot.logs import get_logger
 from alertbot.parse import ParseError, parse_bytes
-from alertbot.sources import Source, SourceError, build_source, make_client
+from alertbot.sources import Source, SourceError, build_source, is_url, make_client
 from alertbot.sources.base import Document, Validators
 from alertbot.store.fetches import (
     FetchRecord,
@@ -75,7 +75,7 @@ def fetch_sources(
     if only is not None and not configs:
         raise ValueError(f"no source named {only!r}")
     client = http
-    if client is None and any(_needs_http(c) for c in configs):
+    if client is None and any(is_url(c.location) for c in configs):
         client = make_client(settings.http)
     outcomes: list[FetchOutcome] = []
     try:
@@ -88,10 +88,6 @@ def fetch_sources(
         if client is not None and http is None:
             client.close()
     return outcomes
-
-
-def _needs_http(config: SourceConfig) -> bool:
-    return config.location.startswith(("http://", "https://"))
 
 
 def _fetch_one(

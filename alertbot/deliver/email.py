@@ -148,9 +148,7 @@ class EmailChannel:
     """Sends digests through one SMTP relay, reusing the connection across a batch."""
 
     kind: ClassVar[EndpointKind] = EndpointKind.EMAIL
-    title: ClassVar[str] = "Email (SMTP)"
     renders: ClassVar[frozenset[str]] = frozenset({"email"})
-    rate_per_second: float = 0.0
 
     def __init__(
         self,

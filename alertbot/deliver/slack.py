@@ -116,11 +116,7 @@ class SlackChannel:
     """Posts a digest into a Slack channel (the endpoint's address is the channel id)."""
 
     kind: ClassVar[EndpointKind] = EndpointKind.SLACK_CHANNEL
-    title: ClassVar[str] = "Slack channel"
     renders: ClassVar[frozenset[str]] = frozenset({"slack"})
-    # Slack allows about one message per second per channel; every digest goes to a
-    # different channel, and 429s are honoured by the client, so no pacing here.
-    rate_per_second: float = 0.0
 
     def __init__(self, client: WebClient) -> None:
         self.client = client
@@ -153,7 +149,6 @@ class SlackUserChannel(SlackChannel):
     """Sends a digest as a direct message; the DM channel is opened once per endpoint."""
 
     kind: ClassVar[EndpointKind] = EndpointKind.SLACK_USER
-    title: ClassVar[str] = "Slack direct message"
 
     def open_dm(self, endpoint: Endpoint) -> str:
         """``conversations.open`` with the user; returns the DM channel id."""

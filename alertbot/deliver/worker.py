@@ -42,14 +42,6 @@ from alertbot.store import subscribers as subscriber_store
 
 log = get_logger(__name__)
 
-# The channel classes, by endpoint kind; limits live on the classes (apprise style).
-CHANNEL_CLASSES: dict[EndpointKind, type[Channel]] = {
-    EndpointKind.EMAIL: EmailChannel,
-    EndpointKind.SLACK_CHANNEL: SlackChannel,
-    EndpointKind.SLACK_USER: SlackUserChannel,
-    EndpointKind.FILE: FileChannel,
-}
-
 
 def build_channels(
     settings: Settings, *, slack_client: WebClient | None = None
@@ -138,7 +130,6 @@ class _Run:
     stats: CorpusStats | None = None
     matches: MatchCache | None = None
     subscribers: dict[int, Subscriber | None] = field(default_factory=dict)
-    last_sent: dict[EndpointKind, float] = field(default_factory=dict)
 
 
 def send_due(
@@ -218,7 +209,6 @@ def _send_batch(run: _Run, rows: list[outbox.OutboxRow], stop: threading.Event) 
                     run.engine, [r.id for r in rows[index:]], worker_id=run.worker_id, now=run.now()
                 )
                 renewed = time.monotonic()
-            _pace(run, row.kind, stop)
             run.report.deliveries.append(_deliver(run, row, papers))
     except BaseException:
         # The database failed under us (or we are interrupted). The row in hand may have
@@ -229,16 +219,6 @@ def _send_batch(run: _Run, rows: list[outbox.OutboxRow], stop: threading.Event) 
             with contextlib.suppress(SQLAlchemyError):
                 outbox.release(run.engine, rest, worker_id=run.worker_id)
         raise
-
-
-def _pace(run: _Run, kind: EndpointKind, stop: threading.Event) -> None:
-    channel = run.channels.get(kind)
-    rate = channel.rate_per_second if channel is not None else 0.0
-    if rate > 0:
-        wait = run.last_sent.get(kind, 0.0) + 1.0 / rate - time.monotonic()
-        if wait > 0:
-            stop.wait(wait)
-        run.last_sent[kind] = time.monotonic()
 
 
 def _deliver(run: _Run, row: outbox.OutboxRow, papers: Mapping[str, Paper]) -> Delivery:

@@ -106,7 +106,6 @@ class ProfileIndex(Generic[K]):
             n_exc.append(len(excl))
         self.roots = list(by_root)
         zero = len(self.roots)  # a query that never matches pads empty lists
-        self.zero_query = zero
         self.min_score = np.array([p.min_score for p in self.profiles], dtype=np.float64)
         # Each profile's interest list; an empty one becomes [zero] so reduceat works.
         self.int_ptr = _ptr([max(n, 1) for n in n_int])

@@ -286,7 +286,7 @@ def _add_email(sub: Subscriber, address: str, deps: SlackDeps) -> Outcome:
 
     def send(respond: Respond) -> None:
         try:
-            sender(deps.settings, endpoint.address, url)
+            sender(deps.settings, endpoint.address, url, deps.now())
         except Exception as exc:
             log.warning(
                 "confirmation email failed",

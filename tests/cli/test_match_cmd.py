@@ -1,0 +1,106 @@
+"""`alertbot match` and `alertbot bench match` from the outside."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from alertbot.cli import app
+from tests.helpers import FIXTURES
+
+DUMP = str(FIXTURES / "hf-papers-lines.trimmed.txt")
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_it_prints_one_json_object_per_match_best_first() -> None:
+    """--json prints paper_id, title, score and matches whose spans cover the terms."""
+    code, stdout, _ = run("match", DUMP, "--query", "neural network*", "--json")
+    assert code == 0
+    rows = [json.loads(line) for line in stdout.splitlines()]
+    assert rows
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    for row in rows:
+        assert set(row) == {"paper_id", "title", "score", "matches"}
+        for hit in row["matches"]:
+            assert set(hit) == {"interest", "field", "term", "spans"}
+            if hit["field"] == "title":
+                for start, end in hit["spans"]:
+                    assert row["title"][start:end].lower().startswith(hit["term"][:6].lower())
+
+
+def test_it_prints_a_readable_ranking() -> None:
+    """Without --json each paper shows its rank, score, title and what matched."""
+    code, stdout, stderr = run("match", DUMP, "-q", "neural", "--limit", "2")
+    assert code == 0
+    assert "  1. [" in stdout
+    assert "matched 'neural'" in stdout
+    assert "papers matched" in stderr
+
+
+def test_it_applies_exclusions_and_min_score() -> None:
+    """--exclude vetoes papers and a huge --min-score leaves none."""
+    _, base, _ = run("match", DUMP, "-q", "neural", "--json")
+    _, excluded, _ = run("match", DUMP, "-q", "neural", "--exclude", "training", "--json")
+    _, none, _ = run("match", DUMP, "-q", "neural", "--min-score", "1000", "--json")
+    assert 0 < len(excluded.splitlines()) < len(base.splitlines())
+    assert none == ""
+
+
+def test_it_exits_2_with_the_column_on_a_bad_query() -> None:
+    """A query error is a usage error that says what and where."""
+    code, _, stderr = run("match", DUMP, "--query", 'neural "network')
+    assert code == 2
+    assert "unclosed quote at column 8" in stderr
+
+
+def test_it_applies_the_configured_query_limits(tmp_path: Path) -> None:
+    """--config's [match] limits hold here as in /subscribe, so a query tried is one that saves."""
+    cfg = tmp_path / "alertbot.toml"
+    cfg.write_text("[match]\nmax_clauses = 2\n", encoding="utf-8")
+    code, _, stderr = run("match", DUMP, "-q", "neural machine translation", "--config", str(cfg))
+    assert code == 2
+    assert "the limit is 2" in stderr
+    code, _, _ = run("match", DUMP, "-q", "neural machine", "--config", str(cfg))
+    assert code == 0
+
+
+def test_it_matches_a_profiles_file(tmp_path: Path) -> None:
+    """--profiles prints one JSON line per (profile, paper) with the matched terms."""
+    profiles = tmp_path / "profiles.jsonl"
+    profiles.write_text(
+        '{"id": "ann", "interests": ["neural"], "exclusions": ["training"]}\n\n'
+        '{"id": "bob", "interests": ["zzzunknownword"]}\n',
+        encoding="utf-8",
+    )
+    code, stdout, _ = run("match", DUMP, "--profiles", str(profiles), "--json")
+    assert code == 0
+    rows = [json.loads(line) for line in stdout.splitlines()]
+    assert rows
+    assert {r["profile_id"] for r in rows} == {"ann"}
+    assert all(r["terms"] == ["neural"] for r in rows)
+    assert set(rows[0]) == {"profile_id", "paper_id", "score", "terms"}
+
+
+def test_it_names_the_bad_line_of_a_profiles_file(tmp_path: Path) -> None:
+    """A bad profile line is a usage error naming the file line and the problem."""
+    profiles = tmp_path / "p.jsonl"
+    profiles.write_text('{"id": 1, "interests": ["ok"]}\n{"id": 2, "interests": ["(x"]}\n')
+    code, _, stderr = run("match", DUMP, "--profiles", str(profiles))
+    assert code == 2
+    assert "p.jsonl line 2: interest 1 '(x': unclosed '(' at column 1" in stderr
+
+
+def test_it_runs_a_small_benchmark_and_confirms_identical_results() -> None:
+    """bench match prints its figures and that index and naive agree."""
+    code, stdout, _ = run("bench", "match", "--profiles", "300", "--papers", "40")
+    assert code == 0, stdout
+    assert "identical match sets:  yes (300 profiles compared)" in stdout
+    assert "speed-up" in stdout
+    assert "papers/s" in stdout
