@@ -66,6 +66,23 @@ class SourceConfig(BaseModel):
         description="When the service fetches it: a crontab line ('0 */2 * * *') or "
         "'every 30m' / 'every 2h'. Unset: every fetch_interval_minutes.",
     )
+    announce_types: list[str] = Field(
+        default_factory=lambda: ["new", "cross"],
+        description="Which arXiv announcements to keep: new, cross, replace, replace-cross. "
+        "The others are counted as skipped.",
+    )
+
+    @field_validator("announce_types")
+    @classmethod
+    def _known_announce_types(cls, value: list[str]) -> list[str]:
+        from alertbot.parse import ANNOUNCE_TYPES  # the parsers own the list; imported late
+
+        unknown = [t for t in value if t not in ANNOUNCE_TYPES]
+        if unknown:
+            raise ValueError(
+                f"unknown announce type {unknown[0]!r} (choose from {', '.join(ANNOUNCE_TYPES)})"
+            )
+        return list(dict.fromkeys(value))
 
     @field_validator("schedule")
     @classmethod

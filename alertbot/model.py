@@ -177,6 +177,24 @@ FINAL: frozenset[OutboxState] = frozenset(
 )
 
 
+class FetchStatus(enum.StrEnum):
+    """How one fetch of one source ended, as the fetch log records it.
+
+    ``empty`` is a listing with no entries (arXiv's weekend RSS, a zero-result API
+    query): fetched fine, nothing announced. Only ``error`` is a failing fetch.
+    """
+
+    OK = "ok"
+    EMPTY = "empty"
+    NOT_MODIFIED = "not_modified"
+    ERROR = "error"
+
+
+SUCCESSFUL_FETCH: frozenset[FetchStatus] = frozenset(
+    {FetchStatus.OK, FetchStatus.EMPTY, FetchStatus.NOT_MODIFIED}
+)
+
+
 class EndpointKind(enum.StrEnum):
     EMAIL = "email"
     SLACK_USER = "slack_user"

@@ -27,8 +27,35 @@ def m001_baseline(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=tables)
 
 
+# Frozen DDL of migration 002: each column as it was added, whatever schema.py says later.
+PAPER_LINKS_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("papers", "affiliations", "JSON"),
+    ("papers", "primary_category", "VARCHAR(32)"),
+    ("papers", "journal_ref", "TEXT"),
+    ("papers", "github_repo", "TEXT"),
+    ("papers", "project_page", "TEXT"),
+    ("papers", "upvotes", "INTEGER"),
+    ("papers", "hf_url", "TEXT"),
+    ("fetch_log", "n_skipped_entries", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+
+def m002_paper_links(conn: Connection) -> None:
+    """Paper fields the digest shows (affiliations, primary category, journal reference,
+    code and project links, upvotes, HF page) and the fetch log's skipped entries.
+
+    A column is added only where it is missing: until the baseline is frozen, a fresh
+    store gets these columns from ``m001_baseline`` already.
+    """
+    inspector = inspect(conn)
+    for table, column, ddl in PAPER_LINKS_COLUMNS:
+        if column not in {c["name"] for c in inspector.get_columns(table)}:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("baseline", m001_baseline),
+    ("paper_links", m002_paper_links),
 ]
 
 
