@@ -14,7 +14,8 @@ back the entries before the cut. arXiv's feeds are one well-formed vocabulary, s
   retries;
 - a DTD or entity declaration is refused outright (``forbid_dtd``): feeds come from
   the network, and the billion-laughs shape must never be expanded;
-- it is also ~10x faster (``alertbot bench parse``).
+- it is also faster: 16.6k papers/s against feedparser's 2.8k on the same 10,000-entry
+  feed (``alertbot bench parse``, 2 shared cores).
 
 Listing feeds prefix each abstract with ``arXiv:2404.03715v1 Announce Type: new`` and
 ``Abstract:``, which is stripped (the type is kept). Which announce types are kept is
