@@ -22,6 +22,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from alertbot.parse import FORMATS
+from alertbot.schedule.triggers import parse_schedule
+
 ENV_PREFIX = "ALERTBOT_"
 
 DEFAULT_CONFIG_PATHS: tuple[Path, ...] = (
@@ -49,8 +52,6 @@ def is_loopback(host: str | None) -> bool:
 
 def check_schedule(text: str) -> str:
     """``text`` if it is a crontab line (5 fields, UTC) or ``every N[s|m|h|d]``."""
-    from alertbot.triggers import parse_schedule  # APScheduler only when there is one
-
     parse_schedule(text)
     return text.strip()
 
@@ -92,8 +93,6 @@ class SourceConfig(BaseModel):
     @field_validator("format")
     @classmethod
     def _known_format(cls, value: str) -> str:
-        from alertbot.parse import FORMATS  # the parsers own the list; imported late
-
         if value not in FORMATS:
             raise ValueError(f"unknown format {value!r} (choose from {', '.join(FORMATS)})")
         return value
@@ -238,6 +237,8 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     log_level: str = "INFO"
+    # "text": key=value lines (timestamped in the foreground); "json": one object per line.
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("sources")
     @classmethod

@@ -11,7 +11,6 @@ runs, and records, counts and logs the fetch, whatever happened before it.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +20,7 @@ from sqlalchemy import Engine
 
 from alertbot import metrics
 from alertbot.config import Settings, SourceConfig
+from alertbot.logs import get_logger
 from alertbot.model import FetchStatus
 from alertbot.parse import ParseError, parse_bytes
 from alertbot.sources import Source, SourceError, build_source, is_url, make_client
@@ -35,7 +35,7 @@ from alertbot.store.fetches import (
 )
 from alertbot.store.papers import upsert_papers
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def run_stages(ingest: Ingest, stages: tuple[Stage, ...] | None = None) -> None:
     except SourceError as exc:
         ingest.errors.insert(0, str(exc))
     except Exception as exc:  # a failing source must not stop the others
-        log.exception("fetch failed", extra={"ctx": {"source": ingest.config.name}})
+        log.exception("fetch failed", source=ingest.config.name)
         ingest.errors.insert(0, f"{ingest.config.location}: {exc.__class__.__name__}: {exc}")
 
 
@@ -226,7 +226,7 @@ def finish(ingest: Ingest, *, finished_at: datetime) -> FetchOutcome:
         "skipped_entries": ingest.skipped_entries,
         **({"error": error} if error else {}),
     }
-    log.info("fetched source", extra={"ctx": context})
+    log.info("fetched source", **context)
     return FetchOutcome(
         source=name,
         status=str(status),

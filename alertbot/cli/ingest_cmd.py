@@ -18,11 +18,11 @@ from rich.text import Text
 
 from alertbot.bench.synthetic import GENERATORS
 from alertbot.cli.common import ConfigOption, err, fail, open_store, out, settings
-from alertbot.clock import utcnow
 from alertbot.model import Paper
 from alertbot.parse import ANNOUNCE_TYPES, DEFAULT_ANNOUNCE_TYPES, FORMATS, ParseError, parse_bytes
 from alertbot.pipeline import fetch_sources
 from alertbot.samples import sample_dump_paths
+from alertbot.schedule.clock import utcnow
 from alertbot.sources import SourceError, load_listing
 from alertbot.store import connect, migrate
 from alertbot.store.papers import papers_first_seen_between, upsert_papers

@@ -12,12 +12,12 @@ from rich.text import Text
 
 from alertbot.bench.match import generate_papers, generate_profiles, run_bench
 from alertbot.cli.common import ConfigOption, err, fail, out, settings
-from alertbot.clock import utcnow
 from alertbot.config import HttpSettings, MatchSettings
 from alertbot.match import CorpusStats, ProfileIndex, QueryError, match_profile, validate_profile
 from alertbot.model import Hit, Match, Paper, Profile
 from alertbot.parse import ParseError
 from alertbot.samples import sample_dump_paths
+from alertbot.schedule.clock import utcnow
 from alertbot.sources import SourceError, load_papers
 
 SNIPPET = 240  # characters of abstract shown around the first highlighted term

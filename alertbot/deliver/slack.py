@@ -24,7 +24,6 @@ transient and retried by the outbox with backoff.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, ClassVar
 
 from slack_sdk import WebClient
@@ -36,9 +35,10 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from alertbot.deliver.base import DeliveryError, Rendered
+from alertbot.logs import get_logger
 from alertbot.model import Digest, Endpoint, EndpointKind
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 ENDPOINT_GONE = frozenset(
     {
@@ -104,7 +104,7 @@ def classify(exc: Exception) -> DeliveryError:
         if error in ENDPOINT_GONE:
             return DeliveryError(f"slack: {error}", disable=True)
         if error in TOKEN_BROKEN:
-            log.error("slack token refused", extra={"ctx": {"error": error}})
+            log.error("slack token refused", error=error)
             return DeliveryError(f"slack: {error} (check slack.bot_token)")
         if error in MESSAGE_REFUSED:
             return DeliveryError(f"slack: {error}", permanent=True)

@@ -10,15 +10,15 @@ silently.
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from alertbot.logs import get_logger
 from alertbot.model import Paper, paper_id
 from alertbot.parse.base import ParseError, ParseResult, excerpt
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # Banner lines Hugging Face puts above a listing. Unknown ones are tolerated too (they
 # pair with nothing), these are merely recognised without a warning.
@@ -213,7 +213,7 @@ def assemble(units: list[Unit], *, name: str, fmt: str, fetched_at: datetime) ->
             f"{len(papers)} papers), not a listing",
         )
     for warning in warnings:
-        log.warning("listing text ignored", extra={"ctx": {"input": name, "detail": warning}})
+        log.warning("listing text ignored", input=name, detail=warning)
     return ParseResult(papers=papers, format=fmt, warnings=tuple(warnings))
 
 

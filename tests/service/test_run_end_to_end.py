@@ -28,11 +28,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, select
 
 import alertbot.samples
-from alertbot.clock import utcnow
 from alertbot.config import load_settings
 from alertbot.deliver import queue_due
 from alertbot.model import EndpointKind, Profile
 from alertbot.parse import parse_bytes
+from alertbot.schedule.clock import utcnow
 from alertbot.store import connect, migrate, schema
 from alertbot.store.papers import upsert_papers
 from alertbot.store.subscribers import add_endpoint, create_subscriber

@@ -17,7 +17,8 @@ import alertbot.samples
 from alertbot import metrics
 from alertbot.config import Settings, SourceConfig
 from alertbot.model import EndpointKind
-from alertbot.schedule import (
+from alertbot.schedule.health import HealthState
+from alertbot.schedule.jobs import (
     JOB_CLEANUP,
     JOB_DISPATCH,
     JOB_FETCH_ON_START,
@@ -32,7 +33,6 @@ from alertbot.store import schema
 from alertbot.store.fetches import FetchRecord, latest_fetches, record_fetch
 from alertbot.store.papers import count_papers
 from alertbot.store.subscribers import add_endpoint, create_subscriber
-from alertbot.web import HealthState
 
 SAMPLES = Path(alertbot.samples.__file__).parent
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from alertbot.config import Settings
-from alertbot.schedule import NoNotifier
+from alertbot.schedule.jobs import NoNotifier
 from alertbot.service import heartbeat_seconds, systemd_notifier
 
 

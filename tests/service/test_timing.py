@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alertbot.model import Frequency, Profile, Subscriber
-from alertbot.timing import due_digest_date, next_send_at
+from alertbot.schedule.due import due_digest_date, next_send_at
 
 
 def sub(

@@ -19,10 +19,11 @@ from starlette.routing import Route
 
 from alertbot.config import Settings, SourceConfig
 from alertbot.model import EndpointKind
+from alertbot.schedule.health import HealthState
 from alertbot.store import schema
 from alertbot.store.fetches import FetchRecord, record_fetch
 from alertbot.store.subscribers import add_endpoint, create_subscriber
-from alertbot.web import HealthState, create_app
+from alertbot.web.app import create_app
 from tests.servers import free_port
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

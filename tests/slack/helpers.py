@@ -19,10 +19,11 @@ from starlette.testclient import TestClient
 
 from alertbot.config import Settings
 from alertbot.model import Paper
+from alertbot.schedule.health import HealthState
 from alertbot.slack_app import slack_routes
 from alertbot.store.papers import upsert_papers
-from alertbot.unsubscribe import unsubscribe_routes
-from alertbot.web import HealthState, create_app
+from alertbot.web.app import create_app
+from alertbot.web.unsubscribe import unsubscribe_routes
 from tests.servers import SlackStandIn
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"

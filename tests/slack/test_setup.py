@@ -9,10 +9,11 @@ import yaml
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
+from alertbot.schedule.health import HealthState
 from alertbot.service import extra_routes, start_socket_mode
 from alertbot.slack_app import slack_routes
 from alertbot.slack_app.socket_mode import start
-from alertbot.web import HealthState, create_app
+from alertbot.web.app import create_app
 from tests.servers import Reply, SlackStandIn
 from tests.slack.helpers import Clock, command_body, make_settings, signed_headers
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from freezegun import freeze_time
 
+from alertbot.links import confirm_url, signer_for, unsubscribe_url
 from alertbot.model import Endpoint, EndpointKind
 from alertbot.store import subscribers as store
 from alertbot.tokens import Signer
-from alertbot.unsubscribe import confirm_url, signer_for, unsubscribe_url
 from tests.slack.helpers import PUBLIC_URL, World
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}

@@ -1,4 +1,4 @@
-"""APScheduler wiring, and nothing else: which job runs when, with the injected clock.
+"""APScheduler wiring: which job runs when, with the injected clock.
 
 Jobs (explicit ids, ``coalesce=True``, ``max_instances=1``, a deliberate misfire grace):
 
@@ -20,7 +20,6 @@ One process per store runs this scheduler; its job store is in memory, never sha
 
 from __future__ import annotations
 
-import logging
 import socket
 import threading
 from collections.abc import Callable, Mapping
@@ -31,16 +30,18 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 
-from alertbot import metrics
+from alertbot import deliver, metrics, pipeline
 from alertbot.config import Settings, SourceConfig
+from alertbot.logs import get_logger
 from alertbot.model import EndpointKind
-from alertbot.store import schema
-from alertbot.triggers import parse_schedule
-from alertbot.web import HealthState
+from alertbot.schedule.health import HealthState
+from alertbot.schedule.triggers import parse_schedule
+from alertbot.store import fetches
+from alertbot.store.outbox import prune_delivered
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 JOB_DISPATCH = "dispatch"
 JOB_SEND = "send"
@@ -72,19 +73,6 @@ def source_trigger(source: SourceConfig, settings: Settings) -> BaseTrigger:
     if source.schedule:
         return parse_schedule(source.schedule)
     return IntervalTrigger(minutes=settings.schedule.fetch_interval_minutes, timezone=UTC)
-
-
-def prune_delivered(engine: Engine, *, before: datetime) -> int:
-    """Delete delivered-paper rows older than ``before``; returns how many.
-
-    Only recent rows matter (a paper is a candidate only if stored after the last
-    digest sent), so old ones are dead weight.
-    """
-    with engine.begin() as conn:
-        result = conn.execute(
-            delete(schema.delivered_papers).where(schema.delivered_papers.c.delivered_at < before)
-        )
-    return int(result.rowcount or 0)
 
 
 class Jobs:
@@ -120,17 +108,15 @@ class Jobs:
             metrics.job_runs.labels("fetch", "skipped").inc()
             return
         try:
-            from alertbot import pipeline
-
             outcomes = pipeline.fetch_sources(self.engine, self.settings, now=self.now, only=only)
         except Exception:
             metrics.job_runs.labels("fetch", "error").inc()
-            log.exception("fetch failed", extra={"ctx": {"source": only or "*"}})
+            log.exception("fetch failed", source=only or "*")
             return
         # The pipeline logs each source's outcome; this only counts the failures.
         failed = [outcome.source for outcome in outcomes if outcome.status == "error"]
         if failed:
-            log.warning("fetch job: sources failed", extra={"ctx": {"sources": ",".join(failed)}})
+            log.warning("fetch job: sources failed", sources=",".join(failed))
         metrics.job_runs.labels("fetch", "ok").inc()
 
     def fetch_on_start(self) -> None:
@@ -151,13 +137,11 @@ class Jobs:
             metrics.job_runs.labels("dispatch", "skipped").inc()
             return
         try:
-            from alertbot import deliver
-
             if queue:
                 queued = deliver.queue_due(self.engine, self.settings, now=self.now())
                 metrics.digests_queued.inc(queued)
                 if queued:
-                    log.info("digests queued", extra={"ctx": {"queued": queued}})
+                    log.info("digests queued", queued=queued)
             report = deliver.send_due(
                 self.engine,
                 self.settings,
@@ -170,7 +154,7 @@ class Jobs:
             metrics.job_runs.labels("dispatch", "error").inc()
             log.exception("dispatch failed")
             return
-        log.debug("dispatch done", extra={"ctx": {"report": report}})
+        log.debug("dispatch done", report=report)
         metrics.job_runs.labels("dispatch", "ok").inc()
 
     def cleanup(self) -> None:
@@ -178,8 +162,6 @@ class Jobs:
         now = self.now()
         retention = self.settings.retention
         try:
-            from alertbot.store import fetches
-
             n_fetches = fetches.prune_fetch_log(
                 self.engine, before=now - timedelta(days=retention.fetch_log_days)
             )
@@ -192,7 +174,8 @@ class Jobs:
             return
         log.info(
             "cleanup done",
-            extra={"ctx": {"fetch_log_rows": n_fetches, "delivered_rows": n_delivered}},
+            fetch_log_rows=n_fetches,
+            delivered_rows=n_delivered,
         )
         metrics.job_runs.labels("cleanup", "ok").inc()
 

@@ -7,9 +7,7 @@ blocking SQLAlchemy calls do not stall the event loop.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,39 +20,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from alertbot.config import Settings
+from alertbot.logs import get_logger
 from alertbot.metrics import REGISTRY
+from alertbot.schedule.health import HealthState
+from alertbot.store import fetches
+from alertbot.store.deliveries import backlog as outbox_backlog
 
-log = logging.getLogger(__name__)
-
-
-def _never_running() -> bool:
-    return False
-
-
-@dataclass
-class HealthState:
-    """What the service knows about itself that the database does not.
-
-    ``scheduler_running`` reports the scheduler's state; the heartbeat job calls
-    :meth:`beat`, so a scheduler that says it runs but no longer runs jobs is caught
-    once ``heartbeat_timeout`` passes without a beat.
-    """
-
-    started_at: datetime
-    heartbeat_timeout: timedelta = timedelta(seconds=90)
-    scheduler_running: Callable[[], bool] = _never_running
-    last_heartbeat: datetime | None = field(default=None)
-
-    def beat(self, now: datetime) -> None:
-        """Record that a scheduler job ran at ``now``."""
-        self.last_heartbeat = now
-
-    def scheduler_alive(self, now: datetime) -> bool:
-        """The scheduler runs and a job has run recently (or it has only just started)."""
-        if not self.scheduler_running():
-            return False
-        since = self.last_heartbeat or self.started_at
-        return now - since <= self.heartbeat_timeout
+log = get_logger(__name__)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -71,10 +43,6 @@ def health_report(
     from the later of the last good fetch and the start of this process (a fresh start
     is not stale before it had the time to fetch).
     """
-    # Imported here: the store and outbox modules pull in the whole pipeline.
-    from alertbot.store import fetches
-    from alertbot.store.deliveries import backlog as outbox_backlog
-
     problems: list[str] = []
     alive = health.scheduler_alive(now)
     if not alive:
@@ -89,7 +57,7 @@ def health_report(
         last_ok = fetches.last_successful_fetch(engine)
         backlog = outbox_backlog(engine, now=now)
     except SQLAlchemyError as exc:
-        log.warning("health check cannot read the database", extra={"ctx": {"error": exc}})
+        log.warning("health check cannot read the database", error=exc)
         problems.append(f"database unavailable ({exc.__class__.__name__})")
         report.update(sources=[], outbox=None, last_successful_fetch=None)
     else:

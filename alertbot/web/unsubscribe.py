@@ -11,12 +11,10 @@ changes nothing.
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import jinja2
 from sqlalchemy import Engine
@@ -26,11 +24,14 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from alertbot.config import Settings
+from alertbot.links import signer_for
+from alertbot.logs import get_logger
 from alertbot.model import Endpoint, EndpointKind
+from alertbot.render.templates import find_templates
 from alertbot.store import subscribers as store
-from alertbot.tokens import BadToken, Signer, load_or_create_secret_key
+from alertbot.tokens import BadToken
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 ONE_CLICK = "One-Click"
 UNSUBSCRIBED = "unsubscribed"
@@ -45,38 +46,6 @@ _HEADERS = {
 }
 
 
-def secret_key(settings: Settings) -> str:
-    """The key that signs links: configured, or generated once in ``data_dir``."""
-    configured = settings.secret_key.get_secret_value() if settings.secret_key else None
-    return load_or_create_secret_key(configured, settings.data_dir)
-
-
-@functools.lru_cache(maxsize=8)
-def _signer(key: str) -> Signer:
-    return Signer(key)
-
-
-def signer_for(settings: Settings) -> Signer:
-    """A :class:`Signer` with the settings' key (built once per key)."""
-    return _signer(secret_key(settings))
-
-
-def _url(settings: Settings, path: str, token: str) -> str:
-    return settings.web.public_url.rstrip("/") + path + "?" + urlencode({"token": token})
-
-
-def unsubscribe_url(settings: Settings, subscriber_id: int, endpoint_id: int) -> str:
-    """The one-click link for the List-Unsubscribe header and the digest footer."""
-    token = signer_for(settings).unsubscribe_token(subscriber_id, endpoint_id)
-    return _url(settings, "/unsubscribe", token)
-
-
-def confirm_url(settings: Settings, subscriber_id: int, endpoint_id: int, email: str) -> str:
-    """The link that confirms a new email address (double opt-in); it expires."""
-    token = signer_for(settings).confirm_token(subscriber_id, endpoint_id, email)
-    return _url(settings, "/confirm", token)
-
-
 @functools.lru_cache(maxsize=4)
 def _environment(templates_dir: Path) -> jinja2.Environment:
     return jinja2.Environment(
@@ -87,8 +56,6 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
 
 
 def _templates_dir() -> Path:
-    from alertbot.render import find_templates  # the digest templates' finder
-
     return find_templates()
 
 
@@ -157,7 +124,8 @@ def unsubscribe_routes(
         )
         log.info(
             "unsubscribed",
-            extra={"ctx": {"subscriber_id": endpoint.subscriber_id, "endpoint_id": endpoint.id}},
+            subscriber_id=endpoint.subscriber_id,
+            endpoint_id=endpoint.id,
         )
         return pages.render("unsubscribed.html", address=endpoint.address)
 
@@ -182,7 +150,8 @@ def unsubscribe_routes(
         await run_in_threadpool(store.confirm_endpoint, engine, endpoint.id)
         log.info(
             "email confirmed",
-            extra={"ctx": {"subscriber_id": endpoint.subscriber_id, "endpoint_id": endpoint.id}},
+            subscriber_id=endpoint.subscriber_id,
+            endpoint_id=endpoint.id,
         )
         return pages.render("confirmed.html", address=endpoint.address)
 
