@@ -105,3 +105,20 @@ def test_match_on_a_folder_lists_each_paper_once(tmp_path: Path) -> None:
     ids = [json.loads(line)["paper_id"] for line in result.stdout.splitlines()]
     assert len(ids) == len(set(ids)) > 0
     assert "of 311 papers matched" in result.stderr
+
+
+def test_au_matches_author_names_never_affiliations(tmp_path: Path) -> None:
+    """``au:`` finds an author by name, and no paper by a word of an affiliation."""
+    real = RSS.read_bytes()
+    feed = tmp_path / "affiliations.xml"
+    feed.write_bytes(
+        real.replace(
+            b"<dc:creator>Fabien Polly</dc:creator>",
+            b"<dc:creator>Fabien Polly (Univ Grenoble, Dept Maths)</dc:creator>",
+        )
+    )
+    by_name = run("match", str(feed), "-q", "au:polly", "--json")
+    assert [json.loads(line)["paper_id"] for line in by_name.stdout.splitlines()] == ["2609.26811"]
+    by_affiliation = run("match", str(feed), "-q", "au:grenoble", "--json")
+    assert by_affiliation.exit_code == 0, by_affiliation.output
+    assert by_affiliation.stdout.strip() == ""
