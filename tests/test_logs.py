@@ -12,9 +12,13 @@ from alertbot.logs import configure, get_logger
 
 @pytest.fixture(autouse=True)
 def _restore_logging() -> object:
-    """Each test configures logging afresh; put the loggers back afterwards."""
+    """Each test starts from unconfigured loggers (as a library user has them) and puts
+    back what an earlier test configured."""
     names = ("alertbot", "uvicorn", "apscheduler")
     saved = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).propagate) for n in names}
+    for name in names:
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
     yield None
     for name, (handlers, propagate) in saved.items():
         logging.getLogger(name).handlers[:] = handlers
