@@ -22,7 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from alertbot.parse import FORMATS
+from alertbot.parse import ANNOUNCE_TYPES, FORMATS
 from alertbot.schedule.triggers import parse_schedule
 
 ENV_PREFIX = "ALERTBOT_"
@@ -76,8 +76,6 @@ class SourceConfig(BaseModel):
     @field_validator("announce_types")
     @classmethod
     def _known_announce_types(cls, value: list[str]) -> list[str]:
-        from alertbot.parse import ANNOUNCE_TYPES  # the parsers own the list; imported late
-
         unknown = [t for t in value if t not in ANNOUNCE_TYPES]
         if unknown:
             raise ValueError(
