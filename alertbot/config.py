@@ -22,7 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from alertbot.parse import FORMATS
+from alertbot.parse import ANNOUNCE_TYPES, FORMATS
 from alertbot.schedule.triggers import parse_schedule
 
 ENV_PREFIX = "ALERTBOT_"
@@ -67,6 +67,21 @@ class SourceConfig(BaseModel):
         description="When the service fetches it: a crontab line ('0 */2 * * *') or "
         "'every 30m' / 'every 2h'. Unset: every fetch_interval_minutes.",
     )
+    announce_types: list[str] = Field(
+        default_factory=lambda: ["new", "cross"],
+        description="Which arXiv announcements to keep: new, cross, replace, replace-cross. "
+        "The others are counted as skipped.",
+    )
+
+    @field_validator("announce_types")
+    @classmethod
+    def _known_announce_types(cls, value: list[str]) -> list[str]:
+        unknown = [t for t in value if t not in ANNOUNCE_TYPES]
+        if unknown:
+            raise ValueError(
+                f"unknown announce type {unknown[0]!r} (choose from {', '.join(ANNOUNCE_TYPES)})"
+            )
+        return list(dict.fromkeys(value))
 
     @field_validator("schedule")
     @classmethod

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,18 +18,10 @@ from alertbot.samples import sample_dump_paths
 from alertbot.store.fetches import latest_fetches
 from alertbot.store.papers import count_papers, get_papers
 from tests.helpers import FIXTURES
+from tests.helpers.clock import Clock
 from tests.servers import QuietHandler, http_server
 
 UNION_OF_SAMPLE_DUMPS = 311  # 42 + 279 papers, 10 of them in both dumps
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 def make_settings(*sources: tuple[str, str]) -> Settings:

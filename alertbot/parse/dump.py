@@ -204,6 +204,14 @@ def assemble(units: list[Unit], *, name: str, fmt: str, fetched_at: datetime) ->
         )
     if not papers:
         raise ParseError(name, "no paper found (a title followed by an abstract), not a listing")
+    if len(warnings) > len(papers):
+        # Source code, a README, a log: any text pairs a line or two by accident, but in
+        # a listing the papers outnumber the stray lines.
+        raise ParseError(
+            name,
+            f"mostly text that is not a paper ({len(warnings)} unpaired parts for "
+            f"{len(papers)} papers), not a listing",
+        )
     for warning in warnings:
         log.warning("listing text ignored", input=name, detail=warning)
     return ParseResult(papers=papers, format=fmt, warnings=tuple(warnings))

@@ -47,6 +47,14 @@ papers = Table(
     Column("extra", JSON, nullable=False),
     Column("first_seen", UTCDateTime, nullable=False, index=True),
     Column("last_seen", UTCDateTime, nullable=False),
+    # Added by migration 0003_paper_links: what the digest shows beside the text.
+    Column("affiliations", JSON),
+    Column("primary_category", String(32)),
+    Column("journal_ref", Text),
+    Column("github_repo", Text),
+    Column("project_page", Text),
+    Column("upvotes", Integer),
+    Column("hf_url", Text),
 )
 
 paper_sources = Table(
@@ -66,7 +74,7 @@ fetch_log = Table(
     Column("location", Text, nullable=False),
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
-    # ok | not_modified | error
+    # ok | empty | not_modified | error (alertbot.model.FetchStatus)
     Column("status", String(20), nullable=False),
     Column("n_parsed", Integer, nullable=False, default=0),
     Column("n_new", Integer, nullable=False, default=0),
@@ -74,6 +82,8 @@ fetch_log = Table(
     Column("n_rejected", Integer, nullable=False, default=0),
     Column("n_skipped_files", Integer, nullable=False, default=0),
     Column("error", Text),
+    # Added by 0003_paper_links: announcements of a type the source does not keep.
+    Column("n_skipped_entries", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_fetch_log_source_started", "source", "started_at"),
 )
 

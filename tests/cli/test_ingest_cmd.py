@@ -8,13 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from alertbot.cli import app
 from alertbot.samples import sample_dump_paths
 from alertbot.store import connect
 from alertbot.store.papers import count_papers
 from tests.helpers import FIXTURES
+from tests.helpers.cli import run, write_config
 from tests.servers import QuietHandler, http_server
 
 BLOCKS, LINES = sample_dump_paths()
@@ -27,18 +26,6 @@ BAD_INPUTS = {
     ),
     "empty": ("dump.txt", b"", "empty"),
 }
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(app, list(args))
-
-
-def write_config(path: Path, *sources: tuple[str, Path], database_url: str | None = None) -> Path:
-    lines = [f'database_url = "{database_url}"'] if database_url else []
-    for name, location in sources:
-        lines += ["[[sources]]", f'name = "{name}"', f'location = "{location}"']
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def test_it_parses_the_blocks_dump_to_json_lines() -> None:

@@ -240,3 +240,21 @@ def test_a_migration_that_fails_leaves_the_store_as_it_was(db_url: str) -> None:
         assert inspect(engine).get_table_names() == ["subscribers"]
     finally:
         engine.dispose()
+
+
+def test_an_upgrade_through_paper_links_keeps_papers_and_fetches(db_url: str) -> None:
+    """A store from before 0003 keeps its papers and fetch log; the new fields start empty."""
+    from alertbot.store.fetches import latest_fetches
+
+    engine = connect(db_url)
+    try:
+        _at(engine, "0002_drop_schema_version")
+        with engine.begin() as conn:
+            _fill_baseline(conn)
+        assert migrate(engine) == ["0003_paper_links"]
+        paper = get_papers(engine, ["2611.00001"])["2611.00001"].paper
+        assert paper.title == "Graph transformers at scale"
+        assert (paper.github_repo, paper.upvotes, paper.affiliations) == (None, None, ())
+        assert [r.n_skipped_entries for r in latest_fetches(engine)] == [0]
+    finally:
+        engine.dispose()
