@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -43,7 +44,7 @@ def checkable_unit(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     `systemd-analyze verify` insists that ExecStart's binary exists; the venv under
     /opt/alertbot exists only on a real install, so only that path is rewritten.
     """
-    source, name = request.param
+    source, name = cast(tuple[str, str], request.param)
     binary = shutil.which("alertbot")
     if binary is None:
         pytest.skip("the alertbot console script is not installed")

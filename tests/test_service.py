@@ -19,7 +19,7 @@ def test_it_beats_at_the_configured_interval_without_a_watchdog(
 ) -> None:
     """Outside systemd the heartbeat follows schedule.heartbeat_seconds."""
     monkeypatch.delenv("WATCHDOG_USEC", raising=False)
-    settings = Settings(schedule={"heartbeat_seconds": 25})  # type: ignore[arg-type]
+    settings = Settings(schedule={"heartbeat_seconds": 25})
     assert heartbeat_seconds(settings) == 25
 
 
@@ -27,7 +27,7 @@ def test_it_beats_twice_per_watchdog_period(monkeypatch: pytest.MonkeyPatch) -> 
     """WatchdogSec=20 (WATCHDOG_USEC) makes the heartbeat every 10 s at most."""
     monkeypatch.setenv("WATCHDOG_USEC", "20000000")
     monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
-    settings = Settings(schedule={"heartbeat_seconds": 30})  # type: ignore[arg-type]
+    settings = Settings(schedule={"heartbeat_seconds": 30})
     assert heartbeat_seconds(settings) == 10
 
 

@@ -93,7 +93,12 @@ def _subscribe(
 
 
 def _queue_earlier(
-    engine: Engine, endpoint_id: int, day: date, state: str, paper_ids: list[str], at: datetime
+    engine: Engine,
+    endpoint_id: int,
+    day: date,
+    state: OutboxState,
+    paper_ids: list[str],
+    at: datetime,
 ) -> None:
     """An outbox row from an earlier tick; a sent one also marks its papers delivered."""
     found = subscriber_store.get_endpoint(engine, endpoint_id)

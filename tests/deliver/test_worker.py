@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 from alertbot.config import DeliverySettings
 from alertbot.deliver import queue_due, send_due
 from alertbot.deliver.file import FileChannel
-from alertbot.model import EndpointKind, Paper
+from alertbot.model import EndpointKind, OutboxState, Paper
 from alertbot.store import deliveries
 from alertbot.store import outbox as rows
 from alertbot.store import subscribers as subscriber_store
@@ -353,7 +353,7 @@ def test_it_delivers_every_digest_once_when_a_worker_is_killed_mid_batch(
         f"{reclaimed}, sent {sent_after}; received in total {len(sink.messages)}; "
         f"max per recipient {max(per_recipient.values())}"
     )
-    assert states["sending"] == n - before_restart
+    assert states[OutboxState.SENDING] == n - before_restart
     assert before_restart + sent_after == n
     assert len(per_recipient) == n, "a digest was lost"
     assert set(per_recipient.values()) == {1}, "a digest was delivered twice"

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -16,7 +17,7 @@ from sqlalchemy import Engine, func, insert, select
 import alertbot.samples
 from alertbot import metrics
 from alertbot.config import Settings, SourceConfig
-from alertbot.model import EndpointKind
+from alertbot.model import EndpointKind, FetchStatus
 from alertbot.schedule.health import HealthState
 from alertbot.schedule.jobs import (
     JOB_CLEANUP,
@@ -27,8 +28,8 @@ from alertbot.schedule.jobs import (
     Jobs,
     build_scheduler,
     fetch_job_id,
-    parse_schedule,
 )
+from alertbot.schedule.triggers import parse_schedule
 from alertbot.store import schema
 from alertbot.store.fetches import FetchRecord, latest_fetches, record_fetch
 from alertbot.store.papers import count_papers
@@ -50,14 +51,15 @@ class Recorder:
         self.got.set()
 
 
-def make_jobs(engine: Engine, settings: Settings, **kwargs: object) -> Jobs:
+def make_jobs(engine: Engine, settings: Settings, **kwargs: Any) -> Jobs:
+    """Jobs on the test clock, with a health state and a stop event of their own."""
     return Jobs(
         engine,
         settings,
         now=lambda: NOW,
         health=HealthState(started_at=NOW),
         stop=threading.Event(),
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 
@@ -70,7 +72,7 @@ def paused(sqlite_engine: Engine) -> Iterator[tuple[BackgroundScheduler, Jobs]]:
             SourceConfig(name="every", location="b", schedule="every 30m"),
             SourceConfig(name="default", location="c"),
         ],
-        schedule={"misfire_grace_seconds": 123, "fetch_interval_minutes": 45},  # type: ignore[arg-type]
+        schedule={"misfire_grace_seconds": 123, "fetch_interval_minutes": 45},
     )
     jobs = make_jobs(sqlite_engine, settings)
     scheduler = build_scheduler(jobs)
@@ -210,7 +212,7 @@ def test_it_fetches_nothing_once_stopping(sqlite_engine: Engine) -> None:
 
 def test_it_prunes_rows_past_their_retention(sqlite_engine: Engine) -> None:
     """Cleanup deletes fetch-log and delivered rows older than retention, keeps the rest."""
-    settings = Settings(retention={"fetch_log_days": 10, "delivered_days": 30})  # type: ignore[arg-type]
+    settings = Settings(retention={"fetch_log_days": 10, "delivered_days": 30})
     for age_days in (11, 9):
         started = NOW - timedelta(days=age_days)
         record_fetch(
@@ -220,7 +222,7 @@ def test_it_prunes_rows_past_their_retention(sqlite_engine: Engine) -> None:
                 location="x",
                 started_at=started,
                 finished_at=started,
-                status="ok",
+                status=FetchStatus.OK,
             ),
         )
     subscriber = create_subscriber(sqlite_engine, name="ada", now=NOW)
@@ -237,7 +239,7 @@ def test_it_prunes_rows_past_their_retention(sqlite_engine: Engine) -> None:
                 created_at=NOW,
                 paper_ids=["old", "new"],
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key[0]  # type: ignore[index]
         for paper_id, age_days in (("old", 31), ("new", 29)):
             conn.execute(
                 insert(schema.delivered_papers).values(

@@ -21,7 +21,7 @@ RSS = REAL / "rss-arxiv-cs.LG+cs.AI+cs.CL+stat.ML.rss.xml"
 
 def settings_for(path: Path, **source: object) -> Settings:
     return Settings(
-        sources=[SourceConfig(name="arxiv", location=str(path), **source)],  # type: ignore[arg-type]
+        sources=[SourceConfig(name="arxiv", location=str(path), **source)],
         http=HttpSettings(timeout_seconds=2, retries=0, backoff_seconds=0),
     )
 

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
-from alertbot.model import Paper, arxiv_id, paper_id
+from alertbot.model import FetchStatus, Paper, arxiv_id, paper_id
 from alertbot.store.fetches import (
     FetchRecord,
     http_validators,
@@ -192,12 +192,13 @@ def test_it_upserts_ten_thousand_papers_in_few_statements(engine: Engine) -> Non
 
 
 def fetch(source: str, at: datetime, status: str = "ok") -> FetchRecord:
+    """A fetch-log record of ``source`` at ``at``."""
     return FetchRecord(
         source=source,
         location=f"/data/{source}",
         started_at=at,
         finished_at=at + timedelta(seconds=5),
-        status=status,
+        status=FetchStatus(status),
         n_parsed=3,
         n_new=2,
         n_known=1,

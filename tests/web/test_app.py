@@ -18,7 +18,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from alertbot.config import Settings, SourceConfig
-from alertbot.model import EndpointKind
+from alertbot.model import EndpointKind, FetchStatus
 from alertbot.schedule.health import HealthState
 from alertbot.store import schema
 from alertbot.store.fetches import FetchRecord, record_fetch
@@ -29,7 +29,7 @@ from tests.servers import free_port
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 SETTINGS = Settings(
     sources=[SourceConfig(name="hf", location="a"), SourceConfig(name="arxiv", location="b")],
-    schedule={"stale_fetch_hours": 26},  # type: ignore[arg-type]
+    schedule={"stale_fetch_hours": 26},
 )
 
 
@@ -75,7 +75,9 @@ def fetched(engine: Engine, source: str, hours_ago: float, status: str = "ok") -
     at = NOW - timedelta(hours=hours_ago)
     record_fetch(
         engine,
-        FetchRecord(source=source, location="x", started_at=at, finished_at=at, status=status),
+        FetchRecord(
+            source=source, location="x", started_at=at, finished_at=at, status=FetchStatus(status)
+        ),
     )
 
 
