@@ -1,19 +1,20 @@
-"""One matching pass for a whole dispatcher tick, handed out per subscriber.
+"""One matching pass for a whole dispatcher tick, handed out per endpoint.
 
 Every due profile is indexed once (``ProfileIndex``) and matched against the union of
 the due endpoints' candidate papers. A match depends only on the profile, the paper
 and the corpus statistics, never on which other papers are in the batch, and the index
 ranks exactly as ``match_profile`` does (score, then published date, then id: a total
-order, since ids are unique). So an endpoint's matches are the subscriber's matches
-over the union, kept to that endpoint's own candidates, in the same order.
+order, since ids are unique). So an endpoint's digest is the subscriber's ranked
+matches over the union, kept to that endpoint's own candidates, cut at the cap: that
+is :meth:`IndexedMatches.chosen`, which walks the ranked list once and builds nothing
+for the papers beyond the cap but their count.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 
-from alertbot.digest import Matcher
-from alertbot.match import CorpusStats, ProfileIndex, QueryError, match_profile, validate_profile
+from alertbot.match import CorpusStats, ProfileIndex, QueryError, validate_profile
 from alertbot.model import Match, Paper, Profile
 
 _Queries = tuple[tuple[str, ...], tuple[str, ...]]
@@ -26,38 +27,43 @@ class IndexedMatches:
         self, profiles: Mapping[int, Profile], papers: Iterable[Paper], stats: CorpusStats
     ) -> None:
         self.stats = stats
-        self.profiles = dict(profiles)
-        # ProfileIndex.build refuses the whole set for one bad profile: leave those out
-        # (their digests go through match_profile, which raises the usual QueryError).
-        # Many subscribers share a profile, so each distinct one is parsed once here.
-        parses: dict[_Queries, bool] = {}
+        # ProfileIndex.build refuses the whole set for one bad profile: leave those out,
+        # remembering why (their digests are planned dead with that reason). Many
+        # subscribers share a profile, so each distinct one is parsed once here.
+        parses: dict[_Queries, QueryError | None] = {}
+        self.errors: dict[int, QueryError] = {}
         valid: dict[int, Profile] = {}
-        for key, profile in self.profiles.items():
+        for key, profile in profiles.items():
             queries = (profile.interests, profile.exclusions)
             if queries not in parses:
-                parses[queries] = _parses(profile)
-            if parses[queries]:
+                parses[queries] = _error(profile)
+            error = parses[queries]
+            if error is None:
                 valid[key] = profile
+            else:
+                self.errors[key] = error
         union = list({paper.id: paper for paper in papers}.values())
         self.found = ProfileIndex.build(valid).match(union, stats) if valid else {}
-        self.valid = set(valid)
 
-    def matcher(self, key: int) -> Matcher:
-        """A ``match_profile`` stand-in for subscriber ``key`` (see ``digest.Matcher``)."""
+    def chosen(self, key: int, allows: Callable[[str], bool], cap: int) -> tuple[list[Match], int]:
+        """Subscriber ``key``'s best ``cap`` matches among the papers ``allows`` accepts,
+        and how many more it matched there. Raises the profile's ``QueryError``."""
+        if key in self.errors:
+            raise self.errors[key]
+        shown: list[Match] = []
+        more = 0
+        for match in self.found.get(key, ()):
+            if allows(match.paper_id):
+                if len(shown) < cap:
+                    shown.append(match)
+                else:
+                    more += 1
+        return shown, more
 
-        def match(profile: Profile, papers: Sequence[Paper], stats: CorpusStats) -> list[Match]:
-            indexed = key in self.valid and profile == self.profiles[key] and stats is self.stats
-            if not indexed:  # a broken profile, or not what was indexed: the reference path
-                return match_profile(profile, papers, stats)
-            own = {paper.id for paper in papers}
-            return [m for m in self.found.get(key, ()) if m.paper_id in own]
 
-        return match
-
-
-def _parses(profile: Profile) -> bool:
+def _error(profile: Profile) -> QueryError | None:
     try:
         validate_profile(profile)
-    except QueryError:
-        return False
-    return True
+    except QueryError as exc:
+        return exc
+    return None

@@ -1,9 +1,9 @@
 """Draining the outbox through the channels.
 
 ``queue_due`` (``queue.py``) decides *what* goes out (one row per endpoint and local
-date, its papers chosen and stored on the row); ``send_due`` decides *when and how*
-(claim, render, send, record). A row is re-rendered at send time from the papers stored on it, the
-match re-run on them for the highlights, so a retry sends the same papers.
+date, its matches chosen and stored on the row); ``send_due`` decides *when and how*
+(claim, render, send, record). Sending is load and render: the row's stored matches
+with their papers, nothing matched again, so a retry sends exactly what was queued.
 """
 
 from __future__ import annotations
@@ -24,21 +24,26 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from alertbot import metrics
 from alertbot.config import Settings
-from alertbot.corpus import load_corpus
 from alertbot.deliver.base import Channel, DeliveryError, OpensDirectMessages, Rendered
 from alertbot.deliver.email import EmailChannel
 from alertbot.deliver.file import FileChannel
-from alertbot.deliver.rematch import MatchCache
 from alertbot.deliver.slack import SlackChannel, SlackUserChannel, make_client
-from alertbot.digest import build_digest
 from alertbot.links import unsubscribe_url
 from alertbot.logs import get_logger
-from alertbot.match import CorpusStats, QueryError
-from alertbot.model import Digest, Endpoint, EndpointKind, OutboxState, Paper, Subscriber
+from alertbot.model import (
+    Digest,
+    DigestItem,
+    Endpoint,
+    EndpointKind,
+    OutboxState,
+    Paper,
+    Subscriber,
+)
 from alertbot.render import Renderer
 from alertbot.store import outbox
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
+from alertbot.store.chosen import StoredMatchesError
 
 log = get_logger(__name__)
 
@@ -127,8 +132,6 @@ class _Run:
     unsubscribe_url: Callable[[int, int], str]
     rng: random.Random | None
     report: SendReport
-    stats: CorpusStats | None = None
-    matches: MatchCache | None = None
     subscribers: dict[int, Subscriber | None] = field(default_factory=dict)
 
 
@@ -240,13 +243,13 @@ def _deliver(run: _Run, row: outbox.OutboxRow, papers: Mapping[str, Paper]) -> D
         log.info("digest dropped", **ctx, reason=why)
         return replace(result, state=OutboxState.DEAD, error=why)
     try:
-        digest = _rebuild(run, row, subscriber, endpoint, papers)
-    except QueryError as exc:
-        why = f"profile does not parse: {exc}"
+        digest = _rebuild(row, subscriber, endpoint, papers)
+    except StoredMatchesError as exc:
+        why = str(exc)
         outbox.finish(run.engine, row, OutboxState.DEAD, why, worker_id=run.worker_id)
         return replace(result, state=OutboxState.DEAD, error=why)
     if digest.is_empty and not run.settings.delivery.send_empty:
-        why = "no paper matches the profile any more"
+        why = "its papers are no longer stored"
         outbox.finish(run.engine, row, OutboxState.EMPTY, why, worker_id=run.worker_id)
         return replace(result, state=OutboxState.EMPTY)
     top = digest.items[0].paper.title if digest.items else None
@@ -284,22 +287,14 @@ def _deliver(run: _Run, row: outbox.OutboxRow, papers: Mapping[str, Paper]) -> D
 
 
 def _rebuild(
-    run: _Run,
     row: outbox.OutboxRow,
     subscriber: Subscriber,
     endpoint: Endpoint,
     papers: Mapping[str, Paper],
 ) -> Digest:
-    if run.stats is None or run.matches is None:
-        run.stats = load_corpus(
-            run.engine, now=run.now(), days=run.settings.match.corpus_days
-        ).stats
-        run.matches = MatchCache(run.stats)
-    chosen = [papers[pid] for pid in row.paper_ids if pid in papers]
-    digest = build_digest(
-        subscriber, endpoint, row.digest_date, chosen, run.stats, matcher=run.matches
-    )
-    return replace(digest, more=digest.more + row.more)
+    """The digest as it was queued: the row's stored matches with their papers."""
+    items = tuple(DigestItem(papers[m.paper_id], m) for m in row.matches() if m.paper_id in papers)
+    return Digest(subscriber, endpoint, row.digest_date, items, more=row.more)
 
 
 def _with_dm_channel(run: _Run, channel: Channel, digest: Digest) -> Digest:

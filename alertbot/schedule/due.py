@@ -67,15 +67,30 @@ def send_instant(day: date, send_time: time, tz: ZoneInfo) -> datetime:
 
 def latest_due_date(subscriber: Subscriber, now: datetime) -> date | None:
     """The latest local date whose send time has passed and that the frequency allows."""
-    tz = zone(subscriber.timezone)
+    return latest_scheduled_date(
+        subscriber.timezone, subscriber.send_time, subscriber.frequency, subscriber.weekly_day, now
+    )
+
+
+def latest_scheduled_date(
+    timezone: str, send_time: time, frequency: Frequency, weekly_day: int, now: datetime
+) -> date | None:
+    """:func:`latest_due_date` for a schedule rather than a subscriber: the tick computes
+    it once per distinct schedule (:mod:`alertbot.store.due`)."""
+    tz = zone(timezone)
     today = now.astimezone(tz).date()
     for back in range(_LOOKBACK_DAYS + 1):
         day = today - timedelta(days=back)
-        if not allows(subscriber.frequency, subscriber.weekly_day, day):
+        if not allows(frequency, weekly_day, day):
             continue
-        if send_instant(day, subscriber.send_time, tz) <= now:
+        if send_instant(day, send_time, tz) <= now:
             return day
     return None
+
+
+def local_today(timezone: str, now: datetime) -> date:
+    """The local date at ``now`` in ``timezone``."""
+    return now.astimezone(zone(timezone)).date()
 
 
 def due_digest_date(

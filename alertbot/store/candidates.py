@@ -20,30 +20,130 @@ The rules, and why:
 * Papers count as delivered only when their digest is sent (``outbox.mark_delivered``,
   in the same transaction that marks the row sent).
 
-How: the dispatcher tick plans thousands of digests at once. Asking for each endpoint's
-candidates one by one loads the recent papers (and their sources) once per endpoint,
-which dominated the tick once matching was batched. Here the rules run as a handful of
-statements per 500 endpoints, and the recent papers are loaded once and shared.
-``candidate_papers`` (one endpoint) is this with a list of one, so the rules
-live in one place.
+How: a dispatcher tick plans up to hundreds of thousands of digests at once, so the
+rules run as a few statements per 2,000 endpoints, each an index probe per endpoint
+whatever its history: the last sent digest (``ix_outbox_endpoint_state``), the
+delivered papers first stored since it (``ix_delivered_papers_since``: the mark keeps
+the paper's ``first_seen``), the digests in flight and the recent dead ones. The recent
+papers are loaded once, ordered by first_seen then id, and each endpoint's candidates
+are a suffix of that list less a (nearly always empty) held-back set, plus any rescued
+papers: :class:`Candidates` keeps them in that form, so nothing per endpoint is copied
+unless asked for. ``candidate_papers`` (one endpoint) is this with a list of one, so the
+rules live in one place.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, ScalarSelect, bindparam, func, select
 
 from alertbot.model import IN_FLIGHT, Endpoint, OutboxState, Paper, StoredPaper
 from alertbot.store.db import Db, transaction
 from alertbot.store.papers import chunks, get_papers, papers_first_seen_between
-from alertbot.store.schema import delivered_papers, outbox
-from alertbot.store.schema import papers as papers_table
+from alertbot.store.schema import delivered_papers, endpoints, outbox
 from alertbot.store.types import UTCDateTime
 
-CHUNK = 500  # endpoint ids per IN (...) list: far below every backend's parameter limit
+CHUNK = 2000  # endpoint ids per IN (...) list: far below every backend's parameter limit
+
+
+@dataclass
+class Candidates:
+    """Each endpoint's candidates, as a suffix of one shared list of recent papers.
+
+    ``recent`` is ordered by first_seen then id; endpoint ``e`` may hold
+    ``recent[start[e]:]`` less ``held[e]``, plus ``rescued[e]`` (dead digests' papers
+    from before its cut-off).
+    """
+
+    recent: list[StoredPaper]
+    start: dict[int, int]
+    held: dict[int, set[str]] = field(default_factory=dict)
+    rescued: dict[int, list[StoredPaper]] = field(default_factory=dict)
+    _position: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._position = {sp.paper.id: i for i, sp in enumerate(self.recent)}
+
+    def allows(self, endpoint_id: int, paper_id: str) -> bool:
+        """Whether ``paper_id`` is a candidate for the endpoint."""
+        held = self.held.get(endpoint_id)
+        if held and paper_id in held:
+            return False
+        at = self._position.get(paper_id)
+        if at is not None and at >= self.start[endpoint_id]:
+            return True
+        rescued = self.rescued.get(endpoint_id)
+        return bool(rescued) and any(sp.paper.id == paper_id for sp in rescued or ())
+
+    def first_seen(self, paper_id: str) -> datetime | None:
+        at = self._position.get(paper_id)
+        return self.recent[at].first_seen if at is not None else None
+
+    def papers(self, endpoint_id: int) -> list[Paper]:
+        """The endpoint's candidates, by first_seen then id (Paper objects are shared)."""
+        mine = self.recent[self.start[endpoint_id] :]
+        if endpoint_id in self.rescued:
+            mine = sorted(
+                [*mine, *self.rescued[endpoint_id]], key=lambda sp: (sp.first_seen, sp.paper.id)
+            )
+        hold = self.held.get(endpoint_id, set())
+        return [sp.paper for sp in mine if sp.paper.id not in hold]
+
+    def union(self, endpoint_ids: Iterable[int]) -> list[Paper]:
+        """Every paper some of these endpoints may hold, each once, recent ones first."""
+        ids = list(endpoint_ids)
+        if not ids:
+            return []
+        start = min(self.start[e] for e in ids)
+        found = {sp.paper.id: sp.paper for sp in self.recent[start:]}
+        for e in ids:
+            for sp in self.rescued.get(e, ()):
+                found.setdefault(sp.paper.id, sp.paper)
+        return list(found.values())
+
+
+def gather(
+    db: Db,
+    endpoint_ids: Sequence[int],
+    *,
+    now: datetime,
+    window_days: int = 7,
+    exclude_outbox_id: int | None = None,
+) -> Candidates:
+    """The candidates of these endpoints by the rules above.
+
+    ``exclude_outbox_id`` names an outbox row whose own papers must not be held back as
+    "in flight" (when rebuilding that row's digest).
+    """
+    ids = list(dict.fromkeys(endpoint_ids))
+    window_start = now - timedelta(days=window_days)
+    since: dict[int, datetime] = {}
+    held: dict[int, set[str]] = {}
+    dead: dict[int, set[str]] = {}
+    with transaction(db) as conn:
+        for part in chunks(ids, CHUNK):
+            cutoffs = _last_sent_cutoffs(conn, part)
+            since.update({i: cutoffs.get(i) or window_start for i in part})
+            for endpoint_id, paper_id in _delivered_since(conn, part, window_start):
+                held.setdefault(endpoint_id, set()).add(paper_id)
+            in_flight = _outbox_papers(conn, part, IN_FLIGHT, exclude=exclude_outbox_id)
+            for endpoint_id, paper_ids in in_flight:
+                held.setdefault(endpoint_id, set()).update(str(p) for p in paper_ids or ())
+            for endpoint_id, paper_ids in _outbox_papers(
+                conn, part, {OutboxState.DEAD}, window_start
+            ):
+                dead.setdefault(endpoint_id, set()).update(str(p) for p in paper_ids or ())
+        earliest = min(since.values(), default=now)
+        # Ordered by first_seen, id: each endpoint's candidates are a suffix of this list.
+        recent = papers_first_seen_between(conn, earliest, None) if ids else []
+        rescued = _rescued(conn, dead, since, {sp.paper.id: sp for sp in recent})
+    first_seen = [sp.first_seen for sp in recent]
+    start = {e: bisect.bisect_left(first_seen, since[e]) for e in ids}
+    return Candidates(recent, start, held, rescued)
 
 
 def candidates_by_endpoint(
@@ -54,45 +154,11 @@ def candidates_by_endpoint(
     window_days: int = 7,
     exclude_outbox_id: int | None = None,
 ) -> dict[int, list[Paper]]:
-    """Each endpoint's candidates, by first_seen then id; Paper objects are shared.
-
-    ``exclude_outbox_id`` names an outbox row whose own papers must not be held back as
-    "in flight" (when rebuilding that row's digest).
-    """
-    ids = list(dict.fromkeys(endpoint_ids))
-    if not ids:
-        return {}
-    window_start = now - timedelta(days=window_days)
-    since: dict[int, datetime] = {}
-    held: dict[int, set[str]] = {i: set() for i in ids}
-    dead: dict[int, set[str]] = {}
-    with transaction(db) as conn:
-        for part in chunks(ids, CHUNK):
-            cutoffs = last_sent_cutoffs(conn, part)
-            since.update({i: cutoffs.get(i) or window_start for i in part})
-            for endpoint_id, paper_id in _delivered_since_cutoff(conn, part, window_start):
-                held[endpoint_id].add(paper_id)
-            in_flight = _outbox_papers(conn, part, IN_FLIGHT, exclude=exclude_outbox_id)
-            for endpoint_id, paper_ids in in_flight:
-                held[endpoint_id].update(str(p) for p in paper_ids or ())
-            for endpoint_id, paper_ids in _outbox_papers(
-                conn, part, {OutboxState.DEAD}, window_start
-            ):
-                dead.setdefault(endpoint_id, set()).update(str(p) for p in paper_ids or ())
-        # Ordered by first_seen, id: each endpoint's candidates are a suffix of this list.
-        stored = papers_first_seen_between(conn, min(since.values()), None)
-        rescued = _rescued(conn, dead, since, {sp.paper.id: sp for sp in stored})
-    first_seen = [sp.first_seen for sp in stored]
-    result: dict[int, list[Paper]] = {}
-    for endpoint_id in ids:
-        mine = stored[bisect.bisect_left(first_seen, since[endpoint_id]) :]
-        if endpoint_id in rescued:
-            mine = sorted(
-                [*mine, *rescued[endpoint_id]], key=lambda sp: (sp.first_seen, sp.paper.id)
-            )
-        hold = held[endpoint_id]
-        result[endpoint_id] = [sp.paper for sp in mine if sp.paper.id not in hold]
-    return result
+    """Each endpoint's candidates, by first_seen then id; Paper objects are shared."""
+    found = gather(
+        db, endpoint_ids, now=now, window_days=window_days, exclude_outbox_id=exclude_outbox_id
+    )
+    return {e: found.papers(e) for e in found.start}
 
 
 def _rescued(
@@ -102,7 +168,7 @@ def _rescued(
     stored: dict[str, StoredPaper],
 ) -> dict[int, list[StoredPaper]]:
     """Papers of recent dead digests first stored before the endpoint's cut-off and never
-    delivered to it: ``candidate_papers`` adds these back (see store.digests)."""
+    delivered to it: these are added back (see the rules above)."""
     wanted: dict[int, set[str]] = {}
     for endpoint_id, paper_ids in dead.items():
         cutoff = since[endpoint_id]
@@ -122,40 +188,54 @@ def _rescued(
     }
 
 
-def _cutoffs(endpoint_ids: list[int]) -> Select[tuple[int, datetime]]:
-    """The last sent digest's ``created_at`` of each endpoint that has one."""
+def _last_sent(endpoint_id: ColumnElement[int]) -> ScalarSelect[datetime]:
+    """When the endpoint's last sent digest was queued, as a correlated subquery: one
+    probe of ``ix_outbox_endpoint_state``, where a GROUP BY would read every sent row."""
     return (
-        select(outbox.c.endpoint_id, func.max(outbox.c.created_at).label("cutoff"))
-        .where(outbox.c.endpoint_id.in_(endpoint_ids), outbox.c.state == OutboxState.SENT)
-        .group_by(outbox.c.endpoint_id)
+        select(func.max(outbox.c.created_at))
+        .where(outbox.c.endpoint_id == endpoint_id, outbox.c.state == OutboxState.SENT)
+        .scalar_subquery()
     )
+
+
+def _last_sent_cutoffs(conn: Connection, endpoint_ids: list[int]) -> dict[int, datetime]:
+    rows = conn.execute(
+        select(endpoints.c.id, _last_sent(endpoints.c.id).label("cutoff")).where(
+            endpoints.c.id.in_(endpoint_ids)
+        )
+    )
+    return {r.id: r.cutoff for r in rows if r.cutoff is not None}
 
 
 def last_sent_cutoffs(db: Db, endpoint_ids: list[int]) -> dict[int, datetime]:
     """When each endpoint's last sent digest was queued (its papers chosen); endpoints
     with none are absent."""
     with transaction(db) as conn:
-        return {r.endpoint_id: r.cutoff for r in conn.execute(_cutoffs(endpoint_ids))}
+        found: dict[int, datetime] = {}
+        for part in chunks(list(endpoint_ids), CHUNK):
+            found.update(_last_sent_cutoffs(conn, part))
+        return found
 
 
-def _delivered_since_cutoff(
+def _delivered_since(
     conn: Connection, endpoint_ids: list[int], window_start: datetime
 ) -> list[tuple[int, str]]:
-    """Delivered papers first stored since each endpoint's own cutoff.
+    """Delivered papers first stored since each endpoint's own cut-off.
 
-    The cutoff is applied per endpoint in SQL (not as one earliest cutoff for all) so
-    one endpoint with a long-ago digest does not pull in everyone's delivery history.
+    For each endpoint, its cut-off and then one range of ``ix_delivered_papers_since``
+    (the mark keeps the paper's ``first_seen``): usually empty, since the papers of a
+    sent digest were stored before it was queued.
     """
-    cutoffs = _cutoffs(endpoint_ids).subquery()
     start = bindparam("window_start", window_start, type_=UTCDateTime())
     rows = conn.execute(
         select(delivered_papers.c.endpoint_id, delivered_papers.c.paper_id)
-        .join(papers_table, papers_table.c.id == delivered_papers.c.paper_id)
-        .outerjoin(cutoffs, cutoffs.c.endpoint_id == delivered_papers.c.endpoint_id)
-        .where(
-            delivered_papers.c.endpoint_id.in_(endpoint_ids),
-            papers_table.c.first_seen >= func.coalesce(cutoffs.c.cutoff, start),
+        .select_from(endpoints)
+        .join(
+            delivered_papers,
+            (delivered_papers.c.endpoint_id == endpoints.c.id)
+            & (delivered_papers.c.first_seen >= func.coalesce(_last_sent(endpoints.c.id), start)),
         )
+        .where(endpoints.c.id.in_(endpoint_ids))
     )
     return [(r.endpoint_id, r.paper_id) for r in rows]
 
@@ -207,12 +287,12 @@ def candidate_papers(
 
     ``exclude_outbox_id`` names an outbox row whose own papers must not be held back as
     "in flight" (when rebuilding that row's digest). The work is done by
-    :func:`candidates_by_endpoint`, which plans many at once.
+    :func:`gather`, which plans many at once.
     """
-    found = candidates_by_endpoint(
+    found = gather(
         db, [endpoint.id], now=now, window_days=window_days, exclude_outbox_id=exclude_outbox_id
     )
-    return found[endpoint.id]
+    return found.papers(endpoint.id)
 
 
 def last_sent_cutoff(db: Db, endpoint_id: int) -> datetime | None:

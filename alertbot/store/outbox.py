@@ -36,12 +36,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from alertbot.model import CLAIMABLE, EndpointKind, OutboxState
+from alertbot.model import CLAIMABLE, EndpointKind, Match, OutboxState
+from alertbot.store import chosen
 from alertbot.store.db import Db, transaction
-from alertbot.store.schema import delivered_papers, endpoints, outbox
+from alertbot.store.schema import delivered_papers, endpoints, outbox, papers
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,11 @@ class OutboxRow:
     sent_at: datetime | None = None
     last_error: str | None = None
     message_id: str | None = None
+    matches_json: str | None = None  # the chosen matches, see alertbot.store.chosen
+
+    def matches(self) -> tuple[Match, ...]:
+        """The matches the row was queued with (bare ones for a row older than 0004)."""
+        return chosen.decode(self.matches_json, self.paper_ids)
 
 
 def backoff_seconds(attempts: int, *, base: float, cap: float, jitter: float) -> float:
@@ -98,7 +104,86 @@ def row_from(r: Any) -> OutboxRow:
         sent_at=r.sent_at,
         last_error=r.last_error,
         message_id=r.message_id,
+        matches_json=r.matches,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class NewRow:
+    """A digest to queue: what :func:`insert_many` writes for one (endpoint, date).
+
+    ``matches`` are the papers chosen, best first (their ids are the row's
+    ``paper_ids``).
+    """
+
+    subscriber_id: int
+    endpoint_id: int
+    digest_date: date
+    state: OutboxState
+    matches: Sequence[Match] = ()
+    more: int = 0
+    last_error: str | None = None
+
+
+INSERT_CHUNK = 2000  # rows per INSERT statement and transaction
+
+
+def insert_many(db: Db, rows: Sequence[NewRow], *, now: datetime) -> set[tuple[int, date]]:
+    """Queue digests in multi-row statements; returns the (endpoint, date) pairs added.
+
+    A pair already in the outbox is skipped (another dispatcher won it). Each endpoint's
+    ``last_digest_date`` moves forward in the same transaction, so the due selection
+    (:mod:`alertbot.store.due`) never sees a queued date as due.
+    """
+    added: set[tuple[int, date]] = set()
+    for start in range(0, len(rows), INSERT_CHUNK):
+        part = rows[start : start + INSERT_CHUNK]
+        encoder = chosen.MatchEncoder()
+        values = [
+            {
+                "subscriber_id": r.subscriber_id,
+                "endpoint_id": r.endpoint_id,
+                "digest_date": r.digest_date,
+                "state": r.state,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "paper_ids": [m.paper_id for m in r.matches],
+                "more": r.more,
+                "last_error": r.last_error,
+                "matches": encoder.encode(r.matches) if r.matches else None,
+            }
+            for r in part
+        ]
+        with transaction(db) as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            # One statement with many parameter sets: SQLAlchemy sends it as multi-row
+            # INSERTs ("insertmanyvalues", as many rows as the driver's parameter limit
+            # allows per statement) and RETURNING says which rows were really added.
+            stmt = (
+                dialect.insert(outbox)
+                .on_conflict_do_nothing()
+                .returning(outbox.c.endpoint_id, outbox.c.digest_date)
+            )
+            new = {(r.endpoint_id, r.digest_date) for r in conn.execute(stmt, values)}
+            _advance_last_dates(conn, new)
+        added |= new
+    return added
+
+
+def _advance_last_dates(conn: Connection, added: Iterable[tuple[int, date]]) -> None:
+    by_date: dict[date, list[int]] = {}
+    for endpoint_id, day in added:
+        by_date.setdefault(day, []).append(endpoint_id)
+    for day, ids in by_date.items():
+        conn.execute(
+            update(endpoints)
+            .where(
+                endpoints.c.id.in_(ids),
+                (endpoints.c.last_digest_date.is_(None)) | (endpoints.c.last_digest_date < day),
+            )
+            .values(last_digest_date=day)
+        )
 
 
 def insert(
@@ -112,25 +197,19 @@ def insert(
     state: OutboxState,
     now: datetime,
     last_error: str | None = None,
+    matches: Sequence[Match] | None = None,
 ) -> bool:
-    """Queue a digest; False if that (endpoint, date) is already in the outbox."""
-    values = {
-        "subscriber_id": subscriber_id,
-        "endpoint_id": endpoint_id,
-        "digest_date": digest_date,
-        "state": state,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-        "paper_ids": list(paper_ids),
-        "more": more,
-        "last_error": last_error,
-    }
-    with transaction(db) as conn:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(outbox).values(**values).on_conflict_do_nothing()
-        # RETURNING, not rowcount: psycopg reports -1 for an INSERT with RETURNING.
-        return conn.execute(stmt.returning(outbox.c.id)).first() is not None
+    """Queue one digest; False if that (endpoint, date) is already in the outbox.
+
+    ``matches`` (one per paper, in order) are stored for sending; without them the
+    papers are sent bare, as a row queued before stored matches would be.
+    """
+    if matches is None:
+        matches = [Match(pid, 0.0, ()) for pid in paper_ids]
+    elif [m.paper_id for m in matches] != list(paper_ids):
+        raise ValueError("matches must be the row's papers, in order")
+    row = NewRow(subscriber_id, endpoint_id, digest_date, state, matches, more, last_error)
+    return bool(insert_many(db, [row], now=now))
 
 
 def reclaim_expired(db: Db, *, now: datetime, lease_seconds: float, max_attempts: int) -> int:
@@ -341,11 +420,16 @@ def retry(db: Db, row_id: int, *, now: datetime) -> bool:
 def mark_delivered(
     db: Db, endpoint_id: int, paper_ids: Iterable[str], outbox_id: int, *, now: datetime
 ) -> int:
-    """Record papers as delivered on the endpoint; duplicates are ignored. Returns rows added."""
+    """Record papers as delivered on the endpoint; duplicates are ignored. Returns rows added.
+
+    Each mark carries the paper's ``first_seen`` (looked up in the same statement), which
+    is what the candidates rules ask of delivered papers.
+    """
     rows = [
-        {"endpoint_id": endpoint_id, "paper_id": pid, "outbox_id": outbox_id, "delivered_at": now}
+        {"endpoint_id": endpoint_id, "paper_id": pid, "outbox_id": outbox_id, "delivered_at": now,
+         "of_paper": pid}
         for pid in dict.fromkeys(paper_ids)
-    ]
+    ]  # fmt: skip
     if not rows:
         return 0
     with transaction(db) as conn:
@@ -354,8 +438,14 @@ def mark_delivered(
         # multi-row INSERTs ("insertmanyvalues") and caches its compiled form, which a
         # .values(rows) statement of varying length never hits. RETURNING counts the
         # rows really added (an executemany rowcount is not reliable across drivers).
+        first_seen = (
+            select(papers.c.first_seen)
+            .where(papers.c.id == bindparam("of_paper"))
+            .scalar_subquery()
+        )
         stmt = (
             dialect.insert(delivered_papers)
+            .values(first_seen=first_seen)
             .on_conflict_do_nothing()
             .returning(delivered_papers.c.paper_id)
         )

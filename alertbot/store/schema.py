@@ -164,6 +164,8 @@ endpoints = Table(
     Column("disabled_reason", Text),
     Column("confirmed", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # Added by 0005_due_selection: the latest digest date queued here (max of the outbox's).
+    Column("last_digest_date", Date),
     UniqueConstraint("subscriber_id", "kind", "address", name="uq_endpoints_address"),
 )
 
@@ -190,8 +192,12 @@ outbox = Table(
     Column("paper_ids", JSON, nullable=False),
     Column("more", Integer, nullable=False, default=0),  # matches beyond the cap
     Column("message_id", Text),
+    # Added by 0004_outbox_matches: the chosen matches as JSON (alertbot/store/chosen.py).
+    Column("matches", Text),
     UniqueConstraint("endpoint_id", "digest_date", name="uq_outbox_endpoint_date"),
     Index("ix_outbox_state_next", "state", "next_attempt_at"),
+    # Added by 0005_due_selection: an endpoint's last sent digest and its digests in flight.
+    Index("ix_outbox_endpoint_state", "endpoint_id", "state", "created_at"),
 )
 
 delivered_papers = Table(
@@ -203,6 +209,9 @@ delivered_papers = Table(
     Column("paper_id", String(64), primary_key=True),
     Column("outbox_id", Integer, ForeignKey("outbox.id", ondelete="CASCADE"), nullable=False),
     Column("delivered_at", UTCDateTime, nullable=False, index=True),
+    # Added by 0005_due_selection: when the paper was first stored (papers.first_seen).
+    Column("first_seen", UTCDateTime),
+    Index("ix_delivered_papers_since", "endpoint_id", "first_seen"),
 )
 
 feedback = Table(

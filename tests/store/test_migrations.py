@@ -251,10 +251,41 @@ def test_an_upgrade_through_paper_links_keeps_papers_and_fetches(db_url: str) ->
         _at(engine, "0002_drop_schema_version")
         with engine.begin() as conn:
             _fill_baseline(conn)
-        assert migrate(engine) == ["0003_paper_links"]
+        history = migrations.history()
+        assert migrate(engine) == history[history.index("0003_paper_links") :]
         paper = get_papers(engine, ["2611.00001"])["2611.00001"].paper
         assert paper.title == "Graph transformers at scale"
         assert (paper.github_repo, paper.upvotes, paper.affiliations) == (None, None, ())
         assert [r.n_skipped_entries for r in latest_fetches(engine)] == [0]
+    finally:
+        engine.dispose()
+
+
+def test_an_upgrade_through_stored_matches_keeps_the_outbox_readable(db_url: str) -> None:
+    """A store from before 0004: its rows read as bare matches (sent unhighlighted), each
+    endpoint knows its last digest date, and each delivered paper when it was stored."""
+    from alertbot.store.due import due_now
+    from alertbot.store.schema import delivered_papers
+
+    engine = connect(db_url)
+    try:
+        _at(engine, "0003_paper_links")
+        with engine.begin() as conn:
+            _fill_baseline(conn)
+        applied = migrate(engine)
+        assert applied[:2] == ["0004_outbox_matches", "0005_due_selection"]
+        (row,) = list_rows(engine)
+        assert [(m.paper_id, m.score, m.interests, m.hits) for m in row.matches()] == [
+            ("2611.00001", 0.0, (), ())
+        ]
+        # The baseline's digest for 2026-11-19 is queued: not due again that day.
+        assert due_now(engine, now=datetime(2026, 11, 19, 12, 0, tzinfo=UTC)) == []
+        with engine.connect() as conn:
+            marks = conn.execute(text("SELECT paper_id FROM delivered_papers")).all()
+            seen = conn.execute(
+                delivered_papers.select().with_only_columns(delivered_papers.c.first_seen)
+            ).scalar_one()
+        assert [m.paper_id for m in marks] == ["2611.00001"]
+        assert seen == T0
     finally:
         engine.dispose()

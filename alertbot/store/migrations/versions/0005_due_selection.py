@@ -1,0 +1,44 @@
+"""What the dispatcher tick reads, kept and indexed so its cost follows the due digests.
+
+``endpoints.last_digest_date`` is the latest digest date queued on the endpoint (what
+``max(outbox.digest_date)`` says; :func:`alertbot.store.outbox.insert_many` moves it in
+the transaction that queues the row), so the tick selects due endpoints in SQL without
+grouping the whole outbox.
+
+``delivered_papers.first_seen`` is when the delivered paper was first stored (it never
+changes), so "papers delivered here and first stored since the last sent digest" is one
+index range per endpoint (``ix_delivered_papers_since``) instead of every paper the
+endpoint ever received. ``ix_outbox_endpoint_state`` answers "the last sent digest of
+this endpoint" and "its digests in flight" with one probe each, however long its history.
+
+Both new columns are filled here from the rows already stored.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from alertbot.store.types import UTCDateTime
+
+revision = "0005_due_selection"
+down_revision = "0004_outbox_matches"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("endpoints") as endpoints:
+        endpoints.add_column(sa.Column("last_digest_date", sa.Date(), nullable=True))
+    op.execute(
+        "UPDATE endpoints SET last_digest_date = (SELECT max(outbox.digest_date)"
+        " FROM outbox WHERE outbox.endpoint_id = endpoints.id)"
+    )
+    with op.batch_alter_table("delivered_papers") as delivered:
+        delivered.add_column(sa.Column("first_seen", UTCDateTime(), nullable=True))
+    op.execute(
+        "UPDATE delivered_papers SET first_seen = (SELECT papers.first_seen"
+        " FROM papers WHERE papers.id = delivered_papers.paper_id)"
+    )
+    op.create_index("ix_outbox_endpoint_state", "outbox", ["endpoint_id", "state", "created_at"])
+    op.create_index("ix_delivered_papers_since", "delivered_papers", ["endpoint_id", "first_seen"])
