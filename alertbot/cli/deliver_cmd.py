@@ -203,9 +203,42 @@ def bench_deliver(
     out.print(table)
 
 
+def bench_tick(
+    subscribers: Annotated[
+        int, typer.Option("--subscribers", "-n", min=1, help="Due subscribers in the tick.")
+    ] = 10_000,
+    backend: Annotated[
+        list[str] | None,
+        typer.Option("--db", help="sqlite and/or postgres (repeatable; default: both)."),
+    ] = None,
+    postgres_url: Annotated[
+        str, typer.Option(help="Server for --db postgres (a schema is made and dropped).")
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    runs: Annotated[int, typer.Option(min=1, help="Ticks timed; medians are shown.")] = 3,
+) -> None:
+    """One dispatcher tick for N due subscribers, the idle tick, and where the time goes.
+
+    Builds a store with two days of 1,000 generated papers, N subscribers with
+    generated profiles (max 20 papers each) all due now, and yesterday's digest sent to
+    each; then times queue_due --runs times (medians), the idle tick right after, and
+    the baseline of queueing one transaction per digest on a sample, extrapolated.
+    """
+    from alertbot.bench.tick import run_bench
+
+    for name in backend or ["sqlite", "postgres"]:
+        if name not in ("sqlite", "postgres"):
+            fail(f"unknown --db {name!r} (sqlite or postgres)", code=2)
+        result = run_bench(subscribers, backend=name, postgres_url=postgres_url, runs=runs)
+        table = Table("measure", "value")
+        for measure, value in result.rows():
+            table.add_row(measure, value)
+        out.print(table)
+
+
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     """Add this module's commands to ``app`` and its benchmarks to ``bench``."""
     app.command("send")(send)
     app.add_typer(deliveries_app, name="deliveries")
     app.command("demo")(demo)
     bench.command("deliver")(bench_deliver)
+    bench.command("tick")(bench_tick)

@@ -6,8 +6,8 @@ beyond the cap, so sending is load and render and a retry sends the same digest.
 
 A tick's cost follows the digests that are due, not the subscribers:
 
-* the due (endpoint, date) pairs are selected in SQL by send time
-  (:mod:`alertbot.store.due`), so an idle tick reads nothing else;
+* the endpoints whose send time has come are selected in SQL (:mod:`alertbot.store.due`),
+  and the due rules applied to them alone, so an idle tick reads nothing else;
 * the candidates of all due endpoints are read in a few statements per 2,000 endpoints
   (:mod:`alertbot.store.candidates`), kept as suffixes of one list of recent papers;
 * all due profiles are matched in one indexed pass (:mod:`alertbot.deliver.indexed`),
@@ -15,10 +15,11 @@ A tick's cost follows the digests that are due, not the subscribers:
 * the rows go in with multi-row INSERTs, a few thousand per statement.
 
 **Several planners on one PostgreSQL.** Subscribers are split into buckets (subscriber
-id modulo a power of two, about ``PLAN_CHUNK`` due subscribers each); a planner takes a
-bucket with ``pg_try_advisory_xact_lock`` (skip it if another planner holds it, like
-``SKIP LOCKED``), re-reads which of that bucket's digests are still due, plans and
-inserts them and commits, which releases the bucket. So two planners share the work and
+id modulo a power of two, about ``PLAN_CHUNK`` subscribers to look at each); a planner
+takes a bucket with ``pg_try_advisory_xact_lock`` (skip it if another planner holds it,
+like ``SKIP LOCKED``), re-reads which of that bucket's endpoints are still to look at,
+plans and inserts their digests, stores when to look again and commits, which releases
+the bucket. So two planners share the work and
 never plan the same digest twice; the unique (endpoint, date) key makes a duplicate row
 impossible even if they did. An advisory lock rather than ``FOR UPDATE SKIP LOCKED`` on
 the subscribers: row locks would hold up every profile edit (a ``/subscribe`` command
@@ -36,10 +37,13 @@ of a ``dead`` digest roll into the next digest.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, Engine, text
 
@@ -50,10 +54,11 @@ from alertbot.deliver.indexed import IndexedMatches
 from alertbot.logs import get_logger
 from alertbot.match import CorpusStats, QueryError
 from alertbot.model import Endpoint, Match, OutboxState, Paper, Subscriber
+from alertbot.schedule.due import LOOK_AT_LEAST_EVERY, due_digest_date, look_again_at
 from alertbot.store import outbox
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.candidates import Candidates, gather
-from alertbot.store.due import Due, due_now
+from alertbot.store.due import Looked, look_again, to_look_at
 
 log = get_logger(__name__)
 
@@ -80,6 +85,15 @@ class Planned:
         return tuple(m.paper_id for m in self.matches)
 
 
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A digest due now: this endpoint of this subscriber, for this local date."""
+
+    subscriber: Subscriber
+    endpoint: Endpoint
+    digest_date: date
+
+
 def plan_due(
     engine: Engine,
     settings: Settings,
@@ -93,12 +107,32 @@ def plan_due(
     it again) unless ``delivery.send_empty``; a profile that no longer parses as
     ``dead``, saying why.
     """
-    due = due_now(engine, now=now)
-    if not due:
-        return []
-    stats = load_corpus(engine, now=now, days=settings.match.corpus_days).stats
     with engine.connect() as conn:
-        return _plan(conn, settings, due, stats, now=now, window_days=window_days)
+        due, _ = _decide(conn, to_look_at(conn, now=now), now, QueueReport())
+        if not due:
+            return []
+        stats = load_corpus(conn, now=now, days=settings.match.corpus_days).stats
+        return _plan(conn, settings, due, stats, QueueReport(), now=now, window_days=window_days)
+
+
+@dataclass
+class QueueReport:
+    """What one ``queue_due`` run did, and where its time went (seconds per phase)."""
+
+    queued: int = 0
+    planned: int = 0
+    looked_at: int = 0
+    buckets_taken: int = 0
+    buckets_skipped: int = 0
+    phases: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] += time.perf_counter() - started
 
 
 def queue_due(
@@ -112,37 +146,95 @@ def queue_due(
     """Queue every digest due at ``now`` (see :func:`plan_due`); returns rows to send.
 
     Safe to run in several processes at once on PostgreSQL: they split the work by
-    bucket (see the module docstring). ``chunk`` is the bucket size in due subscribers.
+    bucket (see the module docstring). ``chunk`` is the bucket size in subscribers.
     """
-    due = due_now(engine, now=now)
-    if not due:
-        return 0
-    stats = load_corpus(engine, now=now, days=settings.match.corpus_days).stats
-    n_buckets = _buckets(len({d.subscriber_id for d in due}), chunk)
-    queued = 0
-    for bucket in _nonempty_buckets(due, n_buckets):
+    return queue_report(engine, settings, now=now, window_days=window_days, chunk=chunk).queued
+
+
+def queue_report(
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: datetime,
+    window_days: int = NEW_ENDPOINT_WINDOW_DAYS,
+    chunk: int = PLAN_CHUNK,
+) -> QueueReport:
+    """:func:`queue_due`, reporting the work done and the time of each phase."""
+    report = QueueReport()
+    with report.phase("due"):
+        looked = to_look_at(engine, now=now)
+    if not looked:
+        return report
+    stats: CorpusStats | None = None
+    n_buckets = _buckets(len({lk.subscriber_id for lk in looked}), chunk)
+    for bucket in sorted({lk.subscriber_id % n_buckets for lk in looked}):
         with engine.begin() as conn:
             if not _take(conn, n_buckets, bucket):
                 log.debug("bucket taken by another planner", bucket=bucket, buckets=n_buckets)
+                report.buckets_skipped += 1
                 continue
-            # Re-read under the lock: another planner may have queued some since.
-            mine = due_now(conn, now=now, bucket=(bucket, n_buckets))
-            plans = _plan(conn, settings, mine, stats, now=now, window_days=window_days)
-            rows = [
-                outbox.NewRow(
-                    subscriber_id=p.subscriber.id,
-                    endpoint_id=p.endpoint.id,
-                    digest_date=p.digest_date,
-                    state=p.state,
-                    matches=p.matches,
-                    more=p.more,
-                    last_error=p.error,
+            report.buckets_taken += 1
+            with report.phase("due"):
+                # Re-read under the lock: another planner may have handled some since.
+                mine = to_look_at(conn, now=now, bucket=(bucket, n_buckets))
+            due, again = _decide(conn, mine, now, report)
+            plans: list[Planned] = []
+            added: set[tuple[int, date]] = set()
+            if due:
+                if stats is None:
+                    with report.phase("corpus"):
+                        stats = load_corpus(engine, now=now, days=settings.match.corpus_days).stats
+                plans = _plan(conn, settings, due, stats, report, now=now, window_days=window_days)
+                with report.phase("insert"):
+                    added = outbox.insert_many(conn, [_row(p) for p in plans], now=now)
+            with report.phase("insert"):
+                look_again(conn, again)
+        report.looked_at += len(mine)
+        report.planned += len(plans)
+        report.queued += _report(plans, added)
+    return report
+
+
+def _row(plan: Planned) -> outbox.NewRow:
+    return outbox.NewRow(
+        subscriber_id=plan.subscriber.id,
+        endpoint_id=plan.endpoint.id,
+        digest_date=plan.digest_date,
+        state=plan.state,
+        matches=plan.matches,
+        more=plan.more,
+        last_error=plan.error,
+    )
+
+
+def _decide(
+    conn: Connection, looked: Sequence[Looked], now: datetime, report: QueueReport
+) -> tuple[list[Due], dict[int, datetime]]:
+    """Apply the due rules to the endpoints looked at: the digests due now, and when to
+    look at each endpoint again (after the date handled now, if any)."""
+    with report.phase("subscribers"):
+        wanted = {lk.subscriber_id for lk in looked}
+        subscribers = {s.id: s for s in subscriber_store.list_subscribers(conn, ids=wanted)}
+    due: list[Due] = []
+    again: dict[int, datetime] = {}
+    with report.phase("due"):
+        for lk in looked:
+            subscriber = subscribers.get(lk.subscriber_id)
+            endpoint = _endpoint(subscriber, lk.endpoint_id)
+            if subscriber is None or endpoint is None:
+                continue  # deleted since it was selected
+            try:
+                day = due_digest_date(subscriber, now, lk.last_digest_date)
+                if day is not None and endpoint.active and endpoint.confirmed:
+                    due.append(Due(subscriber, endpoint, day))
+                again[endpoint.id] = look_again_at(
+                    subscriber, now, day if day is not None else lk.last_digest_date
                 )
-                for p in plans
-            ]
-            added = outbox.insert_many(conn, rows, now=now)
-        queued += _report(plans, added)
-    return queued
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                # Validation refuses these at input; one bad row must not stop the tick.
+                log.warning("subscriber skipped", subscriber_id=subscriber.id, error=str(exc))
+                again[endpoint.id] = now + LOOK_AT_LEAST_EVERY
+    return due, again
 
 
 def _report(plans: Sequence[Planned], added: set[tuple[int, date]]) -> int:
@@ -171,16 +263,18 @@ def _report(plans: Sequence[Planned], added: set[tuple[int, date]]) -> int:
     return counts.get(OutboxState.PENDING, 0)
 
 
-def _buckets(n_due: int, chunk: int) -> int:
-    """A power of two, so planners that counted slightly different due sets mostly agree."""
+def _endpoint(subscriber: Subscriber | None, endpoint_id: int) -> Endpoint | None:
+    if subscriber is None:
+        return None
+    return next((e for e in subscriber.endpoints if e.id == endpoint_id), None)
+
+
+def _buckets(n_subscribers: int, chunk: int) -> int:
+    """A power of two, so planners that counted slightly different sets mostly agree."""
     n = 1
-    while n * max(chunk, 1) < n_due:
+    while n * max(chunk, 1) < n_subscribers:
         n *= 2
     return n
-
-
-def _nonempty_buckets(due: Sequence[Due], n_buckets: int) -> Iterator[int]:
-    return iter(sorted({d.subscriber_id % n_buckets for d in due}))
 
 
 def _take(conn: Connection, n_buckets: int, bucket: int) -> bool:
@@ -200,32 +294,26 @@ def _plan(
     settings: Settings,
     due: Sequence[Due],
     stats: CorpusStats,
+    report: QueueReport,
     *,
     now: datetime,
     window_days: int,
 ) -> list[Planned]:
-    if not due:
-        return []
-    subscribers = {
-        s.id: s for s in subscriber_store.list_subscribers(conn, ids={d.subscriber_id for d in due})
-    }
-    due = [d for d in due if d.subscriber_id in subscribers]
-    candidates = gather(conn, [d.endpoint_id for d in due], now=now, window_days=window_days)
-    papers = {p.id: p for p in candidates.union(d.endpoint_id for d in due)}
-    # One matching pass for the whole bucket rather than one per endpoint.
-    matches = IndexedMatches(
-        {d.subscriber_id: subscribers[d.subscriber_id].profile for d in due},
-        papers.values(),
-        stats,
-    )
-    plans: list[Planned] = []
-    for d in due:
-        subscriber = subscribers[d.subscriber_id]
-        endpoint = next(e for e in subscriber.endpoints if e.id == d.endpoint_id)
-        plans.append(
-            _plan_one(settings, subscriber, endpoint, d.digest_date, candidates, papers, matches)
+    with report.phase("candidates"):
+        candidates = gather(conn, [d.endpoint.id for d in due], now=now, window_days=window_days)
+        papers = {p.id: p for p in candidates.union(d.endpoint.id for d in due)}
+    with report.phase("match"):
+        # One matching pass for the whole bucket rather than one per endpoint.
+        matches = IndexedMatches(
+            {d.subscriber.id: d.subscriber.profile for d in due}, papers.values(), stats
         )
-    return plans
+    with report.phase("build"):
+        return [
+            _plan_one(
+                settings, d.subscriber, d.endpoint, d.digest_date, candidates, papers, matches
+            )
+            for d in due
+        ]
 
 
 def _plan_one(

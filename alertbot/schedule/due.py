@@ -67,30 +67,15 @@ def send_instant(day: date, send_time: time, tz: ZoneInfo) -> datetime:
 
 def latest_due_date(subscriber: Subscriber, now: datetime) -> date | None:
     """The latest local date whose send time has passed and that the frequency allows."""
-    return latest_scheduled_date(
-        subscriber.timezone, subscriber.send_time, subscriber.frequency, subscriber.weekly_day, now
-    )
-
-
-def latest_scheduled_date(
-    timezone: str, send_time: time, frequency: Frequency, weekly_day: int, now: datetime
-) -> date | None:
-    """:func:`latest_due_date` for a schedule rather than a subscriber: the tick computes
-    it once per distinct schedule (:mod:`alertbot.store.due`)."""
-    tz = zone(timezone)
+    tz = zone(subscriber.timezone)
     today = now.astimezone(tz).date()
     for back in range(_LOOKBACK_DAYS + 1):
         day = today - timedelta(days=back)
-        if not allows(frequency, weekly_day, day):
+        if not allows(subscriber.frequency, subscriber.weekly_day, day):
             continue
-        if send_instant(day, send_time, tz) <= now:
+        if send_instant(day, subscriber.send_time, tz) <= now:
             return day
     return None
-
-
-def local_today(timezone: str, now: datetime) -> date:
-    """The local date at ``now`` in ``timezone``."""
-    return now.astimezone(zone(timezone)).date()
 
 
 def due_digest_date(
@@ -136,3 +121,15 @@ def next_send_at(subscriber: Subscriber, now: datetime, last_digest_date: date |
         if instant > now:
             return instant
     raise ValueError(f"no send time within two weeks for subscriber {subscriber.id}")
+
+
+# The dispatcher looks at every endpoint at least this often, whatever its schedule says.
+LOOK_AT_LEAST_EVERY = timedelta(days=1)
+
+
+def look_again_at(subscriber: Subscriber, now: datetime, last_digest_date: date | None) -> datetime:
+    """When the dispatcher should look at an endpoint next, ``last_digest_date`` being
+    the latest date queued there (or the date it just handled): its next send time, but
+    no later than :data:`LOOK_AT_LEAST_EVERY` from ``now`` (see ``alertbot.store.due``).
+    """
+    return min(next_send_at(subscriber, now, last_digest_date), now + LOOK_AT_LEAST_EVERY)

@@ -25,17 +25,6 @@ class Backlog:
     oldest_pending_seconds: float | None
 
 
-def last_queued_dates(db: Db) -> dict[int, date]:
-    """The latest digest date queued per endpoint (any state)."""
-    with transaction(db) as conn:
-        rows = conn.execute(
-            select(outbox.c.endpoint_id, func.max(outbox.c.digest_date)).group_by(
-                outbox.c.endpoint_id
-            )
-        )
-        return {r[0]: r[1] for r in rows}
-
-
 def list_rows(db: Db, *, states: Sequence[OutboxState] = (), limit: int = 50) -> list[OutboxRow]:
     """Rows newest first, optionally only in ``states``."""
     query = (

@@ -164,8 +164,10 @@ endpoints = Table(
     Column("disabled_reason", Text),
     Column("confirmed", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
-    # Added by 0005_due_selection: the latest digest date queued here (max of the outbox's).
+    # Added by 0005_due_selection: the latest digest date queued here (max of the outbox's),
+    # and when the dispatcher should look at this endpoint next (alertbot/store/due.py).
     Column("last_digest_date", Date),
+    Column("next_due_at", UTCDateTime, index=True),
     UniqueConstraint("subscriber_id", "kind", "address", name="uq_endpoints_address"),
 )
 

@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from alertbot.model import Endpoint, EndpointKind, Frequency, Profile, Subscriber
@@ -39,6 +39,8 @@ _UPDATABLE = frozenset(
 
 
 _IDS_PER_QUERY = 5000
+# Changes that can make a digest due sooner: the dispatcher must look again at once.
+_SCHEDULE = frozenset({"timezone", "send_time", "frequency", "weekly_day", "active"})
 
 
 class NotFound(LookupError):
@@ -245,7 +247,14 @@ def update_subscriber(db: Db, subscriber_id: int, *, now: datetime, **changes: A
         )
         if result.rowcount == 0:
             raise NotFound(f"no subscriber with id {subscriber_id}")
+        if _SCHEDULE & set(changes):
+            _look_now(conn, endpoints.c.subscriber_id == subscriber_id)
         return _one(conn, subscriber_id)
+
+
+def _look_now(conn: Connection, which: ColumnElement[bool]) -> None:
+    """Clear ``next_due_at`` (see :mod:`alertbot.store.due`): the next tick looks at once."""
+    conn.execute(update(endpoints).where(which).values(next_due_at=None))
 
 
 def set_profile(db: Db, subscriber_id: int, profile: Profile, *, now: datetime) -> Subscriber:
@@ -383,7 +392,10 @@ def set_endpoint_active(
     db: Db, endpoint_id: int, active: bool, *, reason: str | None = None
 ) -> None:
     """Enable or disable one endpoint; ``reason`` says why it was disabled."""
-    _set_endpoint(db, endpoint_id, active=active, disabled_reason=None if active else reason)
+    values: dict[str, Any] = {"active": active, "disabled_reason": None if active else reason}
+    if active:
+        values["next_due_at"] = None  # the dispatcher looks at it at the next tick
+    _set_endpoint(db, endpoint_id, **values)
 
 
 def set_dm_channel(db: Db, endpoint_id: int, channel: str) -> None:
@@ -393,7 +405,9 @@ def set_dm_channel(db: Db, endpoint_id: int, channel: str) -> None:
 
 def confirm_endpoint(db: Db, endpoint_id: int) -> None:
     """Mark an email endpoint as confirmed (double opt-in) and active."""
-    _set_endpoint(db, endpoint_id, confirmed=True, active=True, disabled_reason=None)
+    _set_endpoint(
+        db, endpoint_id, confirmed=True, active=True, disabled_reason=None, next_due_at=None
+    )
 
 
 def remove_endpoint(db: Db, endpoint_id: int) -> bool:

@@ -264,7 +264,7 @@ def test_an_upgrade_through_paper_links_keeps_papers_and_fetches(db_url: str) ->
 def test_an_upgrade_through_stored_matches_keeps_the_outbox_readable(db_url: str) -> None:
     """A store from before 0004: its rows read as bare matches (sent unhighlighted), each
     endpoint knows its last digest date, and each delivered paper when it was stored."""
-    from alertbot.store.due import due_now
+    from alertbot.store.due import to_look_at
     from alertbot.store.schema import delivered_papers
 
     engine = connect(db_url)
@@ -278,8 +278,9 @@ def test_an_upgrade_through_stored_matches_keeps_the_outbox_readable(db_url: str
         assert [(m.paper_id, m.score, m.interests, m.hits) for m in row.matches()] == [
             ("2611.00001", 0.0, (), ())
         ]
-        # The baseline's digest for 2026-11-19 is queued: not due again that day.
-        assert due_now(engine, now=datetime(2026, 11, 19, 12, 0, tzinfo=UTC)) == []
+        # The baseline's digest for 2026-11-19 is queued there; look at it at the next tick.
+        (endpoint,) = to_look_at(engine, now=T0)
+        assert (endpoint.endpoint_id, endpoint.last_digest_date) == (1, date(2026, 11, 19))
         with engine.connect() as conn:
             marks = conn.execute(text("SELECT paper_id FROM delivered_papers")).all()
             seen = conn.execute(

@@ -1,0 +1,355 @@
+"""``alertbot bench tick``: one dispatcher tick for N due subscribers, and an idle one.
+
+The world is a store as it looks on a working day: ``days`` days of 1,000 papers each
+(the last day's are the new ones), N subscribers with generated profiles of realistic
+shape (``alertbot.bench.match``), each with one email endpoint whose send time has
+passed, and yesterday's digest sent to every one of them with its papers marked
+delivered, so the candidates rules have history to read. Rows are bulk-loaded (COPY on
+PostgreSQL), not through the store's functions: setting up is not what is measured.
+
+Each run deletes today's outbox rows (and puts ``last_digest_date`` back), then times
+``queue_due`` (every subscriber due) and, right after, a second ``queue_due`` with
+nothing left to do (the idle tick every minute costs). The figures are the medians of
+``runs`` runs, with the time of each phase of the tick. The baseline, in the same run,
+is what the obvious alternative costs on this store: queueing through one transaction
+per digest (as the dispatcher did before multi-row inserts), timed on a sample of rows
+and extrapolated, beside the tick's own insert phase.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import Engine, Table, delete, select, text, update
+
+from alertbot.bench.match import generate_papers, generate_profiles
+from alertbot.config import Settings
+from alertbot.deliver.queue import QueueReport, queue_report
+from alertbot.model import EndpointKind, OutboxState, Paper, Profile
+from alertbot.samples import sample_dump_paths
+from alertbot.sources import load_papers
+from alertbot.store import chosen, connect, migrate, outbox
+from alertbot.store.papers import upsert_papers
+from alertbot.store.schema import delivered_papers, endpoints, profile_queries, subscribers
+from alertbot.store.schema import outbox as outbox_table
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # a Monday morning
+PAPERS_PER_DAY = 1000
+MAX_PAPERS = 20
+DELIVERED_PER_DIGEST = 20
+# Zones whose local time at NOW is past the send times drawn below (before 07:00 local).
+ZONES = ("UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "Asia/Kolkata", "Asia/Tokyo")
+PHASES = ("due", "subscribers", "corpus", "candidates", "match", "build", "insert")
+
+
+@dataclass
+class TickResult:
+    """Medians over the runs, in seconds."""
+
+    backend: str
+    subscribers: int
+    papers: int
+    runs: int
+    tick: float
+    idle: float
+    queued: int
+    phases: dict[str, float] = field(default_factory=dict)
+    per_digest_insert_sample: int = 0
+    per_digest_insert_seconds: float = 0.0  # extrapolated to every digest
+
+    def rows(self) -> list[tuple[str, str]]:
+        other = max(self.tick - sum(self.phases.values()), 0.0)
+        out = [
+            ("backend", self.backend),
+            ("due subscribers / digests queued", f"{self.subscribers:,} / {self.queued:,}"),
+            ("papers stored (new today)", f"{self.papers:,} ({PAPERS_PER_DAY:,})"),
+            (f"tick, median of {self.runs}", f"{self.tick:.2f} s"),
+            ("tick per due subscriber", f"{self.tick / max(self.subscribers, 1) * 1e6:.0f} us"),
+            ("idle tick (nothing due)", f"{self.idle * 1000:.1f} ms"),
+        ]
+        out += [(f"  phase {p}", f"{self.phases.get(p, 0.0):.2f} s") for p in PHASES]
+        out.append(("  phase other (commits, logs)", f"{other:.2f} s"))
+        if self.per_digest_insert_sample:
+            insert = self.phases.get("insert", 0.0)
+            out += [
+                (
+                    f"baseline: one transaction per digest ({self.per_digest_insert_sample:,}"
+                    " rows, extrapolated)",
+                    f"{self.per_digest_insert_seconds:.2f} s",
+                ),
+                (
+                    "multi-row insert speed-up",
+                    f"{self.per_digest_insert_seconds / max(insert, 1e-9):.1f}x",
+                ),
+            ]
+        out += [
+            ("tick / 60 s dispatch interval", f"{self.tick / 60:.2f}"),
+            ("tick / 15 s target", f"{self.tick / 15:.2f}"),
+        ]
+        return out
+
+
+@contextmanager
+def _postgres_schema(url: str) -> Iterator[str]:
+    """A throwaway schema on the PostgreSQL server at ``url``; yields a URL that uses it."""
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = connect(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _bulk(engine: Engine, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Load rows fast: COPY on PostgreSQL, multi-row INSERTs on SQLite."""
+    if not rows:
+        return
+    names = list(rows[0])
+    with engine.begin() as conn:
+        if conn.dialect.name != "postgresql":
+            conn.execute(table.insert(), list(rows))
+            return
+        raw: Any = conn.connection.dbapi_connection
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row([_pg(row[n]) for n in names])
+
+
+def _pg(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return json.dumps(list(value))
+    return value
+
+
+def build_world(
+    engine: Engine, n: int, papers: Sequence[Paper], profiles: Sequence[Profile]
+) -> None:
+    """Store the papers (the last PAPERS_PER_DAY are today's) and ``n`` subscribers."""
+    days = max(len(papers) // PAPERS_PER_DAY, 1)
+    for day in range(days):
+        part = papers[day * PAPERS_PER_DAY : (day + 1) * PAPERS_PER_DAY]
+        stored_at = NOW - timedelta(days=days - 1 - day, hours=2)
+        upsert_papers(engine, part, source="bench", now=stored_at)
+    rng = random.Random(5)  # reproducible test data, not secrets
+    joined = NOW - timedelta(days=30)
+    subs: list[dict[str, Any]] = []
+    queries: list[dict[str, Any]] = []
+    eps: list[dict[str, Any]] = []
+    for i in range(n):
+        sid = i + 1
+        profile = profiles[i % len(profiles)]
+        subs.append(
+            {
+                "id": sid,
+                "name": f"Reader {sid}",
+                "timezone": rng.choice(ZONES),
+                "send_time": f"{rng.randrange(0, 7):02d}:{rng.choice((0, 15, 30, 45)):02d}",
+                "frequency": "daily",
+                "weekly_day": 0,
+                "active": True,
+                "min_score": profile.min_score,
+                "max_papers": MAX_PAPERS,
+                "created_at": joined,
+                "updated_at": joined,
+            }
+        )
+        for kind, texts in (("interest", profile.interests), ("exclusion", profile.exclusions)):
+            queries += [
+                {"subscriber_id": sid, "kind": kind, "position": k, "query": q}
+                for k, q in enumerate(texts)
+            ]
+        eps.append(
+            {
+                "id": sid,
+                "subscriber_id": sid,
+                "kind": EndpointKind.EMAIL.value,
+                "address": f"reader{sid}@example.org",
+                "active": True,
+                "confirmed": True,
+                "created_at": joined,
+            }
+        )
+    _bulk(engine, subscribers, subs)
+    _bulk(engine, profile_queries, queries)
+    _bulk(engine, endpoints, eps)
+    _yesterday(engine, n, papers, rng)
+
+
+def _yesterday(engine: Engine, n: int, papers: Sequence[Paper], rng: random.Random) -> None:
+    """Yesterday's digest, sent to everyone, its papers delivered."""
+    yesterday = (NOW - timedelta(days=1)).date()
+    queued = NOW - timedelta(days=1)
+    older = [p.id for p in papers[:-PAPERS_PER_DAY]] or [p.id for p in papers]
+    rows: list[dict[str, Any]] = []
+    marks: list[dict[str, Any]] = []
+    stored = NOW - timedelta(days=1, hours=2)
+    for i in range(n):
+        chosen = rng.sample(older, min(DELIVERED_PER_DIGEST, len(older)))
+        rows.append(
+            {
+                "id": i + 1,
+                "subscriber_id": i + 1,
+                "endpoint_id": i + 1,
+                "digest_date": yesterday,
+                "state": OutboxState.SENT.value,
+                "attempts": 1,
+                "next_attempt_at": queued,
+                "created_at": queued,
+                "sent_at": queued + timedelta(minutes=1),
+                "paper_ids": chosen,
+                "more": 0,
+            }
+        )
+        marks += [
+            {
+                "endpoint_id": i + 1,
+                "paper_id": pid,
+                "outbox_id": i + 1,
+                "delivered_at": queued + timedelta(minutes=1),
+                "first_seen": stored,
+            }
+            for pid in chosen
+        ]
+    _bulk(engine, outbox_table, rows)
+    _bulk(engine, delivered_papers, marks)
+    with engine.begin() as conn:
+        conn.execute(update(endpoints).values(last_digest_date=yesterday))
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT setval('outbox_id_seq', (SELECT max(id) FROM outbox))"))
+            conn.execute(text("ANALYZE"))
+
+
+def _reset(engine: Engine) -> None:
+    """Forget today's digests, so the next tick has everything to do again."""
+    yesterday = (NOW - timedelta(days=1)).date()
+    with engine.begin() as conn:
+        conn.execute(delete(outbox_table).where(outbox_table.c.digest_date > yesterday))
+        conn.execute(update(endpoints).values(last_digest_date=yesterday, next_due_at=None))
+
+
+def _per_digest_baseline(engine: Engine, sample: int) -> float:
+    """Seconds to queue ``sample`` of today's digests one transaction each (the old way)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                outbox_table.c.subscriber_id,
+                outbox_table.c.endpoint_id,
+                outbox_table.c.digest_date,
+                outbox_table.c.state,
+                outbox_table.c.paper_ids,
+                outbox_table.c.more,
+                outbox_table.c.matches,
+            )
+            .where(outbox_table.c.digest_date == NOW.date())
+            .limit(sample)
+        ).all()
+    with engine.begin() as conn:
+        conn.execute(
+            delete(outbox_table).where(outbox_table.c.endpoint_id.in_([r[1] for r in rows]))
+        )
+    started = time.perf_counter()
+    for r in rows:
+        matches = chosen.decode(r.matches, r.paper_ids)
+        outbox.insert(
+            engine,
+            subscriber_id=r.subscriber_id,
+            endpoint_id=r.endpoint_id,
+            digest_date=r.digest_date,
+            paper_ids=list(r.paper_ids),
+            more=r.more,
+            state=OutboxState(r.state),
+            now=NOW,
+            matches=matches,
+        )
+    return time.perf_counter() - started
+
+
+def run_bench(
+    n: int,
+    *,
+    backend: str = "sqlite",
+    postgres_url: str = "postgresql://postgres@127.0.0.1:5432/postgres",
+    runs: int = 3,
+    days: int = 2,
+    baseline_sample: int = 1000,
+    workdir: str | None = None,
+) -> TickResult:
+    """Build the world once, then time ``runs`` busy ticks and idle ticks; medians."""
+    texts = _texts()
+    papers = generate_papers(texts, days * PAPERS_PER_DAY)
+    profiles = list(generate_profiles(texts, min(n, 200_000)).values())
+    with (
+        tempfile.TemporaryDirectory(prefix="alertbot-bench-tick-", dir=workdir) as tmp,
+        _store_url(backend, postgres_url, tmp) as url,
+    ):
+        engine = connect(url)
+        try:
+            migrate(engine)
+            build_world(engine, n, papers, profiles)
+            settings = Settings(
+                data_dir=tmp,
+                database_url=url,
+                secret_key=SecretStr("bench-secret-key-not-for-production"),
+            )
+            reports: list[QueueReport] = []
+            ticks: list[float] = []
+            idles: list[float] = []
+            for run in range(runs):
+                if run:
+                    _reset(engine)
+                started = time.perf_counter()
+                reports.append(queue_report(engine, settings, now=NOW))
+                ticks.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                queue_report(engine, settings, now=NOW + timedelta(minutes=1))
+                idles.append(time.perf_counter() - started)
+            sample = min(baseline_sample, n)
+            per_digest = _per_digest_baseline(engine, sample) * n / max(sample, 1)
+        finally:
+            engine.dispose()
+    return TickResult(
+        backend=backend,
+        subscribers=n,
+        papers=len(papers),
+        runs=runs,
+        tick=statistics.median(ticks),
+        idle=statistics.median(idles),
+        queued=reports[-1].planned,
+        phases={p: statistics.median(r.phases.get(p, 0.0) for r in reports) for p in PHASES},
+        per_digest_insert_sample=sample,
+        per_digest_insert_seconds=per_digest,
+    )
+
+
+@contextmanager
+def _store_url(backend: str, postgres_url: str, tmp: str) -> Iterator[str]:
+    if backend == "postgres":
+        with _postgres_schema(postgres_url) as url:
+            yield url
+    elif backend == "sqlite":
+        yield f"sqlite:///{tmp}/bench.sqlite3"
+    else:
+        raise ValueError(f"unknown backend {backend!r} (sqlite or postgres)")
+
+
+def _texts() -> list[str]:
+    return [p.abstract for path in sample_dump_paths() for p in load_papers(str(path), now=NOW)]
