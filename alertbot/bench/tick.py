@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import SecretStr
@@ -64,6 +64,8 @@ class TickResult:
     tick: float
     idle: float
     queued: int
+    looked_at: int = 0
+    idle_looked_at: int = 0
     phases: dict[str, float] = field(default_factory=dict)
     per_digest_insert_sample: int = 0
     per_digest_insert_seconds: float = 0.0  # extrapolated to every digest
@@ -76,6 +78,10 @@ class TickResult:
             ("papers stored (new today)", f"{self.papers:,} ({PAPERS_PER_DAY:,})"),
             (f"tick, median of {self.runs}", f"{self.tick:.2f} s"),
             ("tick per due subscriber", f"{self.tick / max(self.subscribers, 1) * 1e6:.0f} us"),
+            (
+                "endpoints looked at: busy tick / idle tick",
+                f"{self.looked_at:,} / {self.idle_looked_at:,}",
+            ),
             ("idle tick (nothing due)", f"{self.idle * 1000:.1f} ms"),
         ]
         out += [(f"  phase {p}", f"{self.phases.get(p, 0.0):.2f} s") for p in PHASES]
@@ -117,26 +123,35 @@ def _postgres_schema(url: str) -> Iterator[str]:
 
 
 def _bulk(engine: Engine, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Load rows fast: COPY on PostgreSQL, multi-row INSERTs on SQLite."""
+    """Load rows fast, straight through the driver: COPY on PostgreSQL, executemany on
+    SQLite (values written as SQLAlchemy writes them there)."""
     if not rows:
         return
     names = list(rows[0])
     with engine.begin() as conn:
-        if conn.dialect.name != "postgresql":
-            conn.execute(table.insert(), list(rows))
-            return
         raw: Any = conn.connection.dbapi_connection
-        with (
-            raw.cursor() as cursor,
-            cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row([_pg(row[n]) for n in names])
+        if conn.dialect.name == "postgresql":
+            with (
+                raw.cursor() as cursor,
+                cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row([_value(row[n], sqlite=False) for n in names])
+            return
+        marks = ", ".join("?" for _ in names)
+        raw.executemany(
+            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})",  # noqa: S608
+            ([_value(row[n], sqlite=True) for n in names] for row in rows),
+        )
 
 
-def _pg(value: Any) -> Any:
+def _value(value: Any, *, sqlite: bool) -> Any:
     if isinstance(value, list | tuple):
         return json.dumps(list(value))
+    if sqlite and isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if sqlite and isinstance(value, date):
+        return value.isoformat()
     return value
 
 
@@ -320,7 +335,7 @@ def run_bench(
                 reports.append(queue_report(engine, settings, now=NOW))
                 ticks.append(time.perf_counter() - started)
                 started = time.perf_counter()
-                queue_report(engine, settings, now=NOW + timedelta(minutes=1))
+                idle = queue_report(engine, settings, now=NOW + timedelta(minutes=1))
                 idles.append(time.perf_counter() - started)
             sample = min(baseline_sample, n)
             per_digest = _per_digest_baseline(engine, sample) * n / max(sample, 1)
@@ -334,6 +349,8 @@ def run_bench(
         tick=statistics.median(ticks),
         idle=statistics.median(idles),
         queued=reports[-1].planned,
+        looked_at=reports[-1].looked_at,
+        idle_looked_at=idle.looked_at,
         phases={p: statistics.median(r.phases.get(p, 0.0) for r in reports) for p in PHASES},
         per_digest_insert_sample=sample,
         per_digest_insert_seconds=per_digest,

@@ -1,0 +1,66 @@
+"""Several planners on one PostgreSQL share a tick and never queue a digest twice."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alertbot.deliver.queue import queue_report
+from alertbot.model import EndpointKind, Profile
+from alertbot.store import connect, deliveries, migrate
+from alertbot.store import papers as paper_store
+from alertbot.store import subscribers as subscriber_store
+from tests.helpers.delivery import NOW, make_papers, make_settings
+
+pytestmark = pytest.mark.postgres
+READERS = 48
+
+
+def _plan(url: str, tmp: str, go: Any, results: Any) -> None:
+    """One planner process: wait for the start signal, then run one tick."""
+    engine = connect(url)
+    settings = make_settings(Path(tmp))
+    go.wait(10)
+    report = queue_report(engine, settings, now=NOW, chunk=3)
+    engine.dispose()
+    results.put((report.planned, report.buckets_taken, report.buckets_skipped))
+
+
+def test_two_planners_split_a_tick_and_queue_each_digest_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Two processes tick at the same moment: every due digest is queued exactly once,
+    and planned once in all (a bucket one planner holds, the other skips)."""
+    engine = connect(postgres_url)
+    migrate(engine)
+    paper_store.upsert_papers(engine, make_papers(), source="test", now=NOW - timedelta(hours=1))
+    for n in range(READERS):
+        sub = subscriber_store.create_subscriber(
+            engine, name=f"r{n}", now=NOW - timedelta(days=3), profile=Profile(("diffusion",))
+        )
+        subscriber_store.add_endpoint(
+            engine, sub.id, EndpointKind.EMAIL, f"r{n}@example.org", now=NOW - timedelta(days=3)
+        )
+    context = multiprocessing.get_context("spawn")
+    go, results = context.Event(), context.Queue()
+    procs = [
+        context.Process(target=_plan, args=(postgres_url, str(tmp_path), go, results))
+        for _ in range(2)
+    ]
+    for proc in procs:
+        proc.start()
+    go.set()
+    done = [results.get(timeout=60) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=10)
+    print("planners (planned, buckets taken, skipped):", done)
+    rows = deliveries.list_rows(engine, limit=1000)
+    engine.dispose()
+    assert len(rows) == READERS
+    assert max(Counter((r.endpoint_id, r.digest_date) for r in rows).values()) == 1
+    assert sum(planned for planned, _, _ in done) == READERS  # nobody planned twice
