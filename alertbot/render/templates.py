@@ -28,9 +28,15 @@ def find_templates(templates_dir: Path | None = None) -> Path:
 
 
 def environment(templates_dir: Path | None = None) -> jinja2.Environment:
-    """A Jinja2 environment over the templates: HTML autoescaped, undefined names fatal."""
+    """A Jinja2 environment over the templates: HTML autoescaped, undefined names fatal.
+
+    A ``templates_dir`` overrides the templates it has; the others are the bundled ones.
+    """
+    folders = [find_templates(templates_dir)]
+    if templates_dir is not None:
+        folders.append(find_templates())
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(find_templates(templates_dir)),
+        loader=jinja2.FileSystemLoader(folders),
         autoescape=jinja2.select_autoescape(["html"], default_for_string=False),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
