@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 
 from markupsafe import Markup
 
-from alertbot.model import Field, Match, Paper
+from alertbot.model import Field, Match, Paper, RankReason
 
 ARXIV_ABS = "https://arxiv.org/abs/{id}"
 ARXIV_PDF = "https://arxiv.org/pdf/{id}"
@@ -217,3 +217,18 @@ def why(match: Match, *, limit: int = 300) -> str:
     if terms:
         line += f" (found: {', '.join(terms)})"
     return trim(line, limit)
+
+
+def reason_text(reason: RankReason) -> str:
+    """The learned ranking's reason in words: "ranked up: like 3 papers you found useful,
+    on speculative decoding" (terms as the papers write them, quoted by the caller's
+    markup if it wants)."""
+    verdict = "you found useful" if reason.direction == "up" else "you marked not useful"
+    head = f"ranked {reason.direction}"
+    if not reason.terms:
+        return f"{head}: from your feedback"
+    on = " and ".join(one_line(t) for t in reason.terms)
+    if reason.like:
+        papers = f"{reason.like} paper{'s' if reason.like != 1 else ''}"
+        return f"{head}: like {papers} {verdict}, on {on}"
+    return f"{head}: on {on}, from your feedback"
