@@ -111,8 +111,8 @@ def fit_transform(
         (math.log((1 + n) / (1 + df[k])) + 1.0 for k in keys), dtype=np.float64, count=len(keys)
     )
     display = tuple(min(forms[k].items(), key=lambda kv: (-kv[1], kv[0]))[0] for k in keys)
-    counts = np.fromiter((df[k] for k in keys), dtype=np.int64, count=len(keys))
-    vocabulary = Vocabulary({k: i for i, k in enumerate(keys)}, keys, display, idf, counts, n)
+    frequencies = np.fromiter((df[k] for k in keys), dtype=np.int64, count=len(keys))
+    vocabulary = Vocabulary({k: i for i, k in enumerate(keys)}, keys, display, idf, frequencies, n)
     return vocabulary, {pid: vocabulary._vector(counts) for pid, counts in counted}
 
 

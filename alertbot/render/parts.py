@@ -219,6 +219,18 @@ def why(match: Match, *, limit: int = 300) -> str:
     return trim(line, limit)
 
 
+# The digest header's line when the learned ranking ordered the digest.
+LEARNED_NOTE = (
+    "Ordered with your feedback: papers like those you found useful come first "
+    "(keyword matching still decides which papers are in)."
+)
+
+
+def sentence(text: str) -> str:
+    """``text`` with its first letter upper case (``str.capitalize`` would lower the rest)."""
+    return text[:1].upper() + text[1:]
+
+
 def reason_text(reason: RankReason) -> str:
     """The learned ranking's reason in words: "ranked up: like 3 papers you found useful,
     on speculative decoding" (terms as the papers write them, quoted by the caller's

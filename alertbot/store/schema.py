@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 from alertbot.store.types import UTCDateTime
@@ -126,6 +127,8 @@ subscribers = Table(
     Column("slack_user_id", String(32)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Added by 0004_learning: the reader allows the learned ranking (alertbot.learn).
+    Column("learning", Boolean, nullable=False, default=True, server_default=true()),
     UniqueConstraint("slack_team_id", "slack_user_id", name="uq_subscribers_slack_user"),
 )
 
@@ -214,4 +217,6 @@ feedback = Table(
     Column("paper_id", String(64), primary_key=True),
     Column("value", String(16), nullable=False),  # useful | not_useful
     Column("at", UTCDateTime, nullable=False),
+    # Added by 0004_learning: slack | email | web, the channel of the latest verdict.
+    Column("channel", String(16), nullable=False, default="slack", server_default="slack"),
 )

@@ -10,65 +10,28 @@ changes nothing.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-import jinja2
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from alertbot.config import Settings
 from alertbot.links import signer_for
 from alertbot.logs import get_logger
 from alertbot.model import Endpoint, EndpointKind
-from alertbot.render.templates import find_templates
 from alertbot.store import subscribers as store
 from alertbot.tokens import BadToken
+from alertbot.web.pages import MAX_TOKEN_CHARS, Pages
 
 log = get_logger(__name__)
 
 ONE_CLICK = "One-Click"
 UNSUBSCRIBED = "unsubscribed"
-MAX_TOKEN_CHARS = 1000
-_HEADERS = {
-    # The token in the URL must not leak to other sites, caches or search engines.
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-}
-
-
-@functools.lru_cache(maxsize=4)
-def _environment(templates_dir: Path) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir / "web"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
-def _templates_dir() -> Path:
-    return find_templates()
-
-
-class _Pages:
-    def __init__(self, templates_dir: Path) -> None:
-        self.env = _environment(templates_dir)
-
-    def render(self, name: str, status: int = 200, **context: Any) -> Response:
-        html = self.env.get_template(name).render(**context)
-        return HTMLResponse(html, status_code=status, headers=_HEADERS)
-
-    def refused(self, message: str) -> Response:
-        return self.render("refused.html", 400, message=message)
 
 
 def _owned_endpoint(engine: Engine, endpoint_id: int, subscriber_id: int) -> Endpoint | None:
@@ -96,7 +59,7 @@ def unsubscribe_routes(
     templates_dir: Path | None = None,
 ) -> list[BaseRoute]:
     """``GET/POST /unsubscribe`` and ``GET/POST /confirm``."""
-    pages = _Pages(templates_dir or _templates_dir())
+    pages = Pages(templates_dir)
     signer = signer_for(settings)
 
     def token_of(request: Request) -> str:
