@@ -159,6 +159,17 @@ class MatchSettings(BaseModel):
     max_clauses: int = Field(default=40, ge=1)
 
 
+class LearnSettings(BaseModel):
+    """The learned ranking (alertbot.learn); the fields are ``learn.LearnParams``'s."""
+
+    min_useful: int = Field(default=5, ge=1, description="Useful verdicts before learning.")
+    min_not_useful: int = Field(default=5, ge=1, description="Not-useful verdicts before learning.")
+    weight: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Share of the model in the order (0: keywords)."
+    )
+    l2: float = Field(default=1.0, gt=0.0, description="Regularisation of each reader's model.")
+
+
 class SubscribeSettings(BaseModel):
     """Limits for self-service subscriptions (the /subscribe command)."""
 
@@ -231,6 +242,7 @@ class Settings(BaseSettings):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     match: MatchSettings = Field(default_factory=MatchSettings)
+    learn: LearnSettings = Field(default_factory=LearnSettings)
     subscribe: SubscribeSettings = Field(default_factory=SubscribeSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)

@@ -196,6 +196,7 @@ class _Day:
     stats: CorpusStats
     vocabulary: Vocabulary
     vectors: Mapping[str, Vector]
+    by_id: Mapping[str, Paper]
 
 
 def run_bench(
@@ -230,7 +231,8 @@ def run_bench(
         vocabulary, vectors = fit_transform(seen)
         result.vocabulary_seconds.append(time.perf_counter() - started)
         result.vocabulary_sizes.append(len(vocabulary.keys))
-        day = _Day(todays, seen, CorpusStats.from_papers(seen), vocabulary, vectors)
+        by_id = {p.id: p for p in seen}
+        day = _Day(todays, seen, CorpusStats.from_papers(seen), vocabulary, vectors, by_id)
         result.learning.append(0)
         for reader in readers:
             relevant = truth[reader.name]
@@ -291,7 +293,7 @@ def _review(
     """The reader reads today's suggestions and accepts at most one that fits."""
     offered = [
         s
-        for s in suggest(state.feedback, day.vectors, day.vocabulary, state.profile)
+        for s in suggest(state.feedback, day.by_id, day.vocabulary, state.profile)
         if s.query not in state.declined
     ]
     result.offered += len(offered)
@@ -311,14 +313,18 @@ def _fits(
     relevant: set[str],
 ) -> bool:
     """Whether a reader who knows their interest would say yes: on the papers seen so far,
-    the changed profile's matches agree better (F1) with what they want."""
+    the changed profile agrees better (F1) with what they want, and an exclusion drops
+    no paper they wanted."""
+    before = {m.paper_id for m in match_profile(profile, seen, stats)}
+    after = {m.paper_id for m in match_profile(accept(profile, suggestion), seen, stats)}
+    if suggestion.kind == "exclusion" and (before - after) & relevant:
+        return False
+    wanted = len(relevant & {p.id for p in seen}) or 1
 
-    def f1(candidate: Profile) -> float:
-        found = {m.paper_id for m in match_profile(candidate, seen, stats)}
-        hits = len(found & relevant)
-        return 2 * hits / (len(found) + len(relevant & {p.id for p in seen}) or 1)
+    def f1(found: set[str]) -> float:
+        return 2 * len(found & relevant) / (len(found) + wanted)
 
-    return f1(accept(profile, suggestion)) > f1(profile)
+    return f1(after) > f1(before)
 
 
 def _against_sklearn(result: BenchResult, papers: Sequence[Paper], params: LearnParams) -> str:

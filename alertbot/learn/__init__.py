@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from alertbot.learn.like import LikeMatch, like_matches, shared_terms, similarity
 from alertbot.learn.model import ReaderModel, train
-from alertbot.learn.rank import LearnParams, Reader, enough_feedback, reader_for, rerank
+from alertbot.learn.rank import (
+    LearnParams,
+    Reader,
+    enough_feedback,
+    ranker,
+    reader_for,
+    rerank,
+)
 from alertbot.learn.suggest import Suggestion, accept, suggest
 from alertbot.learn.tfidf import Vector, Vocabulary, fit_transform
 
@@ -28,6 +35,7 @@ __all__ = [
     "enough_feedback",
     "fit_transform",
     "like_matches",
+    "ranker",
     "reader_for",
     "rerank",
     "shared_terms",

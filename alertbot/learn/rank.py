@@ -16,7 +16,7 @@ reader judged that way contain the first of them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from alertbot.learn.model import L2, ReaderModel, train
@@ -105,6 +105,13 @@ def rerank(
         vector = vectors.get(matches[i].paper_id, EMPTY)
         ranked.append((matches[i], explain(reader, vector, up=up)))
     return ranked
+
+
+def ranker(
+    reader: Reader, vectors: Mapping[str, Vector], *, weight: float = WEIGHT
+) -> Callable[[list[Match]], Ranked]:
+    """:func:`rerank` with the reader bound: the ``ranker`` of ``alertbot.digest.build_digest``."""
+    return lambda matches: rerank(matches, vectors, reader, weight=weight)
 
 
 def explain(reader: Reader, vector: Vector, *, up: bool) -> RankReason:

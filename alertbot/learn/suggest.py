@@ -6,8 +6,10 @@ reader found useful contain it, and few of those they did not (its share of the 
 judged papers at least ``MIN_PRECISION``); as an **exclusion** when at least
 ``min_support`` not-useful papers contain it and no useful one does (an exclusion
 drops papers outright, so one useful paper with the term vetoes it). Terms in more than
-``MAX_CORPUS_SHARE`` of the recent papers are too general to suggest; terms the profile
-already has are never suggested, nor an exclusion of a word of an interest.
+``MAX_CORPUS_SHARE`` of the recent papers are too general to suggest, and so is a term
+that no judged paper has in its title: titles name topics ("survey", "speculative
+decoding"), abstracts are full of words that do not ("adding", "step"). Terms the
+profile already has are never suggested, nor an exclusion of a word of an interest.
 
 A suggestion is written in the query language (a word, or a quoted phrase) from the
 papers' own words and checked with the real parser: accepted (:func:`accept`), it is an
@@ -17,15 +19,17 @@ ordinary interest or exclusion and matches the same stems the feature counted.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from alertbot.learn.features import ngrams, paper_terms
 from alertbot.learn.rank import _overlaps
-from alertbot.learn.tfidf import Vector, Vocabulary
+from alertbot.learn.tfidf import Vocabulary
 from alertbot.match import QueryError, parse_query
 from alertbot.match.normalise import tokenise
-from alertbot.model import FeedbackValue, Profile
+from alertbot.model import FeedbackValue, Paper, Profile
 
 MIN_SUPPORT = 3
 MIN_PRECISION = 0.8
@@ -50,45 +54,46 @@ class Suggestion:
 
 def suggest(
     feedback: Mapping[str, FeedbackValue],
-    vectors: Mapping[str, Vector],
+    papers: Mapping[str, Paper],
     vocabulary: Vocabulary,
     profile: Profile,
     *,
     min_support: int = MIN_SUPPORT,
     limit: int = MAX_SUGGESTIONS,
 ) -> list[Suggestion]:
-    """At most ``limit`` suggestions, interests first, strongest first; deterministic."""
-    useful: dict[int, int] = {}
-    not_useful: dict[int, int] = {}
-    n_useful = n_not = 0
+    """At most ``limit`` suggestions, interests first, strongest first; deterministic.
+
+    ``papers`` holds the judged papers (the others are skipped).
+    """
+    useful: Counter[int] = Counter()
+    not_useful: Counter[int] = Counter()
+    in_title: Counter[int] = Counter()
+    totals: Counter[FeedbackValue] = Counter()
     for pid, value in sorted(feedback.items()):
-        vector = vectors.get(pid)
-        if vector is None:
+        paper = papers.get(pid)
+        if paper is None:
             continue
-        counts = useful if value == "useful" else not_useful
-        if value == "useful":
-            n_useful += 1
-        else:
-            n_not += 1
-        for col in vector.indices.tolist():
-            counts[col] = counts.get(col, 0) + 1
+        totals[value] += 1
+        found = _columns(paper_terms(paper), vocabulary)
+        (useful if value == "useful" else not_useful).update(found)
+        in_title.update(_columns(Counter(k for k, _ in ngrams(paper.title)), vocabulary))
     interest_stems = _stems(profile.interests)
     exclusion_stems = _stems(profile.exclusions)
     scored: list[tuple[float, str, Suggestion]] = []
     for col in sorted(set(useful) | set(not_useful)):
-        u, n = useful.get(col, 0), not_useful.get(col, 0)
-        if vocabulary.df[col] > MAX_CORPUS_SHARE * vocabulary.n_docs:
+        u, n = useful[col], not_useful[col]
+        if vocabulary.df[col] > MAX_CORPUS_SHARE * vocabulary.n_docs or not in_title[col]:
             continue
         key = vocabulary.keys[col]
         stems = set(key.split())
         if u >= min_support and u / (u + n) >= MIN_PRECISION and not stems <= interest_stems:
             kind: SuggestionKind = "interest"
-            strength = u * _log_odds(u, n_useful, n, n_not)
+            strength = u * _log_odds(u, totals["useful"], n, totals["not_useful"])
         elif n >= min_support and u == 0 and not stems & interest_stems:
             if stems <= exclusion_stems:
                 continue
             kind = "exclusion"
-            strength = n * _log_odds(n, n_not, u, n_useful)
+            strength = n * _log_odds(n, totals["not_useful"], u, totals["useful"])
         else:
             continue
         query = _query(vocabulary.display[col], key)
@@ -103,6 +108,10 @@ def suggest(
             continue
         chosen.append((key, suggestion))
     return [s for _, s in chosen]
+
+
+def _columns(counts: Counter[str], vocabulary: Vocabulary) -> set[int]:
+    return {col for key in counts if (col := vocabulary.column(key)) is not None}
 
 
 def accept(profile: Profile, suggestion: Suggestion) -> Profile:
