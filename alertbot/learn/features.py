@@ -8,7 +8,8 @@ is the commonest way the papers wrote it (``"speculative decoding"``).
 
 Phrases never cross a sentence (a ``.``, ``;``, ``:``, ``?`` or ``!`` between two words)
 or the title/abstract boundary, and never start or end with a stop word: "of the" is
-not a topic, "mixture of experts" is.
+not a topic. Inside a phrase only "of" may stand ("mixture of experts", "chain of
+thought"); "benchmarks with open" is no topic either.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ _STOP_TEXT = """
     well first furthermore moreover recent recently novel significant significantly
 """
 STOP_WORDS = frozenset(_STOP_TEXT.split())
+INNER_WORDS = frozenset({"of"})
 
 
 def _is_content(token: Token) -> bool:
@@ -75,6 +77,8 @@ def ngrams(text: str) -> Iterator[tuple[str, str]]:
                     break
                 last = run[i + n - 1]
                 if not _is_content(last):
+                    if last.surface not in INNER_WORDS:
+                        break
                     continue
                 words = run[i : i + n]
                 yield " ".join(t.stem for t in words), " ".join(t.surface for t in words)

@@ -101,8 +101,10 @@ def rerank(
         if position == i:
             ranked.append((matches[i], None))
             continue
-        up = position < i
         vector = vectors.get(matches[i].paper_id, EMPTY)
+        # The reason says which way the model pushed this paper (others may have moved
+        # past it): readers see only the final list, never the keyword order.
+        up = reader.model.decision(vector) > 0
         ranked.append((matches[i], explain(reader, vector, up=up)))
     return ranked
 
@@ -115,21 +117,33 @@ def ranker(
 
 
 def explain(reader: Reader, vector: Vector, *, up: bool) -> RankReason:
-    """Why the model pushed this paper ``up`` (or down): its strongest features in it."""
+    """Why the model pushed this paper ``up`` (or down): its strongest features in it.
+
+    A word is named by the phrase around it when that phrase pushes at least half as
+    hard ("speculative decoding" rather than "decoding"): a phrase is what a reader
+    recognises, and what a query would say.
+    """
     sign = 1.0 if up else -1.0
-    pushing = sorted(
-        (
-            (col, sign * value)
-            for col, value in reader.model.contributions(vector)
-            if sign * value > 0
-        ),
-        key=lambda cv: (-cv[1], cv[0]),
-    )
+    keys = reader.vocabulary.keys
+    push = {
+        col: sign * value for col, value in reader.model.contributions(vector) if sign * value > 0
+    }
+    pushing = sorted(push.items(), key=lambda cv: (-cv[1], cv[0]))
     chosen: list[int] = []
     for col, strength in pushing:
         if len(chosen) == MAX_REASON_TERMS or strength < SECOND_TERM_SHARE * pushing[0][1]:
             break
-        if any(_overlaps(reader.vocabulary.keys[col], reader.vocabulary.keys[c]) for c in chosen):
+        phrases = [
+            c
+            for c, p in push.items()
+            if c != col
+            and p >= SECOND_TERM_SHARE * strength
+            and _overlaps(keys[col], keys[c])
+            and len(keys[c]) > len(keys[col])
+        ]
+        if phrases:
+            col = max(phrases, key=lambda c: (push[c], -c))
+        if any(_overlaps(keys[col], keys[c]) for c in chosen):
             continue  # "decoding" adds nothing beside "speculative decoding"
         chosen.append(col)
     like = (

@@ -60,8 +60,9 @@ def suggest(
     *,
     min_support: int = MIN_SUPPORT,
     limit: int = MAX_SUGGESTIONS,
+    max_share: float = MAX_CORPUS_SHARE,
 ) -> list[Suggestion]:
-    """At most ``limit`` suggestions, interests first, strongest first; deterministic.
+    """At most ``limit`` suggestions, strongest first; deterministic.
 
     ``papers`` holds the judged papers (the others are skipped).
     """
@@ -82,7 +83,7 @@ def suggest(
     scored: list[tuple[float, str, Suggestion]] = []
     for col in sorted(set(useful) | set(not_useful)):
         u, n = useful[col], not_useful[col]
-        if vocabulary.df[col] > MAX_CORPUS_SHARE * vocabulary.n_docs or not in_title[col]:
+        if vocabulary.df[col] > max_share * vocabulary.n_docs or not in_title[col]:
             continue
         key = vocabulary.keys[col]
         stems = set(key.split())
@@ -100,8 +101,8 @@ def suggest(
         if query is not None:
             scored.append((strength, key, Suggestion(kind, query, vocabulary.display[col], u, n)))
     chosen: list[tuple[str, Suggestion]] = []
-    # Interests first (they widen what the reader sees), then exclusions; strongest first.
-    for _, key, suggestion in sorted(scored, key=lambda s: (s[2].kind != "interest", -s[0], s[1])):
+    # Strongest first; on a tie the longer phrase (what a reader would type), then the key.
+    for _, key, suggestion in sorted(scored, key=lambda s: (-s[0], -s[1].count(" "), s[1])):
         if len(chosen) == limit:
             break
         if any(s.kind == suggestion.kind and _overlaps(key, k) for k, s in chosen):
