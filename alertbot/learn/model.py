@@ -36,13 +36,11 @@ BIAS_FEATURE = 1.0
 
 @dataclass(frozen=True, slots=True, eq=False)
 class ReaderModel:
-    """Weights over feature columns (only those of judged papers), a bias, and what it saw."""
+    """Weights over feature columns (only those of judged papers), and a bias."""
 
     columns: IntArray
     weights: FloatArray
     bias: float
-    n_useful: int
-    n_not_useful: int
 
     def decision(self, vector: Vector) -> float:
         """``w.x + b``: above 0, the model thinks the reader finds the paper useful."""
@@ -112,6 +110,4 @@ def train(examples: Sequence[tuple[Vector, bool]], *, l2: float = L2) -> ReaderM
         columns=columns,
         weights=w[:-1],
         bias=float(w[-1]) * BIAS_FEATURE,
-        n_useful=n_useful,
-        n_not_useful=n_not,
     )

@@ -20,6 +20,7 @@ def test_a_paper_on_the_same_topic_is_like_it_and_others_are_not() -> None:
     assert target.id not in ids
     assert not {p.id for p in papers[6:12]} & set(ids)
     assert all(m.similarity >= THRESHOLD for m in found)
+    assert all("speculative decoding" in m.shared for m in found if m.paper_id in ids[:5])
     assert [m.similarity for m in found] == sorted((m.similarity for m in found), reverse=True)
 
 

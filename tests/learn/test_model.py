@@ -37,8 +37,10 @@ def test_it_reaches_the_optimum_of_the_regularised_objective() -> None:
 def test_it_is_deterministic_for_fixed_feedback() -> None:
     """Two fits of the same verdicts give bit-identical weights."""
     first, second = train(examples()), train(examples())
-    assert first is not None and second is not None
-    assert np.array_equal(first.weights, second.weights) and first.bias == second.bias
+    assert first is not None
+    assert second is not None
+    assert np.array_equal(first.weights, second.weights)
+    assert first.bias == second.bias
 
 
 def test_it_needs_both_kinds_of_verdict() -> None:

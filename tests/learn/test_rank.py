@@ -20,7 +20,7 @@ PROFILE = Profile(interests=('"language model"',), max_papers=5)
 
 def setup() -> tuple[list[Paper], dict[str, Vector], list[Match]]:
     papers = corpus()
-    vocabulary, vectors = fit_transform(papers, min_df=1, max_df=1.0)
+    _vocabulary, vectors = fit_transform(papers, min_df=1, max_df=1.0)
     matches = match_profile(PROFILE, papers, CorpusStats.from_papers(papers))
     return papers, vectors, matches
 
@@ -75,7 +75,8 @@ def test_keyword_matching_still_decides_what_is_in() -> None:
     with_model = build_digest(
         sub, email_endpoint(), DAY, papers, stats, ranker=ranker(reader, vectors)
     )
-    assert with_model.more == plain.more and with_model.learned is True
+    assert with_model.more == plain.more
+    assert with_model.learned is True
 
 
 def test_the_model_decides_which_papers_make_the_cap() -> None:
@@ -145,7 +146,8 @@ def test_a_paper_ranked_up_is_explained_by_the_useful_papers_like_it() -> None:
     ranked = dict((m.paper_id, r) for m, r in rerank(matches, vectors, reader))
     unjudged = papers[4]  # "Speculative decoding at scale"
     reason = ranked[unjudged.id]
-    assert reason is not None and reason.direction == "up"
+    assert reason is not None
+    assert reason.direction == "up"
     useful = [by for pid, v in feedback.items() if v == "useful" for by in papers if by.id == pid]
     assert reason.like == sum(1 for p in useful if _contains(p, reason.terms[0]))
     assert reason.like >= 1
