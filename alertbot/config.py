@@ -165,9 +165,9 @@ class LearnSettings(BaseModel):
     min_useful: int = Field(default=5, ge=1, description="Useful verdicts before learning.")
     min_not_useful: int = Field(default=5, ge=1, description="Not-useful verdicts before learning.")
     weight: float = Field(
-        default=0.5, ge=0.0, le=1.0, description="Share of the model in the order (0: keywords)."
+        default=0.7, ge=0.0, le=1.0, description="Share of the model in the order (0: keywords)."
     )
-    l2: float = Field(default=1.0, gt=0.0, description="Regularisation of each reader's model.")
+    l2: float = Field(default=0.3, gt=0.0, description="Regularisation of each reader's model.")
 
 
 class SubscribeSettings(BaseModel):

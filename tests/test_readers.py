@@ -79,3 +79,10 @@ def test_too_little_feedback_is_waiting(engine: Engine) -> None:
     state = load_reader(engine, sub, vocabulary, vectors, params)
     assert state.status == "waiting"
     assert ranker_for(state, params) is None
+
+
+def test_the_learn_settings_default_to_the_cores_defaults() -> None:
+    """[learn] without a setting gives exactly LearnParams() (one value for each fact)."""
+    from alertbot.learn import LearnParams
+
+    assert learn_params(Settings()) == LearnParams()

@@ -53,6 +53,7 @@ from alertbot.match import CorpusStats, match_profile
 from alertbot.model import FeedbackValue, Match, Paper, Profile
 from alertbot.parse import parse_bytes
 from alertbot.parse.merge import merge_listings
+from alertbot.readers import one_blas_thread
 from alertbot.render.parts import reason_text
 from alertbot.samples import sample_dump_paths
 
@@ -225,6 +226,23 @@ def run_bench(
         for arm in ARMS
     }
     result = BenchResult(days, cap, len(papers), sources, [r.name for r in readers], states)
+    with one_blas_thread():
+        _simulate(schedule, readers, truth, params, judge_rate, noise, result)
+        result.sklearn = _against_sklearn(result, papers, params)
+    return result
+
+
+def _simulate(
+    schedule: Sequence[Sequence[Paper]],
+    readers: Sequence[SimReader],
+    truth: Mapping[str, set[str]],
+    params: LearnParams,
+    judge_rate: float,
+    noise: float,
+    result: BenchResult,
+) -> None:
+    states = result.states
+    cap = result.cap
     for number, todays in enumerate(schedule):
         seen = [p for d in schedule[: number + 1] for p in d]
         started = time.perf_counter()
@@ -245,8 +263,6 @@ def run_bench(
                 _judge(state, shown, relevant, judge_rate, noise)
                 if arm == "learned+suggest":
                     _review(reader.name, state, number, day, relevant, result)
-    result.sklearn = _against_sklearn(result, papers, params)
-    return result
 
 
 def _relevant(queries: tuple[str, ...], papers: Sequence[Paper], stats: CorpusStats) -> set[str]:

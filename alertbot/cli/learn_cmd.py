@@ -14,7 +14,8 @@ from alertbot.cli.common import ConfigOption, open_store, out, settings
 from alertbot.cli.subscribers_cmd import find_or_fail
 from alertbot.corpus import load_corpus
 from alertbot.learn import LearnParams, suggest
-from alertbot.readers import corpus_vocabulary, learn_params, load_reader
+from alertbot.learn.rank import READER_L2, WEIGHT
+from alertbot.readers import corpus_vocabulary, learn_params, load_reader, one_blas_thread
 from alertbot.schedule.clock import utcnow
 from alertbot.store import subscribers as store
 
@@ -34,7 +35,8 @@ def show(ref: Ref, config: ConfigOption = None) -> None:
     params = learn_params(cfg)
     corpus = load_corpus(engine, now=utcnow(), days=cfg.match.corpus_days)
     vocabulary, vectors = corpus_vocabulary(corpus.papers)
-    state = load_reader(engine, sub, vocabulary, vectors, params)
+    with one_blas_thread():
+        state = load_reader(engine, sub, vocabulary, vectors, params)
     useful, not_useful = state.counts
     needs = f"needs {params.min_useful} useful and {params.min_not_useful} not useful"
     status = {
@@ -81,7 +83,8 @@ def bench_learn(
     readers: Annotated[int, typer.Option(min=1, max=len(READERS), help="Simulated readers.")] = len(
         READERS
     ),
-    weight: Annotated[float, typer.Option(min=0.0, max=1.0, help="The model's share.")] = 0.5,
+    weight: Annotated[float, typer.Option(min=0.0, max=1.0, help="The model's share.")] = WEIGHT,
+    l2: Annotated[float, typer.Option(min=0.001, help="Each reader's regularisation.")] = READER_L2,
     seed: Annotated[int, typer.Option(help="Seed of the day split and the verdicts.")] = 15,
 ) -> None:
     """Simulated readers: keyword-only vs learned ranking vs learned + accepted suggestions.
@@ -92,7 +95,11 @@ def bench_learn(
     accepted, and training time per reader.
     """
     result = run_bench(
-        days=days, cap=cap, readers=READERS[:readers], params=LearnParams(weight=weight), seed=seed
+        days=days,
+        cap=cap,
+        readers=READERS[:readers],
+        params=LearnParams(weight=weight, l2=l2),
+        seed=seed,
     )
     _print_bench(result)
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alertbot.learn.tfidf import FloatArray, IntArray, Vector, dense
+from alertbot.learn.tfidf import FloatArray, IntArray, Vector
 
 L2 = 1.0  # scikit-learn's default C = 1 / L2
 MAX_NEWTON_STEPS = 50
@@ -71,12 +71,11 @@ def train(examples: Sequence[tuple[Vector, bool]], *, l2: float = L2) -> ReaderM
     n_not = len(examples) - n_useful
     if n_useful == 0 or n_not == 0:
         return None
-    matrix, columns = dense([v for v, _ in examples])
-    x = np.hstack([matrix, np.full((len(examples), 1), BIAS_FEATURE)])
+    vectors = [v for v, _ in examples]
+    kernel, columns = _kernel(vectors)
     y = np.array([1.0 if useful else -1.0 for _, useful in examples])
     n = len(examples)
     c = np.where(y > 0, n / (2.0 * n_useful), n / (2.0 * n_not))  # balanced classes
-    kernel = x @ x.T
     a = np.zeros(n)
 
     def objective(coef: FloatArray) -> float:
@@ -105,9 +104,28 @@ def train(examples: Sequence[tuple[Vector, bool]], *, l2: float = L2) -> ReaderM
         a, current = trial, value
         if decrease <= TOLERANCE * max(1.0, abs(current)):
             break
-    w = x.T @ a
-    return ReaderModel(
-        columns=columns,
-        weights=w[:-1],
-        bias=float(w[-1]) * BIAS_FEATURE,
-    )
+    # w = X^T a, accumulated row by row (X is sparse; never built dense).
+    weights = np.zeros(len(columns))
+    for coef, vector in zip(a, vectors, strict=True):
+        weights[np.searchsorted(columns, vector.indices)] += coef * vector.values
+    return ReaderModel(columns=columns, weights=weights, bias=float(a.sum()) * BIAS_FEATURE**2)
+
+
+def _kernel(vectors: Sequence[Vector]) -> tuple[FloatArray, IntArray]:
+    """``X X^T`` (with the bias feature) of the examples, and the columns they use.
+
+    Most features occur in one judged paper only: they add to that paper's diagonal
+    entry alone, so only the shared columns go into the (then narrow) dense product.
+    """
+    every = np.concatenate([v.indices for v in vectors])
+    columns, counts = np.unique(every, return_counts=True)
+    shared = columns[counts > 1]
+    matrix = np.zeros((len(vectors), len(shared)))
+    solo = np.zeros(len(vectors))
+    for row, vector in enumerate(vectors):
+        at = np.searchsorted(shared, vector.indices)
+        inside = np.isin(vector.indices, shared, assume_unique=True)
+        matrix[row, at[inside]] = vector.values[inside]
+        solo[row] = float(vector.values[~inside] @ vector.values[~inside])
+    kernel = matrix @ matrix.T + np.diag(solo) + BIAS_FEATURE**2
+    return kernel, columns

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,18 +114,3 @@ def fit_transform(
     frequencies = np.fromiter((df[k] for k in keys), dtype=np.int64, count=len(keys))
     vocabulary = Vocabulary({k: i for i, k in enumerate(keys)}, keys, display, idf, frequencies, n)
     return vocabulary, {pid: vocabulary._vector(counts) for pid, counts in counted}
-
-
-def dense(vectors: Sequence[Vector]) -> tuple[FloatArray, IntArray]:
-    """Rows of ``vectors`` as a dense matrix over the union of their columns (and that union).
-
-    A reader's feedback is tens to hundreds of papers and a few thousand distinct
-    features: small enough for dense linear algebra, where the whole vocabulary is not.
-    """
-    if not vectors:
-        return np.zeros((0, 0)), np.zeros(0, dtype=np.int64)
-    columns = np.unique(np.concatenate([v.indices for v in vectors]))
-    matrix = np.zeros((len(vectors), len(columns)))
-    for row, vector in enumerate(vectors):
-        matrix[row, np.searchsorted(columns, vector.indices)] = vector.values
-    return matrix, columns

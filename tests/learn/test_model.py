@@ -6,7 +6,6 @@ import numpy as np
 
 from alertbot.learn import Vector, fit_transform, train
 from alertbot.learn.model import BIAS_FEATURE
-from alertbot.learn.tfidf import dense
 from tests.helpers.learning import corpus, liked_decoding
 
 
@@ -22,8 +21,11 @@ def test_it_reaches_the_optimum_of_the_regularised_objective() -> None:
     pairs = examples()
     model = train(pairs, l2=0.5)
     assert model is not None
-    matrix, columns = dense([v for v, _ in pairs])
+    columns = np.unique(np.concatenate([v.indices for v, _ in pairs]))
     assert np.array_equal(columns, model.columns)
+    matrix = np.zeros((len(pairs), len(columns)))
+    for row, (v, _) in enumerate(pairs):
+        matrix[row, np.searchsorted(columns, v.indices)] = v.values
     x = np.hstack([matrix, np.full((len(pairs), 1), BIAS_FEATURE)])
     y = np.array([1.0 if useful else -1.0 for _, useful in pairs])
     n_pos = int((y > 0).sum())
