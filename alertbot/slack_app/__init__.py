@@ -36,6 +36,7 @@ from alertbot.slack_app.commands import parse_command
 from alertbot.slack_app.context import ConfirmationSender, SlackDeps, SlackUser
 from alertbot.slack_app.ratelimit import RateLimiter
 from alertbot.slack_app.verify import RequestVerifier
+from alertbot.store.outgoing_mail import MailLimits
 
 log = get_logger(__name__)
 
@@ -69,6 +70,7 @@ def make_deps(
         now=now,
         client=client or make_client(settings),
         limiter=RateLimiter(settings.subscribe.commands_per_minute, now=now),
+        mail_limits=MailLimits.from_settings(settings),
         send_confirmation=send_confirmation or deliver_confirmation,
     )
 

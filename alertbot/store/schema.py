@@ -215,3 +215,20 @@ feedback = Table(
     Column("value", String(16), nullable=False),  # useful | not_useful
     Column("at", UTCDateTime, nullable=False),
 )
+
+# -- outgoing mail on request -----------------------------------------------------------
+
+# One row per email sent because someone asked (a confirmation link; sign-in links
+# later): what alertbot.store.outgoing_mail counts to limit them. Added by migration
+# 0004_outgoing_mail. Addresses and requesters are kept as SHA-256 digests only.
+outgoing_mail = Table(
+    "outgoing_mail",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("purpose", String(32), nullable=False),
+    Column("address_key", String(64), nullable=False),
+    Column("requester_key", String(64), nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False, index=True),
+    Index("ix_outgoing_mail_address", "purpose", "address_key", "sent_at"),
+    Index("ix_outgoing_mail_requester", "purpose", "requester_key", "sent_at"),
+)
