@@ -208,6 +208,17 @@ class ScheduleSettings(BaseModel):
         return check_schedule(value)
 
 
+class OutgoingMailSettings(BaseModel):
+    """Limits on emails sent because someone asked (confirmation links; sign-in links),
+    counted in the store so they hold across restarts and processes."""
+
+    per_address: int = Field(default=3, ge=1, description="To one address per window.")
+    per_requester: int = Field(
+        default=10, ge=1, description="Asked by one requester (a Slack user) per window."
+    )
+    window_hours: float = Field(default=24.0, gt=0)
+
+
 class RetentionSettings(BaseModel):
     fetch_log_days: int = Field(default=90, ge=1)
     delivered_days: int = Field(default=365, ge=1)
@@ -244,6 +255,7 @@ class Settings(BaseSettings):
     match: MatchSettings = Field(default_factory=MatchSettings)
     learn: LearnSettings = Field(default_factory=LearnSettings)
     subscribe: SubscribeSettings = Field(default_factory=SubscribeSettings)
+    outgoing_mail: OutgoingMailSettings = Field(default_factory=OutgoingMailSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     log_level: str = "INFO"

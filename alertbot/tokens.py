@@ -19,6 +19,7 @@ from pathlib import Path
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from alertbot.model import FEEDBACK_VALUES, FeedbackValue
+from alertbot.private import make_private_dir
 
 UNSUBSCRIBE_SALT = "alertbot.unsubscribe.v1"
 CONFIRM_SALT = "alertbot.confirm-email.v1"
@@ -113,7 +114,8 @@ def _loads(serializer: URLSafeTimedSerializer, token: str, max_age: int | None) 
 
 
 def load_or_create_secret_key(configured: str | None, data_dir: Path) -> str:
-    """The configured key, else one generated once and kept (mode 0600) in ``data_dir``.
+    """The configured key, else one generated once and kept (mode 0600) in ``data_dir``
+    (created 0700 if missing).
 
     The new key is written to a private temporary file and linked into place, so a crash
     never leaves an empty key file and two processes starting at once agree on one key
@@ -123,7 +125,7 @@ def load_or_create_secret_key(configured: str | None, data_dir: Path) -> str:
         return configured
     path = data_dir / "secret_key"
     if not path.is_file():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(data_dir)
         fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".secret_key.")  # mode 0600
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:

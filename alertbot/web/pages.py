@@ -1,4 +1,4 @@
-"""The HTML pages that signed links open: one Jinja2 environment, one set of headers."""
+"""The HTML pages that signed links open: one Jinja2 environment, strict headers."""
 
 from __future__ import annotations
 
@@ -10,16 +10,9 @@ import jinja2
 from starlette.responses import HTMLResponse, Response
 
 from alertbot.render.templates import find_templates
+from alertbot.web.headers import page_headers
 
 MAX_TOKEN_CHARS = 1000
-HEADERS = {
-    # The token in the URL must not leak to other sites, caches or search engines.
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-}
 
 
 @functools.lru_cache(maxsize=4)
@@ -32,14 +25,14 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
 
 
 class Pages:
-    """Renders ``templates/web/*.html`` with :data:`HEADERS`."""
+    """Renders ``templates/web/*.html`` with their headers (:mod:`alertbot.web.headers`)."""
 
     def __init__(self, templates_dir: Path | None = None) -> None:
         self.env = _environment(templates_dir or find_templates())
 
     def render(self, name: str, status: int = 200, **context: Any) -> Response:
         html = self.env.get_template(name).render(**context)
-        return HTMLResponse(html, status_code=status, headers=HEADERS)
+        return HTMLResponse(html, status_code=status, headers=page_headers(html))
 
     def refused(self, message: str) -> Response:
         return self.render("refused.html", 400, message=message)

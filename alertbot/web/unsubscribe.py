@@ -1,8 +1,10 @@
 """One-click unsubscribe (RFC 8058) and email confirmation links.
 
-``GET`` only shows a page with a button: mail scanners and link previewers follow GET
-links, so a GET never changes anything. ``POST`` with ``List-Unsubscribe=One-Click``
-(what a mail provider sends, form-encoded or multipart) acts at once and answers 200
+``GET`` (and ``HEAD``, which Starlette answers with the GET handler) only shows a page
+with a button: mail scanners and link previewers follow links with either, so neither
+ever changes anything; the handlers that act are routed for ``POST`` alone. ``POST``
+with ``List-Unsubscribe=One-Click`` (what a mail provider sends, form-encoded or
+multipart) acts at once and answers 200
 with no redirect and no cookie. Tokens are signed (:mod:`alertbot.tokens`) and bound to
 one subscriber and one endpoint; a forged, altered or mismatched token gets a 400 and
 changes nothing.
@@ -32,6 +34,7 @@ log = get_logger(__name__)
 
 ONE_CLICK = "One-Click"
 UNSUBSCRIBED = "unsubscribed"
+CONFIRM_REFUSED = "This confirmation link is not valid or has expired."
 
 
 def _owned_endpoint(engine: Engine, endpoint_id: int, subscriber_id: int) -> Endpoint | None:
@@ -73,13 +76,17 @@ def unsubscribe_routes(
             return None
         return _owned_endpoint(engine, claim.endpoint_id, claim.subscriber_id)
 
-    async def unsubscribe(request: Request) -> Response:
+    async def unsubscribe_page(request: Request) -> Response:
         token = token_of(request)
         endpoint = await run_in_threadpool(unsubscribe_target, token)
         if endpoint is None:
             return pages.refused("This unsubscribe link is not valid.")
-        if request.method == "GET":
-            return pages.render("unsubscribe.html", token=token, address=endpoint.address)
+        return pages.render("unsubscribe.html", token=token, address=endpoint.address)
+
+    async def unsubscribe(request: Request) -> Response:
+        endpoint = await run_in_threadpool(unsubscribe_target, token_of(request))
+        if endpoint is None:
+            return pages.refused("This unsubscribe link is not valid.")
         if not await _one_click(request):
             return pages.refused("The request did not say List-Unsubscribe=One-Click.")
         await run_in_threadpool(
@@ -103,13 +110,17 @@ def unsubscribe_routes(
         # Bound to the address too: an endpoint re-pointed elsewhere is not confirmed by it.
         return endpoint if endpoint.address == claim.email else None
 
-    async def confirm(request: Request) -> Response:
+    async def confirm_page(request: Request) -> Response:
         token = token_of(request)
         endpoint = await run_in_threadpool(confirm_target, token)
         if endpoint is None:
-            return pages.refused("This confirmation link is not valid or has expired.")
-        if request.method == "GET":
-            return pages.render("confirm.html", token=token, address=endpoint.address)
+            return pages.refused(CONFIRM_REFUSED)
+        return pages.render("confirm.html", token=token, address=endpoint.address)
+
+    async def confirm(request: Request) -> Response:
+        endpoint = await run_in_threadpool(confirm_target, token_of(request))
+        if endpoint is None:
+            return pages.refused(CONFIRM_REFUSED)
         await run_in_threadpool(store.confirm_endpoint, engine, endpoint.id)
         log.info(
             "email confirmed",
@@ -118,7 +129,10 @@ def unsubscribe_routes(
         )
         return pages.render("confirmed.html", address=endpoint.address)
 
+    # One route per method: the handlers that act are unreachable by GET or HEAD.
     return [
-        Route("/unsubscribe", unsubscribe, methods=["GET", "POST"]),
-        Route("/confirm", confirm, methods=["GET", "POST"]),
+        Route("/unsubscribe", unsubscribe_page, methods=["GET"]),
+        Route("/unsubscribe", unsubscribe, methods=["POST"]),
+        Route("/confirm", confirm_page, methods=["GET"]),
+        Route("/confirm", confirm, methods=["POST"]),
     ]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_learning"
-down_revision = "0003_paper_links"
+revision = "0005_learning"
+down_revision = "0004_outgoing_mail"
 branch_labels = None
 depends_on = None
 
