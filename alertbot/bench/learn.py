@@ -209,8 +209,12 @@ def run_bench(
     judge_rate: float = 0.7,
     noise: float = 0.1,
     seed: int = 15,
+    against_sklearn: bool = True,
 ) -> BenchResult:
-    """Simulate ``days`` days for every reader in every arm; deterministic for ``seed``."""
+    """Simulate ``days`` days for every reader in every arm; deterministic for ``seed``.
+
+    ``against_sklearn``: also fit scikit-learn on the final feedback (when installed).
+    """
     params = params or LearnParams()
     papers, sources = load_papers()
     random.Random(seed).shuffle(papers)
@@ -228,7 +232,9 @@ def run_bench(
     result = BenchResult(days, cap, len(papers), sources, [r.name for r in readers], states)
     with one_blas_thread():
         _simulate(schedule, readers, truth, params, judge_rate, noise, result)
-        result.sklearn = _against_sklearn(result, papers, params)
+        result.sklearn = (
+            _against_sklearn(result, papers, params) if against_sklearn else "not asked for"
+        )
     return result
 
 

@@ -32,8 +32,8 @@ def test_the_workload_is_the_real_papers_merged_once() -> None:
 def test_every_arm_sees_the_same_first_day_and_the_run_repeats() -> None:
     """Before any feedback the three arms show the same digests; the same seed gives the
     same figures."""
-    first = run_bench(days=2, cap=5, readers=READERS[:2])
-    again = run_bench(days=2, cap=5, readers=READERS[:2])
+    first = run_bench(days=2, cap=5, readers=READERS[:1], against_sklearn=False)
+    again = run_bench(days=2, cap=5, readers=READERS[:1], against_sklearn=False)
     for name in first.readers:
         day_one = {first.states[(name, arm)].ndcg[0] for arm in ARMS}
         assert len(day_one) == 1
