@@ -22,16 +22,26 @@ thousand digests a second (``alertbot bench deliver``).
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import css_inline
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from alertbot.model import Digest, DigestItem, EndpointKind, Paper
+from alertbot.model import (
+    FEEDBACK_VALUES,
+    Digest,
+    DigestItem,
+    EndpointKind,
+    FeedbackValue,
+    Paper,
+)
 from alertbot.render import slack as render_slack
 from alertbot.render.parts import (
+    LEARNED_NOTE,
     authors_text,
     day_label,
     display_text,
@@ -40,10 +50,16 @@ from alertbot.render.parts import (
     one_line,
     paper_facts,
     paper_links,
+    reason_text,
+    sentence,
     spans_for,
     why,
 )
 from alertbot.render.templates import environment, find_templates
+
+# (paper id, verdict) -> the signed link that records it (alertbot.links.feedback_url
+# with the subscriber bound); None renders no feedback links (previews).
+FeedbackLinks = Callable[[str, FeedbackValue], str]
 
 MAX_HTML_BYTES = 100_000  # Gmail clips messages above ~102 KB
 PAPERS_MARK = "<!--alertbot:papers-->"  # where the papers' blocks go in the inlined frame
@@ -91,9 +107,24 @@ class Renderer:
         # keep_at_rules: the dark-mode @media block cannot be inlined, it stays in <style>.
         self._inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
         self._papers: dict[tuple[Any, ...], _Block] = {}
+        # Stand-ins for a reader's feedback links in a shared block: random, so no text
+        # of a paper can look like one.
+        nonce = secrets.token_hex(8)
+        self._marks: dict[FeedbackValue, str] = {
+            value: f"alertbot-{nonce}-{value}" for value in FEEDBACK_VALUES
+        }
 
-    def email(self, digest: Digest, *, unsubscribe_url: str) -> RenderedEmail:
-        """Subject, plain text and HTML (CSS inlined, under ``max_html_bytes``)."""
+    def email(
+        self,
+        digest: Digest,
+        *,
+        unsubscribe_url: str,
+        feedback_url: FeedbackLinks | None = None,
+    ) -> RenderedEmail:
+        """Subject, plain text and HTML (CSS inlined, under ``max_html_bytes``).
+
+        ``feedback_url`` gives each paper its "useful" / "not useful" links.
+        """
         base = self._context(digest, unsubscribe_url)
         subject = one_line(self._subject.render(base), SUBJECT_CHARS)
         base["subject"] = subject
@@ -102,7 +133,7 @@ class Renderer:
         blocks: list[_Block] = []
         html = ""
         for abstract_chars in ABSTRACT_STEPS:
-            blocks = [self._paper(item, abstract_chars) for item in digest.items]
+            blocks = [self._paper(item, abstract_chars, feedback_url) for item in digest.items]
             html = self._render_html(base, blocks, more=total - shown)
             if _size(html) <= self.max_html_bytes:
                 break
@@ -119,17 +150,31 @@ class Renderer:
         )
         return RenderedEmail(subject=subject, text=text, html=html)
 
-    def _paper(self, item: DigestItem, abstract_chars: int) -> _Block:
-        """One paper's text and inlined HTML blocks, rendered once per paper and match."""
-        key = (_paper_key(item.paper), item.match, abstract_chars)
+    def _paper(
+        self, item: DigestItem, abstract_chars: int, feedback_url: FeedbackLinks | None
+    ) -> _Block:
+        """One paper's text and inlined HTML, rendered once per paper, match and reason;
+        the reader's own feedback links are put in afterwards."""
+        key = (_paper_key(item.paper), item.match, item.reason, abstract_chars, bool(feedback_url))
         found = self._papers.get(key)
         if found is None:
             if len(self._papers) >= CACHE_SIZE:
                 self._papers.clear()
-            view = _paper_view(item, abstract_chars)
+            stand_in: FeedbackLinks | None = None
+            if feedback_url:
+                marks = self._marks
+                stand_in = lambda _paper_id, value: marks[value]  # noqa: E731
+            view = _paper_view(item, abstract_chars, stand_in)
             html = self._inliner.inline_fragment(self._paper_html.render(p=view), self._css)
             found = self._papers[key] = _Block(self._paper_text.render(p=view), str(html))
-        return found
+        if not feedback_url:
+            return found
+        text, html = found.text, found.html
+        for value, mark in self._marks.items():
+            url = feedback_url(item.paper.id, value)
+            text = text.replace(mark, url)
+            html = html.replace(mark, str(escape(url)))
+        return _Block(text, html)
 
     def slack(self, digest: Digest) -> SlackMessage:
         """Block Kit blocks (at most 50) and the plain ``text`` fallback."""
@@ -164,6 +209,7 @@ class Renderer:
             ),
             "unsubscribe_url": unsubscribe_url,
             "public_url": self.public_url,
+            "learned_note": LEARNED_NOTE if digest.learned else "",
         }
 
 
@@ -189,7 +235,9 @@ def _size(html: str) -> int:
     return len(html.encode("utf-8"))
 
 
-def _paper_view(item: DigestItem, abstract_chars: int) -> dict[str, Any]:
+def _paper_view(
+    item: DigestItem, abstract_chars: int, feedback_url: FeedbackLinks | None
+) -> dict[str, Any]:
     """What the templates show of one paper: plain fields for text, ``*_html`` for HTML."""
     paper, match = item.paper, item.match
     title = display_text(paper.title, TITLE_CHARS)
@@ -205,6 +253,9 @@ def _paper_view(item: DigestItem, abstract_chars: int) -> dict[str, Any]:
         "byline": " · ".join(p for p in (authors, date, *facts) if p),
         "abstract": one_line(abstract),
         "why": why(match),
+        "reason": sentence(reason_text(item.reason)) if item.reason is not None else "",
+        "useful_url": feedback_url(paper.id, "useful") if feedback_url else None,
+        "not_useful_url": feedback_url(paper.id, "not_useful") if feedback_url else None,
     }
     view["title_html"] = highlight_html(title, spans_for(match, "title"))
     view["abstract_html"] = highlight_html(abstract, spans_for(match, "abstract"))

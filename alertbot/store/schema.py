@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 from alertbot.store.types import UTCDateTime
@@ -126,6 +127,8 @@ subscribers = Table(
     Column("slack_user_id", String(32)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Added by 0005_learning: the reader allows the learned ranking (alertbot.learn).
+    Column("learning", Boolean, nullable=False, default=True, server_default=true()),
     UniqueConstraint("slack_team_id", "slack_user_id", name="uq_subscribers_slack_user"),
 )
 
@@ -164,7 +167,7 @@ endpoints = Table(
     Column("disabled_reason", Text),
     Column("confirmed", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
-    # Added by 0005_due_selection: the latest digest date queued here (max of the outbox's),
+    # Added by 0007_due_selection: the latest digest date queued here (max of the outbox's),
     # and when the dispatcher should look at this endpoint next (alertbot/store/due.py).
     Column("last_digest_date", Date),
     Column("next_due_at", UTCDateTime, index=True),
@@ -194,11 +197,11 @@ outbox = Table(
     Column("paper_ids", JSON, nullable=False),
     Column("more", Integer, nullable=False, default=0),  # matches beyond the cap
     Column("message_id", Text),
-    # Added by 0004_outbox_matches: the chosen matches as JSON (alertbot/store/chosen.py).
+    # Added by 0006_outbox_matches: the chosen matches as JSON (alertbot/store/chosen.py).
     Column("matches", Text),
     UniqueConstraint("endpoint_id", "digest_date", name="uq_outbox_endpoint_date"),
     Index("ix_outbox_state_next", "state", "next_attempt_at"),
-    # Added by 0005_due_selection: an endpoint's last sent digest and its digests in flight.
+    # Added by 0007_due_selection: an endpoint's last sent digest and its digests in flight.
     Index("ix_outbox_endpoint_state", "endpoint_id", "state", "created_at"),
 )
 
@@ -211,7 +214,7 @@ delivered_papers = Table(
     Column("paper_id", String(64), primary_key=True),
     Column("outbox_id", Integer, ForeignKey("outbox.id", ondelete="CASCADE"), nullable=False),
     Column("delivered_at", UTCDateTime, nullable=False, index=True),
-    # Added by 0005_due_selection: when the paper was first stored (papers.first_seen).
+    # Added by 0007_due_selection: when the paper was first stored (papers.first_seen).
     Column("first_seen", UTCDateTime),
     Index("ix_delivered_papers_since", "endpoint_id", "first_seen"),
 )
@@ -225,4 +228,23 @@ feedback = Table(
     Column("paper_id", String(64), primary_key=True),
     Column("value", String(16), nullable=False),  # useful | not_useful
     Column("at", UTCDateTime, nullable=False),
+    # Added by 0005_learning: slack | email | web, the channel of the latest verdict.
+    Column("channel", String(16), nullable=False, default="slack", server_default="slack"),
+)
+
+# -- outgoing mail on request -----------------------------------------------------------
+
+# One row per email sent because someone asked (a confirmation link; sign-in links
+# later): what alertbot.store.outgoing_mail counts to limit them. Added by migration
+# 0004_outgoing_mail. Addresses and requesters are kept as SHA-256 digests only.
+outgoing_mail = Table(
+    "outgoing_mail",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("purpose", String(32), nullable=False),
+    Column("address_key", String(64), nullable=False),
+    Column("requester_key", String(64), nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False, index=True),
+    Index("ix_outgoing_mail_address", "purpose", "address_key", "sent_at"),
+    Index("ix_outgoing_mail_requester", "purpose", "requester_key", "sent_at"),
 )

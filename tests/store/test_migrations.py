@@ -251,8 +251,8 @@ def test_an_upgrade_through_paper_links_keeps_papers_and_fetches(db_url: str) ->
         _at(engine, "0002_drop_schema_version")
         with engine.begin() as conn:
             _fill_baseline(conn)
-        history = migrations.history()
-        assert migrate(engine) == history[history.index("0003_paper_links") :]
+        since_0003 = migrations.history()[migrations.history().index("0003_paper_links") :]
+        assert migrate(engine) == since_0003
         paper = get_papers(engine, ["2611.00001"])["2611.00001"].paper
         assert paper.title == "Graph transformers at scale"
         assert (paper.github_repo, paper.upvotes, paper.affiliations) == (None, None, ())
@@ -261,8 +261,33 @@ def test_an_upgrade_through_paper_links_keeps_papers_and_fetches(db_url: str) ->
         engine.dispose()
 
 
+def test_an_upgrade_through_learning_keeps_profiles_and_feedback(db_url: str) -> None:
+    """A store from before 0005 keeps every interest, endpoint and verdict (adding the
+    columns never rebuilds ``subscribers``, whose drop would cascade to them); readers
+    start with learning allowed, and old verdicts are recorded as from Slack."""
+    from alertbot.store.feedback import get_feedback
+
+    engine = connect(db_url)
+    try:
+        _at(engine, "0003_paper_links")
+        with engine.begin() as conn:
+            _fill_baseline(conn)
+        _at(engine, "0004_outgoing_mail")
+        assert migrate(engine)[:1] == ["0005_learning"]
+        subscriber = get_subscriber(engine, 1)
+        assert subscriber is not None
+        assert subscriber.profile.interests == ("graph transformer",)
+        assert [e.address for e in subscriber.endpoints] == ["ada@example.org"]
+        assert subscriber.learning is True
+        assert get_feedback(engine, 1) == {"2611.00001": "useful"}
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT channel FROM feedback")).scalar_one() == "slack"
+    finally:
+        engine.dispose()
+
+
 def test_an_upgrade_through_stored_matches_keeps_the_outbox_readable(db_url: str) -> None:
-    """A store from before 0004: its rows read as bare matches (sent unhighlighted), each
+    """A store from before 0006: its rows read as bare matches (sent unhighlighted), each
     endpoint knows its last digest date, and each delivered paper when it was stored."""
     from alertbot.store.due import to_look_at
     from alertbot.store.schema import delivered_papers
@@ -272,8 +297,8 @@ def test_an_upgrade_through_stored_matches_keeps_the_outbox_readable(db_url: str
         _at(engine, "0003_paper_links")
         with engine.begin() as conn:
             _fill_baseline(conn)
-        applied = migrate(engine)
-        assert applied[:2] == ["0004_outbox_matches", "0005_due_selection"]
+        _at(engine, "0005_learning")
+        assert migrate(engine) == ["0006_outbox_matches", "0007_due_selection"]
         (row,) = list_rows(engine)
         assert [(m.paper_id, m.score, m.interests, m.hits) for m in row.matches()] == [
             ("2611.00001", 0.0, (), ())
@@ -282,11 +307,11 @@ def test_an_upgrade_through_stored_matches_keeps_the_outbox_readable(db_url: str
         (endpoint,) = to_look_at(engine, now=T0)
         assert (endpoint.endpoint_id, endpoint.last_digest_date) == (1, date(2026, 11, 19))
         with engine.connect() as conn:
-            marks = conn.execute(text("SELECT paper_id FROM delivered_papers")).all()
             seen = conn.execute(
-                delivered_papers.select().with_only_columns(delivered_papers.c.first_seen)
-            ).scalar_one()
-        assert [m.paper_id for m in marks] == ["2611.00001"]
-        assert seen == T0
+                delivered_papers.select().with_only_columns(
+                    delivered_papers.c.paper_id, delivered_papers.c.first_seen
+                )
+            ).all()
+        assert [tuple(r) for r in seen] == [("2611.00001", T0)]
     finally:
         engine.dispose()
