@@ -314,7 +314,7 @@ def run_bench(
     profiles = list(generate_profiles(texts, min(n, 200_000)).values())
     with (
         tempfile.TemporaryDirectory(prefix="alertbot-bench-tick-", dir=workdir) as tmp,
-        _store_url(backend, postgres_url, tmp) as url,
+        store_url(backend, postgres_url, tmp) as url,
     ):
         engine = connect(url)
         try:
@@ -358,7 +358,8 @@ def run_bench(
 
 
 @contextmanager
-def _store_url(backend: str, postgres_url: str, tmp: str) -> Iterator[str]:
+def store_url(backend: str, postgres_url: str, tmp: str) -> Iterator[str]:
+    """A store for a benchmark: a file in ``tmp``, or a throwaway PostgreSQL schema."""
     if backend == "postgres":
         with _postgres_schema(postgres_url) as url:
             yield url

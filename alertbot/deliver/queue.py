@@ -15,7 +15,7 @@ A tick's cost follows the digests that are due, not the subscribers:
 * the rows go in with multi-row INSERTs, a few thousand per statement.
 
 **Several planners on one PostgreSQL.** Subscribers are split into buckets (subscriber
-id modulo a power of two, about ``PLAN_CHUNK`` subscribers to look at each); a planner
+id modulo a power of two, about ``PLAN_CHUNK`` subscribers each); a planner
 takes a bucket with ``pg_try_advisory_xact_lock`` (skip it if another planner holds it,
 like ``SKIP LOCKED``), re-reads which of that bucket's endpoints are still to look at,
 plans and inserts their digests, stores when to look again and commits, which releases
@@ -63,7 +63,7 @@ from alertbot.store.due import Looked, look_again, to_look_at
 log = get_logger(__name__)
 
 NEW_ENDPOINT_WINDOW_DAYS = 7
-PLAN_CHUNK = 20_000  # due subscribers per planning bucket (one matching pass, one commit)
+PLAN_CHUNK = 20_000  # subscribers per planning bucket (one matching pass, one commit)
 _PLAN_LOCK = 7236002  # pg_try_advisory_xact_lock class for planning buckets
 
 
@@ -166,7 +166,9 @@ def queue_report(
     if not looked:
         return report
     stats: CorpusStats | None = None
-    n_buckets = _buckets(len({lk.subscriber_id for lk in looked}), chunk)
+    # From the number of subscribers, not of those due: every planner of this tick must
+    # cut the same buckets, and the due set shrinks as planners commit.
+    n_buckets = _buckets(subscriber_store.count_subscribers(engine), chunk)
     for bucket in sorted({lk.subscriber_id % n_buckets for lk in looked}):
         with engine.begin() as conn:
             if not _take(conn, n_buckets, bucket):
@@ -270,7 +272,7 @@ def _endpoint(subscriber: Subscriber | None, endpoint_id: int) -> Endpoint | Non
 
 
 def _buckets(n_subscribers: int, chunk: int) -> int:
-    """A power of two, so planners that counted slightly different sets mostly agree."""
+    """A power of two, so planners that count a signup more or less still agree."""
     n = 1
     while n * max(chunk, 1) < n_subscribers:
         n *= 2

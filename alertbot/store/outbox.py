@@ -43,6 +43,7 @@ from alertbot.model import CLAIMABLE, EndpointKind, Match, OutboxState
 from alertbot.store import chosen
 from alertbot.store.db import Db, transaction
 from alertbot.store.schema import delivered_papers, endpoints, outbox, papers
+from alertbot.store.types import UTCDateTime
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,16 +258,19 @@ def claim(engine: Engine, *, now: datetime, worker_id: str, limit: int) -> list[
         if conn.dialect.name == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
         ids = list(conn.execute(candidates).scalars())
-        won: list[int] = []
-        for row_id in ids:
-            # The conditional UPDATE is the claim; its row count says whether we won.
-            result = conn.execute(
+        if not ids:
+            return []
+        # The conditional UPDATE is the claim; RETURNING says which rows we won (one
+        # statement for the batch: a row another worker took meanwhile is not returned).
+        taken = set(
+            conn.execute(
                 update(outbox)
-                .where(outbox.c.id == row_id, due)
+                .where(outbox.c.id.in_(ids), due)
                 .values(state=OutboxState.SENDING, claimed_at=now, claimed_by=worker_id)
-            )
-            if result.rowcount == 1:
-                won.append(row_id)
+                .returning(outbox.c.id)
+            ).scalars()
+        )
+        won = [i for i in ids if i in taken]
         if not won:
             return []
         rows = conn.execute(
@@ -314,6 +318,25 @@ def release(db: Db, ids: Iterable[int], *, worker_id: str) -> int:
         )
 
 
+# Built once: a statement made per call cost more than its execution (bench deliver).
+_COMPLETE = (
+    update(outbox)
+    .where(
+        outbox.c.id == bindparam("row_id"),
+        outbox.c.state == OutboxState.SENDING,
+        outbox.c.claimed_by == bindparam("worker"),
+    )
+    .values(
+        state=OutboxState.SENT,
+        sent_at=bindparam("now", type_=UTCDateTime()),
+        message_id=bindparam("message"),
+        attempts=outbox.c.attempts + 1,
+        last_error=None,
+        claimed_by=None,
+    )
+)
+
+
 def complete(
     engine: Engine,
     row: OutboxRow,
@@ -329,20 +352,8 @@ def complete(
     """
     with engine.begin() as conn:
         result = conn.execute(
-            update(outbox)
-            .where(
-                outbox.c.id == row.id,
-                outbox.c.state == OutboxState.SENDING,
-                outbox.c.claimed_by == worker_id,
-            )
-            .values(
-                state=OutboxState.SENT,
-                sent_at=now,
-                message_id=message_id,
-                attempts=outbox.c.attempts + 1,
-                last_error=None,
-                claimed_by=None,
-            )
+            _COMPLETE,
+            {"row_id": row.id, "worker": worker_id, "now": now, "message": message_id},
         )
         if result.rowcount != 1:
             return False
@@ -433,23 +444,27 @@ def mark_delivered(
     if not rows:
         return 0
     with transaction(db) as conn:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         # One statement run with many parameter sets: SQLAlchemy batches it into
         # multi-row INSERTs ("insertmanyvalues") and caches its compiled form, which a
         # .values(rows) statement of varying length never hits. RETURNING counts the
         # rows really added (an executemany rowcount is not reliable across drivers).
-        first_seen = (
-            select(papers.c.first_seen)
-            .where(papers.c.id == bindparam("of_paper"))
-            .scalar_subquery()
-        )
-        stmt = (
-            dialect.insert(delivered_papers)
-            .values(first_seen=first_seen)
-            .on_conflict_do_nothing()
-            .returning(delivered_papers.c.paper_id)
-        )
+        stmt = _MARK[conn.dialect.name == "postgresql"]
         return len(conn.execute(stmt, rows).all())
+
+
+def _mark_statement(dialect: Any) -> Any:
+    first_seen = (
+        select(papers.c.first_seen).where(papers.c.id == bindparam("of_paper")).scalar_subquery()
+    )
+    return (
+        dialect.insert(delivered_papers)
+        .values(first_seen=first_seen)
+        .on_conflict_do_nothing()
+        .returning(delivered_papers.c.paper_id)
+    )
+
+
+_MARK = {False: _mark_statement(sqlite), True: _mark_statement(postgresql)}
 
 
 def prune_delivered(engine: Engine, *, before: datetime) -> int:

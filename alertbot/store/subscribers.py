@@ -231,6 +231,12 @@ def list_subscribers(
         return found
 
 
+def count_subscribers(db: Db) -> int:
+    """How many subscribers there are (active or not)."""
+    with transaction(db) as conn:
+        return int(conn.execute(select(func.count()).select_from(subscribers)).scalar_one())
+
+
 def update_subscriber(db: Db, subscriber_id: int, *, now: datetime, **changes: Any) -> Subscriber:
     """Change plain fields: name, timezone, send_time, frequency, weekly_day, active, ..."""
     unknown = set(changes) - _UPDATABLE

@@ -26,7 +26,7 @@ def _plan(url: str, tmp: str, go: Any, results: Any) -> None:
     engine = connect(url)
     settings = make_settings(Path(tmp))
     go.wait(10)
-    report = queue_report(engine, settings, now=NOW, chunk=3)
+    report = queue_report(engine, settings, now=NOW, chunk=3)  # 16 buckets
     engine.dispose()
     results.put((report.planned, report.buckets_taken, report.buckets_skipped))
 
