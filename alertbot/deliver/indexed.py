@@ -27,11 +27,19 @@ class IndexedMatches:
         self, profiles: Mapping[int, Profile], papers: Iterable[Paper], stats: CorpusStats
     ) -> None:
         self.stats = stats
-        # ProfileIndex.build refuses the whole set for one bad profile: leave those out,
-        # remembering why (their digests are planned dead with that reason). Many
-        # subscribers share a profile, so each distinct one is parsed once here.
-        parses: dict[_Queries, QueryError | None] = {}
         self.errors: dict[int, QueryError] = {}
+        union = list({paper.id: paper for paper in papers}.values())
+        try:
+            index = ProfileIndex.build(profiles)
+        except QueryError:
+            # ProfileIndex.build refuses the whole set for one bad profile: find those
+            # (their digests are planned dead with the reason) and index the rest. Many
+            # subscribers share a profile, so each distinct one is parsed once here.
+            index = ProfileIndex.build(self._valid(profiles))
+        self.found = index.match(union, stats) if union else {}
+
+    def _valid(self, profiles: Mapping[int, Profile]) -> dict[int, Profile]:
+        parses: dict[_Queries, QueryError | None] = {}
         valid: dict[int, Profile] = {}
         for key, profile in profiles.items():
             queries = (profile.interests, profile.exclusions)
@@ -42,8 +50,7 @@ class IndexedMatches:
                 valid[key] = profile
             else:
                 self.errors[key] = error
-        union = list({paper.id: paper for paper in papers}.values())
-        self.found = ProfileIndex.build(valid).match(union, stats) if valid else {}
+        return valid
 
     def chosen(self, key: int, allows: Callable[[str], bool], cap: int) -> tuple[list[Match], int]:
         """Subscriber ``key``'s best ``cap`` matches among the papers ``allows`` accepts,

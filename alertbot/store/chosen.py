@@ -45,7 +45,8 @@ class MatchEncoder:
 
     def __init__(self) -> None:
         self._hits: dict[int, tuple[Hit, str]] = {}
-        self._heads: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {}
+        self._ids: dict[str, str] = {}
+        self._interests: dict[tuple[str, ...], str] = {}
 
     def encode(self, matches: Sequence[Match]) -> str:
         """One row's ``matches`` column."""
@@ -53,13 +54,14 @@ class MatchEncoder:
 
     def _match(self, match: Match) -> str:
         interests = match.interests
-        key = (match.paper_id, interests)
-        head = self._heads.get(key)
-        if head is None:
-            pid = json.dumps(match.paper_id, ensure_ascii=False)
-            head = self._heads[key] = (pid, json.dumps(list(interests), ensure_ascii=False))
+        pid = self._ids.get(match.paper_id)
+        if pid is None:
+            pid = self._ids[match.paper_id] = json.dumps(match.paper_id, ensure_ascii=False)
+        names = self._interests.get(interests)
+        if names is None:
+            names = self._interests[interests] = json.dumps(list(interests), ensure_ascii=False)
         hits = ",".join([self._hit(hit, interests) for hit in match.hits])
-        return f"[{head[0]},{match.score!r},{head[1]},[{hits}]]"
+        return f"[{pid},{match.score!r},{names},[{hits}]]"
 
     def _hit(self, hit: Hit, interests: tuple[str, ...]) -> str:
         found = self._hits.get(id(hit))
