@@ -217,6 +217,8 @@ delivered_papers = Table(
     # Added by 0007_due_selection: when the paper was first stored (papers.first_seen).
     Column("first_seen", UTCDateTime),
     Index("ix_delivered_papers_since", "endpoint_id", "first_seen"),
+    # Added by 0007_due_selection: the ON DELETE CASCADE of an outbox row.
+    Index("ix_delivered_papers_outbox", "outbox_id"),
 )
 
 feedback = Table(

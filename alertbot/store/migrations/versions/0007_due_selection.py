@@ -12,6 +12,8 @@ changes), so "papers delivered here and first stored since the last sent digest"
 index range per endpoint (``ix_delivered_papers_since``) instead of every paper the
 endpoint ever received. ``ix_outbox_endpoint_state`` answers "the last sent digest of
 this endpoint" and "its digests in flight" with one probe each, however long its history.
+``ix_delivered_papers_outbox`` serves the ``ON DELETE CASCADE`` of an outbox row, which
+otherwise reads every delivery mark for each row deleted.
 
 Both new columns are filled here from the rows already stored.
 """
@@ -46,3 +48,4 @@ def upgrade() -> None:
     op.create_index("ix_endpoints_next_due_at", "endpoints", ["next_due_at"])
     op.create_index("ix_outbox_endpoint_state", "outbox", ["endpoint_id", "state", "created_at"])
     op.create_index("ix_delivered_papers_since", "delivered_papers", ["endpoint_id", "first_seen"])
+    op.create_index("ix_delivered_papers_outbox", "delivered_papers", ["outbox_id"])
