@@ -219,23 +219,33 @@ def _decide(
         subscribers = {s.id: s for s in subscriber_store.list_subscribers(conn, ids=wanted)}
     due: list[Due] = []
     again: dict[int, datetime] = {}
+    # The rules depend on the schedule and the last date only, which most subscribers
+    # share with thousands of others: each distinct case is worked out once.
+    known: dict[tuple[object, ...], tuple[date | None, datetime]] = {}
     with report.phase("due"):
         for lk in looked:
             subscriber = subscribers.get(lk.subscriber_id)
             endpoint = _endpoint(subscriber, lk.endpoint_id)
             if subscriber is None or endpoint is None:
                 continue  # deleted since it was selected
+            case = (
+                subscriber.timezone, subscriber.send_time, subscriber.frequency,
+                subscriber.weekly_day, subscriber.active, lk.last_digest_date,
+            )  # fmt: skip
             try:
-                day = due_digest_date(subscriber, now, lk.last_digest_date)
-                if day is not None and endpoint.active and endpoint.confirmed:
-                    due.append(Due(subscriber, endpoint, day))
-                again[endpoint.id] = look_again_at(
-                    subscriber, now, day if day is not None else lk.last_digest_date
-                )
+                if case not in known:
+                    day = due_digest_date(subscriber, now, lk.last_digest_date)
+                    last = day if day is not None else lk.last_digest_date
+                    known[case] = (day, look_again_at(subscriber, now, last))
+                day, when = known[case]
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 # Validation refuses these at input; one bad row must not stop the tick.
                 log.warning("subscriber skipped", subscriber_id=subscriber.id, error=str(exc))
                 again[endpoint.id] = now + LOOK_AT_LEAST_EVERY
+                continue
+            if day is not None and endpoint.active and endpoint.confirmed:
+                due.append(Due(subscriber, endpoint, day))
+            again[endpoint.id] = when
     return due, again
 
 

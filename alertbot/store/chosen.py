@@ -45,7 +45,7 @@ class MatchEncoder:
 
     def __init__(self) -> None:
         self._hits: dict[int, tuple[Hit, str]] = {}
-        self._ids: dict[str, str] = {}
+        self._strings: dict[str, str] = {}
         self._interests: dict[tuple[str, ...], str] = {}
 
     def encode(self, matches: Sequence[Match]) -> str:
@@ -54,9 +54,9 @@ class MatchEncoder:
 
     def _match(self, match: Match) -> str:
         interests = match.interests
-        pid = self._ids.get(match.paper_id)
+        pid = self._strings.get(match.paper_id)
         if pid is None:
-            pid = self._ids[match.paper_id] = json.dumps(match.paper_id, ensure_ascii=False)
+            pid = self._strings[match.paper_id] = json.dumps(match.paper_id, ensure_ascii=False)
         names = self._interests.get(interests)
         if names is None:
             names = self._interests[interests] = json.dumps(list(interests), ensure_ascii=False)
@@ -67,10 +67,13 @@ class MatchEncoder:
         found = self._hits.get(id(hit))
         if found is None or found[0] is not hit:
             # The interest is written apart: its index depends on the match, not the hit.
-            body = json.dumps(
-                [hit.field, hit.term, [x for span in hit.spans for x in span]],
-                ensure_ascii=False,
-            )[1:]
+            # Written by hand (field names and ints need no escaping): json.dumps per hit
+            # was most of the encoding.
+            term = self._strings.get(hit.term)
+            if term is None:
+                term = self._strings[hit.term] = json.dumps(hit.term, ensure_ascii=False)
+            spans = ",".join([f"{a},{b}" for a, b in hit.spans])
+            body = f'"{hit.field}",{term},[{spans}]]'
             found = self._hits[id(hit)] = (hit, body)
         try:
             which = str(interests.index(hit.interest))
