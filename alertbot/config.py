@@ -10,18 +10,33 @@ first that exists of :data:`DEFAULT_CONFIG_PATHS`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import tomllib
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
+from pydantic_settings.exceptions import SettingsError
 
+from alertbot import problems as wording
+from alertbot.config_sources import Loc, Origins, merge, toml_lines, without
 from alertbot.parse import ANNOUNCE_TYPES, FORMATS
 from alertbot.schedule.triggers import parse_schedule
 
@@ -37,12 +52,36 @@ DEFAULT_CONFIG_PATHS: tuple[Path, ...] = (
 class ConfigError(Exception):
     """The configuration cannot be used; the message lists every problem.
 
-    ``problems`` holds them one by one (``alertbot config check`` prints a line each).
+    ``problems`` holds them one by one, each with where its value came from
+    (``alertbot config check`` prints a line each). ``where`` names the file (or says
+    there was none). ``partial`` is the settings with the bad values left at their
+    defaults, so the checks that need whole settings can still run; None when even
+    that fails. ``bad`` holds the keys already reported.
     """
 
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.problems: list[str] = problems if problems is not None else [message]
+    def __init__(
+        self,
+        where: str,
+        problems: list[str],
+        *,
+        partial: Settings | None = None,
+        bad: frozenset[Loc] = frozenset(),
+    ) -> None:
+        super().__init__(f"{where}: " + "; ".join(problems))
+        self.where = where
+        self.problems = problems
+        self.partial = partial
+        self.bad = bad
+
+
+class Section(BaseModel):
+    """A table of the settings file: a key it does not know is a mistake, not a no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
 
 
 def is_loopback(host: str | None) -> bool:
@@ -56,7 +95,7 @@ def check_schedule(text: str) -> str:
     return text.strip()
 
 
-class SourceConfig(BaseModel):
+class SourceConfig(Section):
     """One place alertbot pulls listings from."""
 
     name: str = Field(min_length=1)
@@ -96,7 +135,7 @@ class SourceConfig(BaseModel):
         return value
 
 
-class HttpSettings(BaseModel):
+class HttpSettings(Section):
     timeout_seconds: float = 20.0
     retries: int = Field(default=3, ge=0, le=10)
     backoff_seconds: float = Field(default=1.0, ge=0)
@@ -104,13 +143,13 @@ class HttpSettings(BaseModel):
     user_agent: str = "alertbot (+https://github.com/alertbot/alertbot)"
 
 
-class WebSettings(BaseModel):
+class WebSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str = "http://127.0.0.1:8080"
 
 
-class SmtpSettings(BaseModel):
+class SmtpSettings(Section):
     host: str | None = None
     port: int = Field(default=587, ge=1, le=65535)
     security: Literal["ssl", "starttls", "none"] = "starttls"
@@ -132,14 +171,14 @@ class SmtpSettings(BaseModel):
         return self
 
 
-class SlackSettings(BaseModel):
+class SlackSettings(Section):
     bot_token: SecretStr | None = None
     signing_secret: SecretStr | None = None
     app_token: SecretStr | None = None
     api_url: str = "https://slack.com/api/"
 
 
-class DeliverySettings(BaseModel):
+class DeliverySettings(Section):
     """The outbox: retries, leases, batching."""
 
     max_attempts: int = Field(default=6, ge=1, le=100)
@@ -153,13 +192,13 @@ class DeliverySettings(BaseModel):
     )
 
 
-class MatchSettings(BaseModel):
+class MatchSettings(Section):
     corpus_days: int = Field(default=30, ge=1, description="Rolling corpus for term rarity.")
     max_query_length: int = Field(default=500, ge=10)
     max_clauses: int = Field(default=40, ge=1)
 
 
-class SubscribeSettings(BaseModel):
+class SubscribeSettings(Section):
     """Limits for self-service subscriptions (the /subscribe command)."""
 
     max_interests: int = Field(default=25, ge=1)
@@ -168,7 +207,7 @@ class SubscribeSettings(BaseModel):
     default_send_time: str = "08:00"
 
 
-class ScheduleSettings(BaseModel):
+class ScheduleSettings(Section):
     fetch_interval_minutes: int = Field(default=60, ge=1)
     dispatch_interval_seconds: int = Field(default=60, ge=1)
     misfire_grace_seconds: int = Field(default=300, ge=1)
@@ -197,7 +236,7 @@ class ScheduleSettings(BaseModel):
         return check_schedule(value)
 
 
-class RetentionSettings(BaseModel):
+class RetentionSettings(Section):
     fetch_log_days: int = Field(default=90, ge=1)
     delivered_days: int = Field(default=365, ge=1)
 
@@ -211,8 +250,8 @@ class Settings(BaseSettings):
         extra="forbid",
     )
 
-    # Set by load_settings(); a class variable so pydantic-settings' sources can see it.
-    _toml_file: ClassVar[Path | None] = None
+    # Where each value came from: set by load_settings(), for messages.
+    _origins: Origins | None = PrivateAttr(default=None)
 
     data_dir: Path = Path("./alertbot-data")
     database_url: str | None = Field(
@@ -234,7 +273,9 @@ class Settings(BaseSettings):
     subscribe: SubscribeSettings = Field(default_factory=SubscribeSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
-    log_level: str = "INFO"
+    log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(_upper)] = (
+        "INFO"
+    )
     # "text": key=value lines (timestamped in the foreground); "json": one object per line.
     log_format: Literal["text", "json"] = "text"
 
@@ -267,9 +308,16 @@ class Settings(BaseSettings):
         credentials = os.environ.get("CREDENTIALS_DIRECTORY")
         if credentials:
             sources.append(CredentialsSource(settings_cls, Path(credentials)))
-        if cls._toml_file is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls._toml_file))
         return tuple(sources)
+
+    @property
+    def config_file(self) -> Path | None:
+        """The TOML file these settings were read from (None: defaults and environment)."""
+        return self._origins.toml_file if self._origins else None
+
+    def problem(self, loc: Loc, message: str) -> str:
+        """``origin: key: message``, the origin being where ``loc``'s value was set."""
+        return _problem(self._origins, loc, message)
 
 
 class CredentialsSource(PydanticBaseSettingsSource):
@@ -313,29 +361,113 @@ def find_config_file(explicit: Path | None = None) -> Path | None:
     return next((p for p in DEFAULT_CONFIG_PATHS if p.is_file()), None)
 
 
+# A type or range error prints the value it got, except for these.
+_SECRET_KEYS = {"password", "bot_token", "signing_secret", "app_token", "secret_key"}
+
+
+def _problem(origins: Origins | None, loc: Loc, message: str) -> str:
+    key = ".".join(str(p) for p in loc) or "(settings)"
+    origin = origins.of(loc) if origins is not None else None
+    return f"{origin}: {key}: {message}" if origin else f"{key}: {message}"
+
+
+def _model_at(loc: Loc) -> type[BaseModel] | None:
+    """The settings model that holds the last key of ``loc``."""
+    model: type[BaseModel] = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(part)
+        annotation = info.annotation if info is not None else None
+        inner = getattr(annotation, "__args__", None) or (annotation,)
+        found = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if found is None:
+            return None
+        model = found
+    return model
+
+
+def _describe(error: Any) -> str:
+    loc: Loc = tuple(error["loc"])
+    if error["type"] == "extra_forbidden" and loc:
+        model = _model_at(loc)
+        known = model.model_fields if model is not None else ()
+        return wording.unknown_key(str(loc[-1]), known)
+    if error["type"] == "missing":
+        return "required"
+    secret = bool(loc) and (str(loc[-1]) in _SECRET_KEYS or loc[0] == "database_url")
+    return wording.message(error, show_input=not secret)
+
+
+def _read_sources(path: Path | None, overrides: dict[str, Any]) -> tuple[Origins, list[str]]:
+    """What the file, the environment and the credentials say; problems reading them."""
+    origins = Origins(prefix=ENV_PREFIX, toml_file=path, overrides=overrides)
+    problems: list[str] = []
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+            origins.toml = tomllib.loads(text)
+            origins.lines = toml_lines(text)
+        except OSError as exc:
+            problems.append(f"{path}: cannot read: {exc.strerror or exc}")
+        except UnicodeDecodeError:
+            problems.append(f"{path}: not UTF-8 text")
+        except tomllib.TOMLDecodeError as exc:
+            problems.append(f"{path}: not valid TOML: {exc}")
+    try:
+        origins.env = EnvSettingsSource(Settings)()
+    except SettingsError as exc:
+        # A list or table given as a variable must be JSON: ALERTBOT_SOURCES='[...]'.
+        field = str(exc).split('"')[1] if '"' in str(exc) else "?"
+        problems.append(f"environment {ENV_PREFIX}{field.upper()}: not valid JSON for {field}")
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    if credentials:
+        origins.credentials_dir = Path(credentials)
+        origins.credentials = CredentialsSource(Settings, Path(credentials))()
+    return origins, problems
+
+
+class _Given(Settings):
+    """Settings from exactly the values given: load_settings has read the sources itself."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build :class:`Settings` from the file, the environment and ``overrides``.
 
-    Raises :class:`ConfigError` naming the file and every invalid setting.
+    Raises :class:`ConfigError` listing every invalid setting, each with its origin.
     """
-    from pydantic import ValidationError
-
     path = find_config_file(config_file)
+    where = str(path) if path else "settings (no config file)"
     if path is not None and not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-
-    class _Settings(Settings):
-        _toml_file = path
-
+        raise ConfigError(where, [f"{path}: config file not found"])
+    origins, problems = _read_sources(path, overrides)
+    if problems:
+        raise ConfigError(where, problems)
+    raw = merge(origins.toml, origins.credentials, origins.env, overrides)
     try:
-        return _Settings(**overrides)
+        settings: Settings = _Given(**raw)
     except ValidationError as exc:
-        where = str(path) if path else "settings"
-        problems = [
-            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: "
-            + err["msg"].removeprefix("Value error, ")
-            for err in exc.errors()
-        ]
-        raise ConfigError(f"{where}: " + "; ".join(problems), problems) from exc
-    except (OSError, ValueError) as exc:  # a TOML syntax error surfaces as ValueError
-        raise ConfigError(f"{path}: {exc}", [str(exc)]) from exc
+        errors = exc.errors(include_url=False)
+        lines = [_problem(origins, tuple(e["loc"]), _describe(e)) for e in errors]
+        bad = frozenset(tuple(e["loc"]) for e in errors)
+        rest, renumbering = without(raw, bad)
+        try:
+            partial: Settings | None = _Given(**rest)
+        except ValidationError:
+            partial = None
+        if partial is not None:
+            partial._origins = dataclasses.replace(origins, renumbering=renumbering)
+        raise ConfigError(where, list(dict.fromkeys(lines)), partial=partial, bad=bad) from None
+    settings._origins = origins
+    return settings

@@ -149,7 +149,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
           {"profile_id": ..., "paper_id": ..., "score": ..., "terms": [...]}
 
         Word rarity (the idf in the score) comes from the papers in the dump itself.
-        Query limits ([match]) and URL fetching ([http]) follow the settings.
+        Query limits (\\[match]) and URL fetching (\\[http]) follow the settings.
         """
         if profiles is not None and (query or exclude):
             fail("use either --profiles or --query/--exclude, not both", code=2)
@@ -184,8 +184,12 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
 
     @bench.command("match")
     def bench_match(
-        n_profiles: Annotated[int, typer.Option("--profiles", min=1)] = 100_000,
-        n_papers: Annotated[int, typer.Option("--papers", min=1)] = 1_000,
+        n_profiles: Annotated[
+            int, typer.Option("--profiles", min=1, help="Generated profiles to index.")
+        ] = 100_000,
+        n_papers: Annotated[
+            int, typer.Option("--papers", min=1, help="Generated papers to match against them.")
+        ] = 1_000,
         naive_sample: Annotated[
             int, typer.Option(min=1, help="Profiles the naive reference checks.")
         ] = 1000,

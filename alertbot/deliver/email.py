@@ -217,7 +217,8 @@ class EmailChannel:
             # Connection refused, TLS failures, timeouts and disconnects before the final
             # dot: the server has not taken the message, so trying again is safe.
             self.close()
-            raise DeliveryError(f"SMTP {exc.__class__.__name__}: {exc}") from exc
+            where = f"{self.settings.host}:{self.settings.port}"
+            raise DeliveryError(f"SMTP {where}: {exc.__class__.__name__}: {exc}") from exc
 
     @staticmethod
     def _eight_bit(smtp: smtplib.SMTP) -> bool:

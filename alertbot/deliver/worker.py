@@ -130,6 +130,7 @@ class _Run:
     stats: CorpusStats | None = None
     matches: MatchCache | None = None
     subscribers: dict[int, Subscriber | None] = field(default_factory=dict)
+    progress: Callable[[Delivery], None] | None = None
 
 
 def send_due(
@@ -142,12 +143,14 @@ def send_due(
     worker_id: str | None = None,
     renderer: Renderer | None = None,
     rng: random.Random | None = None,
+    progress: Callable[[Delivery], None] | None = None,
 ) -> SendReport:
     """Send every deliverable outbox row, batch by batch, until none is left or ``stop``.
 
     Rows are claimed ``delivery.batch_size`` at a time and sent grouped by channel, so an
     SMTP connection serves a whole batch. ``stop`` is checked between messages: the one
     in flight is finished, the rest of the batch is released for the next run.
+    ``progress`` is told each row's outcome as it is recorded.
     """
     started = time.perf_counter()
     run = _Run(
@@ -160,6 +163,7 @@ def send_due(
         unsubscribe_url=unsubscribe_url_builder(settings),
         rng=rng,
         report=SendReport(),
+        progress=progress,
     )
     stop = stop or threading.Event()
     delivery = settings.delivery
@@ -209,7 +213,10 @@ def _send_batch(run: _Run, rows: list[outbox.OutboxRow], stop: threading.Event) 
                     run.engine, [r.id for r in rows[index:]], worker_id=run.worker_id, now=run.now()
                 )
                 renewed = time.monotonic()
-            run.report.deliveries.append(_deliver(run, row, papers))
+            delivered = _deliver(run, row, papers)
+            run.report.deliveries.append(delivered)
+            if run.progress is not None:
+                run.progress(delivered)
     except BaseException:
         # The database failed under us (or we are interrupted). The row in hand may have
         # been sent, so it stays 'sending' for the lease to sort out; the rows not yet

@@ -11,6 +11,7 @@ the same listeners serve events from Slack's WebSocket instead.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from datetime import datetime
 from typing import Any
 
@@ -60,8 +61,11 @@ def make_deps(
     now: Callable[[], datetime],
     client: WebClient | None = None,
     send_confirmation: ConfirmationSender | None = None,
+    background: Executor | None = None,
 ) -> SlackDeps:
-    return SlackDeps(
+    """What the listeners need; ``background`` runs follow-ups (the service shuts it down
+    before the store, so none runs on after "service stopped")."""
+    deps = SlackDeps(
         engine=engine,
         settings=settings,
         now=now,
@@ -69,6 +73,9 @@ def make_deps(
         limiter=RateLimiter(settings.subscribe.commands_per_minute, now=now),
         send_confirmation=send_confirmation or deliver_confirmation,
     )
+    if background is not None:
+        deps.background = background
+    return deps
 
 
 def build_app(deps: SlackDeps, *, socket_mode: bool = False) -> App:
@@ -167,11 +174,19 @@ def slack_routes(
     now: Callable[[], datetime],
     client: WebClient | None = None,
     send_confirmation: ConfirmationSender | None = None,
+    background: Executor | None = None,
 ) -> list[BaseRoute]:
     """``POST /slack/commands`` and ``POST /slack/interactions``, verified by Bolt."""
     if settings.slack.signing_secret is None:
         raise ValueError("slack.signing_secret is required to serve Slack over HTTP")
-    deps = make_deps(engine, settings, now=now, client=client, send_confirmation=send_confirmation)
+    deps = make_deps(
+        engine,
+        settings,
+        now=now,
+        client=client,
+        send_confirmation=send_confirmation,
+        background=background,
+    )
     app = build_app(deps)
     verifier = SignatureVerifier(settings.slack.signing_secret.get_secret_value())
 

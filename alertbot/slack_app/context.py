@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from alertbot.config import Settings
 from alertbot.corpus import CorpusCache
 from alertbot.slack_app.ratelimit import RateLimiter
+from alertbot.subscribers import SubscriberService
 
 
 class ConfirmationSender(Protocol):
@@ -58,3 +59,8 @@ class SlackDeps:
     background: Executor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-work")
     )
+    # Every change to a subscriber goes through the service, under these settings' limits.
+    subscribers: SubscriberService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.subscribers = SubscriberService(self.engine, self.settings, now=self.now)
