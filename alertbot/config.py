@@ -258,6 +258,12 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; unset means an SQLite file in data_dir.",
     )
+    sqlite_busy_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long an SQLite statement waits for another process's lock "
+        "before the command gives up (exit 75).",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="Signs unsubscribe and confirmation links; unset means a key "

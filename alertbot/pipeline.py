@@ -19,6 +19,7 @@ from functools import partial
 
 import httpx
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from alertbot import metrics
 from alertbot.config import Settings, SourceConfig
@@ -143,6 +144,10 @@ def run_stages(ingest: Ingest, stages: tuple[Stage, ...] | None = None) -> None:
             stage(ingest)
     except SourceError as exc:
         ingest.errors.insert(0, str(exc))
+    except SQLAlchemyError:
+        # The store failing (disk full, locked, gone) is not this source's fault and
+        # would fail every other source too: stop here, the caller says what happened.
+        raise
     except Exception as exc:  # a failing source must not stop the others
         log.exception("fetch failed", source=ingest.config.name)
         ingest.errors.insert(0, f"{ingest.config.location}: {exc.__class__.__name__}: {exc}")

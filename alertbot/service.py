@@ -224,7 +224,9 @@ def run(
     sock = None if worker else listen(settings)
     for line in what_is_on(settings, worker=worker):
         log.info(line)
-    engine = connect(settings.effective_database_url)
+    engine = connect(
+        settings.effective_database_url, busy_timeout=settings.sqlite_busy_timeout_seconds
+    )
     try:
         migrate(engine)
     except BaseException:

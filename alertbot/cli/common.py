@@ -249,7 +249,8 @@ def open_store(cfg: Settings, *, create: bool = False) -> Engine:
     wrong folder would answer "nothing to send" where the real one holds work.
     """
     sqlite = _sqlite_file(cfg)
-    faults.store.label = store_label(cfg)
+    faults.store.label, faults.store.path = store_label(cfg), sqlite
+    faults.store.busy_timeout = cfg.sqlite_busy_timeout_seconds
     if sqlite is not None and not sqlite.exists():
         if not create:
             fail(
@@ -261,7 +262,7 @@ def open_store(cfg: Settings, *, create: bool = False) -> Engine:
         note(f"{config_note(cfg)}; new store {store_label(cfg)}")
     else:
         note(f"{config_note(cfg)}; store {store_label(cfg)}")
-    engine = connect(cfg.effective_database_url)
+    engine = connect(cfg.effective_database_url, busy_timeout=cfg.sqlite_busy_timeout_seconds)
     migrate(engine)
     return engine
 

@@ -119,7 +119,7 @@ def store_problems(cfg: Settings) -> list[Problem]:
     url = make_url(cfg.effective_database_url)
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
         return []
-    engine = connect(cfg.effective_database_url)
+    engine = connect(cfg.effective_database_url, busy_timeout=cfg.sqlite_busy_timeout_seconds)
     try:
         subs = subscriber_store.list_subscribers(engine, active_only=True)
     except SQLAlchemyError as exc:

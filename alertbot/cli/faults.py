@@ -9,8 +9,10 @@ command (``common.Command``) passes what escapes it through :func:`explain`; the
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
@@ -27,9 +29,27 @@ _WRITE_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQ
 
 @dataclass
 class _Store:
-    """What to call the store in a message (set by ``common.open_store``)."""
+    """What to call the store in a message, and its SQLite file (``common.open_store``)."""
 
     label: str = "the store"
+    path: Path | None = None
+    busy_timeout: float = 10.0
+
+    def why_not_writable(self) -> str:
+        """Why the SQLite file's folder cannot be written, as far as the system says."""
+        if self.path is None:
+            return "check the permissions of data_dir"
+        folder = self.path.parent
+        try:
+            if os.statvfs(folder).f_flag & os.ST_RDONLY:
+                return f"{folder} is on a read-only file system"
+        except OSError:
+            return f"{folder} does not exist or cannot be read"
+        if not os.access(folder, os.W_OK) or (
+            self.path.exists() and not os.access(self.path, os.W_OK)
+        ):
+            return f"no permission to write {folder} or the file in it"
+        return "check the permissions of data_dir and of the file"
 
 
 store = _Store()
@@ -47,23 +67,14 @@ def _sqlite(error: sqlite3.Error) -> Fault | None:
     if "locked" in text or "busy" in text:
         return Fault(
             f"the store {where} is locked by another process (an `alertbot send`, `run` or "
-            "`fetch`?) for longer than its 10 s busy timeout; nothing was lost: run this "
-            "again when that one is done",
+            f"`fetch`?) for longer than sqlite_busy_timeout_seconds ({store.busy_timeout:g} s); "
+            "nothing was lost: run this again when that one is done",
             STORE_LOCKED,
         )
-    if "readonly" in text or "read-only" in text:
-        return Fault(
-            f"cannot write the store {where}: it is read-only (check the permissions of "
-            "data_dir and of the file, and that the disk is not mounted read-only)",
-            CANNOT_WRITE,
-        )
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return Fault(f"cannot write the store {where}: {store.why_not_writable()}", CANNOT_WRITE)
     if "full" in text:
         return Fault(f"cannot write the store {where}: the disk is full", CANNOT_WRITE)
-    if "unable to open" in text:
-        return Fault(
-            f"cannot open the store {where} (does data_dir exist, and may alertbot write it?)",
-            CANNOT_WRITE,
-        )
     if "disk i/o" in text:
         return Fault(f"cannot write the store {where}: disk I/O error", CANNOT_WRITE)
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,12 @@ from sqlalchemy.engine import make_url
 from alertbot.store import migrations
 
 
-def connect(url: str, **engine_options: Any) -> Engine:
+def connect(url: str, *, busy_timeout: float = 10.0, **engine_options: Any) -> Engine:
     """An engine for ``url``: SQLite (file created, WAL) or PostgreSQL (psycopg 3).
 
     ``postgresql://`` URLs are routed to psycopg 3, the driver alertbot ships with.
+    ``busy_timeout``: how many seconds an SQLite statement waits for another process's
+    lock before failing with "database is locked".
     """
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
@@ -26,17 +29,17 @@ def connect(url: str, **engine_options: Any) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, **engine_options)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=int(busy_timeout * 1000)))
         return engine
     return create_engine(parsed, pool_pre_ping=True, **engine_options)
 
 
-def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any, *, busy_ms: int) -> None:
     cursor = dbapi_conn.cursor()
     # WAL lets the web app read while a fetch or the outbox worker writes.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
     cursor.close()
 
 
