@@ -372,6 +372,7 @@ _SECRET_KEYS = {"password", "bot_token", "signing_secret", "app_token", "secret_
 
 
 def _problem(origins: Origins | None, loc: Loc, message: str) -> str:
+    loc = origins.renumbered(loc) if origins is not None else loc
     key = ".".join(str(p) for p in loc) or "(settings)"
     origin = origins.of(loc) if origins is not None else None
     return f"{origin}: {key}: {message}" if origin else f"{key}: {message}"

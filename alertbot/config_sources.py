@@ -106,7 +106,8 @@ class Origins:
     overrides: dict[str, Any] = field(default_factory=dict)
     renumbering: Renumbering = field(default_factory=dict)
 
-    def _renumbered(self, loc: Loc) -> Loc:
+    def renumbered(self, loc: Loc) -> Loc:
+        """``loc`` in the numbering of what was read (see :func:`without`)."""
         for path, old in self.renumbering.items():
             n = len(path)
             index = loc[n] if len(loc) > n else None
@@ -126,7 +127,7 @@ class Origins:
     def of(self, loc: Loc) -> str | None:
         """``file:line``, ``$VARIABLE`` or a credential file: where ``loc``'s value came
         from, in the order they win; None for a default."""
-        loc = self._renumbered(loc)
+        loc = self.renumbered(loc)
         if _walk(self.overrides, loc):
             return "command line"
         if _walk(self.env, loc):

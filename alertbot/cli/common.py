@@ -26,6 +26,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup
 from alertbot import logs
 from alertbot.cli import faults
 from alertbot.config import DEFAULT_CONFIG_PATHS, ConfigError, Settings, load_settings
+from alertbot.logs import get_logger
 from alertbot.model import Endpoint, Subscriber
 from alertbot.schedule.clock import utcnow
 from alertbot.store import connect, migrate
@@ -46,6 +47,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 Ref = Annotated[str, typer.Argument(help="Subscriber id or exact name.", show_default=False)]
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = get_logger(__name__)
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -263,7 +265,8 @@ def open_store(cfg: Settings, *, create: bool = False) -> Engine:
     else:
         note(f"{config_note(cfg)}; store {store_label(cfg)}")
     engine = connect(cfg.effective_database_url, busy_timeout=cfg.sqlite_busy_timeout_seconds)
-    migrate(engine)
+    applied = migrate(engine)
+    log.debug("store open", store=store_label(cfg), migrations_applied=",".join(applied) or "none")
     return engine
 
 
