@@ -35,8 +35,15 @@ from pydantic_settings import (
 )
 from pydantic_settings.exceptions import SettingsError
 
-from alertbot import problems as wording
-from alertbot.config_sources import Loc, Origins, merge, toml_lines, without
+from alertbot.config_sources import (
+    CredentialsSource,
+    Loc,
+    Origins,
+    describe,
+    merge,
+    toml_lines,
+    without,
+)
 from alertbot.parse import ANNOUNCE_TYPES, FORMATS
 from alertbot.schedule.triggers import parse_schedule
 
@@ -313,7 +320,7 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         credentials = os.environ.get("CREDENTIALS_DIRECTORY")
         if credentials:
-            sources.append(CredentialsSource(settings_cls, Path(credentials)))
+            sources.append(CredentialsSource(settings_cls, Path(credentials), prefix=ENV_PREFIX))
         return tuple(sources)
 
     @property
@@ -326,37 +333,6 @@ class Settings(BaseSettings):
         return _problem(self._origins, loc, message)
 
 
-class CredentialsSource(PydanticBaseSettingsSource):
-    """Secrets from systemd's ``LoadCredential=`` directory.
-
-    A credential file is named like the environment variable it stands for, e.g.
-    ``ALERTBOT_SLACK__BOT_TOKEN`` or ``ALERTBOT_SMTP__PASSWORD`` (case-insensitive).
-    """
-
-    def __init__(self, settings_cls: type[BaseSettings], directory: Path) -> None:
-        super().__init__(settings_cls)
-        self.directory = directory
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        # Unused: __call__ builds the whole nested mapping at once.
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        if not self.directory.is_dir():
-            return values
-        for path in sorted(self.directory.iterdir()):
-            name = path.name.lower()
-            if not name.startswith(ENV_PREFIX.lower()) or not path.is_file():
-                continue
-            keys = name[len(ENV_PREFIX) :].split("__")
-            target = values
-            for key in keys[:-1]:
-                target = target.setdefault(key, {})
-            target[keys[-1]] = path.read_text(encoding="utf-8").strip()
-        return values
-
-
 def find_config_file(explicit: Path | None = None) -> Path | None:
     """The TOML file to read: ``explicit``, then ``$ALERTBOT_CONFIG``, then the defaults."""
     if explicit is not None:
@@ -367,43 +343,11 @@ def find_config_file(explicit: Path | None = None) -> Path | None:
     return next((p for p in DEFAULT_CONFIG_PATHS if p.is_file()), None)
 
 
-# A type or range error prints the value it got, except for these.
-_SECRET_KEYS = {"password", "bot_token", "signing_secret", "app_token", "secret_key"}
-
-
 def _problem(origins: Origins | None, loc: Loc, message: str) -> str:
     loc = origins.renumbered(loc) if origins is not None else loc
     key = ".".join(str(p) for p in loc) or "(settings)"
     origin = origins.of(loc) if origins is not None else None
     return f"{origin}: {key}: {message}" if origin else f"{key}: {message}"
-
-
-def _model_at(loc: Loc) -> type[BaseModel] | None:
-    """The settings model that holds the last key of ``loc``."""
-    model: type[BaseModel] = Settings
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        info = model.model_fields.get(part)
-        annotation = info.annotation if info is not None else None
-        inner = getattr(annotation, "__args__", None) or (annotation,)
-        found = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        if found is None:
-            return None
-        model = found
-    return model
-
-
-def _describe(error: Any) -> str:
-    loc: Loc = tuple(error["loc"])
-    if error["type"] == "extra_forbidden" and loc:
-        model = _model_at(loc)
-        known = model.model_fields if model is not None else ()
-        return wording.unknown_key(str(loc[-1]), known)
-    if error["type"] == "missing":
-        return "required"
-    secret = bool(loc) and (str(loc[-1]) in _SECRET_KEYS or loc[0] == "database_url")
-    return wording.message(error, show_input=not secret)
 
 
 def _read_sources(path: Path | None, overrides: dict[str, Any]) -> tuple[Origins, list[str]]:
@@ -430,7 +374,7 @@ def _read_sources(path: Path | None, overrides: dict[str, Any]) -> tuple[Origins
     credentials = os.environ.get("CREDENTIALS_DIRECTORY")
     if credentials:
         origins.credentials_dir = Path(credentials)
-        origins.credentials = CredentialsSource(Settings, Path(credentials))()
+        origins.credentials = CredentialsSource(Settings, Path(credentials), prefix=ENV_PREFIX)()
     return origins, problems
 
 
@@ -466,7 +410,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         settings: Settings = _Given(**raw)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        lines = [_problem(origins, tuple(e["loc"]), _describe(e)) for e in errors]
+        lines = [_problem(origins, tuple(e["loc"]), describe(Settings, e)) for e in errors]
         bad = frozenset(tuple(e["loc"]) for e in errors)
         rest, renumbering = without(raw, bad)
         try:

@@ -17,6 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
+from alertbot import problems as wording
+
 Loc = tuple[str | int, ...]
 Renumbering = dict[Loc, list[int]]  # list path -> old index of each remaining entry
 
@@ -190,3 +195,69 @@ def without(data: dict[str, Any], locs: Iterable[Loc]) -> tuple[dict[str, Any], 
             parent[path[-1]] = [items[i] for i in kept]
             renumbering[path] = kept
     return result, renumbering
+
+
+class CredentialsSource(PydanticBaseSettingsSource):
+    """Secrets from systemd's ``LoadCredential=`` directory.
+
+    A credential file is named like the environment variable it stands for, e.g.
+    ``ALERTBOT_SLACK__BOT_TOKEN`` or ``ALERTBOT_SMTP__PASSWORD`` (case-insensitive).
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], directory: Path, *, prefix: str) -> None:
+        super().__init__(settings_cls)
+        self.directory = directory
+        self.prefix = prefix
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        # Unused: __call__ builds the whole nested mapping at once.
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        if not self.directory.is_dir():
+            return values
+        for path in sorted(self.directory.iterdir()):
+            name = path.name.lower()
+            if not name.startswith(self.prefix.lower()) or not path.is_file():
+                continue
+            keys = name[len(self.prefix) :].split("__")
+            target = values
+            for key in keys[:-1]:
+                target = target.setdefault(key, {})
+            target[keys[-1]] = path.read_text(encoding="utf-8").strip()
+        return values
+
+
+# A type or range error prints the value it got, except for these.
+_SECRET_KEYS = {"password", "bot_token", "signing_secret", "app_token", "secret_key"}
+
+
+def _model_at(root: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
+    """The model under ``root`` that holds the last key of ``loc``."""
+    model = root
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(part)
+        annotation = info.annotation if info is not None else None
+        inner = getattr(annotation, "__args__", None) or (annotation,)
+        found = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if found is None:
+            return None
+        model = found
+    return model
+
+
+def describe(root: type[BaseModel], error: Any) -> str:
+    """One validation error of ``root`` in words: a misspelt key gets a suggestion, a
+    wrong value is quoted (never a secret's)."""
+    loc: Loc = tuple(error["loc"])
+    if error["type"] == "extra_forbidden" and loc:
+        model = _model_at(root, loc)
+        known = model.model_fields if model is not None else ()
+        return wording.unknown_key(str(loc[-1]), known)
+    if error["type"] == "missing":
+        return "required"
+    secret = bool(loc) and (str(loc[-1]) in _SECRET_KEYS or loc[0] == "database_url")
+    return wording.message(error, show_input=not secret)

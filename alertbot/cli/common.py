@@ -146,7 +146,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def fail_lines(header: str, problems: list[str], code: int = 2) -> NoReturn:
+def fail_lines(header: str, problems: list[str], code: int = faults.USAGE) -> NoReturn:
     """``error: header`` and one indented line per problem; exit ``code``."""
     err.print(Text.assemble(("error: ", "bold red"), header))
     for problem in problems:

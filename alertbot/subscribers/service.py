@@ -24,6 +24,15 @@ from alertbot.match import QueryError, parse_query
 from alertbot.model import Endpoint, EndpointKind, Frequency, Subscriber
 from alertbot.store import subscribers as store
 from alertbot.store.db import transaction
+from alertbot.subscribers.refusals import (
+    AlreadyThere,
+    NameTaken,
+    NoSuchItem,
+    QueryRefused,
+    Refused,
+    SlackUserTaken,
+    TooMany,
+)
 from alertbot.subscribers.spec import NewSubscriber, QueryLimits, SubscriberChanges
 
 NotFound = store.NotFound
@@ -34,44 +43,6 @@ PAUSED_FROM_SLACK = "paused from Slack"
 AWAITING_CONFIRMATION = "awaiting confirmation"
 UNSUBSCRIBED = "unsubscribed"  # by the link in a digest email
 MAX_EMAILS = 3  # addresses a subscriber may add: the service must not mail strangers
-
-
-class Refused(ValueError):
-    """A change the service will not make; the message says why, fit to show as is."""
-
-
-class NameTaken(Refused):
-    pass
-
-
-class SlackUserTaken(Refused):
-    pass
-
-
-class TooMany(Refused):
-    """A self-service cap (``[subscribe]``) is reached."""
-
-
-class AlreadyThere(Refused):
-    """The interest or exclusion is in the profile already, at ``position`` (1-based)."""
-
-    def __init__(self, message: str, position: int) -> None:
-        super().__init__(message)
-        self.position = position
-
-
-class QueryRefused(Refused):
-    """A query the parser refuses; ``error.column`` says where (1-based), when known."""
-
-    def __init__(self, kind: str, query: str, error: QueryError) -> None:
-        super().__init__(f"{kind} {query!r}: {error}")
-        self.kind = kind
-        self.query = query
-        self.error = error
-
-
-class NoSuchItem(Refused):
-    """No interest, exclusion or channel with that number."""
 
 
 @dataclass(frozen=True, slots=True)

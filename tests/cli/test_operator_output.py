@@ -12,7 +12,6 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from typer.testing import Result
 
 from alertbot.model import EndpointKind, Profile
 from alertbot.store import connect, migrate
@@ -54,10 +53,6 @@ def stock(tmp_path: Path, *, smtp_port: int, readers: int = 1) -> Path:
         )
     engine.dispose()
     return db
-
-
-def notes(result: Result) -> str:
-    return result.stderr
 
 
 # -- point 4: which config, which store, and no store made by surprise -------------------
