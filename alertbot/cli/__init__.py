@@ -18,6 +18,7 @@ from alertbot.cli import (
     deliver_cmd,
     digest_cmd,
     ingest_cmd,
+    learn_cmd,
     match_cmd,
     service_cmd,
     subscribers_cmd,
@@ -73,6 +74,7 @@ for _module in (
     deliver_cmd,
     service_cmd,
     config_cmd,
+    learn_cmd,
 ):
     _module.register(app, bench)
 

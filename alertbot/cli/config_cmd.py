@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
@@ -21,29 +20,18 @@ from alertbot.cli.common import (
 )
 from alertbot.cli.config_checks import every_problem, settings_warnings
 from alertbot.config import ConfigError, Settings, find_config_file, load_settings
+from alertbot.redact import redact_url
 from alertbot.samples import example_text
-
-_MASK = "**********"
-
-
-def _mask_url(url: str) -> str:
-    """``url`` with any password replaced, for display."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username or ''}:{_MASK}@{host}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def effective_settings(cfg: Settings) -> dict[str, Any]:
-    """The settings as plain data with every secret masked (SecretStr, URL passwords)."""
+    """The settings as plain data with every secret masked (SecretStr, URL credentials)."""
     data = cfg.model_dump(mode="json")  # SecretStr values dump as "**********"
-    data["database_url"] = _mask_url(cfg.effective_database_url)
+    data["database_url"] = redact_url(cfg.effective_database_url)
     for source in data["sources"]:
-        source["location"] = _mask_url(source["location"])
+        source["location"] = redact_url(source["location"])
+    data["web"]["public_url"] = redact_url(data["web"]["public_url"])
+    data["slack"]["api_url"] = redact_url(data["slack"]["api_url"])
     return data
 
 

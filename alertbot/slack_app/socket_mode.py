@@ -28,7 +28,7 @@ def start(
     """Connect to Slack in the background; ``.close()`` on the result disconnects."""
     if settings.slack.app_token is None:
         raise ValueError("slack.app_token is required for Socket Mode")
-    app = build_app(make_deps(engine, settings, now=now, background=background), socket_mode=True)
+    app = build_app(make_deps(engine, settings, now=now, background=background))
     handler = SocketModeHandler(app, settings.slack.app_token.get_secret_value())
     handler.connect()  # type: ignore[no-untyped-call]
     return handler

@@ -84,6 +84,7 @@ def _load(conn: Connection, rows: Sequence[Row[Any]]) -> list[Subscriber]:
                 endpoints=tuple(eps[r.id]),
                 slack_team_id=r.slack_team_id,
                 slack_user_id=r.slack_user_id,
+                learning=r.learning,
             )
         )
     return result
@@ -217,10 +218,12 @@ def update_subscriber(
     min_score: float | None = None,
     max_papers: int | None = None,
     slack_user: tuple[str, str] | None = None,
+    learning: bool | None = None,
 ) -> Subscriber:
     """Change the fields given; None leaves a field as it is.
 
-    ``slack_user`` is (team id, user id): who the subscriber is in Slack.
+    ``slack_user`` is (team id, user id): who the subscriber is in Slack; ``learning``
+    whether their feedback may reorder their digests.
     """
     values: dict[str, object] = {
         "name": name,
@@ -231,6 +234,7 @@ def update_subscriber(
         "active": active,
         "min_score": min_score,
         "max_papers": max_papers,
+        "learning": learning,
     }
     if slack_user is not None:
         values["slack_team_id"], values["slack_user_id"] = slack_user

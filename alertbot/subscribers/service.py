@@ -269,6 +269,10 @@ class SubscriberService:
         """No digests until resumed; profile and channels are kept."""
         return store.update_subscriber(self.engine, subscriber_id, now=self.now(), active=False)
 
+    def set_learning(self, subscriber_id: int, allowed: bool) -> Subscriber:
+        """Whether the subscriber's feedback may reorder their digests (``alertbot learn``)."""
+        return store.update_subscriber(self.engine, subscriber_id, now=self.now(), learning=allowed)
+
     def resume(self, subscriber: Subscriber) -> Subscriber:
         """Digests again, on every channel the subscriber turned off themselves.
 
