@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 from typer.testing import Result
 
+from alertbot.config import Settings
 from alertbot.model import EndpointKind
 from alertbot.store import connect, migrate
 from alertbot.store import subscribers as subscriber_store
@@ -64,6 +66,18 @@ SECTION_TYPOS: list[Case] = [
         "[subscribe]\nmax_interest = 7\n",
         {},
         [(f"{F}:2", "subscribe.max_interest", "did you mean 'max_interests'?")],
+    ),
+    (
+        "learn",
+        "[learn]\nmin_usefull = 3\n",
+        {},
+        [(f"{F}:2", "learn.min_usefull", "did you mean 'min_useful'?")],
+    ),
+    (
+        "outgoing_mail",
+        "[outgoing_mail]\nper_adress = 3\n",
+        {},
+        [(f"{F}:2", "outgoing_mail.per_adress", "did you mean 'per_address'?")],
     ),
     (
         "schedule",
@@ -278,3 +292,14 @@ def test_it_lists_every_mistake_of_every_kind_in_one_run(
     assert_reported(lines[:-1], expected[:-1])
     assert any(line.startswith("slack.bot_token: unset") for line in lines)
     assert f"{F}: {len(expected)} problem(s)" in result.stderr
+
+
+def test_the_table_covers_every_section_of_the_settings() -> None:
+    """A section added to Settings later must get its row above."""
+    sections = {
+        name
+        for name, field in Settings.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+    } | {"sources"}
+    covered = {name for name, *_ in SECTION_TYPOS}
+    assert sections <= covered, sections - covered
