@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from alertbot.store import connect, migrate, migrations
 from alertbot.store.candidates import candidate_papers
 from alertbot.store.deliveries import list_rows
 from alertbot.store.papers import get_papers
+from alertbot.store.reclaim import reclaim
 from alertbot.store.schema import metadata
 from alertbot.store.subscribers import get_subscriber
 
@@ -251,10 +252,31 @@ def test_an_upgrade_through_paper_links_keeps_papers_and_fetches(db_url: str) ->
         _at(engine, "0002_drop_schema_version")
         with engine.begin() as conn:
             _fill_baseline(conn)
-        assert migrate(engine) == ["0003_paper_links"]
+        history = migrations.history()
+        assert migrate(engine) == history[history.index("0003_paper_links") :]
         paper = get_papers(engine, ["2611.00001"])["2611.00001"].paper
         assert paper.title == "Graph transformers at scale"
         assert (paper.github_repo, paper.upvotes, paper.affiliations) == (None, None, ())
         assert [r.n_skipped_entries for r in latest_fetches(engine)] == [0]
+    finally:
+        engine.dispose()
+
+
+def test_a_row_an_old_worker_left_sending_is_reclaimed_at_no_cost_after_0004(db_url: str) -> None:
+    """A row left 'sending' by a worker from before 0004 has no phase: after the upgrade
+    it is reclaimed as pending with its attempts as they were."""
+    engine = connect(db_url)
+    try:
+        _at(engine, "0003_paper_links")
+        with engine.begin() as conn:
+            _fill_baseline(conn)
+            conn.execute(
+                text("UPDATE outbox SET state = 'sending', claimed_by = 'old:1', claimed_at = :at"),
+                {"at": T0.replace(tzinfo=None) if engine.dialect.name == "sqlite" else T0},
+            )
+        assert migrate(engine) == ["0004_delivery_phases"]
+        assert reclaim(engine, now=T0 + timedelta(hours=1), lease_seconds=600) == 1
+        (row,) = list_rows(engine)
+        assert (row.state, row.phase, row.deadline_at) == ("pending", None, None)
     finally:
         engine.dispose()
