@@ -11,10 +11,22 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 from alertbot.match import CorpusStats, match_profile
-from alertbot.model import Digest, DigestItem, Endpoint, Match, Paper, Profile, Subscriber
+from alertbot.model import (
+    Digest,
+    DigestItem,
+    Endpoint,
+    Match,
+    Paper,
+    Profile,
+    RankReason,
+    Subscriber,
+)
 
 # ``match_profile``'s signature: the matcher a digest is built with (a cache may stand in).
 Matcher = Callable[[Profile, Sequence[Paper], CorpusStats], list[Match]]
+# The learned order of the ranked matches, each with why it moved (alertbot.learn.rerank
+# with the reader's model bound); keyword matching has already decided which are in.
+Ranker = Callable[[list[Match]], list[tuple[Match, RankReason | None]]]
 
 
 def build_digest(
@@ -24,6 +36,7 @@ def build_digest(
     candidates: Sequence[Paper],
     stats: CorpusStats,
     matcher: Matcher = match_profile,
+    ranker: Ranker | None = None,
 ) -> Digest:
     """The digest ``subscriber`` gets on ``endpoint`` for ``digest_date``.
 
@@ -32,15 +45,20 @@ def build_digest(
     digest with no items: whether to send it is the caller's choice
     (``settings.delivery.send_empty``). A profile that no longer parses raises
     :class:`alertbot.match.QueryError`.
+
+    ``ranker`` (given only when the reader's learned ranking is on) reorders the matches
+    before the cap, so it decides which make it; without one the order is the matcher's.
     """
     by_id = {paper.id: paper for paper in candidates}
     matches = matcher(subscriber.profile, list(by_id.values()), stats)
     cap = max(subscriber.profile.max_papers, 0)
-    items = tuple(DigestItem(by_id[m.paper_id], m) for m in matches[:cap])
+    ranked = ranker(matches) if ranker is not None else [(m, None) for m in matches]
+    items = tuple(DigestItem(by_id[m.paper_id], m, reason) for m, reason in ranked[:cap])
     return Digest(
         subscriber=subscriber,
         endpoint=endpoint,
         digest_date=digest_date,
         items=items,
         more=max(len(matches) - cap, 0),
+        learned=ranker is not None,
     )

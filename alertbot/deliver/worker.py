@@ -23,6 +23,7 @@ The send loop's rules, each for a failure seen in practice:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import random
 import socket
@@ -54,6 +55,7 @@ from alertbot.deliver.relays import RelayBreakers
 from alertbot.deliver.rematch import MatchCache
 from alertbot.deliver.report import Delivery, SendReport
 from alertbot.digest import build_digest
+from alertbot.links import feedback_url
 from alertbot.logs import get_logger
 from alertbot.match import CorpusStats, QueryError
 from alertbot.model import Digest, Endpoint, EndpointKind, OutboxState, Paper, Subscriber
@@ -360,7 +362,13 @@ def _render(run: _Run, channel: Channel, digest: Digest) -> Rendered:
     url = run.unsubscribe_url(digest.subscriber.id, digest.endpoint.id)
     try:
         email = (
-            run.renderer.email(digest, unsubscribe_url=url) if "email" in channel.renders else None
+            run.renderer.email(
+                digest,
+                unsubscribe_url=url,
+                feedback_url=functools.partial(feedback_url, run.settings, digest.subscriber.id),
+            )
+            if "email" in channel.renders
+            else None
         )
         slack = run.renderer.slack(digest) if "slack" in channel.renders else None
     except Exception as exc:  # a template bug must not stop the whole batch

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 from alertbot.store.types import UTCDateTime
@@ -126,6 +127,8 @@ subscribers = Table(
     Column("slack_user_id", String(32)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Added by 0005_learning: the reader allows the learned ranking (alertbot.learn).
+    Column("learning", Boolean, nullable=False, default=True, server_default=true()),
     UniqueConstraint("slack_team_id", "slack_user_id", name="uq_subscribers_slack_user"),
 )
 
@@ -190,7 +193,7 @@ outbox = Table(
     Column("paper_ids", JSON, nullable=False),
     Column("more", Integer, nullable=False, default=0),  # matches beyond the cap
     Column("message_id", Text),
-    # Added by 0004_delivery_phases: how far the current attempt got (a SendPhase value,
+    # Added by 0006_delivery_phases: how far the current attempt got (a SendPhase value,
     # model.py), and when a digest that keeps failing gives up (set at its first attempt).
     Column("phase", String(16)),
     Column("deadline_at", UTCDateTime),
@@ -198,7 +201,7 @@ outbox = Table(
     Index("ix_outbox_state_next", "state", "next_attempt_at"),
 )
 
-# Added by 0004_delivery_phases: a relay (an SMTP server, the Slack API) with consecutive
+# Added by 0006_delivery_phases: a relay (an SMTP server, the Slack API) with consecutive
 # connection-level failures, and until when workers leave it alone (alertbot/store/breakers.py).
 relay_breakers = Table(
     "relay_breakers",
@@ -231,4 +234,23 @@ feedback = Table(
     Column("paper_id", String(64), primary_key=True),
     Column("value", String(16), nullable=False),  # useful | not_useful
     Column("at", UTCDateTime, nullable=False),
+    # Added by 0005_learning: slack | email | web, the channel of the latest verdict.
+    Column("channel", String(16), nullable=False, default="slack", server_default="slack"),
+)
+
+# -- outgoing mail on request -----------------------------------------------------------
+
+# One row per email sent because someone asked (a confirmation link; sign-in links
+# later): what alertbot.store.outgoing_mail counts to limit them. Added by migration
+# 0004_outgoing_mail. Addresses and requesters are kept as SHA-256 digests only.
+outgoing_mail = Table(
+    "outgoing_mail",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("purpose", String(32), nullable=False),
+    Column("address_key", String(64), nullable=False),
+    Column("requester_key", String(64), nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False, index=True),
+    Index("ix_outgoing_mail_address", "purpose", "address_key", "sent_at"),
+    Index("ix_outgoing_mail_requester", "purpose", "requester_key", "sent_at"),
 )

@@ -252,8 +252,8 @@ def test_an_upgrade_through_paper_links_keeps_papers_and_fetches(db_url: str) ->
         _at(engine, "0002_drop_schema_version")
         with engine.begin() as conn:
             _fill_baseline(conn)
-        history = migrations.history()
-        assert migrate(engine) == history[history.index("0003_paper_links") :]
+        since_0003 = migrations.history()[migrations.history().index("0003_paper_links") :]
+        assert migrate(engine) == since_0003
         paper = get_papers(engine, ["2611.00001"])["2611.00001"].paper
         assert paper.title == "Graph transformers at scale"
         assert (paper.github_repo, paper.upvotes, paper.affiliations) == (None, None, ())
@@ -262,19 +262,47 @@ def test_an_upgrade_through_paper_links_keeps_papers_and_fetches(db_url: str) ->
         engine.dispose()
 
 
-def test_a_row_an_old_worker_left_sending_is_reclaimed_at_no_cost_after_0004(db_url: str) -> None:
-    """A row left 'sending' by a worker from before 0004 has no phase: after the upgrade
+def test_an_upgrade_through_learning_keeps_profiles_and_feedback(db_url: str) -> None:
+    """A store from before 0005 keeps every interest, endpoint and verdict (adding the
+    columns never rebuilds ``subscribers``, whose drop would cascade to them); readers
+    start with learning allowed, and old verdicts are recorded as from Slack."""
+    from alertbot.store.feedback import get_feedback
+
+    engine = connect(db_url)
+    try:
+        _at(engine, "0003_paper_links")
+        with engine.begin() as conn:
+            _fill_baseline(conn)
+        _at(engine, "0004_outgoing_mail")
+        history = migrations.history()
+        assert migrate(engine) == history[history.index("0005_learning") :]
+        subscriber = get_subscriber(engine, 1)
+        assert subscriber is not None
+        assert subscriber.profile.interests == ("graph transformer",)
+        assert [e.address for e in subscriber.endpoints] == ["ada@example.org"]
+        assert subscriber.learning is True
+        assert get_feedback(engine, 1) == {"2611.00001": "useful"}
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT channel FROM feedback")).scalar_one() == "slack"
+    finally:
+        engine.dispose()
+
+
+def test_a_row_an_old_worker_left_sending_is_reclaimed_at_no_cost_after_0006(db_url: str) -> None:
+    """A row left 'sending' by a worker from before 0006 has no phase: after the upgrade
     it is reclaimed as pending with its attempts as they were."""
     engine = connect(db_url)
     try:
         _at(engine, "0003_paper_links")
         with engine.begin() as conn:
             _fill_baseline(conn)
+        _at(engine, "0005_learning")
+        with engine.begin() as conn:
             conn.execute(
                 text("UPDATE outbox SET state = 'sending', claimed_by = 'old:1', claimed_at = :at"),
                 {"at": T0.replace(tzinfo=None) if engine.dialect.name == "sqlite" else T0},
             )
-        assert migrate(engine) == ["0004_delivery_phases"]
+        assert migrate(engine) == ["0006_delivery_phases"]
         assert reclaim(engine, now=T0 + timedelta(hours=1), lease_seconds=600) == 1
         (row,) = list_rows(engine)
         assert (row.state, row.phase, row.deadline_at) == ("pending", None, None)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_delivery_phases"
-down_revision = "0003_paper_links"
+revision = "0006_delivery_phases"
+down_revision = "0005_learning"
 branch_labels = None
 depends_on = None
 
