@@ -136,8 +136,9 @@ def send_due(
                 limit=delivery.batch_size,
                 skip_kinds=run.relays.skipped_kinds(run.channels),
             )
+            # Tried once in this run already (no backoff configured): left for the next.
             tried = [r.id for r in rows if r.id in run.attempted]
-            outbox.release(engine, tried, worker_id=run.worker_id)
+            outbox.release(engine, tried, worker_id=run.worker_id, state=OutboxState.FAILED)
             fresh = [r for r in rows if r.id not in run.attempted]
             if not fresh:
                 break

@@ -206,9 +206,11 @@ def renew(db: Db, ids: Iterable[int], *, worker_id: str, now: datetime) -> None:
         )
 
 
-def release(db: Db, ids: Iterable[int], *, worker_id: str) -> int:
-    """Give back claimed rows not attempted (a stop request, a relay backed off): pending,
-    attempts unchanged."""
+def release(
+    db: Db, ids: Iterable[int], *, worker_id: str, state: OutboxState = OutboxState.PENDING
+) -> int:
+    """Give back claimed rows not attempted (a stop request, a relay backed off): pending
+    (or ``state``: failed for a row already tried in this run), attempts unchanged."""
     ids = list(ids)
     if not ids:
         return 0
@@ -221,7 +223,7 @@ def release(db: Db, ids: Iterable[int], *, worker_id: str) -> int:
                     outbox.c.state == OutboxState.SENDING,
                     outbox.c.claimed_by == worker_id,
                 )
-                .values(state=OutboxState.PENDING, claimed_at=None, claimed_by=None, phase=None)
+                .values(state=state, claimed_at=None, claimed_by=None, phase=None)
             ).rowcount
         )
 
@@ -235,18 +237,53 @@ def start(db: Db, row: NextRow, *, worker_id: str) -> bool:
         return _start(conn, row, worker_id)
 
 
-def _start(conn: Connection, row: NextRow, worker_id: str) -> bool:
-    result = conn.execute(
-        update(outbox)
-        .where(_mine(row.id, worker_id))
-        .values(
-            phase=SendPhase.STARTED,
-            deadline_at=func.coalesce(
-                outbox.c.deadline_at, bindparam("d", row.deadline, UTCDateTime())
-            ),
-        )
+# Built once, with bound parameters: these run for every message, and building a
+# statement costs more than running it (SQLAlchemy then reuses its compiled form).
+_MINE = (
+    (outbox.c.id == bindparam("b_id"))
+    & (outbox.c.state == OutboxState.SENDING)
+    & (outbox.c.claimed_by == bindparam("b_worker"))
+)
+_START = (
+    update(outbox)
+    .where(_MINE)
+    .values(
+        phase=SendPhase.STARTED,
+        deadline_at=func.coalesce(
+            outbox.c.deadline_at, bindparam("b_deadline", type_=UTCDateTime())
+        ),
     )
-    return int(result.rowcount) == 1
+)
+_HAND_OVER = (
+    update(outbox)
+    .where(_MINE)
+    .values(phase=SendPhase.HANDED_OVER, claimed_at=bindparam("b_now", type_=UTCDateTime()))
+)
+# A row another worker reclaimed meanwhile as ``unknown`` (this worker's lease ran out
+# while the database was away) is still ours to make ``sent``: we have the relay's answer.
+_SENT = (
+    update(outbox)
+    .where(
+        outbox.c.id == bindparam("b_id"),
+        outbox.c.claimed_by == bindparam("b_worker"),
+        (outbox.c.state == OutboxState.SENDING)
+        | ((outbox.c.state == OutboxState.UNKNOWN) & (outbox.c.phase == SendPhase.HANDED_OVER)),
+    )
+    .values(
+        state=OutboxState.SENT,
+        sent_at=bindparam("b_now", type_=UTCDateTime()),
+        message_id=bindparam("b_message_id"),
+        attempts=outbox.c.attempts + case((outbox.c.state == OutboxState.SENDING, 1), else_=0),
+        last_error=None,
+        claimed_by=None,
+        phase=None,
+    )
+)
+
+
+def _start(conn: Connection, row: NextRow, worker_id: str) -> bool:
+    params = {"b_id": row.id, "b_worker": worker_id, "b_deadline": row.deadline}
+    return int(conn.execute(_START, params).rowcount) == 1
 
 
 def hand_over(db: Db, row_id: int, *, worker_id: str, now: datetime) -> bool:
@@ -255,12 +292,8 @@ def hand_over(db: Db, row_id: int, *, worker_id: str, now: datetime) -> bool:
     False if the row is no longer this worker's: the caller must then not send it.
     """
     with transaction(db) as conn:
-        result = conn.execute(
-            update(outbox)
-            .where(_mine(row_id, worker_id))
-            .values(phase=SendPhase.HANDED_OVER, claimed_at=now)
-        )
-        return int(result.rowcount) == 1
+        params = {"b_id": row_id, "b_worker": worker_id, "b_now": now}
+        return int(conn.execute(_HAND_OVER, params).rowcount) == 1
 
 
 def complete(
@@ -273,41 +306,16 @@ def complete(
     paper_ids: Sequence[str],
     start_next: NextRow | None = None,
 ) -> bool:
-    """Mark the row sent and its papers delivered, in one transaction.
-
-    A row another worker reclaimed meanwhile as ``unknown`` (this worker's lease ran out
-    while the database was away) is ours to make ``sent`` too: we have the relay's answer.
-    False if the row was no longer ours in any way.
-    """
-    ours = (
-        (outbox.c.id == row.id)
-        & (outbox.c.claimed_by == worker_id)
-        & (
-            (outbox.c.state == OutboxState.SENDING)
-            | ((outbox.c.state == OutboxState.UNKNOWN) & (outbox.c.phase == SendPhase.HANDED_OVER))
-        )
-    )
+    """Mark the row sent and its papers delivered (and start ``start_next``), in one
+    transaction. False if the row was no longer ours in any way."""
+    params = {"b_id": row.id, "b_worker": worker_id, "b_now": now, "b_message_id": message_id}
     with engine.begin() as conn:
-        result = conn.execute(
-            update(outbox)
-            .where(ours)
-            .values(
-                state=OutboxState.SENT,
-                sent_at=now,
-                message_id=message_id,
-                attempts=outbox.c.attempts
-                + case((outbox.c.state == OutboxState.SENDING, 1), else_=0),
-                last_error=None,
-                claimed_by=None,
-                phase=None,
-            )
-        )
-        if result.rowcount != 1:
-            return False
-        mark_delivered(conn, row.endpoint_id, paper_ids, row.id, now=now)
+        ours = conn.execute(_SENT, params).rowcount == 1
+        if ours:
+            mark_delivered(conn, row.endpoint_id, paper_ids, row.id, now=now)
         if start_next is not None:
             _start(conn, start_next, worker_id)
-    return True
+    return ours
 
 
 def fail(

@@ -151,10 +151,12 @@ def test_it_retries_a_4xx_refusal_and_then_delivers(
         sink.behaviour.data_replies.append("451 4.3.0 try again later")
         settings = settings_for(tmp_path, sink)
         report, _ = run(engine, settings)
+        (waiting,) = deliveries.list_rows(engine)
         again = send_due(engine, settings, now=lambda: NOW, worker_id="w1")
         sink.wait_for(1)
         assert len(sink.messages) == 1
     assert [d.state for d in report.deliveries + again.deliveries] == ["failed", "sent"]
+    assert waiting.state == "failed"  # tried once in the first run, though already due again
     (row,) = deliveries.list_rows(engine)
     assert (row.state, row.attempts) == ("sent", 2)
 
