@@ -149,7 +149,8 @@ class Tally:
         return (
             f"{len(self.states)} digests, rows {dict(sorted(counts.items()))}, "
             f"lost {len(self.lost)}, duplicates {len(self.duplicates)}, "
-            f"unknown {len(self.unknown)}"
+            f"unknown {len(self.unknown)} "
+            f"({sum(self.received[a] for a in self.unknown)} of them had arrived)"
         )
 
 
