@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -103,6 +108,8 @@ def send(
     Running it again sends nothing new: each (channel, date) digest is queued once.
     Says what is left waiting (retries and when, rows another worker holds, rows in
     state unknown). Exits 1 if a digest failed, died, or ended in state unknown.
+    SIGTERM or Ctrl-C finishes the digest in flight, gives the rest back for the next
+    run and exits 128 + the signal number (a second signal stops at once).
 
     With --json: {"queued", "reclaimed", "counts", "deliveries": [...], "waiting":
     {"retrying", "next_attempt_at", "last_error", "in_flight", "unknown"}}.
@@ -129,10 +136,14 @@ def send(
         out.print(f"{len(planned)} digest(s) due; dry run, nothing stored or sent.")
         return
     _channel_warnings(cfg)
-    queued = deliver.queue_due(engine, cfg, now=now)
-    with progress("sending", deliveries_store.due_count(engine, now=utcnow())) as advance:
-        report = deliver.send_due(engine, cfg, now=utcnow, progress=lambda _d: advance())
+    with _stop_on_signals() as stop:
+        queued = deliver.queue_due(engine, cfg, now=now)
+        with progress("sending", deliveries_store.due_count(engine, now=utcnow())) as advance:
+            report = deliver.send_due(
+                engine, cfg, now=utcnow, stop=stop.event, progress=lambda _d: advance()
+            )
     waiting = deliveries_store.waiting(engine, now=utcnow())
+    stopped = 128 + stop.signal if stop.signal is not None else None
     if as_json:
         print_json(
             {
@@ -143,7 +154,7 @@ def send(
                 "waiting": dataclasses.asdict(waiting),
             }
         )
-        raise typer.Exit(0 if report.ok else 1)
+        raise typer.Exit(stopped or (0 if report.ok else 1))
     table = Table("outbox", "subscriber", "channel", "date", "state", "papers", "error")
     for d in report.deliveries:
         table.add_row(
@@ -164,6 +175,9 @@ def send(
     )
     for line in waiting_lines(waiting, utcnow()):
         out.print(Text(line))
+    if stop.signal is not None:
+        out.print(f"stopped by {stop.signal.name}; the rest waits for the next run")
+        raise typer.Exit(128 + stop.signal)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -200,6 +214,34 @@ def entry_json(entry: LedgerEntry) -> dict[str, Any]:
         "last_error": row.last_error,
         "message_id": row.message_id,
     }
+
+
+@dataclass
+class _StopRequest:
+    event: threading.Event = field(default_factory=threading.Event)
+    signal: signal.Signals | None = None
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[_StopRequest]:
+    """SIGTERM (cron, ``timeout``, systemd) and SIGINT ask the send loop to stop between
+    messages, so the batch is given back rather than stranded in 'sending' for a lease;
+    a second signal raises KeyboardInterrupt at once (the row in hand is then settled
+    by its recorded phase)."""
+    stop = _StopRequest()
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if stop.event.is_set():
+            raise KeyboardInterrupt
+        stop.signal = signal.Signals(signum)
+        stop.event.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @deliveries_app.command("list")

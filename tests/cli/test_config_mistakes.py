@@ -51,9 +51,9 @@ SECTION_TYPOS: list[Case] = [
     ),
     (
         "delivery",
-        "[delivery]\nmax_attemps = 3\n",
+        "[delivery]\nlease_secnds = 30\n",
         {},
-        [(f"{F}:2", "delivery.max_attemps", "did you mean 'max_attempts'?")],
+        [(f"{F}:2", "delivery.lease_secnds", "did you mean 'lease_seconds'?")],
     ),
     (
         "match",
@@ -270,7 +270,7 @@ def test_it_lists_every_mistake_of_every_kind_in_one_run(
             'hostname = "127.0.0.1"',
             'security = "tls"',
             "[delivery]",
-            "max_attemps = 3",
+            "lease_secnds = 30",
             "",
         ]
     )
@@ -284,7 +284,7 @@ def test_it_lists_every_mistake_of_every_kind_in_one_run(
         (f"{F}:11", "web.port", "not 'eighty'"),
         (f"{F}:13", "smtp.hostname", "did you mean 'host'?"),
         (f"{F}:14", "smtp.security", "not 'tls'"),
-        (f"{F}:16", "delivery.max_attemps", "did you mean 'max_attempts'?"),
+        (f"{F}:16", "delivery.lease_secnds", "did you mean 'lease_seconds'?"),
         ("environment ALERTBOT_HTTP__RETRIES", "http.retries", "not 'lots'"),
         ("slack.bot_token", "", "remove the Slack endpoints of 2 subscriber"),
     ]

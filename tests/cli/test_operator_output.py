@@ -33,7 +33,7 @@ def stock(tmp_path: Path, *, smtp_port: int, readers: int = 1) -> Path:
         'secret_key = "operator-output-test-key-0123456789"\n'
         f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\n'
         "timeout_seconds = 5\n"
-        "[delivery]\nbackoff_base_seconds = 600\nmax_attempts = 5\n",
+        "[delivery]\nbackoff_base_seconds = 600\n",
         encoding="utf-8",
     )
     engine = connect(f"sqlite:///{db}")
@@ -131,9 +131,8 @@ def test_send_says_what_waits_for_a_retry_and_names_the_relay(tmp_path: Path) ->
     assert f"127.0.0.1:{port}" in first.stdout
     assert second.exit_code == 0, second.output
     line = next(x for x in second.stdout.splitlines() if "waiting to retry" in x)
-    assert re.match(
-        r"1 digest waiting to retry at \d\d:\d\d \(last error: SMTP 127\.0\.0\.1:", line
-    )
+    assert re.match(r"1 digest waiting to retry at \d\d:\d\d \(last error: SMTP ", line)
+    assert f"127.0.0.1:{port}" in line
     assert "Connection refused" in line
 
 
@@ -175,7 +174,7 @@ def test_deliveries_list_shows_names_and_is_not_cut_when_piped(tmp_path: Path) -
     result = run("deliveries", "list")
     assert result.exit_code == 0
     assert LONG_NAME in result.stdout
-    assert "ConnectionRefusedError: [Errno 111] Connection refused" in result.stdout
+    assert "[Errno 111] Connection refused" in result.stdout
     assert re.search(r"\d{4}-\d\d-\d\d", result.stdout)  # dates whole, not "2026-1…"
     assert "…" not in result.stdout
 
