@@ -9,6 +9,7 @@ Grammar (AND binds tighter than OR; operators are upper case, ``or`` is a word):
     primary := [field ":"] (WORD ["*"] | '"' phrase '"' | "(" or_expr ")") ["^" number]
 
 Every error is a :class:`QueryError` naming what is wrong and the 1-based column.
+Parentheses and ``NOT``/``-`` nest at most :data:`MAX_DEPTH` levels.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ FIELDS: dict[str, str] = {
 DEFAULT_FIELD = "ta"  # title or abstract
 MIN_PREFIX = 2
 MAX_WEIGHT = 100.0
+# Parentheses and NOT/- each nest one level. Real queries use a handful; the cap keeps
+# the recursive parser and evaluators far from Python's recursion limit (~235 nested
+# groups raised RecursionError before it).
+MAX_DEPTH = 32
 _NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)")
 _OPERATORS = frozenset({"OR", "AND", "NOT"})
 _RUN_STOP = frozenset('"()^') | frozenset(" \t\r\n\f\v")
@@ -200,6 +205,14 @@ class _Parser:
         self.pos = 0
         self.end_col = end_col
         self.n_atoms = 0
+        self.depth = 0
+
+    def deeper(self, tok: _Tok) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QueryError(
+                f"nested more than {MAX_DEPTH} levels deep (parentheses and NOT/-)", tok.col
+            )
 
     def peek(self) -> _Tok | None:
         return self.toks[self.pos] if self.pos < len(self.toks) else None
@@ -252,7 +265,10 @@ class _Parser:
             if not self.starts_operand():
                 what = "NOT" if tok.kind == "NOT" else "'-'"
                 raise QueryError(f"{what} needs a term after it", tok.col)
-            return Not(self.unary(fld))
+            self.deeper(tok)
+            node = Not(self.unary(fld))
+            self.depth -= 1
+            return node
         return self.primary(fld)
 
     def primary(self, fld: str) -> Node:
@@ -280,7 +296,9 @@ class _Parser:
                 raise QueryError("empty parentheses", tok.col)
             if nxt is None:
                 raise QueryError("unclosed '('", tok.col)
+            self.deeper(tok)
             node = self.or_expr(fld)
+            self.depth -= 1
             close = self.peek()
             if close is None or close.kind != "RPAREN":
                 raise QueryError("unclosed '('", tok.col)

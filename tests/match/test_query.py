@@ -116,3 +116,26 @@ def test_it_accepts_exactly_the_limits() -> None:
     """A query at the length and term limits is accepted."""
     query = parse_query("a b c", max_length=5, max_clauses=3)
     assert query.n_clauses == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [
+        ("(" * 1000 + "a" + ")" * 1000, 33),
+        ("-" * 1000 + "a b", 33),
+        ("NOT " * 1000 + "a b", 129),
+        ("a " + "(-" * 500 + "b" + ")" * 500, 35),
+    ],
+)
+def test_it_refuses_nesting_deeper_than_the_cap_at_its_column(text: str, column: int) -> None:
+    """A thousand nested groups or negations is a query error at the first level too
+    deep, never a RecursionError."""
+    with pytest.raises(QueryError) as info:
+        parse_query(text, max_length=10_000, max_clauses=10_000)
+    assert info.value.message == "nested more than 32 levels deep (parentheses and NOT/-)"
+    assert info.value.column == column
+
+
+def test_it_accepts_nesting_at_the_cap() -> None:
+    """Exactly 32 levels of parentheses parse."""
+    assert parse_query("(" * 32 + "a" + ")" * 32).root == word("a")
