@@ -10,11 +10,11 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
+from alertbot.bench.match import generate_papers, generate_profiles, run_bench
 from alertbot.cli.common import ConfigOption, err, fail, out, settings
 from alertbot.clock import utcnow
 from alertbot.config import HttpSettings, MatchSettings
 from alertbot.match import CorpusStats, ProfileIndex, QueryError, match_profile, validate_profile
-from alertbot.bench.match import generate_papers, generate_profiles, run_bench
 from alertbot.model import Hit, Match, Paper, Profile
 from alertbot.parse import ParseError
 from alertbot.samples import sample_dump_paths
@@ -100,10 +100,13 @@ def _snippet(paper: Paper, hits: Sequence[Hit]) -> Text:
 def _print_match(rank: int, paper: Paper, match: Match) -> None:
     head = Text(f"{rank:>3}. [{match.score:6.2f}] ", style="bold")
     out.print(head + _highlight(paper.title, match.hits, "title"))
-    out.print(Text(f"     {paper.url or paper.id}", style="dim"))
+    categories = f"  [{', '.join(paper.categories)}]" if paper.categories else ""
+    out.print(Text(f"     {paper.url or paper.id}{categories}", style="dim"))
     for interest in match.interests:
         terms = [f"{h.term} ({h.field})" for h in match.hits if h.interest == interest]
-        out.print(Text(f"     matched {interest!r}: ", style="dim") + Text(", ".join(terms)))
+        # A cat: term filters without a highlight: say what let the paper in.
+        said = ", ".join(terms) or "its categories"
+        out.print(Text(f"     matched {interest!r}: ", style="dim") + Text(said))
     if any(h.field == "abstract" for h in match.hits):
         out.print(Text("     ") + _snippet(paper, match.hits))
     authors = [h for h in match.hits if h.field == "authors"]
@@ -139,6 +142,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
           "state space model"   a phrase
           a OR b, a AND b, a NOT b, a -b, (groups)
           ti: abs: au: (also title: abstract: author:) on a word, phrase or group
+          cat:cs.LG  cat:cs.*   an arXiv category (whole, any case) or category prefix
           quantiz*              prefix wildcard
           retrieval^2           weight
         Example: --query '"neural machine translation" OR NMT' --exclude survey

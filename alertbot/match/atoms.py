@@ -14,7 +14,7 @@ from alertbot.match.evaluate import SEARCHED, Doc
 from alertbot.match.query import Node, Not, Or, Prefix, Term
 
 MAX_CONJUNCTIONS = 64  # beyond this a query is evaluated on Python ints instead
-FIELDS = ("ti", "abs", "au")  # the paper fields atoms are looked up in
+FIELDS = ("ti", "abs", "au", "cat")  # the paper fields atoms are looked up in
 AtomKey = tuple[str, str, object]  # ("t", field, stems) or ("x", field, prefix)
 Conj = tuple[frozenset[int], frozenset[int]]  # (positive atom ids, negated atom ids)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from alertbot.match.normalise import Token, tokenise
-from alertbot.match.query import And, Node, Not, Or, Prefix, Term
+from alertbot.match.query import CATEGORY, And, Node, Not, Or, Prefix, Term
 from alertbot.match.score import PHRASE_BOOST, CorpusStats, term_score
 from alertbot.model import Field, Paper
 
@@ -17,6 +17,7 @@ SEARCHED: dict[str, tuple[str, ...]] = {
     "abs": ("abs",),
     "au": ("au",),
     "ta": ("ti", "abs"),
+    "cat": ("cat",),
 }
 Span = tuple[int, int]
 
@@ -26,8 +27,8 @@ class FieldText:
 
     __slots__ = ("positions", "stems", "tokens")
 
-    def __init__(self, text: str) -> None:
-        self.tokens: list[Token] = tokenise(text)
+    def __init__(self, text: str, tokens: list[Token] | None = None) -> None:
+        self.tokens: list[Token] = tokenise(text) if tokens is None else tokens
         self.stems: list[str] = [t.stem for t in self.tokens]
         self.positions: dict[str, list[int]] = {}
         for i, s in enumerate(self.stems):
@@ -62,19 +63,21 @@ class Doc:
             "ti": FieldText(paper.title),
             "abs": FieldText(paper.abstract),
             "au": FieldText(", ".join(paper.authors)),
+            # One token per category, compared whole: cs.LG is not the words cs and lg.
+            "cat": FieldText("", [Token(c, c, 0, 0) for c in map(str.casefold, paper.categories)]),
         }
         # (atom, stats) -> (score, hits): many queries share an atom.
         self.scored: dict[tuple[Term | Prefix, int], tuple[float, list[HitPart], CorpusStats]] = {}
 
 
-_cache: dict[tuple[str, str, str, tuple[str, ...]], Doc] = {}
+_cache: dict[tuple[str, str, str, tuple[str, ...], tuple[str, ...]], Doc] = {}
 _CACHE_SIZE = 8192
 
 
 def doc_for(paper: Paper) -> Doc:
     """The tokenised paper, cached so many profiles share one tokenisation."""
     # Paper holds a dict (extra), so it is not hashable; the key is its text.
-    key = (paper.id, paper.title, paper.abstract, paper.authors)
+    key = (paper.id, paper.title, paper.abstract, paper.authors, paper.categories)
     doc = _cache.get(key)
     if doc is None:
         if len(_cache) >= _CACHE_SIZE:
@@ -130,6 +133,8 @@ def _atom(atom: Term | Prefix, doc: Doc, stats: CorpusStats) -> tuple[float, lis
 
 
 def _score_atom(atom: Term | Prefix, doc: Doc, stats: CorpusStats) -> tuple[float, list[HitPart]]:
+    if atom.field == CATEGORY:  # a filter on the listing's categories, not relevance
+        return 0.0, []
     total = 0.0
     hits: list[HitPart] = []
     for f in SEARCHED[atom.field]:

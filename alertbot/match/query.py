@@ -27,7 +27,12 @@ FIELDS: dict[str, str] = {
     "abstract": "abs",
     "au": "au",
     "author": "au",
+    "cat": "cat",
 }
+CATEGORY = "cat"  # arXiv categories: whole, case-insensitive values, never scored
+# cs.LG, math.AP, hep-th, astro-ph.CO, q-bio.NC; a trailing * makes a category prefix.
+_CATEGORY = re.compile(r"[a-z][a-z-]*(?:\.[a-z][a-z-]*)?")
+_CATEGORY_PREFIX = re.compile(r"[a-z][a-z-]*\.?(?:[a-z][a-z-]*)?")
 DEFAULT_FIELD = "ta"  # title or abstract
 MIN_PREFIX = 2
 MAX_WEIGHT = 100.0
@@ -187,7 +192,7 @@ def _lex_run(run: str, col: int) -> Iterator[_Tok]:
     if colon:
         if name.lower() not in FIELDS:
             raise QueryError(
-                f"unknown field '{name}:' (use ti:, abs: or au:, or quote the text)", col
+                f"unknown field '{name}:' (use ti:, abs:, au: or cat:, or quote the text)", col
             )
         yield _Tok("FIELD", FIELDS[name.lower()], col)
         if rest:
@@ -314,6 +319,8 @@ class _Parser:
 
     def word(self, tok: _Tok, fld: str) -> Node:
         raw = tok.text
+        if fld == CATEGORY:
+            return self.category(tok)
         if "*" in raw[:-1]:
             raise QueryError("'*' is only allowed at the end of a word", tok.col + raw.index("*"))
         if raw.endswith("*"):
@@ -335,7 +342,21 @@ class _Parser:
         self.n_atoms += 1
         return Term(fld, tuple(p.stem for p in parts), raw)
 
+    def category(self, tok: _Tok) -> Node:
+        value = tok.text.casefold()
+        self.n_atoms += 1
+        if value.endswith("*") and _CATEGORY_PREFIX.fullmatch(value[:-1]):
+            return Prefix(CATEGORY, value[:-1])
+        if _CATEGORY.fullmatch(value):
+            return Term(CATEGORY, (value,), tok.text)
+        raise QueryError(
+            f"'{tok.text}' is not an arXiv category (like cs.LG, hep-th, or cs.* for all of cs)",
+            tok.col,
+        )
+
     def phrase(self, tok: _Tok, fld: str) -> Node:
+        if fld == CATEGORY:
+            raise QueryError("cat: takes a category such as cs.LG, not a phrase", tok.col)
         if "*" in tok.text:
             raise QueryError("wildcards are not allowed inside a phrase", tok.col)
         parts = tokenise(tok.text)

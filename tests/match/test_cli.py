@@ -103,3 +103,23 @@ def test_it_runs_a_small_benchmark_and_confirms_identical_results() -> None:
     assert "identical match sets:  yes (300 profiles compared)" in stdout
     assert "speed-up" in stdout
     assert "papers/s" in stdout
+
+
+FEED = str(Path(__file__).parent.parent / "fixtures" / "arxiv-cs.CL.rss.xml")
+
+
+def test_it_matches_arxiv_categories_in_a_feed() -> None:
+    """cat: selects by the feed's categories; a prefix and an exclusion work too."""
+    _, cl, _ = run("match", FEED, "-q", "cat:CS.cl", "--json")
+    _, cs, _ = run("match", FEED, "-q", "cat:cs.*", "--json")
+    _, no_ir, _ = run("match", FEED, "-q", "cat:cs.* -cat:cs.IR", "--json")
+    ids = [[json.loads(line)["paper_id"] for line in o.splitlines()] for o in (cl, cs, no_ir)]
+    assert ids == [["1903.06902", "2404.03715"], ["1903.06902", "2404.03715"], ["2404.03715"]]
+
+
+def test_it_says_where_a_category_is_malformed() -> None:
+    """A bad cat: term exits 2 with the column."""
+    code, _, stderr = run("match", FEED, "-q", "graph cat:cs..LG")
+    assert code == 2
+    assert "'cs..LG' is not an arXiv category" in stderr
+    assert "at column 11" in stderr

@@ -25,13 +25,15 @@ Render = Callable[[str], str]
 texts = st.lists(st.sampled_from(WORDS), min_size=0, max_size=12).flatmap(
     lambda ws: st.sampled_from([" ", "-", ", "]).map(lambda sep: sep.join(ws))
 )
+CATEGORIES = ["cs.LG", "cs.CL", "math.AP", "stat.ML", "hep-th"]
 papers_st = st.lists(
     st.builds(
-        lambda i, t, a, au: paper(t, a, id=f"p{i}", authors=tuple(au)),
+        lambda i, t, a, au, cat: paper(t, a, id=f"p{i}", authors=tuple(au), categories=cat),
         st.integers(0, 10**6),
         texts,
         texts,
         st.lists(st.sampled_from(["Ann Graph", "Bob Survey", "Wei Model"]), max_size=2),
+        st.lists(st.sampled_from(CATEGORIES), max_size=2, unique=True).map(tuple),
     ),
     min_size=1,
     max_size=8,
@@ -40,7 +42,10 @@ papers_st = st.lists(
 
 
 def _atom(draw: st.DrawFn) -> Callable[[Render], str]:
-    kind = draw(st.integers(0, 3))
+    kind = draw(st.integers(0, 4))
+    if kind == 4:
+        category = draw(st.sampled_from([*CATEGORIES, "cs.*", "math*"]))
+        return lambda case: f"cat:{case(category)}"
     field = draw(st.sampled_from(FIELDS))
     a, b = draw(st.sampled_from(WORDS)), draw(st.sampled_from(WORDS))
     weight = draw(st.sampled_from(["", "", "^2"]))
@@ -79,6 +84,7 @@ def test_it_matches_case_insensitively(query: Callable[[Render], str], papers: l
             p.abstract.upper(),
             id=p.id,
             authors=tuple(a.upper() for a in p.authors),
+            categories=tuple(c.upper() for c in p.categories),
         )
         for p in papers
     ]

@@ -139,3 +139,40 @@ def test_it_refuses_nesting_deeper_than_the_cap_at_its_column(text: str, column:
 def test_it_accepts_nesting_at_the_cap() -> None:
     """Exactly 32 levels of parentheses parse."""
     assert parse_query("(" * 32 + "a" + ")" * 32).root == word("a")
+
+
+@pytest.mark.parametrize(
+    ("text", "tree"),
+    [
+        ("cat:cs.LG", Term("cat", ("cs.lg",), "cs.LG")),
+        ("cat:hep-th", Term("cat", ("hep-th",), "hep-th")),
+        ("cat:cs.*", Prefix("cat", "cs.")),
+        ("cat:astro-ph*", Prefix("cat", "astro-ph")),
+        ("cat:(cs.LG OR stat.ML)", Or((Term("cat", ("cs.lg",), "cs.LG"),
+                                       Term("cat", ("stat.ml",), "stat.ML")))),
+        ("graph -cat:math.*", And((word("graph"), Not(Prefix("cat", "math."))))),
+    ],
+)  # fmt: skip
+def test_it_parses_category_terms_whole_and_case_folded(text: str, tree: object) -> None:
+    """cat: takes one whole arXiv category, or a category prefix ending in '*'."""
+    assert parse_query(text).root == tree
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "column"),
+    [
+        ('cat:"cs LG"', "cat: takes a category such as cs.LG, not a phrase", 5),
+        ("graph cat:cs.LG.x", "'cs.LG.x' is not an arXiv category", 11),
+        ("cat:c$", "'c$' is not an arXiv category", 5),
+        ("ti:cat:cs.LG", "field cat: inside another field", 4),
+        ("-cat:math.*", "query has no positive term", None),
+    ],
+)
+def test_it_says_where_a_category_term_is_wrong(
+    text: str, message: str, column: int | None
+) -> None:
+    """A malformed cat: term is a query error at the category's column."""
+    with pytest.raises(QueryError) as info:
+        parse_query(text)
+    assert info.value.message.startswith(message)
+    assert info.value.column == column

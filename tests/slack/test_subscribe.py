@@ -330,3 +330,10 @@ def test_it_answers_a_thousand_nested_parentheses_with_the_parsers_column(
         assert "nested more than 32 levels deep" in text
         assert "column 33" in text
         assert me(world).profile.interests == ()
+
+
+def test_it_takes_a_category_interest_and_says_where_a_bad_one_is(world: World) -> None:
+    """/subscribe cat:cs.LG is stored; a malformed category is refused at its column."""
+    assert "column 11, at `cs..LG`" in world.session.reply("graph cat:cs..LG")
+    world.session.reply("cat:cs.LG -cat:math.*")
+    assert me(world).profile.interests == ("cat:cs.LG -cat:math.*",)
