@@ -136,6 +136,36 @@ class Frequency(enum.StrEnum):
     WEEKLY = "weekly"
 
 
+class OutboxState(enum.StrEnum):
+    """Where one outbox row (one digest on one endpoint for one date) stands.
+
+    The transitions and what each state promises are documented in
+    :mod:`alertbot.store.outbox`; the named sets below are the only place that says which
+    states count as in flight, claimable or final.
+    """
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    DEAD = "dead"
+    EMPTY = "empty"
+
+
+# A digest in one of these states may still reach the reader (or may have: ``unknown``),
+# so its papers are held back from the next digest on that endpoint.
+IN_FLIGHT: frozenset[OutboxState] = frozenset(
+    {OutboxState.PENDING, OutboxState.SENDING, OutboxState.FAILED, OutboxState.UNKNOWN}
+)
+# A worker may claim a row in these states once its ``next_attempt_at`` has come.
+CLAIMABLE: frozenset[OutboxState] = frozenset({OutboxState.PENDING, OutboxState.FAILED})
+# Nothing happens to a row in these states unless an operator retries it.
+FINAL: frozenset[OutboxState] = frozenset(
+    {OutboxState.SENT, OutboxState.DEAD, OutboxState.EMPTY, OutboxState.UNKNOWN}
+)
+
+
 class EndpointKind(enum.StrEnum):
     EMAIL = "email"
     SLACK_USER = "slack_user"

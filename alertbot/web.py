@@ -72,8 +72,8 @@ def health_report(
     is not stale before it had the time to fetch).
     """
     # Imported here: the store and outbox modules pull in the whole pipeline.
-    from alertbot.deliver import outbox_backlog
     from alertbot.store import fetches
+    from alertbot.store.deliveries import backlog as outbox_backlog
 
     problems: list[str] = []
     alive = health.scheduler_alive(now)

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from alertbot.cli.common import ConfigOption, fail, open_store, out, settings
 from alertbot.clock import utcnow
+from alertbot.model import OutboxState
 
 deliveries_app = typer.Typer(help="The outbox: what was sent, what failed, what waits.")
 
@@ -87,17 +88,16 @@ def list_deliveries(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many.")] = 50,
 ) -> None:
     """List outbox rows, newest first, with attempts and the last error."""
-    from alertbot.deliver import STATES
-    from alertbot.deliver import outbox as rows
+    from alertbot.store.deliveries import list_rows
 
     for name in state or ():
-        if name not in STATES:
-            fail(f"unknown state {name!r} (choose from {', '.join(STATES)})", code=2)
+        if name not in {s.value for s in OutboxState}:
+            fail(f"unknown state {name!r} (choose from {', '.join(OutboxState)})", code=2)
     engine = open_store(settings(config))
     table = Table(
         "id", "date", "subscriber", "channel", "state", "tries", "papers", "sent", "error"
     )
-    for row in rows.list_rows(engine, states=state or (), limit=limit):
+    for row in list_rows(engine, states=[OutboxState(s) for s in state or ()], limit=limit):
         table.add_row(
             str(row.id),
             row.digest_date.isoformat(),
@@ -122,10 +122,10 @@ def retry_delivery(
     An unknown digest may already have reached the reader (the SMTP server went silent
     after receiving it): retry only once you know it did not.
     """
-    from alertbot.deliver import outbox as rows
+    from alertbot.store.outbox import retry
 
     engine = open_store(settings(config))
-    if not rows.retry(engine, outbox_id, now=utcnow()):
+    if not retry(engine, outbox_id, now=utcnow()):
         fail(f"outbox row {outbox_id} does not exist or is not dead, failed or unknown")
     out.print(f"outbox row {outbox_id} is pending again")
 

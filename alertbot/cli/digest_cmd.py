@@ -16,12 +16,13 @@ from rich.text import Text
 from alertbot.cli.common import ConfigOption, err, open_store, out, settings
 from alertbot.cli.subscribers_cmd import Ref, endpoint_label, fail_text, find_or_fail
 from alertbot.clock import utcnow
+from alertbot.corpus import load_corpus
 from alertbot.digest import build_digest
 from alertbot.match import QueryError
 from alertbot.model import Digest, Endpoint, EndpointKind, Subscriber
 from alertbot.render import Renderer
-from alertbot.render_parts import day_label, one_line
-from alertbot.store import digests as digest_store
+from alertbot.render.parts import day_label, one_line
+from alertbot.store.candidates import candidate_papers
 
 digest_app = typer.Typer(help="Digests: preview what a subscriber would receive.")
 
@@ -57,8 +58,8 @@ def preview(
     except ValueError:
         fail_text(f"--date: not a date {on!r} (use YYYY-MM-DD)", 2)
     endpoint = _preview_endpoint(sub, channel)
-    candidates = digest_store.candidate_papers(engine, endpoint, now=now, window_days=window_days)
-    stats = digest_store.corpus_stats(engine, now=now, days=cfg.match.corpus_days)
+    candidates = candidate_papers(engine, endpoint, now=now, window_days=window_days)
+    stats = load_corpus(engine, now=now, days=cfg.match.corpus_days).stats
     try:
         digest = build_digest(sub, endpoint, day, candidates, stats)
     except QueryError as exc:

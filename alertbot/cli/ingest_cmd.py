@@ -16,11 +16,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from alertbot.bench.synthetic import GENERATORS
 from alertbot.cli.common import ConfigOption, err, fail, open_store, out, settings
 from alertbot.clock import utcnow
 from alertbot.model import Paper
 from alertbot.parse import FORMATS, ParseError, parse_bytes
-from alertbot.bench.synthetic import GENERATORS
 from alertbot.pipeline import fetch_sources
 from alertbot.samples import sample_dump_paths
 from alertbot.sources import SourceError, load_papers

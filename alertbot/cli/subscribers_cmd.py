@@ -23,9 +23,9 @@ from alertbot.cli.subscriber_spec import (
 from alertbot.clock import utcnow
 from alertbot.config import Settings
 from alertbot.model import Endpoint, Subscriber
-from alertbot.render_parts import one_line
-from alertbot.store import digests as digest_store
+from alertbot.render.parts import one_line
 from alertbot.store import subscribers as store
+from alertbot.store.deliveries import recent_outbox
 
 subscribers_app = typer.Typer(
     help="Manage subscribers: profiles, schedules and channels.", no_args_is_help=True
@@ -230,7 +230,7 @@ def show(ref: Ref, config: ConfigOption = None) -> None:
     lines += [f"  [{e.id}] {endpoint_label(e)}" for e in sub.endpoints]
     for line in lines:
         out.print(Text(line), soft_wrap=True)
-    rows = digest_store.recent_outbox(engine, [e.id for e in sub.endpoints])
+    rows = recent_outbox(engine, [e.id for e in sub.endpoints])
     if rows:
         table = Table("digest date", "channel", "state", "papers", "attempts", "sent", "error")
         for r in rows:

@@ -16,8 +16,9 @@ import jinja2
 
 from alertbot.config import Settings
 from alertbot.deliver.email import HEADER_POLICY, EmailChannel
-from alertbot.deliver.mime import one_line, sender_domain
+from alertbot.deliver.mime import sender_domain
 from alertbot.render import find_templates
+from alertbot.render.parts import one_line
 from alertbot.tokens import CONFIRM_MAX_AGE_SECONDS
 
 SUBJECT = "Confirm your alertbot digests"

@@ -40,8 +40,9 @@ from typing import ClassVar
 
 from alertbot.config import SmtpSettings
 from alertbot.deliver.base import DeliveryError, Rendered
-from alertbot.deliver.mime import Envelope, message_bytes, one_line, sender_domain
+from alertbot.deliver.mime import Envelope, message_bytes, sender_domain
 from alertbot.model import Digest, EndpointKind
+from alertbot.render.parts import one_line
 
 log = logging.getLogger(__name__)
 

@@ -25,14 +25,11 @@ from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
+from alertbot.render.parts import one_line
+
 MAX_LINE = 998  # octets, CRLF excluded (RFC 5322 2.1.1)
 B64_LINE = 76
 _CRLF = b"\r\n"
-
-
-def one_line(text: str) -> str:
-    """``text`` with every run of whitespace, CR and LF included, made one space."""
-    return " ".join(text.split())
 
 
 def sender_domain(from_address: str) -> str:

@@ -19,14 +19,15 @@ from sqlalchemy import Engine
 
 from alertbot import metrics
 from alertbot.config import Settings
-from alertbot.deliver import outbox
+from alertbot.corpus import load_corpus
 from alertbot.deliver.indexed import IndexedMatches
 from alertbot.digest import Matcher, build_digest
 from alertbot.match import CorpusStats, QueryError
-from alertbot.model import Endpoint, Paper, Subscriber
-from alertbot.store import digests as digest_store
+from alertbot.model import Endpoint, OutboxState, Paper, Subscriber
+from alertbot.store import outbox
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.candidates import candidates_by_endpoint
+from alertbot.store.deliveries import last_queued_dates
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class Planned:
     digest_date: date
     paper_ids: tuple[str, ...]
     more: int
-    state: str
+    state: OutboxState
     error: str | None = None
     top_paper: str | None = None
 
@@ -62,7 +63,7 @@ def plan_due(
     """
     from alertbot.timing import due_digest_date  # the service helper's module
 
-    last = outbox.last_queued_dates(engine)
+    last = last_queued_dates(engine)
     due: list[tuple[Subscriber, Endpoint, date]] = []
     for subscriber in subscriber_store.list_subscribers(engine, active_only=True):
         for endpoint in subscriber.endpoints:
@@ -73,7 +74,7 @@ def plan_due(
                 due.append((subscriber, endpoint, day))
     if not due:
         return []
-    stats = digest_store.corpus_stats(engine, now=now, days=settings.match.corpus_days)
+    stats = load_corpus(engine, now=now, days=settings.match.corpus_days).stats
     candidates = candidates_by_endpoint(
         engine, [endpoint.id for _, endpoint, _ in due], now=now, window_days=window_days
     )
@@ -110,9 +111,9 @@ def _plan_one(
         digest = build_digest(subscriber, endpoint, day, candidates, stats, matcher)
     except QueryError as exc:
         error = f"profile does not parse: {exc}"
-        return Planned(subscriber, endpoint, day, (), 0, outbox.DEAD, error)
+        return Planned(subscriber, endpoint, day, (), 0, OutboxState.DEAD, error)
     ids = tuple(item.paper.id for item in digest.items)
-    state = outbox.PENDING if ids or settings.delivery.send_empty else outbox.EMPTY
+    state = OutboxState.PENDING if ids or settings.delivery.send_empty else OutboxState.EMPTY
     top = digest.items[0].paper.title if digest.items else None
     return Planned(subscriber, endpoint, day, ids, digest.more, state, top_paper=top)
 
@@ -149,6 +150,6 @@ def queue_due(
                 "digest queued",
                 extra={"ctx": {**ctx, "state": plan.state, "papers": len(plan.paper_ids)}},
             )
-            queued += plan.state == outbox.PENDING
+            queued += plan.state == OutboxState.PENDING
             metrics.matches.inc(len(plan.paper_ids))
     return queued

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from alertbot import metrics
 from alertbot.config import Settings
-from alertbot.deliver import outbox
+from alertbot.corpus import load_corpus
 from alertbot.deliver.base import Channel, DeliveryError, OpensDirectMessages, Rendered
 from alertbot.deliver.email import EmailChannel
 from alertbot.deliver.file import FileChannel
@@ -33,9 +33,9 @@ from alertbot.deliver.rematch import MatchCache
 from alertbot.deliver.slack import SlackChannel, SlackUserChannel, make_client
 from alertbot.digest import build_digest
 from alertbot.match import CorpusStats, QueryError
-from alertbot.model import Digest, Endpoint, EndpointKind, Paper, Subscriber
+from alertbot.model import Digest, Endpoint, EndpointKind, OutboxState, Paper, Subscriber
 from alertbot.render import Renderer
-from alertbot.store import digests as digest_store
+from alertbot.store import outbox
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 
@@ -120,7 +120,8 @@ class SendReport:
     def ok(self) -> bool:
         """True when nothing failed, died or ended unknown."""
         return not any(
-            d.state in (outbox.FAILED, outbox.DEAD, outbox.UNKNOWN) for d in self.deliveries
+            d.state in (OutboxState.FAILED, OutboxState.DEAD, OutboxState.UNKNOWN)
+            for d in self.deliveries
         )
 
 
@@ -256,19 +257,19 @@ def _deliver(run: _Run, row: outbox.OutboxRow, papers: Mapping[str, Paper]) -> D
     )
     if subscriber is None or endpoint is None or not subscriber.active or not endpoint.active:
         why = "subscriber paused or endpoint disabled since the digest was queued"
-        outbox.finish(run.engine, row, outbox.DEAD, why, worker_id=run.worker_id)
+        outbox.finish(run.engine, row, OutboxState.DEAD, why, worker_id=run.worker_id)
         log.info("digest dropped", extra={"ctx": {**ctx, "reason": why}})
-        return replace(result, state=outbox.DEAD, error=why)
+        return replace(result, state=OutboxState.DEAD, error=why)
     try:
         digest = _rebuild(run, row, subscriber, endpoint, papers)
     except QueryError as exc:
         why = f"profile does not parse: {exc}"
-        outbox.finish(run.engine, row, outbox.DEAD, why, worker_id=run.worker_id)
-        return replace(result, state=outbox.DEAD, error=why)
+        outbox.finish(run.engine, row, OutboxState.DEAD, why, worker_id=run.worker_id)
+        return replace(result, state=OutboxState.DEAD, error=why)
     if digest.is_empty and not run.settings.delivery.send_empty:
         why = "no paper matches the profile any more"
-        outbox.finish(run.engine, row, outbox.EMPTY, why, worker_id=run.worker_id)
-        return replace(result, state=outbox.EMPTY)
+        outbox.finish(run.engine, row, OutboxState.EMPTY, why, worker_id=run.worker_id)
+        return replace(result, state=OutboxState.EMPTY)
     top = digest.items[0].paper.title if digest.items else None
     result = replace(result, n_papers=len(digest.items), more=digest.more, top_paper=top)
     channel = run.channels.get(row.kind)
@@ -300,7 +301,7 @@ def _deliver(run: _Run, row: outbox.OutboxRow, papers: Mapping[str, Paper]) -> D
     metrics.digests_sent.labels(row.kind.value).inc()
     metrics.delivery_latency.labels(row.kind.value).observe((now - row.created_at).total_seconds())
     log.info("digest sent", extra={"ctx": {**ctx, "papers": len(ids), "message_id": message_id}})
-    return replace(result, state=outbox.SENT, message_id=message_id)
+    return replace(result, state=OutboxState.SENT, message_id=message_id)
 
 
 def _rebuild(
@@ -311,9 +312,9 @@ def _rebuild(
     papers: Mapping[str, Paper],
 ) -> Digest:
     if run.stats is None or run.matches is None:
-        run.stats = digest_store.corpus_stats(
+        run.stats = load_corpus(
             run.engine, now=run.now(), days=run.settings.match.corpus_days
-        )
+        ).stats
         run.matches = MatchCache(run.stats)
     chosen = [papers[pid] for pid in row.paper_ids if pid in papers]
     digest = build_digest(
@@ -382,13 +383,8 @@ def _failed(
         max_seconds=delivery.backoff_max_seconds,
         rng=run.rng,
     )
-    metrics.digests_failed.labels(row.kind.value, str(state != outbox.FAILED).lower()).inc()
+    metrics.digests_failed.labels(row.kind.value, str(state != OutboxState.FAILED).lower()).inc()
     log.warning(
         "digest not delivered", extra={"ctx": {**ctx, "state": state, "error": exc.message}}
     )
     return replace(result, state=state, error=exc.message)
-
-
-def outbox_backlog(engine: Engine, *, now: datetime) -> outbox.Backlog:
-    """Rows per state and the age of the oldest one still to send (for /healthz)."""
-    return outbox.backlog(engine, now=now)

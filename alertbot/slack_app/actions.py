@@ -306,7 +306,7 @@ def _preview(sub: Subscriber, deps: SlackDeps, respond: Respond) -> None:
     """Build today's digest for the user's Slack endpoint and post it through response_url."""
     from alertbot.digest import build_digest
     from alertbot.render import Renderer
-    from alertbot.store.digests import candidate_papers
+    from alertbot.store.candidates import candidate_papers
 
     now = deps.now()
     endpoint = next((e for e in sub.endpoints if e.kind == EndpointKind.SLACK_USER), None)

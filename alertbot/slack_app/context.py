@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from alertbot.config import Settings
-from alertbot.slack_app.corpus import CorpusCache
+from alertbot.corpus import CorpusCache
 from alertbot.slack_app.ratelimit import RateLimiter
 
 

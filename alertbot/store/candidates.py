@@ -1,22 +1,42 @@
-"""Candidate papers for many endpoints at once (the rules: :mod:`alertbot.store.digests`).
+"""Which papers a digest may hold: the candidates of each endpoint.
 
-The dispatcher tick plans thousands of digests at once. Asking for each endpoint's
+The rules, and why:
+
+* A paper is a candidate for an endpoint when it was first stored after the last digest
+  *sent* on that endpoint was built (the outbox row's ``created_at``, the moment it was
+  queued and its papers chosen). ``sent_at`` would be wrong: a paper stored between
+  queueing and sending was not in that digest and would be skipped forever. For an
+  endpoint with no sent digest, the last ``window_days`` count.
+* Papers already in ``delivered_papers`` for the endpoint are never candidates again
+  (papers recur across dumps: their id is the version-less arXiv id or the title id).
+* Papers listed in a digest still in flight on that endpoint (pending, sending, failed,
+  unknown) are left out too, so a retried digest and the next day's one never carry the
+  same paper twice. A digest that ends ``dead`` releases its papers into the next
+  one. Usually they were stored after the last sent digest anyway; but a later digest
+  may have been sent while the dead one was still being retried, moving the cut-off
+  past them, so the papers of dead digests queued within ``window_days`` are added
+  back explicitly. An ``unknown`` digest (SMTP timeout after DATA, maybe delivered)
+  keeps its papers: we prefer missing a paper to sending it twice.
+* Papers count as delivered only when their digest is sent (``outbox.mark_delivered``,
+  in the same transaction that marks the row sent).
+
+How: the dispatcher tick plans thousands of digests at once. Asking for each endpoint's
 candidates one by one loads the recent papers (and their sources) once per endpoint,
 which dominated the tick once matching was batched. Here the rules run as a handful of
 statements per 500 endpoints, and the recent papers are loaded once and shared.
-``digests.candidate_papers`` (one endpoint) is this with a list of one, so the rules
+``candidate_papers`` (one endpoint) is this with a list of one, so the rules
 live in one place.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, Select, bindparam, func, select
 
-from alertbot.model import Paper, StoredPaper
+from alertbot.model import IN_FLIGHT, Endpoint, OutboxState, Paper, StoredPaper
 from alertbot.store.db import Db, transaction
 from alertbot.store.papers import get_papers, papers_first_seen_between
 from alertbot.store.schema import delivered_papers, outbox
@@ -24,8 +44,6 @@ from alertbot.store.schema import papers as papers_table
 from alertbot.store.types import UTCDateTime
 
 CHUNK = 500  # endpoint ids per IN (...) list: far below every backend's parameter limit
-SENT = "sent"
-IN_FLIGHT = ("pending", "sending", "failed", "unknown")
 
 
 def candidates_by_endpoint(
@@ -57,7 +75,9 @@ def candidates_by_endpoint(
             in_flight = _outbox_papers(conn, part, IN_FLIGHT, exclude=exclude_outbox_id)
             for endpoint_id, paper_ids in in_flight:
                 held[endpoint_id].update(str(p) for p in paper_ids or ())
-            for endpoint_id, paper_ids in _outbox_papers(conn, part, ("dead",), window_start):
+            for endpoint_id, paper_ids in _outbox_papers(
+                conn, part, {OutboxState.DEAD}, window_start
+            ):
                 dead.setdefault(endpoint_id, set()).update(str(p) for p in paper_ids or ())
         # Ordered by first_seen, id: each endpoint's candidates are a suffix of this list.
         stored = papers_first_seen_between(conn, min(since.values()), None)
@@ -110,7 +130,7 @@ def _cutoffs(endpoint_ids: list[int]) -> Select[tuple[int, datetime]]:
     """The last sent digest's ``created_at`` of each endpoint that has one."""
     return (
         select(outbox.c.endpoint_id, func.max(outbox.c.created_at).label("cutoff"))
-        .where(outbox.c.endpoint_id.in_(endpoint_ids), outbox.c.state == SENT)
+        .where(outbox.c.endpoint_id.in_(endpoint_ids), outbox.c.state == OutboxState.SENT)
         .group_by(outbox.c.endpoint_id)
     )
 
@@ -147,14 +167,14 @@ def _delivered_since_cutoff(
 def _outbox_papers(
     conn: Connection,
     endpoint_ids: list[int],
-    states: Sequence[str],
+    states: Iterable[OutboxState],
     created_since: datetime | None = None,
     *,
     exclude: int | None = None,
 ) -> list[tuple[int, list[str] | None]]:
     """The paper ids of the endpoints' outbox rows in ``states`` (but row ``exclude``)."""
     query = select(outbox.c.endpoint_id, outbox.c.paper_ids).where(
-        outbox.c.endpoint_id.in_(endpoint_ids), outbox.c.state.in_(list(states))
+        outbox.c.endpoint_id.in_(endpoint_ids), outbox.c.state.in_(sorted(states))
     )
     if created_since is not None:
         query = query.where(outbox.c.created_at >= created_since)
@@ -177,3 +197,39 @@ def _delivered_among(conn: Connection, wanted: dict[int, set[str]]) -> list[tupl
         )
         found.extend((r.endpoint_id, r.paper_id) for r in rows)
     return found
+
+
+def candidate_papers(
+    db: Db,
+    endpoint: Endpoint,
+    *,
+    now: datetime,
+    window_days: int = 7,
+    exclude_outbox_id: int | None = None,
+) -> list[Paper]:
+    """Papers new to ``endpoint`` by the rules above, ordered by first_seen, id.
+
+    ``exclude_outbox_id`` names an outbox row whose own papers must not be held back as
+    "in flight" (when rebuilding that row's digest). The work is done by
+    :func:`candidates_by_endpoint`, which plans many at once.
+    """
+    found = candidates_by_endpoint(
+        db, [endpoint.id], now=now, window_days=window_days, exclude_outbox_id=exclude_outbox_id
+    )
+    return found[endpoint.id]
+
+
+def last_sent_cutoff(db: Db, endpoint_id: int) -> datetime | None:
+    """When the last digest sent on the endpoint was queued (its papers chosen), or None."""
+    return last_sent_cutoffs(db, [endpoint_id]).get(endpoint_id)
+
+
+def last_sent_digest_date(db: Db, endpoint_id: int) -> date | None:
+    """The latest local date whose digest was sent on the endpoint, or None."""
+    with transaction(db) as conn:
+        value: date | None = conn.execute(
+            select(func.max(outbox.c.digest_date)).where(
+                outbox.c.endpoint_id == endpoint_id, outbox.c.state == OutboxState.SENT
+            )
+        ).scalar_one()
+    return value

@@ -277,6 +277,15 @@ def count_papers(db: Db) -> int:
         return int(conn.execute(select(func.count()).select_from(papers_table)).scalar_one())
 
 
+def papers_version(db: Db) -> tuple[int, str]:
+    """Changes whenever a paper is stored or updated: (count, latest ``last_seen``)."""
+    with transaction(db) as conn:
+        count, latest = conn.execute(
+            select(func.count(), func.max(papers_table.c.last_seen)).select_from(papers_table)
+        ).one()
+    return int(count), str(latest)
+
+
 def _stored(conn: Any, rows: Sequence[Row[Any]]) -> list[StoredPaper]:
     sources: dict[str, list[str]] = {}
     for part in chunks([r.id for r in rows], CHUNK):

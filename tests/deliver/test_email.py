@@ -12,10 +12,10 @@ from sqlalchemy import Engine
 
 from alertbot.config import Settings
 from alertbot.deliver import SendReport, build_channels, queue_due, send_due
-from alertbot.deliver import outbox as outbox_rows
 from alertbot.deliver.email import EmailChannel
 from alertbot.model import Paper
-from alertbot.store.digests import delivered_paper_ids
+from alertbot.store import deliveries
+from alertbot.store.deliveries import delivered_paper_ids
 from alertbot.tokens import Signer
 from tests.deliver.conftest import NOW, make_papers, make_settings
 from tests.servers import SmtpSink, smtp_server
@@ -151,7 +151,7 @@ def test_it_retries_a_4xx_refusal_and_then_delivers(
         sink.wait_for(1)
         assert len(sink.messages) == 1
     assert [d.state for d in report.deliveries] == ["failed", "sent"]
-    (row,) = outbox_rows.list_rows(engine)
+    (row,) = deliveries.list_rows(engine)
     assert (row.state, row.attempts) == ("sent", 2)
 
 
@@ -185,7 +185,7 @@ def test_it_marks_a_timeout_after_data_unknown_and_does_not_resend(
     assert [d.state for d in report.deliveries] == ["unknown"]
     assert "may have been delivered" in (report.deliveries[0].error or "")
     assert again.deliveries == []
-    assert [r.state for r in outbox_rows.list_rows(engine)] == ["unknown"]
+    assert [r.state for r in deliveries.list_rows(engine)] == ["unknown"]
 
 
 def test_it_does_not_queue_the_same_digest_twice(

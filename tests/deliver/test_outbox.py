@@ -22,12 +22,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from alertbot.config import DeliverySettings
-from alertbot.deliver import outbox as rows
 from alertbot.deliver import queue_due, send_due
 from alertbot.deliver.file import FileChannel
 from alertbot.model import EndpointKind, Paper
+from alertbot.store import deliveries
+from alertbot.store import outbox as rows
 from alertbot.store import subscribers as subscriber_store
-from alertbot.store.digests import delivered_paper_ids
+from alertbot.store.deliveries import delivered_paper_ids
 from tests.deliver.conftest import NOW, make_settings
 from tests.servers import smtp_server
 
@@ -41,7 +42,7 @@ def test_it_queues_one_row_per_endpoint_and_date(
     settings = make_settings(tmp_path)
     assert queue_due(engine, settings, now=NOW) == 1
     assert queue_due(engine, settings, now=NOW + timedelta(minutes=1)) == 0
-    (row,) = rows.list_rows(engine)
+    (row,) = deliveries.list_rows(engine)
     assert row.state == "pending"
     assert sorted(row.paper_ids) == ["2603.00000", "2603.00003"]  # the two diffusion topics
 
@@ -54,7 +55,7 @@ def test_it_records_a_day_without_matches_as_empty(
     subscribe("Reader", "reader@example.org", interests=("cryptography",))
     settings = make_settings(tmp_path)
     assert queue_due(engine, settings, now=NOW) == 0
-    assert [r.state for r in rows.list_rows(engine)] == ["empty"]
+    assert [r.state for r in deliveries.list_rows(engine)] == ["empty"]
     assert send_due(engine, settings, now=lambda: NOW).deliveries == []
 
 
@@ -102,7 +103,7 @@ def test_it_reclaims_rows_whose_worker_died(
         )
         == 1
     )
-    (after,) = rows.list_rows(engine)
+    (after,) = deliveries.list_rows(engine)
     assert (after.state, after.attempts, after.claimed_by) == ("pending", 1, None)
 
 
@@ -125,7 +126,7 @@ def test_it_waits_for_the_backoff_before_retrying(
         max_seconds=3600,
     )
     assert state == "failed"
-    (failed,) = rows.list_rows(engine)
+    (failed,) = deliveries.list_rows(engine)
     delay = (failed.next_attempt_at - NOW).total_seconds()
     assert 30 <= delay <= 60
     assert rows.claim(engine, now=NOW + timedelta(seconds=delay - 1), worker_id="w", limit=5) == []
@@ -189,8 +190,8 @@ def test_it_finishes_the_message_in_flight_and_releases_the_rest_on_stop(
         engine, settings, now=lambda: NOW, channels={EndpointKind.FILE: channel}, stop=stop
     )
     assert report.counts() == {"sent": 1}
-    assert sorted(r.state for r in rows.list_rows(engine)) == ["pending", "pending", "sent"]
-    assert {r.attempts for r in rows.list_rows(engine) if r.state == "pending"} == {0}
+    assert sorted(r.state for r in deliveries.list_rows(engine)) == ["pending", "pending", "sent"]
+    assert {r.attempts for r in deliveries.list_rows(engine) if r.state == "pending"} == {0}
 
 
 def test_a_database_failure_mid_batch_puts_the_untouched_rows_back_at_once(
@@ -211,7 +212,11 @@ def test_a_database_failure_mid_batch_puts_the_untouched_rows_back_at_once(
     channel = FailingChannel(tmp_path / "out", from_address="a@example.org")
     with pytest.raises(OperationalError):
         send_due(engine, settings, now=lambda: NOW, channels={EndpointKind.FILE: channel})
-    assert sorted(r.state for r in rows.list_rows(engine)) == ["pending", "pending", "sending"]
+    assert sorted(r.state for r in deliveries.list_rows(engine)) == [
+        "pending",
+        "pending",
+        "sending",
+    ]
 
 
 def test_a_reader_paused_during_a_long_drain_gets_nothing_more(
@@ -330,7 +335,7 @@ def test_it_delivers_every_digest_once_when_a_worker_is_killed_mid_batch(
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
         before_restart = len(sink.messages)
-        states = Counter(r.state for r in rows.list_rows(engine))
+        states = Counter(r.state for r in deliveries.list_rows(engine))
         sink.behaviour.hang_after_data = 0.0
         after_lease = (NOW + timedelta(seconds=120)).isoformat()
         second = subprocess.run(
@@ -351,4 +356,4 @@ def test_it_delivers_every_digest_once_when_a_worker_is_killed_mid_batch(
     assert before_restart + sent_after == n
     assert len(per_recipient) == n, "a digest was lost"
     assert set(per_recipient.values()) == {1}, "a digest was delivered twice"
-    assert Counter(r.state for r in rows.list_rows(engine)) == {"sent": n}
+    assert Counter(r.state for r in deliveries.list_rows(engine)) == {"sent": n}

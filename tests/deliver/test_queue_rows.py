@@ -11,14 +11,15 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from alertbot.deliver import outbox as rows
 from alertbot.deliver import queue_due
 from alertbot.metrics import REGISTRY
-from alertbot.model import EndpointKind, Paper, Profile
+from alertbot.model import EndpointKind, OutboxState, Paper, Profile
+from alertbot.store import deliveries
+from alertbot.store import outbox as rows
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
-from alertbot.store.candidates import candidates_by_endpoint
-from alertbot.store.digests import candidate_papers, mark_delivered
+from alertbot.store.candidates import candidate_papers, candidates_by_endpoint
+from alertbot.store.outbox import mark_delivered
 from tests.deliver.conftest import NOW, make_settings
 
 TODAY = NOW.date()
@@ -107,10 +108,10 @@ def _queue_earlier(
         state=state,
         now=at,
     )
-    if state == rows.SENT:
+    if state == OutboxState.SENT:
         (row,) = [
             r
-            for r in rows.list_rows(engine, limit=100)
+            for r in deliveries.list_rows(engine, limit=100)
             if r.endpoint_id == endpoint_id and r.digest_date == day
         ]
         with engine.begin() as conn:
@@ -150,7 +151,7 @@ def _world(engine: Engine) -> dict[int, str]:
         engine,
         with_history,
         TODAY - timedelta(days=2),
-        rows.SENT,
+        OutboxState.SENT,
         ["2603.00004"],
         NOW - timedelta(days=2),
     )
@@ -162,7 +163,7 @@ def _world(engine: Engine) -> dict[int, str]:
         engine,
         in_flight,
         YESTERDAY,
-        rows.PENDING,
+        OutboxState.PENDING,
         ["2603.00006", "2603.00010"],
         NOW - timedelta(days=1),
     )
@@ -171,15 +172,22 @@ def _world(engine: Engine) -> dict[int, str]:
     # papers come back, except 3, which that next digest delivered. One dead more than
     # seven days ago stays dead.
     for day, state, paper_ids, age in (
-        (TODAY - timedelta(days=8), rows.DEAD, ["2603.00001"], timedelta(days=8)),
-        (TODAY - timedelta(days=2), rows.DEAD, ["2603.00002", "2603.00003"], timedelta(days=2)),
-        (YESTERDAY, rows.SENT, ["2603.00003"], timedelta(hours=40)),
+        (TODAY - timedelta(days=8), OutboxState.DEAD, ["2603.00001"], timedelta(days=8)),
+        (
+            TODAY - timedelta(days=2),
+            OutboxState.DEAD,
+            ["2603.00002", "2603.00003"],
+            timedelta(days=2),
+        ),
+        (YESTERDAY, OutboxState.SENT, ["2603.00003"], timedelta(hours=40)),
     ):
         _queue_earlier(engine, rescue, day, state, paper_ids, NOW - age)
     add("broken", Profile(("(diffusion",)), (email, "broken@example.org"))
     add("nothing", Profile(("cryptography",)), (email, "nothing@example.org"))
     (done,) = add("done", Profile(("diffusion",)), (email, "done@example.org"))
-    _queue_earlier(engine, done, TODAY, rows.PENDING, ["2603.00002"], NOW - timedelta(minutes=5))
+    _queue_earlier(
+        engine, done, TODAY, OutboxState.PENDING, ["2603.00002"], NOW - timedelta(minutes=5)
+    )
     add("unconfirmed", Profile(("diffusion",)), (email, "new@example.org"), confirmed=False)
     add("paused", Profile(("diffusion",)), (email, "paused@example.org"), active=False)
     return labels
@@ -188,11 +196,11 @@ def _world(engine: Engine) -> dict[int, str]:
 def test_it_queues_exactly_these_rows(tmp_path: Path, engine: Engine) -> None:
     """One tick queues each due endpoint's own papers, ranked and capped, and nothing else."""
     labels = _world(engine)
-    before = {r.id for r in rows.list_rows(engine, limit=100)}
+    before = {r.id for r in deliveries.list_rows(engine, limit=100)}
     assert queue_due(engine, make_settings(tmp_path), now=NOW) == 7
     queued = sorted(
         (labels[r.endpoint_id], r.digest_date, r.state, r.paper_ids, r.more, r.last_error)
-        for r in rows.list_rows(engine, limit=100)
+        for r in deliveries.list_rows(engine, limit=100)
         if r.id not in before
     )
     assert queued == [

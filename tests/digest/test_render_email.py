@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from alertbot.model import Hit
-from alertbot.render import MAX_HTML_BYTES, RenderedEmail, Renderer
+from alertbot.render import RenderedEmail, Renderer
+from alertbot.render.email import MAX_HTML_BYTES
 
 from .builders import DAY, digest, item, paper
 

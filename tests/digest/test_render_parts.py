@@ -9,7 +9,7 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alertbot.render_parts import (
+from alertbot.render.parts import (
     authors_text,
     highlight_html,
     merge_spans,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from alertbot.render import Renderer, SlackMessage
-from alertbot.render_slack import MAX_BLOCKS
+from alertbot.render.slack import MAX_BLOCKS
 
 from .builders import digest, item, paper
 

@@ -7,8 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine, insert, update
 
+from alertbot.corpus import load_corpus
 from alertbot.model import Endpoint, EndpointKind
-from alertbot.store import digests
+from alertbot.store import candidates, deliveries
+from alertbot.store import outbox as outbox_rows
 from alertbot.store import subscribers as subs
 from alertbot.store.papers import upsert_papers
 from alertbot.store.schema import outbox
@@ -65,7 +67,7 @@ def test_it_offers_the_last_window_days_to_a_new_endpoint(engine: Engine) -> Non
     ep = _endpoint(engine)
     _store(engine, [1], T0 - timedelta(days=10))
     _store(engine, [2, 3], T0 - timedelta(days=2))
-    found = digests.candidate_papers(engine, ep, now=T0, window_days=7)
+    found = candidates.candidate_papers(engine, ep, now=T0, window_days=7)
     assert [p.id for p in found] == _ids([2, 3])
 
 
@@ -78,7 +80,7 @@ def test_it_offers_papers_stored_since_the_last_sent_digest_was_queued(engine: E
     _outbox(engine, ep, day=date(2026, 11, 20), state="sent", created=queued)
     _store(engine, [3], queued + timedelta(seconds=30))  # before sent_at (queued + 1 min)
     _store(engine, [4], queued + timedelta(hours=5))
-    found = digests.candidate_papers(engine, ep, now=T0 + timedelta(days=1))
+    found = candidates.candidate_papers(engine, ep, now=T0 + timedelta(days=1))
     assert [p.id for p in found] == _ids([3, 4])
 
 
@@ -88,10 +90,10 @@ def test_it_never_offers_a_paper_already_delivered_on_the_endpoint(engine: Engin
     other = _endpoint(engine, "c@d.org")
     _store(engine, [1, 2, 3], T0)
     box = _outbox(engine, ep, day=date(2026, 11, 19), state="failed", created=T0)
-    digests.mark_delivered(engine, ep.id, _ids([2]), box, now=T0)
+    outbox_rows.mark_delivered(engine, ep.id, _ids([2]), box, now=T0)
     now = T0 + timedelta(hours=1)
-    assert [p.id for p in digests.candidate_papers(engine, ep, now=now)] == _ids([1, 3])
-    assert [p.id for p in digests.candidate_papers(engine, other, now=now)] == _ids([1, 2, 3])
+    assert [p.id for p in candidates.candidate_papers(engine, ep, now=now)] == _ids([1, 3])
+    assert [p.id for p in candidates.candidate_papers(engine, other, now=now)] == _ids([1, 2, 3])
 
 
 def test_it_holds_back_papers_of_a_digest_still_in_flight(engine: Engine) -> None:
@@ -104,8 +106,8 @@ def test_it_holds_back_papers_of_a_digest_still_in_flight(engine: Engine) -> Non
     dead = _outbox(
         engine, ep, day=date(2026, 11, 20), state="dead", created=T0, paper_ids=_ids([3])
     )
-    assert [p.id for p in digests.candidate_papers(engine, ep, now=now)] == _ids([3, 4])
-    only = digests.candidate_papers(engine, ep, now=now, exclude_outbox_id=dead)
+    assert [p.id for p in candidates.candidate_papers(engine, ep, now=now)] == _ids([3, 4])
+    only = candidates.candidate_papers(engine, ep, now=now, exclude_outbox_id=dead)
     assert [p.id for p in only] == _ids([3, 4])
 
 
@@ -116,10 +118,10 @@ def test_it_lets_a_failed_digests_papers_roll_into_the_next(engine: Engine) -> N
     box = _outbox(engine, ep, day=date(2026, 11, 20), state="failed", created=T0,
                   paper_ids=_ids([1]))  # fmt: skip
     now = T0 + timedelta(days=1)
-    assert digests.candidate_papers(engine, ep, now=now) == []
+    assert candidates.candidate_papers(engine, ep, now=now) == []
     with engine.begin() as conn:
         conn.execute(update(outbox).where(outbox.c.id == box).values(state="dead"))
-    assert [p.id for p in digests.candidate_papers(engine, ep, now=now)] == _ids([1])
+    assert [p.id for p in candidates.candidate_papers(engine, ep, now=now)] == _ids([1])
 
 
 def test_a_digest_that_dies_after_a_later_one_was_sent_still_rolls_over(engine: Engine) -> None:
@@ -133,17 +135,17 @@ def test_a_digest_that_dies_after_a_later_one_was_sent_still_rolls_over(engine: 
     later = T0 + timedelta(days=1)
     sent = _outbox(engine, ep, day=date(2026, 11, 21), state="sent", created=later,
                    paper_ids=_ids([3]))  # fmt: skip
-    digests.mark_delivered(engine, ep.id, _ids([3]), sent, now=later)
+    outbox_rows.mark_delivered(engine, ep.id, _ids([3]), sent, now=later)
     with engine.begin() as conn:
         conn.execute(update(outbox).where(outbox.c.id == day_d).values(state="dead"))
     _store(engine, [4], later + timedelta(hours=1))
     now = later + timedelta(hours=2)
-    assert [p.id for p in digests.candidate_papers(engine, ep, now=now)] == _ids([1, 2, 4])
-    digests.mark_delivered(engine, ep.id, _ids([2]), sent, now=now)
-    assert [p.id for p in digests.candidate_papers(engine, ep, now=now)] == _ids([1, 4])
+    assert [p.id for p in candidates.candidate_papers(engine, ep, now=now)] == _ids([1, 2, 4])
+    outbox_rows.mark_delivered(engine, ep.id, _ids([2]), sent, now=now)
+    assert [p.id for p in candidates.candidate_papers(engine, ep, now=now)] == _ids([1, 4])
     # Past window_days, a dead digest's papers are stale and stay out.
     stale = now + timedelta(days=8)
-    assert [p.id for p in digests.candidate_papers(engine, ep, now=stale)] == _ids([4])
+    assert [p.id for p in candidates.candidate_papers(engine, ep, now=stale)] == _ids([4])
 
 
 def test_it_ignores_duplicate_delivery_marks(engine: Engine) -> None:
@@ -151,9 +153,9 @@ def test_it_ignores_duplicate_delivery_marks(engine: Engine) -> None:
     ep = _endpoint(engine)
     _store(engine, [1, 2], T0)
     box = _outbox(engine, ep, day=date(2026, 11, 20), state="sent", created=T0)
-    assert digests.mark_delivered(engine, ep.id, _ids([1, 2, 1]), box, now=T0) == 2
-    assert digests.mark_delivered(engine, ep.id, _ids([1, 2]), box, now=T0) == 0
-    assert digests.delivered_paper_ids(engine, ep.id) == set(_ids([1, 2]))
+    assert outbox_rows.mark_delivered(engine, ep.id, _ids([1, 2, 1]), box, now=T0) == 2
+    assert outbox_rows.mark_delivered(engine, ep.id, _ids([1, 2]), box, now=T0) == 0
+    assert deliveries.delivered_paper_ids(engine, ep.id) == set(_ids([1, 2]))
 
 
 def test_it_marks_delivered_inside_the_callers_transaction(engine: Engine) -> None:
@@ -163,27 +165,27 @@ def test_it_marks_delivered_inside_the_callers_transaction(engine: Engine) -> No
     box = _outbox(engine, ep, day=date(2026, 11, 20), state="sent", created=T0)
     with engine.connect() as conn:
         tx = conn.begin()
-        digests.mark_delivered(conn, ep.id, _ids([1]), box, now=T0)
+        outbox_rows.mark_delivered(conn, ep.id, _ids([1]), box, now=T0)
         tx.rollback()
-    assert digests.delivered_paper_ids(engine, ep.id) == set()
+    assert deliveries.delivered_paper_ids(engine, ep.id) == set()
 
 
 def test_it_reports_the_last_sent_digest(engine: Engine) -> None:
     """The last sent date and cut-off ignore digests that were not sent."""
     ep = _endpoint(engine)
-    assert digests.last_sent_digest_date(engine, ep.id) is None
-    assert digests.last_sent_cutoff(engine, ep.id) is None
+    assert candidates.last_sent_digest_date(engine, ep.id) is None
+    assert candidates.last_sent_cutoff(engine, ep.id) is None
     _outbox(engine, ep, day=date(2026, 11, 19), state="sent", created=T0)
     _outbox(engine, ep, day=date(2026, 11, 20), state="failed", created=T0 + timedelta(days=1))
-    assert digests.last_sent_digest_date(engine, ep.id) == date(2026, 11, 19)
-    assert digests.last_sent_cutoff(engine, ep.id) == T0
+    assert candidates.last_sent_digest_date(engine, ep.id) == date(2026, 11, 19)
+    assert candidates.last_sent_cutoff(engine, ep.id) == T0
 
 
 def test_it_builds_corpus_statistics_over_recent_papers(engine: Engine) -> None:
     """Only papers first stored in the last ``days`` days count in the corpus."""
     _store(engine, [1], T0 - timedelta(days=40))
     _store(engine, [2, 3], T0 - timedelta(days=1))
-    stats = digests.corpus_stats(engine, now=T0, days=30)
+    stats = load_corpus(engine, now=T0, days=30).stats
     assert stats.n_docs == 2
 
 
@@ -193,7 +195,7 @@ def test_it_lists_recent_outbox_rows_newest_first(engine: Engine) -> None:
     _outbox(engine, ep, day=date(2026, 11, 19), state="sent", created=T0, paper_ids=_ids([1]))
     _outbox(engine, ep, day=date(2026, 11, 20), state="failed", created=T0,
             paper_ids=_ids([2, 3]))  # fmt: skip
-    rows = digests.recent_outbox(engine, [ep.id])
+    rows = deliveries.recent_outbox(engine, [ep.id])
     assert [(r.digest_date.day, r.state, r.n_papers) for r in rows] == [
         (20, "failed", 2),
         (19, "sent", 1),

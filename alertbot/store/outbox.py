@@ -22,7 +22,7 @@ message (its 250 reply) and before the row was committed ``sent``, a few millise
 per message. The alternative, marking reclaimed rows ``unknown``, would silently drop
 every digest a killed worker had claimed but not yet sent, which is a far likelier
 loss than that window's duplicate. (A timeout *after* DATA is different: there the
-ambiguity is known and long, so that row becomes ``unknown``; see ``email.py``.)
+ambiguity is known and long, so that row becomes ``unknown``; see ``alertbot/deliver/email.py``.)
 
 Papers count as delivered only when their row becomes ``sent`` (``mark_delivered`` in
 the same transaction), so a dead digest's papers roll into the next digest.
@@ -36,25 +36,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from alertbot.model import EndpointKind
+from alertbot.model import CLAIMABLE, EndpointKind, OutboxState
 from alertbot.store.db import Db, transaction
-from alertbot.store.digests import mark_delivered
-from alertbot.store.schema import endpoints, outbox
-
-PENDING, SENDING, SENT, FAILED, UNKNOWN, DEAD, EMPTY = (
-    "pending",
-    "sending",
-    "sent",
-    "failed",
-    "unknown",
-    "dead",
-    "empty",
-)
-STATES = (PENDING, SENDING, SENT, FAILED, UNKNOWN, DEAD, EMPTY)
-CLAIMABLE = (PENDING, FAILED)
+from alertbot.store.schema import delivered_papers, endpoints, outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +53,7 @@ class OutboxRow:
     endpoint_id: int
     kind: EndpointKind
     digest_date: date
-    state: str
+    state: OutboxState
     attempts: int
     paper_ids: tuple[str, ...]
     more: int
@@ -79,14 +66,6 @@ class OutboxRow:
     message_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Backlog:
-    """Rows per state, and how long the oldest deliverable row has waited."""
-
-    counts: dict[str, int]
-    oldest_pending_seconds: float | None
-
-
 def backoff_seconds(attempts: int, *, base: float, cap: float, jitter: float) -> float:
     """Delay before retry number ``attempts`` (1 = first retry): ``min(cap, base * 2^(n-1))``.
 
@@ -97,18 +76,18 @@ def backoff_seconds(attempts: int, *, base: float, cap: float, jitter: float) ->
     return delay * (0.5 + 0.5 * min(max(jitter, 0.0), 1.0))
 
 
-def _columns() -> list[Any]:
+def columns() -> list[Any]:
     return [*outbox.c, endpoints.c.kind.label("kind")]
 
 
-def _row(r: Any) -> OutboxRow:
+def row_from(r: Any) -> OutboxRow:
     return OutboxRow(
         id=r.id,
         subscriber_id=r.subscriber_id,
         endpoint_id=r.endpoint_id,
         kind=EndpointKind(r.kind),
         digest_date=r.digest_date,
-        state=r.state,
+        state=OutboxState(r.state),
         attempts=r.attempts or 0,
         paper_ids=tuple(str(p) for p in r.paper_ids or ()),
         more=r.more or 0,
@@ -130,7 +109,7 @@ def insert(
     digest_date: date,
     paper_ids: Sequence[str],
     more: int,
-    state: str,
+    state: OutboxState,
     now: datetime,
     last_error: str | None = None,
 ) -> bool:
@@ -154,20 +133,9 @@ def insert(
         return conn.execute(stmt.returning(outbox.c.id)).first() is not None
 
 
-def last_queued_dates(db: Db) -> dict[int, date]:
-    """The latest digest date queued per endpoint (any state)."""
-    with transaction(db) as conn:
-        rows = conn.execute(
-            select(outbox.c.endpoint_id, func.max(outbox.c.digest_date)).group_by(
-                outbox.c.endpoint_id
-            )
-        )
-        return {r[0]: r[1] for r in rows}
-
-
 def reclaim_expired(db: Db, *, now: datetime, lease_seconds: float, max_attempts: int) -> int:
     """Rows left in ``sending`` by a crashed worker go back to pending (or dead). Returns count."""
-    expired = (outbox.c.state == SENDING) & (
+    expired = (outbox.c.state == OutboxState.SENDING) & (
         outbox.c.claimed_at < now - timedelta(seconds=lease_seconds)
     )
     note = "worker lost during the attempt (lease expired); sent again"
@@ -175,13 +143,18 @@ def reclaim_expired(db: Db, *, now: datetime, lease_seconds: float, max_attempts
         dead = conn.execute(
             update(outbox)
             .where(expired, outbox.c.attempts + 1 >= max_attempts)
-            .values(state=DEAD, attempts=outbox.c.attempts + 1, last_error=note, claimed_by=None)
+            .values(
+                state=OutboxState.DEAD,
+                attempts=outbox.c.attempts + 1,
+                last_error=note,
+                claimed_by=None,
+            )
         ).rowcount
         back = conn.execute(
             update(outbox)
             .where(expired)
             .values(
-                state=PENDING,
+                state=OutboxState.PENDING,
                 attempts=outbox.c.attempts + 1,
                 last_error=note,
                 next_attempt_at=now,
@@ -194,7 +167,7 @@ def reclaim_expired(db: Db, *, now: datetime, lease_seconds: float, max_attempts
 
 def claim(engine: Engine, *, now: datetime, worker_id: str, limit: int) -> list[OutboxRow]:
     """Take up to ``limit`` deliverable rows for ``worker_id``, oldest first."""
-    due = outbox.c.state.in_(CLAIMABLE) & (outbox.c.next_attempt_at <= now)
+    due = outbox.c.state.in_(sorted(CLAIMABLE)) & (outbox.c.next_attempt_at <= now)
     with engine.begin() as conn:
         candidates = (
             select(outbox.c.id)
@@ -211,18 +184,18 @@ def claim(engine: Engine, *, now: datetime, worker_id: str, limit: int) -> list[
             result = conn.execute(
                 update(outbox)
                 .where(outbox.c.id == row_id, due)
-                .values(state=SENDING, claimed_at=now, claimed_by=worker_id)
+                .values(state=OutboxState.SENDING, claimed_at=now, claimed_by=worker_id)
             )
             if result.rowcount == 1:
                 won.append(row_id)
         if not won:
             return []
         rows = conn.execute(
-            select(*_columns())
+            select(*columns())
             .join(endpoints, endpoints.c.id == outbox.c.endpoint_id)
             .where(outbox.c.id.in_(won))
         )
-        by_id = {r.id: _row(r) for r in rows}
+        by_id = {r.id: row_from(r) for r in rows}
     return [by_id[i] for i in won if i in by_id]
 
 
@@ -235,7 +208,9 @@ def renew(db: Db, ids: Iterable[int], *, worker_id: str, now: datetime) -> None:
         conn.execute(
             update(outbox)
             .where(
-                outbox.c.id.in_(ids), outbox.c.state == SENDING, outbox.c.claimed_by == worker_id
+                outbox.c.id.in_(ids),
+                outbox.c.state == OutboxState.SENDING,
+                outbox.c.claimed_by == worker_id,
             )
             .values(claimed_at=now)
         )
@@ -252,10 +227,10 @@ def release(db: Db, ids: Iterable[int], *, worker_id: str) -> int:
                 update(outbox)
                 .where(
                     outbox.c.id.in_(ids),
-                    outbox.c.state == SENDING,
+                    outbox.c.state == OutboxState.SENDING,
                     outbox.c.claimed_by == worker_id,
                 )
-                .values(state=PENDING, claimed_at=None, claimed_by=None)
+                .values(state=OutboxState.PENDING, claimed_at=None, claimed_by=None)
             ).rowcount
         )
 
@@ -278,11 +253,11 @@ def complete(
             update(outbox)
             .where(
                 outbox.c.id == row.id,
-                outbox.c.state == SENDING,
+                outbox.c.state == OutboxState.SENDING,
                 outbox.c.claimed_by == worker_id,
             )
             .values(
-                state=SENT,
+                state=OutboxState.SENT,
                 sent_at=now,
                 message_id=message_id,
                 attempts=outbox.c.attempts + 1,
@@ -309,15 +284,15 @@ def fail(
     base_seconds: float,
     max_seconds: float,
     rng: random.Random | None = None,
-) -> str:
+) -> OutboxState:
     """Record a failed attempt; returns the new state (failed, dead or unknown)."""
     attempts = row.attempts + 1
     if unknown:
-        state = UNKNOWN
+        state = OutboxState.UNKNOWN
     elif permanent or attempts >= max_attempts:
-        state = DEAD
+        state = OutboxState.DEAD
     else:
-        state = FAILED
+        state = OutboxState.FAILED
     jitter = (rng or _RNG).random()
     delay = backoff_seconds(attempts, base=base_seconds, cap=max_seconds, jitter=jitter)
     with transaction(db) as conn:
@@ -339,7 +314,7 @@ def fail(
 _RNG = random.Random()
 
 
-def finish(db: Db, row: OutboxRow, state: str, note: str, *, worker_id: str) -> None:
+def finish(db: Db, row: OutboxRow, state: OutboxState, note: str, *, worker_id: str) -> None:
     """End a claimed row without sending it (``empty`` or ``dead``) with a reason."""
     with transaction(db) as conn:
         conn.execute(
@@ -354,39 +329,34 @@ def retry(db: Db, row_id: int, *, now: datetime) -> bool:
     with transaction(db) as conn:
         result = conn.execute(
             update(outbox)
-            .where(outbox.c.id == row_id, outbox.c.state.in_((UNKNOWN, DEAD, FAILED)))
-            .values(state=PENDING, next_attempt_at=now, attempts=0, claimed_by=None)
+            .where(
+                outbox.c.id == row_id,
+                outbox.c.state.in_((OutboxState.UNKNOWN, OutboxState.DEAD, OutboxState.FAILED)),
+            )
+            .values(state=OutboxState.PENDING, next_attempt_at=now, attempts=0, claimed_by=None)
         )
         return result.rowcount == 1
 
 
-def list_rows(db: Db, *, states: Sequence[str] = (), limit: int = 50) -> list[OutboxRow]:
-    """Rows newest first, optionally only in ``states``."""
-    query = (
-        select(*_columns())
-        .join(endpoints, endpoints.c.id == outbox.c.endpoint_id)
-        .order_by(outbox.c.created_at.desc(), outbox.c.id.desc())
-        .limit(limit)
-    )
-    if states:
-        query = query.where(outbox.c.state.in_(list(states)))
+def mark_delivered(
+    db: Db, endpoint_id: int, paper_ids: Iterable[str], outbox_id: int, *, now: datetime
+) -> int:
+    """Record papers as delivered on the endpoint; duplicates are ignored. Returns rows added."""
+    rows = [
+        {"endpoint_id": endpoint_id, "paper_id": pid, "outbox_id": outbox_id, "delivered_at": now}
+        for pid in dict.fromkeys(paper_ids)
+    ]
+    if not rows:
+        return 0
     with transaction(db) as conn:
-        return [_row(r) for r in conn.execute(query)]
-
-
-def backlog(db: Db, *, now: datetime) -> Backlog:
-    """Counts per state and the age of the oldest row waiting to be sent."""
-    with transaction(db) as conn:
-        counts = {
-            str(state): int(n)
-            for state, n in conn.execute(
-                select(outbox.c.state, func.count()).group_by(outbox.c.state)
-            )
-        }
-        oldest: datetime | None = conn.execute(
-            select(func.min(outbox.c.created_at)).where(
-                outbox.c.state.in_((PENDING, FAILED, SENDING))
-            )
-        ).scalar_one()
-    age = (now - oldest).total_seconds() if oldest is not None else None
-    return Backlog(counts=counts, oldest_pending_seconds=age)
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        # One statement run with many parameter sets: SQLAlchemy batches it into
+        # multi-row INSERTs ("insertmanyvalues") and caches its compiled form, which a
+        # .values(rows) statement of varying length never hits. RETURNING counts the
+        # rows really added (an executemany rowcount is not reliable across drivers).
+        stmt = (
+            dialect.insert(delivered_papers)
+            .on_conflict_do_nothing()
+            .returning(delivered_papers.c.paper_id)
+        )
+        return len(conn.execute(stmt, rows).all())

@@ -1,4 +1,4 @@
-"""Digest in, messages out: the Jinja2 email templates and the Slack Block Kit builder.
+"""Digest in, messages out: the Jinja2 email templates, and the Slack builder's entry point.
 
 Pure given the templates. The templates live in the top-level ``templates/`` folder
 (``email/subject.txt``, ``email/body.txt``, ``email/body.html``, ``email/style.css``) and
@@ -12,20 +12,16 @@ papers move into the "and N more" line, until the inlined HTML is under
 
 from __future__ import annotations
 
-import importlib.resources
-import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import css_inline
-import jinja2
 from markupsafe import Markup
 
-import alertbot
-from alertbot import render_slack
 from alertbot.model import Digest, DigestItem, EndpointKind
-from alertbot.render_parts import (
+from alertbot.render import slack as render_slack
+from alertbot.render.parts import (
     authors_text,
     day_label,
     display_text,
@@ -35,6 +31,7 @@ from alertbot.render_parts import (
     spans_for,
     why,
 )
+from alertbot.render.templates import environment, find_templates
 
 MAX_HTML_BYTES = 100_000  # Gmail clips messages above ~102 KB
 TITLE_CHARS = 300
@@ -57,17 +54,6 @@ class SlackMessage:
     blocks: list[dict[str, Any]] = field(default_factory=list)
 
 
-def find_templates(templates_dir: Path | None = None) -> Path:
-    """The templates folder: the argument, the installed package, or the checkout's."""
-    if templates_dir is not None:
-        return templates_dir
-    if importlib.util.find_spec("alertbot.templates") is not None:
-        installed = Path(str(importlib.resources.files("alertbot.templates")))
-        if (installed / "email").is_dir():
-            return installed
-    return Path(alertbot.__file__).resolve().parent.parent / "templates"
-
-
 class Renderer:
     """Renders digests; the Jinja2 environment and the CSS inliner are set up once."""
 
@@ -81,14 +67,7 @@ class Renderer:
         self.public_url = public_url.rstrip("/")
         self.templates_dir = find_templates(templates_dir)
         self.max_html_bytes = max_html_bytes
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(self.templates_dir),
-            autoescape=jinja2.select_autoescape(["html"], default_for_string=False),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
+        self.env = environment(self.templates_dir)
         self._subject = self.env.get_template("email/subject.txt")
         self._text = self.env.get_template("email/body.txt")
         self._html = self.env.get_template("email/body.html")

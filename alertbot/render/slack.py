@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from alertbot.model import Digest, DigestItem
-from alertbot.render_parts import (
+from alertbot.render.parts import (
     authors_text,
     day_label,
     display_text,

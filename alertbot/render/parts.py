@@ -1,8 +1,8 @@
 """How one paper is presented, whatever the channel: links, byline, trimmed text, highlights.
 
-Pure helpers shared by the email templates (``render.py``) and the Slack builder
-(``render_slack.py``). Everything that comes from a listing is untrusted: it is escaped
-where it is placed (HTML here via ``markupsafe``, Slack mrkdwn in ``render_slack``), and
+Pure helpers shared by the email renderer (``render/email.py``) and the Slack builder
+(``render/slack.py``). Everything that comes from a listing is untrusted: it is escaped
+where it is placed (HTML here via ``markupsafe``, Slack mrkdwn in ``render/slack.py``), and
 URLs other than http(s) are dropped.
 """
 
@@ -105,12 +105,6 @@ def paper_links(paper: Paper) -> list[tuple[str, str]]:
     return links
 
 
-def primary_url(paper: Paper) -> str | None:
-    """Where the title links to: the first of :func:`paper_links`."""
-    links = paper_links(paper)
-    return links[0][1] if links else None
-
-
 def authors_text(paper: Paper, max_authors: int = MAX_AUTHORS) -> str:
     """``A, B, C et al.`` (the first authors, as a prefix of ``", ".join(authors)``)."""
     if paper.authors:
@@ -120,14 +114,6 @@ def authors_text(paper: Paper, max_authors: int = MAX_AUTHORS) -> str:
     if paper.n_authors:
         return f"{paper.n_authors} author{'s' if paper.n_authors != 1 else ''}"
     return ""
-
-
-def byline(paper: Paper) -> str:
-    """Authors and date, as one plain line."""
-    parts = [authors_text(paper)]
-    if paper.published:
-        parts.append(paper.published.isoformat())
-    return " · ".join(p for p in parts if p)
 
 
 def spans_for(match: Match, field: Field) -> list[Span]:

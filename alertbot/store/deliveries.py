@@ -1,0 +1,129 @@
+"""Reading the delivery ledger: outbox rows, their backlog, and what each endpoint received.
+
+The writes (queueing, claiming, the state machine) are in :mod:`alertbot.store.outbox`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+
+from alertbot.model import IN_FLIGHT, OutboxState
+from alertbot.store.db import Db, transaction
+from alertbot.store.outbox import OutboxRow, columns, row_from
+from alertbot.store.schema import delivered_papers, endpoints, outbox
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Rows per state, and how long the oldest deliverable row has waited."""
+
+    counts: dict[OutboxState, int]
+    oldest_pending_seconds: float | None
+
+
+def last_queued_dates(db: Db) -> dict[int, date]:
+    """The latest digest date queued per endpoint (any state)."""
+    with transaction(db) as conn:
+        rows = conn.execute(
+            select(outbox.c.endpoint_id, func.max(outbox.c.digest_date)).group_by(
+                outbox.c.endpoint_id
+            )
+        )
+        return {r[0]: r[1] for r in rows}
+
+
+def list_rows(db: Db, *, states: Sequence[OutboxState] = (), limit: int = 50) -> list[OutboxRow]:
+    """Rows newest first, optionally only in ``states``."""
+    query = (
+        select(*columns())
+        .join(endpoints, endpoints.c.id == outbox.c.endpoint_id)
+        .order_by(outbox.c.created_at.desc(), outbox.c.id.desc())
+        .limit(limit)
+    )
+    if states:
+        query = query.where(outbox.c.state.in_(list(states)))
+    with transaction(db) as conn:
+        return [row_from(r) for r in conn.execute(query)]
+
+
+def backlog(db: Db, *, now: datetime) -> Backlog:
+    """Counts per state and the age of the oldest row waiting to be sent."""
+    with transaction(db) as conn:
+        counts = {
+            OutboxState(state): int(n)
+            for state, n in conn.execute(
+                select(outbox.c.state, func.count()).group_by(outbox.c.state)
+            )
+        }
+        oldest: datetime | None = conn.execute(
+            select(func.min(outbox.c.created_at)).where(
+                outbox.c.state.in_(sorted(IN_FLIGHT - {OutboxState.UNKNOWN}))
+            )
+        ).scalar_one()
+    age = (now - oldest).total_seconds() if oldest is not None else None
+    return Backlog(counts=counts, oldest_pending_seconds=age)
+
+
+def delivered_paper_ids(db: Db, endpoint_id: int) -> set[str]:
+    """Every paper id delivered on the endpoint."""
+    with transaction(db) as conn:
+        rows = conn.execute(
+            select(delivered_papers.c.paper_id).where(delivered_papers.c.endpoint_id == endpoint_id)
+        )
+        return {r.paper_id for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSummary:
+    """One outbox row as ``subscribers show`` lists it."""
+
+    id: int
+    endpoint_id: int
+    digest_date: date
+    state: OutboxState
+    attempts: int
+    n_papers: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def recent_outbox(db: Db, endpoint_ids: Sequence[int], *, limit: int = 10) -> list[OutboxSummary]:
+    """The latest outbox rows of these endpoints, newest digest date first."""
+    if not endpoint_ids:
+        return []
+    query = (
+        select(
+            outbox.c.id,
+            outbox.c.endpoint_id,
+            outbox.c.digest_date,
+            outbox.c.state,
+            outbox.c.attempts,
+            outbox.c.paper_ids,
+            outbox.c.last_error,
+            outbox.c.created_at,
+            outbox.c.sent_at,
+        )
+        .where(outbox.c.endpoint_id.in_(list(endpoint_ids)))
+        .order_by(outbox.c.digest_date.desc(), outbox.c.id.desc())
+        .limit(limit)
+    )
+    with transaction(db) as conn:
+        return [
+            OutboxSummary(
+                id=r.id,
+                endpoint_id=r.endpoint_id,
+                digest_date=r.digest_date,
+                state=OutboxState(r.state),
+                attempts=r.attempts or 0,
+                n_papers=len(r.paper_ids or ()),
+                last_error=r.last_error,
+                created_at=r.created_at,
+                sent_at=r.sent_at,
+            )
+            for r in conn.execute(query)
+        ]
