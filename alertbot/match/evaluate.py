@@ -55,7 +55,7 @@ class FieldText:
 class Doc:
     """A paper tokenised once, field by field (plus a memo of atom scores)."""
 
-    __slots__ = ("fields", "paper", "scored")
+    __slots__ = ("fields", "paper", "scored", "scored_with")
 
     def __init__(self, paper: Paper) -> None:
         self.paper = paper
@@ -66,8 +66,11 @@ class Doc:
             # One token per category, compared whole: cs.LG is not the words cs and lg.
             "cat": FieldText("", [Token(c, c, 0, 0) for c in map(str.casefold, paper.categories)]),
         }
-        # (atom, stats) -> (score, hits): many queries share an atom.
-        self.scored: dict[tuple[Term | Prefix, int], tuple[float, list[HitPart], CorpusStats]] = {}
+        # atom -> (score, hits) under ``scored_with``: many queries share an atom. One
+        # statistics object at a time, so a new tick's statistics replace the memo instead
+        # of growing it (it was keyed by id(stats) and kept every tick's statistics alive).
+        self.scored: dict[Term | Prefix, tuple[float, list[HitPart]]] = {}
+        self.scored_with: CorpusStats | None = None
 
 
 _cache: dict[tuple[str, str, str, tuple[str, ...], tuple[str, ...]], Doc] = {}
@@ -124,12 +127,13 @@ def explain(node: Node, doc: Doc, stats: CorpusStats) -> tuple[float, list[HitPa
 
 
 def _atom(atom: Term | Prefix, doc: Doc, stats: CorpusStats) -> tuple[float, list[HitPart]]:
-    key = (atom, id(stats))
-    found = doc.scored.get(key)
-    if found is None or found[2] is not stats:
-        score, hits = _score_atom(atom, doc, stats)
-        doc.scored[key] = found = (score, hits, stats)
-    return found[0], found[1]
+    if doc.scored_with is not stats:
+        doc.scored = {}
+        doc.scored_with = stats
+    found = doc.scored.get(atom)
+    if found is None:
+        found = doc.scored[atom] = _score_atom(atom, doc, stats)
+    return found
 
 
 def _score_atom(atom: Term | Prefix, doc: Doc, stats: CorpusStats) -> tuple[float, list[HitPart]]:
