@@ -109,21 +109,72 @@ class HitPart:
     spans: tuple[Span, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """A positive word, phrase or wildcard of a query tree, as it scores.
+
+    ``weight`` is the product of the weights from the root down to the atom (multiplied
+    in that order); ``gate`` is what must also be true for it to score: the conjunction
+    of the OR branches on its path (None when nothing beyond the atom itself, as for an
+    atom with no OR above it or one that is itself an OR branch).
+    """
+
+    atom: Term | Prefix
+    weight: float
+    gate: Node | None
+
+
+def occurrences(root: Node) -> list[Occurrence]:
+    """The positive atoms of ``root`` in depth-first order (negated ones never score)."""
+    out: list[Occurrence] = []
+
+    def walk(node: Node, weight: float, branches: tuple[Node, ...]) -> None:
+        weight = weight * node.weight
+        if isinstance(node, Term | Prefix):
+            gates = tuple(b for b in branches if b is not node)
+            gate = None if not gates else gates[0] if len(gates) == 1 else And(gates)
+            out.append(Occurrence(node, weight, gate))
+        elif isinstance(node, And):
+            for child in node.children:
+                walk(child, weight, branches)
+        elif isinstance(node, Or):
+            for child in node.children:
+                walk(child, weight, (*branches, child))
+
+    walk(root, 1.0, ())
+    return out
+
+
 def explain(node: Node, doc: Doc, stats: CorpusStats) -> tuple[float, list[HitPart]]:
-    """Score and hits of a node known to be true for ``doc``: only true branches count."""
-    if isinstance(node, Term | Prefix):
-        return _atom(node, doc, stats)
-    if isinstance(node, Not):
-        return 0.0, []
+    """Score and hits of a node known to be true for ``doc``: only true branches count.
+
+    The score is the sum, in depth-first order, of each scoring occurrence's atom score
+    times its path weight: the README's "weights multiply that part's score" in a form
+    the index computes with the same operations in the same order (so, bit for bit).
+    """
     total = 0.0
     hits: list[HitPart] = []
-    for child in node.children:
-        if isinstance(node, Or) and not matches(child, doc):
+    for occ in _occurrences(node):
+        if occ.gate is not None and not matches(occ.gate, doc):
             continue
-        score, parts = explain(child, doc, stats)
-        total += score
+        score, parts = _atom(occ.atom, doc, stats)
+        if not parts and not score:  # an OR branch that is this very atom, absent here
+            continue
+        total += score * occ.weight
         hits.extend(parts)
-    return total * node.weight, hits
+    return total, hits
+
+
+_occ_cache: dict[Node, list[Occurrence]] = {}
+
+
+def _occurrences(node: Node) -> list[Occurrence]:
+    found = _occ_cache.get(node)
+    if found is None:
+        if len(_occ_cache) >= _CACHE_SIZE * 8:
+            _occ_cache.clear()
+        found = _occ_cache[node] = occurrences(node)
+    return found
 
 
 def _atom(atom: Term | Prefix, doc: Doc, stats: CorpusStats) -> tuple[float, list[HitPart]]:
@@ -137,6 +188,7 @@ def _atom(atom: Term | Prefix, doc: Doc, stats: CorpusStats) -> tuple[float, lis
 
 
 def _score_atom(atom: Term | Prefix, doc: Doc, stats: CorpusStats) -> tuple[float, list[HitPart]]:
+    """The atom's score in ``doc`` before any weight (its own included), and its hits."""
     if atom.field == CATEGORY:  # a filter on the listing's categories, not relevance
         return 0.0, []
     total = 0.0
@@ -155,7 +207,7 @@ def _score_atom(atom: Term | Prefix, doc: Doc, stats: CorpusStats) -> tuple[floa
         total += term_score(stats, f, idf, len(found), len(text.tokens))
         spans = tuple((text.tokens[a].start, text.tokens[b].end) for a, b in found)
         hits.append(HitPart(FIELD_NAMES[f], atom.display, _merge(spans)))
-    return total * atom.weight, hits
+    return total, hits
 
 
 def _merge(spans: Sequence[Span]) -> tuple[Span, ...]:
