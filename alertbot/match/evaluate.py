@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from alertbot.match.normalise import Token, tokenise
+from alertbot.match.normalise import Token, analyse, tokenise
 from alertbot.match.query import CATEGORY, And, Node, Not, Or, Prefix, Term
 from alertbot.match.score import PHRASE_BOOST, CorpusStats, term_score
 from alertbot.model import Field, Paper
@@ -23,21 +23,40 @@ Span = tuple[int, int]
 
 
 class FieldText:
-    """One field's tokens with a stem -> positions index for fast lookups."""
+    """One field's words and stems; the tokens with their spans, and a stem -> positions
+    index, are made only when the reference evaluator asks (most papers never need them).
+    """
 
-    __slots__ = ("positions", "stems", "tokens")
+    __slots__ = ("_positions", "_tokens", "stems", "surfaces", "text")
 
     def __init__(self, text: str, tokens: list[Token] | None = None) -> None:
-        self.tokens: list[Token] = tokenise(text) if tokens is None else tokens
-        self.stems: list[str] = [t.stem for t in self.tokens]
-        self.positions: dict[str, list[int]] = {}
-        for i, s in enumerate(self.stems):
-            self.positions.setdefault(s, []).append(i)
+        self.text = text
+        self._tokens = tokens
+        self._positions: dict[str, list[int]] | None = None
+        if tokens is None:
+            self.surfaces, self.stems = analyse(text)
+        else:
+            self.surfaces = [t.surface for t in tokens]
+            self.stems = [t.stem for t in tokens]
+
+    @property
+    def tokens(self) -> list[Token]:
+        if self._tokens is None:
+            self._tokens = tokenise(self.text)
+        return self._tokens
+
+    @property
+    def positions(self) -> dict[str, list[int]]:
+        if self._positions is None:
+            self._positions = {}
+            for i, s in enumerate(self.stems):
+                self._positions.setdefault(s, []).append(i)
+        return self._positions
 
     def find(self, atom: Term | Prefix) -> list[tuple[int, int]]:
         """Token ranges ``[first, last]`` where ``atom`` occurs."""
         if isinstance(atom, Prefix):
-            return [(i, i) for i, t in enumerate(self.tokens) if t.surface.startswith(atom.prefix)]
+            return [(i, i) for i, w in enumerate(self.surfaces) if w.startswith(atom.prefix)]
         stems = atom.stems
         starts = self.positions.get(stems[0], ())
         if len(stems) == 1:
@@ -204,7 +223,7 @@ def _score_atom(atom: Term | Prefix, doc: Doc, stats: CorpusStats) -> tuple[floa
             idf = sum(stats.idf(s) for s in atom.stems)
             if len(atom.stems) > 1:
                 idf *= PHRASE_BOOST
-        total += term_score(stats, f, idf, len(found), len(text.tokens))
+        total += term_score(stats, f, idf, len(found), len(text.stems))
         spans = tuple((text.tokens[a].start, text.tokens[b].end) for a, b in found)
         hits.append(HitPart(FIELD_NAMES[f], atom.display, _merge(spans)))
     return total, hits

@@ -1,0 +1,146 @@
+"""A matching pass's result as columns, with ``Match`` objects built only on demand.
+
+``MatchTable`` holds, per profile (in the index's order), its matches ranked best first
+as two columns: the paper (an index into the matched papers) and the score. That is
+all the dispatcher needs to decide who gets what; the explanation of a match (which
+interests, which terms, which character spans) is built by the reference evaluator
+only for the matches a digest shows, so a tick costs one ``Match`` per shown item, not
+one per match:
+
+- ``count(key)``: how many papers the profile matched (``Digest.more`` is
+  ``count - cap``);
+- ``rows(key)``: its (paper index, score) columns, ranked;
+- ``top(key, cap)``: its first ``cap`` Matches and the count beyond them;
+- ``matches(key)``: a lazy, list-like ranked sequence of Matches (``len`` costs
+  nothing; indexing or slicing builds only the Matches taken);
+- ``as_dict()``: every Match of every profile (what ``ProfileIndex.match`` returns).
+
+Every Match equals, field for field, the one ``match_profile`` gives for that profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from alertbot.match.evaluate import doc_for, explain, matches
+from alertbot.match.score import CorpusStats
+from alertbot.model import Hit, Match, Paper
+
+if TYPE_CHECKING:
+    from alertbot.match.index import ProfileIndex
+
+K = TypeVar("K")
+
+
+class MatchTable(Generic[K]):
+    """Ranked matches of every indexed profile, as (paper, score) columns."""
+
+    def __init__(
+        self,
+        index: ProfileIndex[K],
+        papers: Sequence[Paper],
+        stats: CorpusStats,
+        ptr: npt.NDArray[np.int64],
+        paper: npt.NDArray[np.int64],
+        score: npt.NDArray[np.float64],
+    ) -> None:
+        self.index = index
+        self.papers = papers
+        self.stats = stats
+        self.ptr = ptr  # profile i's rows are ptr[i]:ptr[i + 1]
+        self.paper = paper
+        self.score = score
+        self._position: dict[K, int] | None = None
+
+    def __len__(self) -> int:
+        """The number of (profile, paper) matches."""
+        return len(self.paper)
+
+    def position(self, key: K) -> int:
+        if self._position is None:
+            self._position = {k: i for i, k in enumerate(self.index.keys)}
+        return self._position[key]
+
+    def count(self, key: K) -> int:
+        i = self.position(key)
+        return int(self.ptr[i + 1] - self.ptr[i])
+
+    def rows(self, key: K) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """The profile's (paper index, score) columns, best first."""
+        i = self.position(key)
+        lo, hi = int(self.ptr[i]), int(self.ptr[i + 1])
+        return self.paper[lo:hi], self.score[lo:hi]
+
+    def matches(self, key: K) -> LazyMatches:
+        """The profile's ranked Matches, built as they are taken."""
+        i = self.position(key)
+        return LazyMatches(self, i, int(self.ptr[i]), int(self.ptr[i + 1]))
+
+    def top(self, key: K, cap: int) -> tuple[list[Match], int]:
+        """The profile's first ``cap`` Matches, and how many more matched."""
+        found = self.matches(key)
+        shown = list(found[: max(cap, 0)])
+        return shown, len(found) - len(shown)
+
+    def as_dict(self) -> dict[K, list[Match]]:
+        """Every profile with a match, and all its Matches."""
+        out: dict[K, list[Match]] = {}
+        for i, key in enumerate(self.index.keys):
+            lo, hi = int(self.ptr[i]), int(self.ptr[i + 1])
+            if hi > lo:
+                out[key] = [self.build(i, r) for r in range(lo, hi)]
+        return out
+
+    def build(self, i: int, row: int) -> Match:
+        """The Match of profile ``i``'s table row ``row``, explained by the reference."""
+        paper = self.papers[int(self.paper[row])]
+        doc = doc_for(paper)
+        trees = self.index.trees
+        names: list[str] = []
+        hits: list[Hit] = []
+        for text in self.index.profiles[i].interests:
+            root = trees[text]
+            if matches(root, doc):
+                names.append(text)
+                _, parts = explain(root, doc, self.stats)
+                hits.extend(Hit(text, p.field, p.term, p.spans) for p in parts)
+        return Match(paper.id, float(self.score[row]), tuple(names), tuple(hits))
+
+
+class LazyMatches(Sequence[Match]):
+    """One profile's ranked Matches; each is built when first taken."""
+
+    def __init__(self, table: MatchTable[Any], i: int, lo: int, hi: int) -> None:
+        self.table, self.i, self.lo, self.hi = table, i, lo, hi
+        self._built: dict[int, Match] = {}
+
+    def __len__(self) -> int:
+        return self.hi - self.lo
+
+    @overload
+    def __getitem__(self, at: int) -> Match: ...
+    @overload
+    def __getitem__(self, at: slice) -> list[Match]: ...
+    def __getitem__(self, at: int | slice) -> Match | list[Match]:
+        if isinstance(at, slice):
+            return [self[k] for k in range(*at.indices(len(self)))]
+        if at < 0:
+            at += len(self)
+        if not 0 <= at < len(self):
+            raise IndexError(at)
+        found = self._built.get(at)
+        if found is None:
+            found = self._built[at] = self.table.build(self.i, self.lo + at)
+        return found
+
+    def __iter__(self) -> Iterator[Match]:
+        return (self[k] for k in range(len(self)))
+
+    def paper_ids(self) -> list[str]:
+        """The ranked papers' ids, without building any Match."""
+        papers = self.table.papers
+        return [papers[j].id for j in self.table.paper[self.lo : self.hi].tolist()]
