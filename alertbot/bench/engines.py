@@ -27,7 +27,7 @@ from typing import Any
 import Stemmer
 
 from alertbot.match.normalise import _singular_acronym, stem, tokenise
-from alertbot.match.query import CATEGORY, And, Node, Not, Or, Prefix, Term, atoms, parse_query
+from alertbot.match.query import CATEGORY, And, Node, Not, Prefix, Term, atoms, parse_query
 from alertbot.model import Paper, Profile
 
 Found = dict[int, set[int]]  # profile key -> indices of matching papers
@@ -106,18 +106,24 @@ def run_tantivy(
         if isinstance(node, Term):
             if node.field == CATEGORY:
                 return tantivy.Query.term_query(schema, "cats", node.stems[0])
-            words = analyzer.analyze(node.display)
-            per_field = [
-                tantivy.Query.term_query(schema, f, words[0])
-                if len(words) == 1
-                else tantivy.Query.phrase_query(schema, f, words)
-                for f in _TEXT[node.field]
-            ] if words else [tantivy.Query.empty_query()]
+            words: list[str | tuple[int, str]] = list(analyzer.analyze(node.display))
+            per_field = (
+                [
+                    tantivy.Query.term_query(schema, f, words[0])
+                    if len(words) == 1
+                    else tantivy.Query.phrase_query(schema, f, words)
+                    for f in _TEXT[node.field]
+                ]
+                if words
+                else [tantivy.Query.empty_query()]
+            )
             q = per_field[0] if len(per_field) == 1 else _should(per_field)
             return tantivy.Query.boost_query(q, node.weight) if node.weight != 1 else q
         if isinstance(node, Prefix):
-            fields = ("cats",) if node.field == CATEGORY else tuple(
-                f + "_raw" for f in _TEXT[node.field]
+            fields = (
+                ("cats",)
+                if node.field == CATEGORY
+                else tuple(f + "_raw" for f in _TEXT[node.field])
             )
             parts = []
             for f in fields:
@@ -134,7 +140,9 @@ def run_tantivy(
             )
         if isinstance(node, And):
             clauses = [
-                (occur.MustNot, convert(c.child)) if isinstance(c, Not) else (occur.Must, convert(c))
+                (occur.MustNot, convert(c.child))
+                if isinstance(c, Not)
+                else (occur.Must, convert(c))
                 for c in node.children
             ]
             q = tantivy.Query.boolean_query(clauses)
@@ -243,7 +251,9 @@ def explain_pair(engine: str, profile: Profile, paper: Paper) -> str | None:
     """The documented normalisation rule that makes ``engine`` and alertbot disagree on
     this (profile, paper), or None when no rule accounts for it."""
     theirs = ENGINE_STEM[engine]
-    words = [t.surface for t in tokenise(f"{paper.title} {paper.abstract} {' '.join(paper.authors)}")]
+    words = [
+        t.surface for t in tokenise(f"{paper.title} {paper.abstract} {' '.join(paper.authors)}")
+    ]
     for q in (*profile.interests, *profile.exclusions):
         for atom in atoms(parse_query(q).root):
             if atom.field == CATEGORY:

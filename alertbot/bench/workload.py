@@ -38,12 +38,13 @@ POPULAR_POOL = 1500
 EXCLUDING_SHARE = 0.4  # of profiles
 LOW, HIGH = 0.003, 0.02  # the share of papers one interest may match
 # Words nobody puts in an alert, beyond the usual stopwords.
-FILLER = STOPWORDS | frozenset(
+_FILLER = (
     "some well namely very many much further furthermore however thus often able make "
     "makes made including include includes provide provides given like even still per "
     "across among become becomes being does done especially particularly broadly less "
-    "first second third large small high low main several various different".split()
+    "first second third large small high low main several various different"
 )
+FILLER = STOPWORDS | frozenset(_FILLER.split())
 
 
 def real_papers(seed_papers: Sequence[Paper], n: int, *, seed: int = 3) -> list[Paper]:
@@ -97,7 +98,9 @@ class _Corpus:
         return bits.bit_count() / self.n
 
     def fits(self, bits: int, low: float = LOW, high: float = HIGH) -> bool:
-        return low <= self.share(bits) <= high
+        # In papers, at least one: a tiny workload cannot match 0.3% of its papers.
+        count = bits.bit_count()
+        return max(low * self.n, 1) <= count <= max(high * self.n, 1)
 
 
 def _index(papers: Sequence[Paper]) -> _Corpus:
@@ -146,17 +149,21 @@ class _Generator:
         ]
 
     def draw(self) -> str:
-        while True:
+        for _ in range(100_000):
             roll = self.rng.random()
+            pick = self.kinds[-1][1]
             for share, kind in self.kinds:
                 roll -= share
                 if roll < 0:
+                    pick = kind
                     break
-            made = kind()
+            made = pick()
             if made is not None and self.c.fits(made[1]):
                 text = made[0]
                 self.last_share[text] = self.c.share(made[1])
-                return f"{text}^2" if self.rng.random() < 0.1 and text[-1] not in ")*" and " -" not in text else text
+                plain = text[-1] not in ")*" and " -" not in text
+                return f"{text}^2" if plain and self.rng.random() < 0.1 else text
+        raise ValueError("no interest fits the match-rate band: too few papers")
 
     def _spot(self) -> tuple[list[str], int]:
         doc = self.rng.choice(self.c.docs)
@@ -255,9 +262,7 @@ def realistic_profiles(papers: Sequence[Paper], n: int, *, seed: int = 4) -> dic
     popular.sort(key=lambda q: -gen.last_share.get(q, 0.0))
     tail = [gen.draw() for _ in range(max(n, 1000))]
     exclusions = [
-        made[0]
-        for made in (gen.word(0.02, 0.15) for _ in range(20 * 200))
-        if made is not None
+        made[0] for made in (gen.word(0.02, 0.15) for _ in range(20 * 200)) if made is not None
     ][:200] or ["survey"]
     cum = list(itertools.accumulate(1.0 / (1 + i) ** 0.8 for i in range(len(popular))))
     out: dict[int, Profile] = {}

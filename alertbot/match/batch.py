@@ -248,11 +248,11 @@ def _long_phrases(lk: Lookup, f: str, texts: list[Any], term_idf: Any) -> list[A
                 found[(aid, j)] = tf
     if not found:
         return []
-    aid = np.array([a for a, _ in found], dtype=np.int64)
-    doc = np.array([d for _, d in found], dtype=np.int64)
-    tf = np.array(list(found.values()), dtype=np.float64)
-    idf = np.array([term_idf(a) for a in aid.tolist()], dtype=np.float64)
-    return [(aid, doc, tf, idf)]
+    aids = np.array([a for a, _ in found], dtype=np.int64)
+    docs = np.array([d for _, d in found], dtype=np.int64)
+    tfs = np.array(list(found.values()), dtype=np.float64)
+    idfs = np.array([term_idf(a) for a in aids.tolist()], dtype=np.float64)
+    return [(aids, docs, tfs, idfs)]
 
 
 def _prefixes(prefixes: dict[str, list[int]], texts: list[Any], idf: Any) -> list[Any]:
@@ -280,7 +280,7 @@ def _prefixes(prefixes: dict[str, list[int]], texts: list[Any], idf: Any) -> lis
                 else:
                     cell[0] += 1.0
                     cell[1] = min(cell[1], value)
-    aid = np.array([a for a, _ in acc], dtype=np.int64)
-    doc = np.array([d for _, d in acc], dtype=np.int64)
+    atom_col = np.array([a for a, _ in acc], dtype=np.int64)
+    doc_col = np.array([d for _, d in acc], dtype=np.int64)
     cells = np.array(list(acc.values()), dtype=np.float64).reshape(-1, 2)
-    return [(aid, doc, cells[:, 0].copy(), cells[:, 1].copy())]
+    return [(atom_col, doc_col, cells[:, 0].copy(), cells[:, 1].copy())]

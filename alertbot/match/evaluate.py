@@ -9,6 +9,7 @@ from alertbot.match.normalise import Token, analyse, tokenise
 from alertbot.match.query import CATEGORY, And, Node, Not, Or, Prefix, Term
 from alertbot.match.score import PHRASE_BOOST, CorpusStats, term_score
 from alertbot.model import Field, Paper
+from alertbot.tex import display, display_authors
 
 FIELD_NAMES: dict[str, Field] = {"ti": "title", "abs": "abstract", "au": "authors"}
 # The fields an atom looks in: the default field is title or abstract.
@@ -79,9 +80,10 @@ class Doc:
     def __init__(self, paper: Paper) -> None:
         self.paper = paper
         self.fields: dict[str, FieldText] = {
-            "ti": FieldText(paper.title),
-            "abs": FieldText(paper.abstract),
-            "au": FieldText(", ".join(paper.authors)),
+            # The displayed text (TeX as Unicode): what readers see is what spans index.
+            "ti": FieldText(display(paper.title)),
+            "abs": FieldText(display(paper.abstract)),
+            "au": FieldText(display_authors(paper.authors)),
             # One token per category, compared whole: cs.LG is not the words cs and lg.
             "cat": FieldText("", [Token(c, c, 0, 0) for c in map(str.casefold, paper.categories)]),
         }
@@ -96,10 +98,25 @@ _cache: dict[tuple[str, str, str, tuple[str, ...], tuple[str, ...]], Doc] = {}
 _CACHE_SIZE = 8192
 
 
+def clear_doc_cache() -> None:
+    """Forget every tokenised paper (benchmarks time tokenisation as a tick does)."""
+    _cache.clear()
+
+
+def _key(paper: Paper) -> tuple[str, str, str, tuple[str, ...], tuple[str, ...]]:
+    # Paper holds a dict (extra), so it is not hashable; the key is its text.
+    return (paper.id, paper.title, paper.abstract, paper.authors, paper.categories)
+
+
+def fresh_doc(paper: Paper) -> Doc:
+    """The cached tokenised paper if there is one, else a new one left out of the cache
+    (the index keeps its own for one table: a tick's papers must not pile up here)."""
+    return _cache.get(_key(paper)) or Doc(paper)
+
+
 def doc_for(paper: Paper) -> Doc:
     """The tokenised paper, cached so many profiles share one tokenisation."""
-    # Paper holds a dict (extra), so it is not hashable; the key is its text.
-    key = (paper.id, paper.title, paper.abstract, paper.authors, paper.categories)
+    key = _key(paper)
     doc = _cache.get(key)
     if doc is None:
         if len(_cache) >= _CACHE_SIZE:

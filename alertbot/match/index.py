@@ -42,11 +42,11 @@ import numpy.typing as npt
 
 from alertbot.match.atoms import Conj, TooBig, Vocabulary, dnf, eval_int
 from alertbot.match.batch import atom_table, compile_lookup
-from alertbot.match.evaluate import Doc, doc_for, occurrences
+from alertbot.match.evaluate import Doc, fresh_doc, occurrences
 from alertbot.match.profile import parse_labelled
 from alertbot.match.query import CATEGORY, Node, QueryError, atoms
 from alertbot.match.score import CorpusStats
-from alertbot.match.table import MatchTable
+from alertbot.match.table import MatchTable, Truth
 from alertbot.model import Match, Paper, Profile
 
 K = TypeVar("K")
@@ -75,6 +75,7 @@ class ProfileIndex(Generic[K]):
         self.vocab = Vocabulary()
         self.roots: list[Node] = []  # query trees, then gates; the last is a zero sentinel
         self.trees: dict[str, Node] = {}  # interest or exclusion text -> its tree
+        self.query_of: dict[str, int] = {}  # interest or exclusion text -> its root's index
         self.fallback: list[int] = []
         self._compile()
 
@@ -98,6 +99,7 @@ class ProfileIndex(Generic[K]):
                 self.trees[text] = root
                 found = by_root.setdefault(root, len(by_root))
                 by_text[text] = found
+                self.query_of[text] = found
             return found
 
         for key, profile in zip(self.keys, self.profiles, strict=True):
@@ -199,10 +201,12 @@ class ProfileIndex(Generic[K]):
         """Every profile's ranked matches among ``papers``, as columns."""
         papers = list(papers)
         batches: list[list[tuple[I64, I64, F64]]] = []
-        if self.profiles and papers:
+        truth = Truth()
+        docs = [fresh_doc(p) for p in papers] if self.profiles else []
+        if docs:
             for start in range(0, len(papers), BATCH):
-                docs = [doc_for(p) for p in papers[start : start + BATCH]]
-                batches.append(self._match_batch(docs, stats, start))
+                batch = docs[start : start + BATCH]
+                batches.append(self._match_batch(batch, stats, start, truth))
         # Rank like match_profile: score desc, then published desc (undated last), then
         # id, then input order - the last three folded into one rank per paper.
         by_paper = sorted(
@@ -229,16 +233,17 @@ class ProfileIndex(Generic[K]):
         empty = np.zeros(0, dtype=np.int64)
         paper = np.concatenate(ranked_paper) if ranked_paper else empty
         score = np.concatenate(ranked_score) if ranked_score else np.zeros(0)
-        return MatchTable(self, papers, stats, ptr, paper, score)
+        return MatchTable(self, papers, docs, stats, ptr, paper, score, truth)
 
     def _match_batch(
-        self, docs: list[Doc], stats: CorpusStats, offset: int
+        self, docs: list[Doc], stats: CorpusStats, offset: int, truth: Truth
     ) -> list[tuple[I64, I64, F64]]:
         """(profile, paper, score) of every match in one batch, grouped by profile."""
         table = atom_table(self.lookup, docs, stats)
         bits, amap = self._atom_bits(table.key // len(docs), table.key % len(docs), len(docs))
         roots = self._root_bits(bits, amap, len(docs))
         qp_ptr, qp_paper, qp_score = self._pair_scores(roots, table, len(docs))
+        truth.add(offset, qp_ptr, qp_paper)
         out = []
         for lo in range(0, len(self.keys), PROFILE_CHUNK):
             hi = min(lo + PROFILE_CHUNK, len(self.keys))
@@ -346,15 +351,15 @@ class ProfileIndex(Generic[K]):
         cell = prof_of[which] * n_docs + qp_paper[pair]
         by_rank = np.argsort(rank_of[which], kind="stable")  # a radix sort on int16
         bounds = np.cumsum(np.bincount(rank_of[which], minlength=1))
-        total = np.zeros((hi - lo) * n_docs)
-        reached = np.zeros((hi - lo) * n_docs, dtype=bool)
+        flat_total = np.zeros((hi - lo) * n_docs)
+        flat_reached = np.zeros((hi - lo) * n_docs, dtype=bool)
         start = 0
         for end in bounds.tolist():
             rows = by_rank[start:end]
-            total[cell[rows]] += qp_score[pair[rows]]
+            flat_total[cell[rows]] += qp_score[pair[rows]]
             start = end
-        reached[cell] = True
-        reached = reached.reshape(hi - lo, n_docs)
+        flat_reached[cell] = True
+        reached = flat_reached.reshape(hi - lo, n_docs)
         if self.has_exclusions:
             unwanted = np.bitwise_or.reduceat(
                 roots[self.exc_ids[self.exc_ptr[lo] : self.exc_ptr[hi]]],
@@ -363,7 +368,7 @@ class ProfileIndex(Generic[K]):
             )
             flags = np.unpackbits(unwanted.view(np.uint8), axis=1, bitorder="little")
             reached &= ~flags[:, :n_docs].astype(bool)
-        total = total.reshape(hi - lo, n_docs)
+        total = flat_total.reshape(hi - lo, n_docs)
         reached &= total >= self.min_score[lo:hi, None]
         prof, paper = np.nonzero(reached)
         return prof.astype(np.int64) + lo, paper.astype(np.int64), total[prof, paper]

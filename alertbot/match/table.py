@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 import numpy as np
 import numpy.typing as npt
 
-from alertbot.match.evaluate import doc_for, explain, matches
+from alertbot.match.evaluate import Doc, explain
 from alertbot.match.score import CorpusStats
 from alertbot.model import Hit, Match, Paper
 
@@ -43,13 +43,18 @@ class MatchTable(Generic[K]):
         self,
         index: ProfileIndex[K],
         papers: Sequence[Paper],
+        docs: Sequence[Doc],
         stats: CorpusStats,
         ptr: npt.NDArray[np.int64],
         paper: npt.NDArray[np.int64],
         score: npt.NDArray[np.float64],
+        truth: Truth,
     ) -> None:
         self.index = index
+        self.truth = truth
+        self._parts: dict[tuple[int, int], list[Hit]] = {}
         self.papers = papers
+        self.docs = docs
         self.stats = stats
         self.ptr = ptr  # profile i's rows are ptr[i]:ptr[i + 1]
         self.paper = paper
@@ -96,19 +101,47 @@ class MatchTable(Generic[K]):
         return out
 
     def build(self, i: int, row: int) -> Match:
-        """The Match of profile ``i``'s table row ``row``, explained by the reference."""
-        paper = self.papers[int(self.paper[row])]
-        doc = doc_for(paper)
-        trees = self.index.trees
+        """The Match of profile ``i``'s table row ``row``: the interests whose query is
+        true there (the table knows), each with the reference evaluator's hits (made once
+        per interest and paper, however many profiles share them)."""
+        j = int(self.paper[row])
+        query_of = self.index.query_of
         names: list[str] = []
         hits: list[Hit] = []
         for text in self.index.profiles[i].interests:
-            root = trees[text]
-            if matches(root, doc):
+            if self.truth.holds(query_of[text], j):
                 names.append(text)
-                _, parts = explain(root, doc, self.stats)
-                hits.extend(Hit(text, p.field, p.term, p.spans) for p in parts)
-        return Match(paper.id, float(self.score[row]), tuple(names), tuple(hits))
+                hits.extend(self._hits(text, j))
+        return Match(self.papers[j].id, float(self.score[row]), tuple(names), tuple(hits))
+
+    def _hits(self, text: str, j: int) -> list[Hit]:
+        found = self._parts.get((self.index.query_of[text], j))
+        if found is None or (found and found[0].interest != text):
+            _, parts = explain(self.index.trees[text], self.docs[j], self.stats)
+            found = [Hit(text, p.field, p.term, p.spans) for p in parts]
+            self._parts[(self.index.query_of[text], j)] = found
+        return found
+
+
+class Truth:
+    """Which (query, paper) pairs are true: per batch, a CSR of each query's papers."""
+
+    def __init__(self) -> None:
+        self._batches: list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
+        self._sets: dict[int, set[int]] = {}
+
+    def add(self, offset: int, ptr: npt.NDArray[np.int64], papers: npt.NDArray[np.int64]) -> None:
+        self._batches.append((offset, ptr, papers))
+
+    def holds(self, query: int, paper: int) -> bool:
+        found = self._sets.get(query)
+        if found is None:
+            found = self._sets[query] = {
+                offset + j
+                for offset, ptr, papers in self._batches
+                for j in papers[ptr[query] : ptr[query + 1]].tolist()
+            }
+        return paper in found
 
 
 class LazyMatches(Sequence[Match]):

@@ -32,6 +32,7 @@ from alertbot.render.parts import (
     why,
 )
 from alertbot.render.templates import environment, find_templates
+from alertbot.tex import display
 
 MAX_HTML_BYTES = 100_000  # Gmail clips messages above ~102 KB
 TITLE_CHARS = 300
@@ -106,7 +107,7 @@ class Renderer:
         return str(self._inliner.inline(html))
 
     def _context(self, digest: Digest, unsubscribe_url: str) -> dict[str, Any]:
-        top = digest.items[0].paper.title if digest.items else ""
+        top = display(digest.items[0].paper.title) if digest.items else ""
         return {
             "digest": digest,
             "day": day_label(digest.digest_date),
