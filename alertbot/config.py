@@ -22,6 +22,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from alertbot.parse import ANNOUNCE_TYPES, FORMATS
+from alertbot.schedule.triggers import parse_schedule
+
 ENV_PREFIX = "ALERTBOT_"
 
 DEFAULT_CONFIG_PATHS: tuple[Path, ...] = (
@@ -49,8 +52,6 @@ def is_loopback(host: str | None) -> bool:
 
 def check_schedule(text: str) -> str:
     """``text`` if it is a crontab line (5 fields, UTC) or ``every N[s|m|h|d]``."""
-    from alertbot.triggers import parse_schedule  # APScheduler only when there is one
-
     parse_schedule(text)
     return text.strip()
 
@@ -66,6 +67,21 @@ class SourceConfig(BaseModel):
         description="When the service fetches it: a crontab line ('0 */2 * * *') or "
         "'every 30m' / 'every 2h'. Unset: every fetch_interval_minutes.",
     )
+    announce_types: list[str] = Field(
+        default_factory=lambda: ["new", "cross"],
+        description="Which arXiv announcements to keep: new, cross, replace, replace-cross. "
+        "The others are counted as skipped.",
+    )
+
+    @field_validator("announce_types")
+    @classmethod
+    def _known_announce_types(cls, value: list[str]) -> list[str]:
+        unknown = [t for t in value if t not in ANNOUNCE_TYPES]
+        if unknown:
+            raise ValueError(
+                f"unknown announce type {unknown[0]!r} (choose from {', '.join(ANNOUNCE_TYPES)})"
+            )
+        return list(dict.fromkeys(value))
 
     @field_validator("schedule")
     @classmethod
@@ -75,8 +91,6 @@ class SourceConfig(BaseModel):
     @field_validator("format")
     @classmethod
     def _known_format(cls, value: str) -> str:
-        from alertbot.parse import FORMATS  # the parsers own the list; imported late
-
         if value not in FORMATS:
             raise ValueError(f"unknown format {value!r} (choose from {', '.join(FORMATS)})")
         return value
@@ -221,6 +235,8 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     log_level: str = "INFO"
+    # "text": key=value lines (timestamped in the foreground); "json": one object per line.
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("sources")
     @classmethod

@@ -56,10 +56,14 @@ def paper_id(title: str, arxiv: str | None = None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Paper:
-    """One paper as a listing describes it.
+    """One paper as a listing describes it, its text exactly as the source gave it.
 
-    ``id`` is :func:`paper_id`; ``extra`` keeps whatever else the source said (for
-    example Hugging Face upvotes or keys we do not know yet) so nothing is lost.
+    ``id`` is :func:`paper_id`. ``authors`` holds names only (what ``au:`` matches);
+    ``affiliations``, when the source gives any, runs parallel to it ("" for an
+    author without one). ``primary_category`` is arXiv's primary classification;
+    ``github_repo``, ``project_page``, ``upvotes`` and ``hf_url`` come from Hugging
+    Face, ``doi`` and ``journal_ref`` from arXiv. ``extra`` keeps whatever else the
+    source said (keys we do not know yet) so nothing is lost.
     """
 
     id: str
@@ -75,6 +79,13 @@ class Paper:
     doi: str | None = None
     announce_type: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    affiliations: tuple[str, ...] = ()
+    primary_category: str | None = None
+    journal_ref: str | None = None
+    github_repo: str | None = None
+    project_page: str | None = None
+    upvotes: int | None = None
+    hf_url: str | None = None
 
     @property
     def title_key(self) -> str:
@@ -165,6 +176,24 @@ CLAIMABLE: frozenset[OutboxState] = frozenset({OutboxState.PENDING, OutboxState.
 # Nothing happens to a row in these states unless an operator retries it.
 FINAL: frozenset[OutboxState] = frozenset(
     {OutboxState.SENT, OutboxState.DEAD, OutboxState.EMPTY, OutboxState.UNKNOWN}
+)
+
+
+class FetchStatus(enum.StrEnum):
+    """How one fetch of one source ended, as the fetch log records it.
+
+    ``empty`` is a listing with no entries (arXiv's weekend RSS, a zero-result API
+    query): fetched fine, nothing announced. Only ``error`` is a failing fetch.
+    """
+
+    OK = "ok"
+    EMPTY = "empty"
+    NOT_MODIFIED = "not_modified"
+    ERROR = "error"
+
+
+SUCCESSFUL_FETCH: frozenset[FetchStatus] = frozenset(
+    {FetchStatus.OK, FetchStatus.EMPTY, FetchStatus.NOT_MODIFIED}
 )
 
 

@@ -2,11 +2,15 @@
 
 ``fetch_sources`` pulls every configured source into the store. A failing source
 never stops the others, and every source fetched leaves a row in the fetch log.
+
+One source's fetch is a chain of small stages, like structlog's processors: each
+takes the :class:`Ingest` under way and adds what it found (documents, papers,
+errors). :data:`STAGES` runs in order until one raises; :func:`finish` then always
+runs, and records, counts and logs the fetch, whatever happened before it.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,9 +20,11 @@ from sqlalchemy import Engine
 
 from alertbot import metrics
 from alertbot.config import Settings, SourceConfig
+from alertbot.logs import get_logger
+from alertbot.model import FetchStatus
 from alertbot.parse import ParseError, parse_bytes
-from alertbot.sources import Source, SourceError, build_source, make_client
-from alertbot.sources.base import Document, Validators
+from alertbot.sources import Source, SourceError, build_source, is_url, make_client
+from alertbot.sources.base import Document, Fetched, Validators
 from alertbot.store.fetches import (
     FetchRecord,
     http_validators,
@@ -29,12 +35,12 @@ from alertbot.store.fetches import (
 )
 from alertbot.store.papers import upsert_papers
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
 class FetchOutcome:
-    """How one source's fetch went (``status``: ok, not_modified or error)."""
+    """How one source's fetch went (``status``: ok, empty, not_modified or error)."""
 
     source: str
     status: str
@@ -48,13 +54,38 @@ class FetchOutcome:
 
 
 @dataclass
-class _Tally:
+class Ingest:
+    """One source's fetch under way: what each stage found, for the next one."""
+
+    engine: Engine
+    settings: Settings
+    config: SourceConfig
+    started: datetime
+    http: httpx.Client | None
+    source: Source | None = None
+    fetched: Fetched | None = None
+    documents: list[Document] = field(default_factory=list)
+    skipped_files: int = 0
     parsed: int = 0
     new: int = 0
     known: int = 0
     skipped_entries: int = 0
     rejected: int = 0
+    listings: int = 0
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> FetchStatus:
+        if self.errors:
+            return FetchStatus.ERROR
+        if self.fetched is not None and self.fetched.status == "not_modified":
+            return FetchStatus.NOT_MODIFIED
+        if self.listings and not self.parsed and not self.skipped_entries:
+            return FetchStatus.EMPTY  # a weekend's feed: fetched fine, nothing announced
+        return FetchStatus.OK
+
+
+Stage = Callable[[Ingest], None]
 
 
 def fetch_sources(
@@ -75,12 +106,14 @@ def fetch_sources(
     if only is not None and not configs:
         raise ValueError(f"no source named {only!r}")
     client = http
-    if client is None and any(_needs_http(c) for c in configs):
+    if client is None and any(is_url(c.location) for c in configs):
         client = make_client(settings.http)
     outcomes: list[FetchOutcome] = []
     try:
         for config in configs:
-            outcome = _fetch_one(engine, settings, config, now=now, http=client)
+            ingest = Ingest(engine, settings, config, started=now(), http=client)
+            run_stages(ingest)
+            outcome = finish(ingest, finished_at=now())
             outcomes.append(outcome)
             if progress is not None:
                 progress(f"{config.name}: {outcome.status}")
@@ -90,141 +123,162 @@ def fetch_sources(
     return outcomes
 
 
-def _needs_http(config: SourceConfig) -> bool:
-    return config.location.startswith(("http://", "https://"))
-
-
-def _fetch_one(
-    engine: Engine,
-    settings: Settings,
-    config: SourceConfig,
-    *,
-    now: Callable[[], datetime],
-    http: httpx.Client | None,
-) -> FetchOutcome:
-    started = now()
-    tally = _Tally()
-    status = "ok"
-    skipped_files = 0
-    documents: list[Document] = []
+def run_stages(ingest: Ingest, stages: tuple[Stage, ...] | None = None) -> None:
+    """Run ``stages`` (default :data:`STAGES`) in order; a failure ends the chain, recorded."""
     try:
-        source = build_source(config, http=http, settings=settings.http)
-        validators = (
-            Validators(*http_validators(engine, config.location)) if source.conditional else None
-        )
-        fetched = source.fetch(validators)
-        status = fetched.status
-        documents = fetched.documents
-        if source.skip_known_files and documents:
-            known = ingested_hashes(engine, config.name, (d.content_hash for d in documents))
-            skipped_files = sum(1 for d in documents if d.content_hash in known)
-            documents = [d for d in documents if d.content_hash not in known]
-        for document in documents:
-            _ingest(engine, source, config, document, tally, fetched_at=started)
-        if source.conditional and status == "ok" and not tally.errors:
-            # Saved only now: had parsing or storing failed, a 304 next time would
-            # hide the content we never stored.
-            save_http_validators(
-                engine,
-                config.location,
-                etag=fetched.validators.etag,
-                last_modified=fetched.validators.last_modified,
-                now=started,
-            )
+        for stage in stages if stages is not None else STAGES:
+            stage(ingest)
     except SourceError as exc:
-        tally.errors.insert(0, str(exc))
+        ingest.errors.insert(0, str(exc))
     except Exception as exc:  # a failing source must not stop the others
-        log.exception("fetch failed", extra={"ctx": {"source": config.name}})
-        tally.errors.insert(0, f"{config.location}: {exc.__class__.__name__}: {exc}")
-    if tally.errors:
-        status = "error"
-    error = "; ".join(tally.errors) or None
-    record = FetchRecord(
-        source=config.name,
-        location=config.location,
-        started_at=started,
-        finished_at=now(),
-        status=status,
-        n_parsed=tally.parsed,
-        n_new=tally.new,
-        n_known=tally.known,
-        n_rejected=tally.rejected,
-        error=error,
-        n_skipped_files=skipped_files,
+        log.exception("fetch failed", source=ingest.config.name)
+        ingest.errors.insert(0, f"{ingest.config.location}: {exc.__class__.__name__}: {exc}")
+
+
+def build(ingest: Ingest) -> None:
+    """The source the configuration names."""
+    ingest.source = build_source(ingest.config, http=ingest.http, settings=ingest.settings.http)
+
+
+def fetch(ingest: Ingest) -> None:
+    """Read the source, conditionally when it understands HTTP validators."""
+    assert ingest.source is not None
+    validators = None
+    if ingest.source.conditional:
+        validators = Validators(*http_validators(ingest.engine, ingest.config.location))
+    ingest.fetched = ingest.source.fetch(validators)
+    ingest.documents = list(ingest.fetched.documents)
+
+
+def skip_known_files(ingest: Ingest) -> None:
+    """Leave out the files a folder source has already read (by content hash)."""
+    assert ingest.source is not None
+    if not ingest.source.skip_known_files or not ingest.documents:
+        return
+    hashes = (d.content_hash for d in ingest.documents)
+    known = ingested_hashes(ingest.engine, ingest.config.name, hashes)
+    ingest.skipped_files = sum(1 for d in ingest.documents if d.content_hash in known)
+    ingest.documents = [d for d in ingest.documents if d.content_hash not in known]
+
+
+def ingest_documents(ingest: Ingest) -> None:
+    """Parse and store each document; a rejected document stores nothing."""
+    for document in ingest.documents:
+        _ingest_document(ingest, document)
+
+
+def save_validators(ingest: Ingest) -> None:
+    """Remember the HTTP validators, only once everything fetched is safely stored.
+
+    Had parsing or storing failed, a 304 next time would hide the content we never
+    stored.
+    """
+    fetched = ingest.fetched
+    if ingest.source is None or not ingest.source.conditional or fetched is None:
+        return
+    if fetched.status != "ok" or ingest.errors:
+        return
+    save_http_validators(
+        ingest.engine,
+        ingest.config.location,
+        etag=fetched.validators.etag,
+        last_modified=fetched.validators.last_modified,
+        now=ingest.started,
     )
-    record_fetch(engine, record)
-    metrics.fetches.labels(config.name, status).inc()
-    metrics.papers_ingested.labels(config.name).inc(tally.new)
-    if status == "error":
-        metrics.fetch_errors.labels(config.name).inc()
-    log.info(
-        "fetched source",
-        extra={
-            "ctx": {
-                "source": config.name,
-                "status": status,
-                "new": tally.new,
-                "known": tally.known,
-                "rejected": record.n_rejected,
-                "skipped_files": skipped_files,
-                **({"error": error} if error else {}),
-            }
-        },
+
+
+STAGES: tuple[Stage, ...] = (build, fetch, skip_known_files, ingest_documents, save_validators)
+
+
+def finish(ingest: Ingest, *, finished_at: datetime) -> FetchOutcome:
+    """Record the fetch in the fetch log, count it in the metrics and log it."""
+    status = ingest.status
+    error = "; ".join(ingest.errors) or None
+    name = ingest.config.name
+    record_fetch(
+        ingest.engine,
+        FetchRecord(
+            source=name,
+            location=ingest.config.location,
+            started_at=ingest.started,
+            finished_at=finished_at,
+            status=status,
+            n_parsed=ingest.parsed,
+            n_new=ingest.new,
+            n_known=ingest.known,
+            n_rejected=ingest.rejected,
+            error=error,
+            n_skipped_files=ingest.skipped_files,
+            n_skipped_entries=ingest.skipped_entries,
+        ),
     )
+    metrics.fetches.labels(name, status).inc()
+    metrics.papers_ingested.labels(name).inc(ingest.new)
+    if status == FetchStatus.ERROR:
+        metrics.fetch_errors.labels(name).inc()
+    context = {
+        "source": name,
+        "status": str(status),
+        "new": ingest.new,
+        "known": ingest.known,
+        "rejected": ingest.rejected,
+        "skipped_files": ingest.skipped_files,
+        "skipped_entries": ingest.skipped_entries,
+        **({"error": error} if error else {}),
+    }
+    log.info("fetched source", **context)
     return FetchOutcome(
-        source=config.name,
-        status=status,
-        n_new=tally.new,
-        n_known=tally.known,
-        n_rejected=record.n_rejected,
+        source=name,
+        status=str(status),
+        n_new=ingest.new,
+        n_known=ingest.known,
+        n_rejected=ingest.rejected,
         error=error,
-        n_parsed=tally.parsed,
-        n_skipped_files=skipped_files,
-        n_skipped_entries=tally.skipped_entries,
+        n_parsed=ingest.parsed,
+        n_skipped_files=ingest.skipped_files,
+        n_skipped_entries=ingest.skipped_entries,
     )
 
 
-def _ingest(
-    engine: Engine,
-    source: Source,
-    config: SourceConfig,
-    document: Document,
-    tally: _Tally,
-    *,
-    fetched_at: datetime,
-) -> None:
-    """Parse and store one document; a rejected document stores nothing."""
+def _ingest_document(ingest: Ingest, document: Document) -> None:
+    assert ingest.source is not None
+    config, folder = ingest.config, ingest.source.skip_known_files
     try:
         result = parse_bytes(
-            document.data, name=document.name, format=config.format, fetched_at=fetched_at
+            document.data,
+            name=document.name,
+            format=config.format,
+            fetched_at=ingest.started,
+            announce_types=config.announce_types,
         )
     except ParseError as exc:
-        tally.errors.append(str(exc))
-        tally.rejected += 1
-        if source.skip_known_files:
+        ingest.errors.append(str(exc))
+        ingest.rejected += 1
+        if folder:
             # Reported this once; a folder must not fail every fetch for one stray file.
             record_ingested_file(
-                engine,
+                ingest.engine,
                 source=config.name,
                 content_hash=document.content_hash,
                 path=document.name,
                 n_papers=0,
-                now=fetched_at,
+                now=ingest.started,
                 rejected=str(exc),
             )
         return
-    with engine.begin() as conn:
-        stored = upsert_papers(conn, result.papers, source=config.name, now=fetched_at)
-        if source.skip_known_files:
+    with ingest.engine.begin() as conn:
+        stored = upsert_papers(conn, result.papers, source=config.name, now=ingest.started)
+        if folder:
             record_ingested_file(
                 conn,
                 source=config.name,
                 content_hash=document.content_hash,
                 path=document.name,
                 n_papers=len(result.papers),
-                now=fetched_at,
+                now=ingest.started,
             )
-    tally.parsed += len(result.papers)
-    tally.new += stored.new
-    tally.known += stored.known
-    tally.skipped_entries += result.skipped
+    ingest.listings += 1
+    ingest.parsed += len(result.papers)
+    ingest.new += stored.new
+    ingest.known += stored.known
+    ingest.skipped_entries += result.skipped

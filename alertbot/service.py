@@ -28,16 +28,18 @@ from sqlalchemy import Engine
 from starlette.routing import BaseRoute
 
 from alertbot import logs
-from alertbot.clock import utcnow
 from alertbot.config import Settings
 from alertbot.deliver import build_channels
-from alertbot.schedule import Jobs, NoNotifier, Notifier, build_scheduler
+from alertbot.logs import get_logger
+from alertbot.schedule.clock import utcnow
+from alertbot.schedule.health import HealthState
+from alertbot.schedule.jobs import Jobs, NoNotifier, Notifier, build_scheduler
 from alertbot.slack_app import slack_routes, socket_mode
 from alertbot.store import connect, migrate
-from alertbot.unsubscribe import unsubscribe_routes
-from alertbot.web import HealthState, create_app
+from alertbot.web.app import create_app
+from alertbot.web.unsubscribe import unsubscribe_routes
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def systemd_notifier() -> Notifier:
@@ -89,7 +91,7 @@ def start_socket_mode(
     except Exception as exc:
         log.error(
             "slack socket mode failed to start; /subscribe is unavailable",
-            extra={"ctx": {"error": f"{exc.__class__.__name__}: {exc}"}},
+            error=f"{exc.__class__.__name__}: {exc}",
         )
         return None
 
@@ -134,7 +136,7 @@ def run(
     ``worker``: an extra delivery worker - it only sends what the outbox holds (no
     fetching, queueing, cleanup or HTTP app), next to the one full service of the store.
     """
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, format=settings.log_format)
     notifier = notifier or systemd_notifier()
     stop = threading.Event()
     server: _Server | None = None
@@ -172,7 +174,7 @@ def run(
         where = (
             {"role": "worker"} if worker else {"host": settings.web.host, "port": settings.web.port}
         )
-        log.info("service ready", extra={"ctx": where})
+        log.info("service ready", **where)
 
     if not worker:
         app = create_app(
@@ -221,7 +223,7 @@ def run(
         # past TimeoutStopSec; whatever it did is in an uncommitted transaction.
         log.warning(
             "jobs still running at shutdown; exiting without them",
-            extra={"ctx": {"timeout_seconds": settings.schedule.shutdown_timeout_seconds}},
+            timeout_seconds=settings.schedule.shutdown_timeout_seconds,
         )
         logging.shutdown()
         sys.stdout.flush()

@@ -8,6 +8,7 @@ leaks out.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -17,8 +18,9 @@ import pytest
 from sqlalchemy import Engine, text
 
 from alertbot.store import connect, migrate
+from tests.helpers.slack import World, build_world
+from tests.servers import SlackStandIn, slack_api
 
-FIXTURES = Path(__file__).parent / "fixtures"
 POSTGRES_ADMIN_URL = os.environ.get(
     "ALERTBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -120,3 +122,44 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
     migrate(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """CLI commands point alertbot's log handler at the runner's stderr; undo that after."""
+    logger = logging.getLogger("alertbot")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved
+
+
+# -- Slack: the real app on a real store, Slack's Web API on the local stand-in ----------
+
+
+@pytest.fixture(scope="session")
+def _slack_server() -> Iterator[SlackStandIn]:
+    # One stand-in for the session: stopping an http.server takes half a second.
+    with slack_api() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def slack(_slack_server: SlackStandIn) -> SlackStandIn:
+    """The Slack Web API stand-in with no calls, posts or scripts left from other tests."""
+    with _slack_server.lock:
+        _slack_server.calls.clear()
+        _slack_server.responses.clear()
+        _slack_server.scripts.clear()
+    return _slack_server
+
+
+@pytest.fixture
+def world(sqlite_engine: Engine, tmp_path: Path, slack: SlackStandIn) -> Iterator[World]:
+    """web.create_app with the Slack and unsubscribe routes, on a real SQLite file."""
+    yield from build_world(sqlite_engine, tmp_path, slack)
+
+
+@pytest.fixture
+def any_world(engine: Engine, tmp_path: Path, slack: SlackStandIn) -> Iterator[World]:
+    """The same app on each backend (SQLite file and PostgreSQL), for the SQL that matters."""
+    yield from build_world(engine, tmp_path, slack)

@@ -113,7 +113,7 @@ class _SinkHandler:
                 self.sink.refused += 1
                 return reply
             message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-            self.sink.messages.append(message)  # type: ignore[arg-type]
+            self.sink.messages.append(message)
             self.sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
             self.sink.auth_logins.append(
                 session.authenticated and session.auth_data and session.auth_data.login

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
-ROOT = Path(__file__).parent.parent
+from tests.helpers import REPO
+
+ROOT = REPO
 
 
 def test_it_lists_every_subpackage_in_pyproject() -> None:

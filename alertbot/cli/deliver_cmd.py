@@ -12,8 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from alertbot.cli.common import ConfigOption, fail, open_store, out, settings
-from alertbot.clock import utcnow
 from alertbot.model import OutboxState
+from alertbot.schedule.clock import utcnow
 
 deliveries_app = typer.Typer(help="The outbox: what was sent, what failed, what waits.")
 

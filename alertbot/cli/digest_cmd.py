@@ -15,13 +15,13 @@ from rich.text import Text
 
 from alertbot.cli.common import ConfigOption, err, open_store, out, settings
 from alertbot.cli.subscribers_cmd import Ref, endpoint_label, fail_text, find_or_fail
-from alertbot.clock import utcnow
 from alertbot.corpus import load_corpus
 from alertbot.digest import build_digest
 from alertbot.match import QueryError
 from alertbot.model import Digest, Endpoint, EndpointKind, Subscriber
 from alertbot.render import Renderer
 from alertbot.render.parts import day_label, one_line
+from alertbot.schedule.clock import utcnow
 from alertbot.store.candidates import candidate_papers
 
 digest_app = typer.Typer(help="Digests: preview what a subscriber would receive.")

@@ -18,12 +18,12 @@ from rich.text import Text
 
 from alertbot.bench.synthetic import GENERATORS
 from alertbot.cli.common import ConfigOption, err, fail, open_store, out, settings
-from alertbot.clock import utcnow
 from alertbot.model import Paper
-from alertbot.parse import FORMATS, ParseError, parse_bytes
+from alertbot.parse import ANNOUNCE_TYPES, DEFAULT_ANNOUNCE_TYPES, FORMATS, ParseError, parse_bytes
 from alertbot.pipeline import fetch_sources
 from alertbot.samples import sample_dump_paths
-from alertbot.sources import SourceError, load_papers
+from alertbot.schedule.clock import utcnow
+from alertbot.sources import SourceError, load_listing
 from alertbot.store import connect, migrate
 from alertbot.store.papers import papers_first_seen_between, upsert_papers
 
@@ -49,6 +49,13 @@ def paper_json(paper: Paper, **more: Any) -> str:
         "categories": list(paper.categories),
         "doi": paper.doi,
         "announce_type": paper.announce_type,
+        "affiliations": list(paper.affiliations),
+        "primary_category": paper.primary_category,
+        "journal_ref": paper.journal_ref,
+        "github_repo": paper.github_repo,
+        "project_page": paper.project_page,
+        "upvotes": paper.upvotes,
+        "hf_url": paper.hf_url,
         "extra": dict(paper.extra),
         **more,
     }
@@ -59,16 +66,32 @@ def parse(
     location: Annotated[str, typer.Argument(help="A dump file, a folder or an http(s) URL.")],
     format: FormatOption = "auto",
     as_json: JsonOption = False,
+    announce_types: Annotated[
+        str,
+        typer.Option(help="arXiv announcements to keep, comma-separated."),
+    ] = ",".join(DEFAULT_ANNOUNCE_TYPES),
     config: ConfigOption = None,
 ) -> None:
-    """Parse a listing and print its papers (nothing is stored)."""
+    """Parse a listing and print its papers (nothing is stored).
+
+    arXiv announcements other than new and cross-lists are skipped and counted (all
+    four types with --announce-types new,cross,replace,replace-cross). A listing
+    without entries (a weekend's feed) prints 0 papers and succeeds.
+    """
     cfg = settings(config)
     if format not in FORMATS:
         fail(f"unknown format {format!r} (choose from {', '.join(FORMATS)})", 2)
+    types = [t.strip() for t in announce_types.split(",") if t.strip()]
+    unknown = [t for t in types if t not in ANNOUNCE_TYPES]
+    if unknown or not types:
+        fail(f"--announce-types: choose from {', '.join(ANNOUNCE_TYPES)}", 2)
     try:
-        papers = load_papers(location, format=format, now=utcnow(), settings=cfg.http)
+        listing = load_listing(
+            location, format=format, now=utcnow(), settings=cfg.http, announce_types=types
+        )
     except (ParseError, SourceError) as exc:
         fail(str(exc))
+    papers = listing.papers
     for paper in papers:
         if as_json:
             typer.echo(paper_json(paper))
@@ -76,7 +99,8 @@ def parse(
             when = paper.published.isoformat() if paper.published else "-" * 10
             typer.echo(f"{paper.id:<18} {when}  {paper.title}")
     if not as_json:
-        err.print(f"{len(papers)} papers", highlight=False)
+        skipped = f" ({listing.skipped} announcements skipped)" if listing.skipped else ""
+        err.print(f"{len(papers)} papers{skipped}", highlight=False)
 
 
 def fetch(
@@ -116,12 +140,11 @@ def fetch(
             only=source,
             progress=lambda message: bar.update(task, advance=1, description=message),
         )
-    table = Table("source", "status", "new", "known", "rejected", title="fetch")
+    table = Table("source", "status", "new", "known", "skipped", "rejected", title="fetch")
     for o in outcomes:
         style = "red" if o.status == "error" else None
-        table.add_row(
-            o.source, o.status, str(o.n_new), str(o.n_known), str(o.n_rejected), style=style
-        )
+        counts = (o.n_new, o.n_known, o.n_skipped_entries, o.n_rejected)
+        table.add_row(o.source, o.status, *map(str, counts), style=style)
     out.print(table)
     failed = [o for o in outcomes if o.status == "error"]
     for o in failed:

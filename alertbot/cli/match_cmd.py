@@ -21,12 +21,12 @@ from alertbot.bench.match import (
 )
 from alertbot.bench.workload import real_papers, realistic_profiles
 from alertbot.cli.common import ConfigOption, err, fail, out, settings
-from alertbot.clock import utcnow
 from alertbot.config import HttpSettings, MatchSettings
 from alertbot.match import CorpusStats, ProfileIndex, QueryError, match_profile, validate_profile
 from alertbot.model import Hit, Match, Paper, Profile
 from alertbot.parse import ParseError
 from alertbot.samples import sample_dump_paths
+from alertbot.schedule.clock import utcnow
 from alertbot.sources import SourceError, load_papers
 from alertbot.tex import display, display_authors
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from alertbot.cli.common import ConfigOption, fail, settings
+from alertbot.logs import get_logger
 
 
 def run(
@@ -30,8 +31,6 @@ def run(
 
     Run exactly one per store; add --worker processes to send faster.
     """
-    import logging
-
     from alertbot import service
     from alertbot.cli.config_cmd import check_settings, settings_warnings, worker_problems
 
@@ -40,7 +39,7 @@ def run(
     if problems:
         fail("; ".join(problems), code=2)
     for warning in settings_warnings(cfg):
-        logging.getLogger("alertbot.service").warning(warning)
+        get_logger("alertbot.service").warning(warning)
     raise typer.Exit(service.run(cfg, worker=worker))
 
 

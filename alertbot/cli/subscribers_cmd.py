@@ -20,10 +20,10 @@ from alertbot.cli.subscriber_spec import (
     save_spec,
     validate_entries,
 )
-from alertbot.clock import utcnow
 from alertbot.config import Settings
 from alertbot.model import Endpoint, Subscriber
 from alertbot.render.parts import one_line
+from alertbot.schedule.clock import utcnow
 from alertbot.store import subscribers as store
 from alertbot.store.deliveries import recent_outbox
 

@@ -8,7 +8,6 @@ and the exactly-once rules, ``email.py`` for what an SMTP failure means.
 from alertbot.deliver.base import Channel, DeliveryError, Rendered
 from alertbot.deliver.queue import Planned, plan_due, queue_due
 from alertbot.deliver.worker import (
-    CHANNEL_CLASSES,
     Delivery,
     SendReport,
     build_channels,
@@ -17,7 +16,6 @@ from alertbot.deliver.worker import (
 )
 
 __all__ = [
-    "CHANNEL_CLASSES",
     "Channel",
     "Delivery",
     "DeliveryError",

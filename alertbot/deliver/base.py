@@ -7,9 +7,8 @@ healthchecks' ``TransportError``): ``permanent`` failures (SMTP 5xx, Slack
 after the final ``.`` of DATA) may have been delivered and are not resent
 automatically; everything else is transient and retried with backoff.
 
-Per-channel limits are data on the class (apprise style): ``rate_per_second`` paces a
-batch (0 = no pacing, what tests use) and ``renders`` says which renderings the
-channel needs, so a batch of emails never builds Slack blocks.
+Per-channel facts are data on the class (apprise style): ``renders`` says which
+renderings the channel needs, so a batch of emails never builds Slack blocks.
 """
 
 from __future__ import annotations
@@ -64,9 +63,7 @@ class Channel(Protocol):
     """One way of delivering a digest; built once, reused for a whole batch."""
 
     kind: ClassVar[EndpointKind]
-    title: ClassVar[str]
     renders: ClassVar[frozenset[str]]  # subset of {"email", "slack"}
-    rate_per_second: float
 
     def send(self, digest: Digest, rendered: Rendered, *, outbox_id: int) -> str | None:
         """Deliver; return the message id the far end gave (or None). Raises DeliveryError."""

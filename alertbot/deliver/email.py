@@ -27,7 +27,6 @@ password is fixed rather than be dropped.
 
 from __future__ import annotations
 
-import logging
 import re
 import smtplib
 import ssl
@@ -41,10 +40,11 @@ from typing import ClassVar
 from alertbot.config import SmtpSettings
 from alertbot.deliver.base import DeliveryError, Rendered
 from alertbot.deliver.mime import Envelope, message_bytes, sender_domain
+from alertbot.logs import get_logger
 from alertbot.model import Digest, EndpointKind
 from alertbot.render.parts import one_line
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # Lines may be up to 998 octets (RFC 5322 2.1.1). At the default 78 the email package
 # turns an unbreakable header value, such as List-Unsubscribe's URL with its long token,
@@ -148,9 +148,7 @@ class EmailChannel:
     """Sends digests through one SMTP relay, reusing the connection across a batch."""
 
     kind: ClassVar[EndpointKind] = EndpointKind.EMAIL
-    title: ClassVar[str] = "Email (SMTP)"
     renders: ClassVar[frozenset[str]] = frozenset({"email"})
-    rate_per_second: float = 0.0
 
     def __init__(
         self,
@@ -236,9 +234,7 @@ class EmailChannel:
             code, reply = 421, b"connection closed"
         if code == 421 and reused:
             # The server dropped our idle connection; nothing of this message was sent.
-            log.info(
-                "smtp connection lost, reconnecting", extra={"ctx": {"host": self.settings.host}}
-            )
+            log.info("smtp connection lost, reconnecting", host=self.settings.host)
             self.close()
             smtp = self._connection()
             code, reply = smtp.mail(self._sender, self._mail_options(smtp))

@@ -41,9 +41,7 @@ class FileChannel:
     """Writes each digest into a folder as three files."""
 
     kind: ClassVar[EndpointKind] = EndpointKind.FILE
-    title: ClassVar[str] = "Files (.eml, .html, .slack.json)"
     renders: ClassVar[frozenset[str]] = frozenset({"email", "slack"})
-    rate_per_second: float = 0.0
 
     def __init__(self, base_dir: Path, *, from_address: str) -> None:
         self.base_dir = base_dir

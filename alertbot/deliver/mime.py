@@ -93,6 +93,25 @@ def message_bytes(
     return message_id, data
 
 
+def text_message_bytes(
+    *, subject: str, from_address: str, to_address: str, sent_at: datetime, text: str
+) -> tuple[str, bytes]:
+    """``(Message-ID, bytes)`` of a one-part text/plain message (confirmation and sign-in
+    emails): the same header rules as a digest, quoted-printable body, no unsubscribe."""
+    message_id = make_msgid(domain=sender_domain(from_address))
+    head = [
+        _header("Subject", one_line(subject)),
+        _header("From", _mailbox_from(from_address), structured=True),
+        _header("To", _mailbox("", to_address), structured=True),
+        _header("Date", format_datetime(sent_at), structured=True),
+        _header("Message-ID", message_id, structured=True),
+        b"Auto-Submitted: auto-generated",
+        b"MIME-Version: 1.0",
+    ]
+    part = _part("plain", text, eight_bit=False, fallback="quoted-printable")
+    return message_id, _CRLF.join(head) + _CRLF + part
+
+
 def _header(name: str, value: str, *, structured: bool = False) -> bytes:
     # A structured value (addresses, URLs, dates) is already in its encoded form: an
     # "=?" in it is an encoded word of formataddr's, in free text it would be decoded.

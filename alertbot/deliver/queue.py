@@ -11,7 +11,6 @@ rather than with one full match per subscriber.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -22,14 +21,16 @@ from alertbot.config import Settings
 from alertbot.corpus import load_corpus
 from alertbot.deliver.indexed import IndexedMatches
 from alertbot.digest import Matcher, build_digest
+from alertbot.logs import get_logger
 from alertbot.match import CorpusStats, QueryError
 from alertbot.model import Endpoint, OutboxState, Paper, Subscriber
+from alertbot.schedule.due import due_digest_date
 from alertbot.store import outbox
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.candidates import candidates_by_endpoint
 from alertbot.store.deliveries import last_queued_dates
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 NEW_ENDPOINT_WINDOW_DAYS = 7
 
@@ -61,8 +62,6 @@ def plan_due(
     it again) unless ``delivery.send_empty``; a profile that no longer parses as
     ``dead``, saying why.
     """
-    from alertbot.timing import due_digest_date  # the service helper's module
-
     last = last_queued_dates(engine)
     due: list[tuple[Subscriber, Endpoint, date]] = []
     for subscriber in subscriber_store.list_subscribers(engine, active_only=True):
@@ -148,7 +147,9 @@ def queue_due(
         if added:
             log.info(
                 "digest queued",
-                extra={"ctx": {**ctx, "state": plan.state, "papers": len(plan.paper_ids)}},
+                **ctx,
+                state=plan.state,
+                papers=len(plan.paper_ids),
             )
             queued += plan.state == OutboxState.PENDING
             metrics.matches.inc(len(plan.paper_ids))

@@ -24,7 +24,6 @@ transient and retried by the outbox with backoff.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, ClassVar
 
 from slack_sdk import WebClient
@@ -36,9 +35,10 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from alertbot.deliver.base import DeliveryError, Rendered
+from alertbot.logs import get_logger
 from alertbot.model import Digest, Endpoint, EndpointKind
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 ENDPOINT_GONE = frozenset(
     {
@@ -104,7 +104,7 @@ def classify(exc: Exception) -> DeliveryError:
         if error in ENDPOINT_GONE:
             return DeliveryError(f"slack: {error}", disable=True)
         if error in TOKEN_BROKEN:
-            log.error("slack token refused", extra={"ctx": {"error": error}})
+            log.error("slack token refused", error=error)
             return DeliveryError(f"slack: {error} (check slack.bot_token)")
         if error in MESSAGE_REFUSED:
             return DeliveryError(f"slack: {error}", permanent=True)
@@ -116,11 +116,7 @@ class SlackChannel:
     """Posts a digest into a Slack channel (the endpoint's address is the channel id)."""
 
     kind: ClassVar[EndpointKind] = EndpointKind.SLACK_CHANNEL
-    title: ClassVar[str] = "Slack channel"
     renders: ClassVar[frozenset[str]] = frozenset({"slack"})
-    # Slack allows about one message per second per channel; every digest goes to a
-    # different channel, and 429s are honoured by the client, so no pacing here.
-    rate_per_second: float = 0.0
 
     def __init__(self, client: WebClient) -> None:
         self.client = client
@@ -153,7 +149,6 @@ class SlackUserChannel(SlackChannel):
     """Sends a digest as a direct message; the DM channel is opened once per endpoint."""
 
     kind: ClassVar[EndpointKind] = EndpointKind.SLACK_USER
-    title: ClassVar[str] = "Slack direct message"
 
     def open_dm(self, endpoint: Endpoint) -> str:
         """``conversations.open`` with the user; returns the DM channel id."""

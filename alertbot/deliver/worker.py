@@ -9,7 +9,6 @@ match re-run on them for the highlights, so a retry sends the same papers.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import random
 import socket
@@ -32,6 +31,8 @@ from alertbot.deliver.file import FileChannel
 from alertbot.deliver.rematch import MatchCache
 from alertbot.deliver.slack import SlackChannel, SlackUserChannel, make_client
 from alertbot.digest import build_digest
+from alertbot.links import unsubscribe_url
+from alertbot.logs import get_logger
 from alertbot.match import CorpusStats, QueryError
 from alertbot.model import Digest, Endpoint, EndpointKind, OutboxState, Paper, Subscriber
 from alertbot.render import Renderer
@@ -39,15 +40,7 @@ from alertbot.store import outbox
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 
-log = logging.getLogger(__name__)
-
-# The channel classes, by endpoint kind; limits live on the classes (apprise style).
-CHANNEL_CLASSES: dict[EndpointKind, type[Channel]] = {
-    EndpointKind.EMAIL: EmailChannel,
-    EndpointKind.SLACK_CHANNEL: SlackChannel,
-    EndpointKind.SLACK_USER: SlackUserChannel,
-    EndpointKind.FILE: FileChannel,
-}
+log = get_logger(__name__)
 
 
 def build_channels(
@@ -76,9 +69,7 @@ def build_channels(
 
 def unsubscribe_url_builder(settings: Settings) -> Callable[[int, int], str]:
     """``(subscriber id, endpoint id) -> one-click unsubscribe URL`` with a signed token."""
-    from alertbot import unsubscribe  # the web endpoint that reads the token lives there
-
-    return lambda sid, eid: unsubscribe.unsubscribe_url(settings, sid, eid)
+    return lambda sid, eid: unsubscribe_url(settings, sid, eid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +130,6 @@ class _Run:
     stats: CorpusStats | None = None
     matches: MatchCache | None = None
     subscribers: dict[int, Subscriber | None] = field(default_factory=dict)
-    last_sent: dict[EndpointKind, float] = field(default_factory=dict)
 
 
 def send_due(
@@ -211,7 +201,7 @@ def _send_batch(run: _Run, rows: list[outbox.OutboxRow], stop: threading.Event) 
             if stop.is_set():
                 rest = [r.id for r in rows[index:]]
                 outbox.release(run.engine, rest, worker_id=run.worker_id)
-                log.info("stop requested, batch released", extra={"ctx": {"released": len(rest)}})
+                log.info("stop requested, batch released", released=len(rest))
                 return
             if time.monotonic() - renewed > lease / 3:
                 # A slow batch must not outlive its lease, or another worker would reclaim it.
@@ -219,7 +209,6 @@ def _send_batch(run: _Run, rows: list[outbox.OutboxRow], stop: threading.Event) 
                     run.engine, [r.id for r in rows[index:]], worker_id=run.worker_id, now=run.now()
                 )
                 renewed = time.monotonic()
-            _pace(run, row.kind, stop)
             run.report.deliveries.append(_deliver(run, row, papers))
     except BaseException:
         # The database failed under us (or we are interrupted). The row in hand may have
@@ -230,16 +219,6 @@ def _send_batch(run: _Run, rows: list[outbox.OutboxRow], stop: threading.Event) 
             with contextlib.suppress(SQLAlchemyError):
                 outbox.release(run.engine, rest, worker_id=run.worker_id)
         raise
-
-
-def _pace(run: _Run, kind: EndpointKind, stop: threading.Event) -> None:
-    channel = run.channels.get(kind)
-    rate = channel.rate_per_second if channel is not None else 0.0
-    if rate > 0:
-        wait = run.last_sent.get(kind, 0.0) + 1.0 / rate - time.monotonic()
-        if wait > 0:
-            stop.wait(wait)
-        run.last_sent[kind] = time.monotonic()
 
 
 def _deliver(run: _Run, row: outbox.OutboxRow, papers: Mapping[str, Paper]) -> Delivery:
@@ -258,7 +237,7 @@ def _deliver(run: _Run, row: outbox.OutboxRow, papers: Mapping[str, Paper]) -> D
     if subscriber is None or endpoint is None or not subscriber.active or not endpoint.active:
         why = "subscriber paused or endpoint disabled since the digest was queued"
         outbox.finish(run.engine, row, OutboxState.DEAD, why, worker_id=run.worker_id)
-        log.info("digest dropped", extra={"ctx": {**ctx, "reason": why}})
+        log.info("digest dropped", **ctx, reason=why)
         return replace(result, state=OutboxState.DEAD, error=why)
     try:
         digest = _rebuild(run, row, subscriber, endpoint, papers)
@@ -286,7 +265,7 @@ def _deliver(run: _Run, row: outbox.OutboxRow, papers: Mapping[str, Paper]) -> D
         except Exception as exc:
             # A channel bug must not stop the batch or leave the row 'sending' until the
             # lease ends; it counts as a transient failure, with the traceback logged.
-            log.exception("channel failed", extra={"ctx": ctx})
+            log.exception("channel failed", **ctx)
             raise DeliveryError(f"{exc.__class__.__name__}: {exc}") from exc
         finally:
             run.report.send_seconds += time.perf_counter() - sent_at
@@ -297,10 +276,10 @@ def _deliver(run: _Run, row: outbox.OutboxRow, papers: Mapping[str, Paper]) -> D
     if not outbox.complete(
         run.engine, row, worker_id=run.worker_id, now=now, message_id=message_id, paper_ids=ids
     ):
-        log.warning("sent, but the row was reclaimed meanwhile", extra={"ctx": ctx})
+        log.warning("sent, but the row was reclaimed meanwhile", **ctx)
     metrics.digests_sent.labels(row.kind.value).inc()
     metrics.delivery_latency.labels(row.kind.value).observe((now - row.created_at).total_seconds())
-    log.info("digest sent", extra={"ctx": {**ctx, "papers": len(ids), "message_id": message_id}})
+    log.info("digest sent", **ctx, papers=len(ids), message_id=message_id)
     return replace(result, state=OutboxState.SENT, message_id=message_id)
 
 
@@ -351,7 +330,7 @@ def _render(run: _Run, channel: Channel, digest: Digest) -> Rendered:
         )
         slack = run.renderer.slack(digest) if "slack" in channel.renders else None
     except Exception as exc:  # a template bug must not stop the whole batch
-        log.exception("render failed", extra={"ctx": {"endpoint_id": digest.endpoint.id}})
+        log.exception("render failed", endpoint_id=digest.endpoint.id)
         raise DeliveryError(f"render failed: {exc.__class__.__name__}: {exc}") from exc
     finally:
         run.report.render_seconds += time.perf_counter() - started
@@ -369,7 +348,7 @@ def _failed(
     if exc.disable:
         subscriber_store.set_endpoint_active(run.engine, row.endpoint_id, False, reason=exc.message)
         run.subscribers.pop(row.subscriber_id, None)
-        log.warning("endpoint disabled", extra={"ctx": {**ctx, "reason": exc.message}})
+        log.warning("endpoint disabled", **ctx, reason=exc.message)
     state = outbox.fail(
         run.engine,
         row,
@@ -384,7 +363,5 @@ def _failed(
         rng=run.rng,
     )
     metrics.digests_failed.labels(row.kind.value, str(state != OutboxState.FAILED).lower()).inc()
-    log.warning(
-        "digest not delivered", extra={"ctx": {**ctx, "state": state, "error": exc.message}}
-    )
+    log.warning("digest not delivered", **ctx, state=state, error=exc.message)
     return replace(result, state=state, error=exc.message)

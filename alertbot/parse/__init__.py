@@ -7,14 +7,25 @@ one-line :class:`ParseError` ("NAME: reason").
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from alertbot.parse import blocks, detect, feed, hf_json, lines
 from alertbot.parse.base import ParseError, ParseResult, decode_text
 
 FORMATS: tuple[str, ...] = ("auto", blocks.FORMAT, lines.FORMAT, hf_json.FORMAT, feed.FORMAT)
+ANNOUNCE_TYPES = feed.ANNOUNCE_TYPES
+DEFAULT_ANNOUNCE_TYPES = feed.DEFAULT_ANNOUNCE_TYPES
 
-__all__ = ["FORMATS", "ParseError", "ParseResult", "detect_format", "parse_bytes"]
+__all__ = [
+    "ANNOUNCE_TYPES",
+    "DEFAULT_ANNOUNCE_TYPES",
+    "FORMATS",
+    "ParseError",
+    "ParseResult",
+    "detect_format",
+    "parse_bytes",
+]
 
 
 def detect_format(data: bytes, *, name: str) -> str:
@@ -31,13 +42,15 @@ def parse_bytes(
     name: str,
     format: str = "auto",
     fetched_at: datetime,
-    include_replacements: bool = False,
+    announce_types: Collection[str] = feed.DEFAULT_ANNOUNCE_TYPES,
 ) -> ParseResult:
     """Parse one listing.
 
     ``name`` (a path or URL) only labels errors. ``fetched_at`` anchors dates given
-    without a year, which are never later than it. ``include_replacements`` keeps
-    arXiv replacement announcements, which are skipped (and counted) by default.
+    without a year, which are never later than it. ``announce_types`` are the arXiv
+    announcements kept (``new`` and ``cross`` by default); the others are counted in
+    ``ParseResult.skipped``. A feed or JSON array without entries is an empty listing
+    (no papers, no error); a text dump always has papers or is not a listing.
     """
     if format not in FORMATS:
         raise ParseError(name, f"unknown format {format!r} (choose from {', '.join(FORMATS)})")
@@ -48,9 +61,7 @@ def parse_bytes(
     if format == feed.FORMAT:
         if b"\x00" in data[:65536]:
             raise ParseError(name, "binary data, not a listing")
-        return feed.parse(
-            data, name=name, fetched_at=fetched_at, include_replacements=include_replacements
-        )
+        return feed.parse(data, name=name, fetched_at=fetched_at, announce_types=announce_types)
     text = decode_text(data, name=name)
     if format == hf_json.FORMAT:
         return hf_json.parse(text, name=name, fetched_at=fetched_at)

@@ -20,15 +20,20 @@ class ParseError(ValueError):
 class ParseResult:
     """The papers found in one input.
 
-    ``skipped`` counts entries deliberately left out (arXiv replacements);
-    ``warnings`` lists text that looked like neither a title nor an abstract, so
-    nothing is ever dropped without a word.
+    ``skipped`` counts entries deliberately left out (arXiv announcements of a type
+    not asked for, replacements by default); ``warnings`` lists text that looked like
+    neither a title nor an abstract, so nothing is ever dropped without a word.
     """
 
     papers: list[Paper]
     format: str
     skipped: int = 0
     warnings: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        """A listing with no entries at all (a weekend's feed), not one of skipped ones."""
+        return not self.papers and not self.skipped
 
 
 BOM = "\ufeff"

@@ -22,7 +22,7 @@ def sniff(data: bytes, *, name: str) -> str | None:
             return "feed"
         if _HTML.search(head):
             raise ParseError(name, "an HTML page, not a listing")
-        return "feed"  # other XML: feedparser decides, and says why if it cannot
+        return "feed"  # other XML: the feed parser decides, and says why if it cannot
     if head.startswith((b"[", b"{")):
         return "hf-json"
     return None

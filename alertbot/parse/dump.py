@@ -10,15 +10,15 @@ silently.
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from alertbot.logs import get_logger
 from alertbot.model import Paper, paper_id
 from alertbot.parse.base import ParseError, ParseResult, excerpt
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # Banner lines Hugging Face puts above a listing. Unknown ones are tolerated too (they
 # pair with nothing), these are merely recognised without a warning.
@@ -204,8 +204,16 @@ def assemble(units: list[Unit], *, name: str, fmt: str, fetched_at: datetime) ->
         )
     if not papers:
         raise ParseError(name, "no paper found (a title followed by an abstract), not a listing")
+    if len(warnings) > len(papers):
+        # Source code, a README, a log: any text pairs a line or two by accident, but in
+        # a listing the papers outnumber the stray lines.
+        raise ParseError(
+            name,
+            f"mostly text that is not a paper ({len(warnings)} unpaired parts for "
+            f"{len(papers)} papers), not a listing",
+        )
     for warning in warnings:
-        log.warning("listing text ignored", extra={"ctx": {"input": name, "detail": warning}})
+        log.warning("listing text ignored", input=name, detail=warning)
     return ParseResult(papers=papers, format=fmt, warnings=tuple(warnings))
 
 

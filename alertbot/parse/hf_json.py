@@ -1,8 +1,10 @@
 """Hugging Face daily papers JSON (``GET https://huggingface.co/api/daily_papers``).
 
 An array of rows; each row's ``paper`` object has ``id`` (arXiv id, no version),
-``title``, ``summary``, ``authors[].name``, ``publishedAt`` and more. Keys we do not
-map to a :class:`Paper` field are kept in ``Paper.extra`` so nothing is lost.
+``title``, ``summary``, ``authors[]`` (``name``, and ``hidden`` for an author the
+page does not show), ``publishedAt``, ``upvotes`` and, for some, ``githubRepo`` and
+``projectPage``. Keys we do not map to a :class:`Paper` field are kept in
+``Paper.extra`` so nothing is lost. An empty array is a day without papers.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from alertbot.parse.base import ParseError, ParseResult
 
 FORMAT = "hf-json"
 PAPER_URL = "https://huggingface.co/papers/{id}"
-_MAPPED = frozenset({"id", "title", "summary", "authors", "publishedAt"})
+ABS_URL = "https://arxiv.org/abs/{id}"
+_MAPPED = frozenset(
+    {"id", "title", "summary", "authors", "publishedAt", "upvotes", "githubRepo", "projectPage"}
+)
 # Row keys that repeat the paper object, or are presentation only.
 _ROW_SKIP = frozenset({"paper", "title", "summary", "publishedAt", "thumbnail"})
 
@@ -39,8 +44,6 @@ def parse(text: str, *, name: str, fetched_at: datetime) -> ParseResult:
         if not isinstance(obj, dict):
             raise ParseError(name, f"row {number}: 'paper' is not an object")
         papers.append(_paper(obj, row, name=name, number=number))
-    if not papers:
-        raise ParseError(name, "no paper in the JSON array, not a listing")
     return ParseResult(papers=papers, format=FORMAT)
 
 
@@ -54,7 +57,7 @@ def _paper(obj: dict[str, Any], row: dict[str, Any], *, name: str, number: int) 
     authors = tuple(
         _text(a.get("name"))
         for a in obj.get("authors") or ()
-        if isinstance(a, dict) and _text(a.get("name"))
+        if isinstance(a, dict) and _text(a.get("name")) and a.get("hidden") is not True
     )
     extra = {k: v for k, v in obj.items() if k not in _MAPPED}
     row_extra = {k: v for k, v in row.items() if k not in _ROW_SKIP}
@@ -68,10 +71,19 @@ def _paper(obj: dict[str, Any], row: dict[str, Any], *, name: str, number: int) 
         authors=authors,
         n_authors=len(authors) if authors else None,
         published=_date(obj.get("publishedAt") or row.get("publishedAt")),
-        url=PAPER_URL.format(id=arxiv) if arxiv else None,
+        url=ABS_URL.format(id=arxiv) if arxiv else None,
         arxiv_id=arxiv,
         extra=extra,
+        github_repo=_link(obj.get("githubRepo")),
+        project_page=_link(obj.get("projectPage")),
+        upvotes=obj["upvotes"] if isinstance(obj.get("upvotes"), int) else None,
+        hf_url=PAPER_URL.format(id=arxiv) if arxiv else None,
     )
+
+
+def _link(value: Any) -> str | None:
+    """An http(s) link as given, or None (HF sends "" for a paper without one)."""
+    return value.strip() if isinstance(value, str) and value.strip().startswith("http") else None
 
 
 def _text(value: Any) -> str:

@@ -26,7 +26,9 @@ from alertbot.render.parts import (
     day_label,
     display_text,
     highlight_html,
+    more_hint,
     one_line,
+    paper_facts,
     paper_links,
     spans_for,
     why,
@@ -94,7 +96,12 @@ class Renderer:
             estimate = shown * self.max_html_bytes // _size(html)
             shown = max(min(estimate, shown - 1), 0)
             html = self._render_html(base, views[:shown], more=total - shown)
-        text = self._text.render(base, papers=views[:shown], more=total - shown)
+        text = self._text.render(
+            base,
+            papers=views[:shown],
+            more=total - shown,
+            more_hint=more_hint(total - shown, slack=False),
+        )
         return RenderedEmail(subject=subject, text=text, html=html)
 
     def slack(self, digest: Digest) -> SlackMessage:
@@ -103,7 +110,9 @@ class Renderer:
         return SlackMessage(text=text, blocks=blocks)
 
     def _render_html(self, base: dict[str, Any], views: list[dict[str, Any]], more: int) -> str:
-        html = self._html.render(base, papers=views, more=more)
+        html = self._html.render(
+            base, papers=views, more=more, more_hint=more_hint(more, slack=False)
+        )
         return str(self._inliner.inline(html))
 
     def _context(self, digest: Digest, unsubscribe_url: str) -> dict[str, Any]:
@@ -137,16 +146,17 @@ def _paper_view(item: DigestItem, abstract_chars: int) -> dict[str, Any]:
     links = paper_links(paper)
     authors = authors_text(paper)
     date = paper.published.isoformat() if paper.published else ""
+    facts = paper_facts(paper)
     view: dict[str, Any] = {
         "title": one_line(title),
         "url": links[0][1] if links else None,
         "links": links,
-        "byline": " · ".join(p for p in (authors, date) if p),
+        "byline": " · ".join(p for p in (authors, date, *facts) if p),
         "abstract": one_line(abstract),
         "why": why(match),
     }
     view["title_html"] = highlight_html(title, spans_for(match, "title"))
     view["abstract_html"] = highlight_html(abstract, spans_for(match, "abstract"))
     author_html = highlight_html(authors, spans_for(match, "authors") if paper.authors else [])
-    view["byline_html"] = Markup(" &middot; ").join(p for p in (author_html, date) if p)
+    view["byline_html"] = Markup(" &middot; ").join(p for p in (author_html, date, *facts) if p)
     return view

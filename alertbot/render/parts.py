@@ -23,6 +23,7 @@ ARXIV_ABS = "https://arxiv.org/abs/{id}"
 ARXIV_PDF = "https://arxiv.org/pdf/{id}"
 HF_PAPER = "https://huggingface.co/papers/{id}"
 HF_SEARCH = "https://huggingface.co/papers?q={q}"
+DOI_URL = "https://doi.org/{doi}"
 # Listing formats that come from Hugging Face pages or its API.
 HF_FORMATS = frozenset({"hf-json", "blocks", "lines"})
 MAX_AUTHORS = 3
@@ -89,21 +90,55 @@ def safe_url(url: str | None) -> str | None:
 
 
 def paper_links(paper: Paper) -> list[tuple[str, str]]:
-    """(label, url) pairs for a paper: arXiv abstract and PDF, Hugging Face page, or its URL."""
+    """(label, url) pairs for a paper: arXiv abstract and PDF, Hugging Face page, code,
+    project page and DOI when known; else its URL."""
     links: list[tuple[str, str]] = []
     if paper.arxiv_id:
         links.append(("arXiv", ARXIV_ABS.format(id=quote(paper.arxiv_id, safe="/."))))
         links.append(("PDF", ARXIV_PDF.format(id=quote(paper.arxiv_id, safe="/."))))
-        if paper.source_format in HF_FORMATS:
-            links.append(("Hugging Face", HF_PAPER.format(id=quote(paper.arxiv_id, safe="/."))))
-        return links
+        hf = safe_url(paper.hf_url)
+        if hf is None and paper.source_format in HF_FORMATS:
+            hf = HF_PAPER.format(id=quote(paper.arxiv_id, safe="/."))
+        if hf:
+            links.append(("Hugging Face", hf))
+        return links + _extra_links(paper)
     url = safe_url(paper.url)
     if url:
         links.append(("Link", url))
     elif paper.source_format in HF_FORMATS:
         # Listing dumps give no link, only the title: the Hugging Face search finds it.
         links.append(("Hugging Face", HF_SEARCH.format(q=quote(one_line(paper.title)))))
-    return links
+    return links + _extra_links(paper)
+
+
+def _extra_links(paper: Paper) -> list[tuple[str, str]]:
+    """The code and project links Hugging Face gives, and the DOI arXiv gives."""
+    links = [(label, safe_url(url)) for label, url in (("Code", paper.github_repo),
+             ("Project", paper.project_page))]  # fmt: skip
+    if paper.doi:
+        links.append(("DOI", safe_url(DOI_URL.format(doi=quote(paper.doi.strip(), safe="/.")))))
+    return [(label, url) for label, url in links if url]
+
+
+def paper_facts(paper: Paper) -> list[str]:
+    """Short facts shown beside the byline: primary category, upvotes, journal reference."""
+    facts = [paper.primary_category or (paper.categories[0] if paper.categories else "")]
+    if paper.upvotes:
+        facts.append(f"{paper.upvotes} upvote{'s' if paper.upvotes != 1 else ''}")
+    if paper.journal_ref:
+        facts.append(trim(one_line(paper.journal_ref), 120))
+    return [f for f in facts if f]
+
+
+def more_hint(more: int, *, slack: bool) -> str:
+    """The "and N more" line, saying how to see the papers left out."""
+    papers = f"{more} more matching paper{'s' if more != 1 else ''}"
+    if slack:
+        return f"… and {papers}: type /subscribe preview to see them all."
+    return (
+        f"… and {papers} not shown: see them all with /subscribe preview in Slack, or ask "
+        "whoever runs alertbot for `alertbot digest preview` with your name."
+    )
 
 
 def authors_text(paper: Paper, max_authors: int = MAX_AUTHORS) -> str:

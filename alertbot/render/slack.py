@@ -30,7 +30,9 @@ from alertbot.render.parts import (
     authors_text,
     day_label,
     display_text,
+    more_hint,
     one_line,
+    paper_facts,
     paper_links,
     trim,
     why,
@@ -85,7 +87,7 @@ def build(digest: Digest) -> tuple[str, list[dict[str, Any]]]:
     for item in items:
         blocks.extend(_paper_blocks(item))
     if more:
-        blocks.append(_section(f"… and {more} more matching paper{'s' if more != 1 else ''}."))
+        blocks.append(_section(mrkdwn_text(more_hint(more, slack=True))))
     elif not items:
         blocks.append(_section("Nothing new matched your interests today."))
     blocks.append(
@@ -144,7 +146,8 @@ def _paper_text(item: DigestItem) -> str:
     while True:
         title = one_line(display_text(paper.title, title_limit))
         head = f"*{link(links[0][1], title)}*" if links else f"*{mrkdwn_text(title)}*"
-        meta = [mrkdwn_text(p) for p in (trim(authors_text(paper), 200), _date(item)) if p]
+        facts = (trim(authors_text(paper), 200), _date(item), *paper_facts(paper))
+        meta = [mrkdwn_text(p) for p in facts if p]
         meta += [link(url, label) for label, url in links[1:]]
         lines = [head, " · ".join(meta)]
         abstract = one_line(display_text(paper.abstract, abstract_limit)) if abstract_limit else ""

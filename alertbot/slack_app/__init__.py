@@ -10,7 +10,6 @@ the same listeners serve events from Slack's WebSocket instead.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -29,13 +28,14 @@ from starlette.routing import BaseRoute, Route
 from alertbot.config import Settings
 from alertbot.deliver.confirm import send_confirmation as deliver_confirmation
 from alertbot.deliver.slack import make_client as slack_client
+from alertbot.logs import get_logger
 from alertbot.slack_app import interactions
 from alertbot.slack_app.actions import perform
 from alertbot.slack_app.commands import parse_command
 from alertbot.slack_app.context import ConfirmationSender, SlackDeps, SlackUser
 from alertbot.slack_app.ratelimit import RateLimiter
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 COMMAND = "/subscribe"
 MAX_BODY_BYTES = 1024 * 1024
@@ -123,16 +123,14 @@ def register_command(app: App, deps: SlackDeps) -> None:
         try:
             outcome = perform(action, user, deps)
         except Exception:
-            log.exception(
-                "subscribe command failed", extra={"ctx": {"action": type(action).__name__}}
-            )
+            log.exception("subscribe command failed", action=type(action).__name__)
             ack(text=SORRY, response_type="ephemeral")
             return
         log.info(
             "subscribe command",
-            extra={
-                "ctx": {"team": user.team_id, "user": user.user_id, "action": type(action).__name__}
-            },
+            team=user.team_id,
+            user=user.user_id,
+            action=type(action).__name__,
         )
         ack(text=outcome.reply, response_type="ephemeral")
         if outcome.follow_up is not None:

@@ -7,7 +7,6 @@ Slack wants an answer within 3 seconds.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,16 +16,21 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import IntegrityError
 
 from alertbot import validate
+from alertbot.digest import build_digest
+from alertbot.links import confirm_url
+from alertbot.logs import get_logger
 from alertbot.match import ProfileIndex, QueryError, parse_query
 from alertbot.model import EndpointKind, Profile, Subscriber
+from alertbot.render import Renderer
 from alertbot.slack_app import commands as c
 from alertbot.slack_app import replies
 from alertbot.slack_app.context import SlackDeps, SlackUser
 from alertbot.slack_app.replies import echo, escape
 from alertbot.store import subscribers as store
+from alertbot.store.candidates import candidate_papers
 from alertbot.store.db import transaction
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 Respond = Callable[..., Any]
 STOPPED = "stopped"
@@ -126,7 +130,9 @@ def subscriber_for(user: SlackUser, deps: SlackDeps) -> Subscriber:
         return again
     log.info(
         "slack subscriber created",
-        extra={"ctx": {"subscriber_id": created.id, "team": user.team_id, "user": user.user_id}},
+        subscriber_id=created.id,
+        team=user.team_id,
+        user=user.user_id,
     )
     result = store.get_subscriber(deps.engine, created.id)
     if result is None:  # pragma: no cover - just created
@@ -154,7 +160,7 @@ def slack_time_zone(user: SlackUser, deps: SlackDeps) -> str | None:
         zone = (info.get("user") or {}).get("tz")
         found = validate.timezone(zone) if isinstance(zone, str) else None
     except (SlackApiError, SlackClientError, ValueError, OSError) as exc:
-        log.warning("users.info failed", extra={"ctx": {"user": user.user_id, "error": exc}})
+        log.warning("users.info failed", user=user.user_id, error=exc)
         return None  # not cached: the next command tries again
     deps.zone_cache[key] = (found, now)
     return found
@@ -276,17 +282,16 @@ def _add_email(sub: Subscriber, address: str, deps: SlackDeps) -> Outcome:
             )
             store.set_endpoint_active(conn, existing.id, False, reason=AWAITING_CONFIRMATION)
     endpoint = existing
-    from alertbot.unsubscribe import confirm_url  # the web side owns the link format
-
     url = confirm_url(deps.settings, sub.id, endpoint.id, endpoint.address)
 
     def send(respond: Respond) -> None:
         try:
-            sender(deps.settings, endpoint.address, url)
+            sender(deps.settings, endpoint.address, url, deps.now())
         except Exception as exc:
             log.warning(
                 "confirmation email failed",
-                extra={"ctx": {"endpoint_id": endpoint.id, "error": exc.__class__.__name__}},
+                endpoint_id=endpoint.id,
+                error=exc.__class__.__name__,
             )
             respond(
                 text=f"Sorry, the confirmation email to {echo(endpoint.address)} could not be "
@@ -304,10 +309,6 @@ def _add_email(sub: Subscriber, address: str, deps: SlackDeps) -> Outcome:
 
 def _preview(sub: Subscriber, deps: SlackDeps, respond: Respond) -> None:
     """Build today's digest for the user's Slack endpoint and post it through response_url."""
-    from alertbot.digest import build_digest
-    from alertbot.render import Renderer
-    from alertbot.store.candidates import candidate_papers
-
     now = deps.now()
     endpoint = next((e for e in sub.endpoints if e.kind == EndpointKind.SLACK_USER), None)
     if endpoint is None:  # removed from the command line since

@@ -19,7 +19,9 @@ from alertbot.slack_app.ratelimit import RateLimiter
 class ConfirmationSender(Protocol):
     """Sends the double opt-in email (``alertbot.deliver.confirm.send_confirmation``)."""
 
-    def __call__(self, settings: Settings, address: str, confirm_url: str) -> None: ...
+    def __call__(
+        self, settings: Settings, address: str, confirm_url: str, now: datetime
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,12 @@ nothing.
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from alertbot.logs import get_logger
 from alertbot.model import EndpointKind
 from alertbot.slack_app.actions import PAUSED_FROM_SLACK
 from alertbot.slack_app.context import SlackDeps, SlackUser
@@ -22,7 +22,7 @@ from alertbot.store import subscribers as store
 from alertbot.store.feedback import FeedbackValue
 from alertbot.store.papers import get_papers
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 FEEDBACK: dict[str, FeedbackValue] = {
     "feedback_useful": "useful",
@@ -89,9 +89,7 @@ def register(app: App, deps: SlackDeps) -> None:
             return
         feedback_store.record_feedback(deps.engine, sub.id, str(paper_id), value, now=deps.now())
         ack()
-        log.info(
-            "feedback", extra={"ctx": {"subscriber_id": sub.id, "paper": paper_id, "value": value}}
-        )
+        log.info("feedback", subscriber_id=sub.id, paper=paper_id, value=value)
         note = FEEDBACK_DONE[value]
         blocks = acknowledged_blocks(body, str(action.get("block_id") or ""), note)
         if blocks is None:
@@ -124,7 +122,8 @@ def register(app: App, deps: SlackDeps) -> None:
         ack()
         log.info(
             "slack unsubscribe",
-            extra={"ctx": {"subscriber_id": sub.id, "endpoint_id": endpoint.id}},
+            subscriber_id=sub.id,
+            endpoint_id=endpoint.id,
         )
         _ephemeral(
             respond,
@@ -148,7 +147,7 @@ def _guarded(listener: Listener) -> Listener:
         try:
             listener(ack, body, respond)
         except Exception:
-            log.exception("button failed", extra={"ctx": {"listener": listener.__name__}})
+            log.exception("button failed", listener=listener.__name__)
             if ack.response is None:
                 ack()
             _ephemeral(respond, "Sorry, something went wrong on our side. Please try again.")

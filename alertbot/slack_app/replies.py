@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import time
 
 from alertbot.model import Endpoint, EndpointKind, Frequency, Subscriber
-from alertbot.validate import WEEKDAYS
 
 ECHO_CHARS = 200
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -113,7 +112,3 @@ def matched_text(query: str, number: int, matched: int, total: int, days: int) -
 
 def time_text(at: time, zone: str) -> str:
     return f"Your digest now comes at {at.strftime('%H:%M')} {escape(zone)}."
-
-
-def weekday_name(day: int) -> str:
-    return DAY_NAMES[day] if 0 <= day < len(WEEKDAYS) else str(day)

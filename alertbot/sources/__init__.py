@@ -6,6 +6,7 @@ is the one-call convenience the CLI uses to parse whatever a user points it at.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import httpx
 
 from alertbot.config import HttpSettings, SourceConfig
 from alertbot.model import Paper
-from alertbot.parse import parse_bytes
+from alertbot.parse import DEFAULT_ANNOUNCE_TYPES, ParseResult, parse_bytes
+from alertbot.parse.merge import merge_listings
 from alertbot.sources.base import Document, Fetched, Source, SourceError, Validators
 from alertbot.sources.files import FileSource, FolderSource
 from alertbot.sources.http import HttpSource, make_client
@@ -29,6 +31,7 @@ __all__ = [
     "Validators",
     "build_source",
     "is_url",
+    "load_listing",
     "load_papers",
     "make_client",
 ]
@@ -62,7 +65,27 @@ def load_papers(
     http: httpx.Client | None = None,
     settings: HttpSettings | None = None,
 ) -> list[Paper]:
-    """Parse the listing(s) at a file, folder or URL; raises SourceError or ParseError."""
+    """The papers of the listing(s) at a file, folder or URL, each paper once.
+
+    Raises SourceError or ParseError.
+    """
+    return load_listing(location, format=format, now=now, http=http, settings=settings).papers
+
+
+def load_listing(
+    location: str,
+    *,
+    format: str = "auto",
+    now: datetime,
+    http: httpx.Client | None = None,
+    settings: HttpSettings | None = None,
+    announce_types: Collection[str] = DEFAULT_ANNOUNCE_TYPES,
+) -> ParseResult:
+    """Parse the listing(s) at a file, folder or URL; raises SourceError or ParseError.
+
+    A paper met in several files of a folder is merged as the store merges it, so it
+    is listed once; ``skipped`` adds up the announcements left out.
+    """
     settings = settings or HttpSettings()
     client = http or (make_client(settings) if is_url(location) else None)
     try:
@@ -76,7 +99,21 @@ def load_papers(
         if client is not None and http is None:
             client.close()
     papers: list[Paper] = []
+    skipped = 0
+    formats: list[str] = []
     for document in fetched.documents:
-        result = parse_bytes(document.data, name=document.name, format=format, fetched_at=now)
+        result = parse_bytes(
+            document.data,
+            name=document.name,
+            format=format,
+            fetched_at=now,
+            announce_types=announce_types,
+        )
         papers.extend(result.papers)
-    return papers
+        skipped += result.skipped
+        formats.append(result.format)
+    return ParseResult(
+        papers=merge_listings(papers),
+        format=formats[0] if len(set(formats)) == 1 else "mixed",
+        skipped=skipped,
+    )

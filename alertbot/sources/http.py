@@ -9,7 +9,6 @@ naming the URL for everything else.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,9 +16,10 @@ from dataclasses import dataclass, field
 import httpx
 
 from alertbot.config import HttpSettings
+from alertbot.logs import get_logger
 from alertbot.sources.base import Document, Fetched, SourceError, Validators
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MAX_RETRY_AFTER = 120.0  # seconds; a longer Retry-After fails this fetch, the next one retries
 
@@ -75,7 +75,9 @@ class HttpSource:
                     delay = max(delay, exc.retry_after)
                 log.info(
                     "retrying fetch",
-                    extra={"ctx": {"source": self.name, "error": str(exc), "delay": delay}},
+                    source=self.name,
+                    error=str(exc),
+                    delay=delay,
                 )
                 self.sleep(delay)
         raise SourceError(f"{self.location}: no attempt made")  # unreachable: attempts >= 1

@@ -38,7 +38,7 @@ from sqlalchemy import Connection, Select, bindparam, func, select
 
 from alertbot.model import IN_FLIGHT, Endpoint, OutboxState, Paper, StoredPaper
 from alertbot.store.db import Db, transaction
-from alertbot.store.papers import get_papers, papers_first_seen_between
+from alertbot.store.papers import chunks, get_papers, papers_first_seen_between
 from alertbot.store.schema import delivered_papers, outbox
 from alertbot.store.schema import papers as papers_table
 from alertbot.store.types import UTCDateTime
@@ -67,7 +67,7 @@ def candidates_by_endpoint(
     held: dict[int, set[str]] = {i: set() for i in ids}
     dead: dict[int, set[str]] = {}
     with transaction(db) as conn:
-        for part in _chunks(ids):
+        for part in chunks(ids, CHUNK):
             cutoffs = last_sent_cutoffs(conn, part)
             since.update({i: cutoffs.get(i) or window_start for i in part})
             for endpoint_id, paper_id in _delivered_since_cutoff(conn, part, window_start):
@@ -120,10 +120,6 @@ def _rescued(
         for endpoint_id, paper_ids in wanted.items()
         if paper_ids
     }
-
-
-def _chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
 
 
 def _cutoffs(endpoint_ids: list[int]) -> Select[tuple[int, datetime]]:

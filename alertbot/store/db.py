@@ -41,9 +41,31 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
 
 
 def migrate(engine: Engine) -> list[str]:
-    """Bring the schema up to date; returns the migrations applied (empty if none)."""
-    with engine.begin() as conn:
-        return migrations.apply(conn)
+    """Bring the schema up to date; returns the migrations applied (empty if none).
+
+    All pending migrations run in one transaction: a failure applies none of them.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            with conn.begin():
+                return migrations.upgrade(conn)
+        # pysqlite commits before every DDL statement, so CREATE/ALTER would escape the
+        # transaction. Driving the transaction ourselves makes it whole; IMMEDIATE also
+        # makes a second process that starts at the same moment wait instead of racing.
+        raw = conn.connection.dbapi_connection
+        assert isinstance(raw, sqlite3.Connection)
+        previous = raw.isolation_level
+        raw.isolation_level = None
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            applied = migrations.upgrade(conn)
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            raw.isolation_level = previous
+        return applied
 
 
 Db = Engine | Connection

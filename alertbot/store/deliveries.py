@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
-from alertbot.model import IN_FLIGHT, OutboxState
+from alertbot.model import FINAL, OutboxState
 from alertbot.store.db import Db, transaction
 from alertbot.store.outbox import OutboxRow, columns, row_from
 from alertbot.store.schema import delivered_papers, endpoints, outbox
@@ -61,7 +61,7 @@ def backlog(db: Db, *, now: datetime) -> Backlog:
         }
         oldest: datetime | None = conn.execute(
             select(func.min(outbox.c.created_at)).where(
-                outbox.c.state.in_(sorted(IN_FLIGHT - {OutboxState.UNKNOWN}))
+                outbox.c.state.in_(sorted(set(OutboxState) - FINAL))
             )
         ).scalar_one()
     age = (now - oldest).total_seconds() if oldest is not None else None

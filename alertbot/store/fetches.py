@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 
+from alertbot.model import SUCCESSFUL_FETCH, FetchStatus
 from alertbot.store.db import Db, transaction
 from alertbot.store.papers import CHUNK, chunks
 from alertbot.store.schema import fetch_log, http_cache, ingested_files
@@ -25,13 +27,14 @@ class FetchRecord:
     location: str
     started_at: datetime
     finished_at: datetime | None
-    status: str  # ok | not_modified | error
+    status: FetchStatus
     n_parsed: int = 0
     n_new: int = 0
     n_known: int = 0
     n_rejected: int = 0
     error: str | None = None
     n_skipped_files: int = 0
+    n_skipped_entries: int = 0  # announcements of a type the source does not keep
 
 
 _FETCH_FIELDS = tuple(FetchRecord.__dataclass_fields__)
@@ -48,16 +51,25 @@ def latest_fetches(db: Db) -> list[FetchRecord]:
     latest = select(func.max(fetch_log.c.id)).group_by(fetch_log.c.source).scalar_subquery()
     query = select(fetch_log).where(fetch_log.c.id.in_(latest)).order_by(fetch_log.c.source)
     with transaction(db) as conn:
-        return [
-            FetchRecord(**{k: getattr(r, k) for k in _FETCH_FIELDS}) for r in conn.execute(query)
-        ]
+        return [_record(r) for r in conn.execute(query)]
+
+
+def _record(r: Any) -> FetchRecord:
+    values = {k: getattr(r, k) for k in _FETCH_FIELDS}
+    return FetchRecord(**{**values, "status": FetchStatus(values["status"])})
 
 
 def last_successful_fetch(db: Db, source: str | None = None) -> datetime | None:
-    """When the last fetch (of ``source``, or of any) that did not fail finished."""
+    """When the last fetch (of ``source``, or of any) that did not fail finished.
+
+    An empty listing is a successful fetch: a weekend without papers is not staleness.
+    """
     query = (
         select(fetch_log.c.finished_at)
-        .where(fetch_log.c.status.in_(("ok", "not_modified")), fetch_log.c.finished_at.is_not(None))
+        .where(
+            fetch_log.c.status.in_([str(s) for s in SUCCESSFUL_FETCH]),
+            fetch_log.c.finished_at.is_not(None),
+        )
         .order_by(fetch_log.c.finished_at.desc())
         .limit(1)
     )

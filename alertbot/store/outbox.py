@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from alertbot.model import CLAIMABLE, EndpointKind, OutboxState
@@ -360,3 +360,16 @@ def mark_delivered(
             .returning(delivered_papers.c.paper_id)
         )
         return len(conn.execute(stmt, rows).all())
+
+
+def prune_delivered(engine: Engine, *, before: datetime) -> int:
+    """Delete delivered-paper rows older than ``before``; returns how many.
+
+    Only recent rows matter (a paper is a candidate only if stored after the last
+    digest sent), so old ones are dead weight.
+    """
+    with engine.begin() as conn:
+        result = conn.execute(
+            delete(delivered_papers).where(delivered_papers.c.delivered_at < before)
+        )
+    return int(result.rowcount or 0)

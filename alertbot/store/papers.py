@@ -7,21 +7,20 @@ papers is a handful of statements per 500 papers, not one round trip per paper.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, bindparam, func, insert, or_, select, update
+from sqlalchemy import Row, RowMapping, bindparam, func, insert, or_, select, update
 
 from alertbot.model import Paper, StoredPaper
+from alertbot.parse.merge import MERGED_FIELDS, is_title_id, merge_listings, merge_papers
 from alertbot.store.db import Db, transaction
 from alertbot.store.schema import paper_sources
 from alertbot.store.schema import papers as papers_table
 
 CHUNK = 500  # ids per IN (...) list: far below every backend's parameter limit
-_FILLABLE = ("n_authors", "published", "url", "arxiv_id", "doi", "announce_type")
-_LISTS = ("authors", "categories")
 T = TypeVar("T")
 
 
@@ -41,11 +40,6 @@ class UpsertResult:
         return len(self.known_ids)
 
 
-def is_title_id(paper_id: str) -> bool:
-    """Whether ``paper_id`` is a title hash (no arXiv id was known)."""
-    return paper_id.startswith("t-")
-
-
 def upsert_papers(
     engine: Db, papers: Iterable[Paper], *, source: str, now: datetime
 ) -> UpsertResult:
@@ -53,11 +47,12 @@ def upsert_papers(
 
     A paper is known when its id, its arXiv id, or (between a title-hash paper and
     an arXiv paper) its normalised title matches a stored row. Ids never change once
-    stored, so the first id a paper got stays its id; fields the stored row lacks
-    (date, author count, arXiv id...) are filled from the newcomer. Every source that
-    listed a paper is recorded in ``paper_sources``.
+    stored, so the first id a paper got stays its id; the stored paper and the
+    newcomer are merged by :func:`alertbot.parse.merge.merge_papers` (the same result
+    whichever came first). Every source that listed a paper is recorded in
+    ``paper_sources``.
     """
-    batch = _dedupe(papers)
+    batch = merge_listings(papers)
     result = UpsertResult()
     with transaction(engine) as conn:
         for part in chunks(batch, CHUNK):
@@ -85,30 +80,29 @@ def _upsert_chunk(conn: Any, batch: list[Paper], *, now: datetime) -> tuple[list
             continue  # two listings of one stored paper in the same batch
         known.append(row["id"])
         known_set.add(row["id"])
-        merged = _fill(row, paper)
-        if merged != row:
-            fills.append({**{k: merged[k] for k in (*_FILLABLE, *_LISTS)}, "_id": row["id"]})
+        held = _paper(row)
+        merged = merge_papers(held, paper)
+        if merged != held:
+            fills.append({**_columns(merged, (*MERGED_FIELDS, "extra")), "_id": row["id"]})
     if new_rows:
         conn.execute(insert(papers_table), new_rows)
     if known:
         conn.execute(update(papers_table).where(papers_table.c.id.in_(known)).values(last_seen=now))
     if fills:
-        values: dict[str, Any] = {name: bindparam(name) for name in (*_FILLABLE, *_LISTS)}
+        values: dict[str, Any] = {name: bindparam(name) for name in (*MERGED_FIELDS, "extra")}
         conn.execute(
             update(papers_table).where(papers_table.c.id == bindparam("_id")).values(values), fills
         )
     return new, known
 
 
-def _find_stored(conn: Any, batch: list[Paper]) -> dict[str, dict[str, Any]]:
+def _find_stored(conn: Any, batch: list[Paper]) -> dict[str, Any]:
     """Stored row of each incoming paper that is already known, by incoming id."""
     ids = [p.id for p in batch]
     arxiv_ids = [p.arxiv_id for p in batch if p.arxiv_id]
     keys = [p.title_key for p in batch]
-    columns = [papers_table.c.id, papers_table.c.title_key, papers_table.c.first_seen]
-    columns += [papers_table.c[name] for name in (*_FILLABLE, *_LISTS)]
     rows = conn.execute(
-        select(*columns)
+        select(papers_table)
         .where(
             or_(
                 papers_table.c.id.in_(ids),
@@ -177,47 +171,6 @@ def _record_sources(conn: Any, ids: list[str], *, source: str, now: datetime) ->
         )
 
 
-def _dedupe(papers_in: Iterable[Paper]) -> list[Paper]:
-    """One paper per identity within a batch, merged in order of appearance."""
-    by_id: dict[str, Paper] = {}
-    for paper in papers_in:
-        by_id[paper.id] = _merge(by_id[paper.id], paper) if paper.id in by_id else paper
-    arxiv_by_key: dict[str, str] = {}
-    for paper in by_id.values():
-        if not is_title_id(paper.id):
-            arxiv_by_key.setdefault(paper.title_key, paper.id)
-    merged: dict[str, Paper] = {}
-    for paper in by_id.values():
-        target = arxiv_by_key.get(paper.title_key) if is_title_id(paper.id) else None
-        if target is None:
-            merged[paper.id] = _merge(merged[paper.id], paper) if paper.id in merged else paper
-        elif target in merged:
-            merged[target] = _merge(merged[target], paper)
-        else:
-            merged[target] = _merge(replace(paper, id=target), by_id[target])
-    return list(merged.values())
-
-
-def _merge(first: Paper, later: Paper) -> Paper:
-    """``first`` with the fields it lacks taken from ``later``."""
-    changes: dict[str, Any] = {}
-    for name in (*_FILLABLE, *_LISTS):
-        if not getattr(first, name) and getattr(later, name):
-            changes[name] = getattr(later, name)
-    return replace(first, **changes) if changes else first
-
-
-def _fill(row: dict[str, Any], paper: Paper) -> dict[str, Any]:
-    merged = dict(row)
-    for name in _FILLABLE:
-        if merged[name] is None and getattr(paper, name) is not None:
-            merged[name] = getattr(paper, name)
-    for name in _LISTS:
-        if not merged[name] and getattr(paper, name):
-            merged[name] = list(getattr(paper, name))
-    return merged
-
-
 def _row(paper: Paper, now: datetime) -> dict[str, Any]:
     return {
         "id": paper.id,
@@ -236,7 +189,31 @@ def _row(paper: Paper, now: datetime) -> dict[str, Any]:
         "extra": dict(paper.extra),
         "first_seen": now,
         "last_seen": now,
+        **_columns(paper, _ADDED),
     }
+
+
+# Columns added with migration 002, beside the 0.1 ones _row spells out.
+_ADDED = (
+    "affiliations",
+    "primary_category",
+    "journal_ref",
+    "github_repo",
+    "project_page",
+    "upvotes",
+    "hf_url",
+)
+
+
+def _columns(paper: Paper, names: Iterable[str]) -> dict[str, Any]:
+    """Column values for these fields of ``paper`` (tuples stored as JSON lists)."""
+    values: dict[str, Any] = {}
+    for name in names:
+        value = getattr(paper, name)
+        values[name] = list(value) if isinstance(value, tuple) else value
+        if name == "extra":
+            values[name] = dict(value)
+    return values
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
@@ -296,24 +273,33 @@ def _stored(conn: Any, rows: Sequence[Row[Any]]) -> list[StoredPaper]:
         ):
             sources.setdefault(paper_id, []).append(source)
     return [
-        StoredPaper(paper=_paper(r), first_seen=r.first_seen, sources=tuple(sources.get(r.id, ())))
+        StoredPaper(
+            paper=_paper(r._mapping), first_seen=r.first_seen, sources=tuple(sources.get(r.id, ()))
+        )
         for r in rows
     ]
 
 
-def _paper(r: Row[Any]) -> Paper:
+def _paper(r: Mapping[str, Any] | RowMapping) -> Paper:
     return Paper(
-        id=r.id,
-        title=r.title,
-        abstract=r.abstract,
-        source_format=r.source_format,
-        authors=tuple(r.authors or ()),
-        n_authors=r.n_authors,
-        published=r.published,
-        url=r.url,
-        arxiv_id=r.arxiv_id,
-        categories=tuple(r.categories or ()),
-        doi=r.doi,
-        announce_type=r.announce_type,
-        extra=dict(r.extra or {}),
+        id=r["id"],
+        title=r["title"],
+        abstract=r["abstract"],
+        source_format=r["source_format"],
+        authors=tuple(r["authors"] or ()),
+        n_authors=r["n_authors"],
+        published=r["published"],
+        url=r["url"],
+        arxiv_id=r["arxiv_id"],
+        categories=tuple(r["categories"] or ()),
+        doi=r["doi"],
+        announce_type=r["announce_type"],
+        extra=dict(r["extra"] or {}),
+        affiliations=tuple(r["affiliations"] or ()),
+        primary_category=r["primary_category"],
+        journal_ref=r["journal_ref"],
+        github_repo=r["github_repo"],
+        project_page=r["project_page"],
+        upvotes=r["upvotes"],
+        hf_url=r["hf_url"],
     )

@@ -1,6 +1,6 @@
 """The tables, as the current code reads and writes them.
 
-Changing a table here is not enough: add a migration in ``migrations.py`` as well
+Changing a table here is not enough: add a migration in ``migrations/versions/`` as well
 (``tests/store/test_migrations.py`` checks that a migrated database matches this).
 """
 
@@ -26,14 +26,6 @@ from alertbot.store.types import UTCDateTime
 
 metadata = MetaData()
 
-schema_version = Table(
-    "schema_version",
-    metadata,
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("name", String(100), nullable=False),
-    Column("applied_at", UTCDateTime, nullable=False),
-)
-
 # -- ingestion ------------------------------------------------------------------------
 
 papers = Table(
@@ -55,6 +47,14 @@ papers = Table(
     Column("extra", JSON, nullable=False),
     Column("first_seen", UTCDateTime, nullable=False, index=True),
     Column("last_seen", UTCDateTime, nullable=False),
+    # Added by migration 0003_paper_links: what the digest shows beside the text.
+    Column("affiliations", JSON),
+    Column("primary_category", String(32)),
+    Column("journal_ref", Text),
+    Column("github_repo", Text),
+    Column("project_page", Text),
+    Column("upvotes", Integer),
+    Column("hf_url", Text),
 )
 
 paper_sources = Table(
@@ -74,7 +74,7 @@ fetch_log = Table(
     Column("location", Text, nullable=False),
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
-    # ok | not_modified | error
+    # ok | empty | not_modified | error (alertbot.model.FetchStatus)
     Column("status", String(20), nullable=False),
     Column("n_parsed", Integer, nullable=False, default=0),
     Column("n_new", Integer, nullable=False, default=0),
@@ -82,6 +82,8 @@ fetch_log = Table(
     Column("n_rejected", Integer, nullable=False, default=0),
     Column("n_skipped_files", Integer, nullable=False, default=0),
     Column("error", Text),
+    # Added by 0003_paper_links: announcements of a type the source does not keep.
+    Column("n_skipped_entries", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_fetch_log_source_started", "source", "started_at"),
 )
 
@@ -176,7 +178,7 @@ outbox = Table(
     ),
     Column("endpoint_id", Integer, ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=False),
     Column("digest_date", Date, nullable=False),
-    # pending | sending | sent | failed | unknown | dead | empty (see alertbot/deliver/outbox.py)
+    # an OutboxState value (model.py); the transitions: alertbot/store/outbox.py
     Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),

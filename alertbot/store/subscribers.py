@@ -204,19 +204,6 @@ def find_by_slack(db: Db, team_id: str, user_id: str) -> Subscriber | None:
         return _load(conn, rows)[0] if rows else None
 
 
-def find_by_email(db: Db, address: str) -> list[Subscriber]:
-    """Subscribers with an email endpoint at ``address`` (case-insensitive)."""
-    with transaction(db) as conn:
-        ids = select(endpoints.c.subscriber_id).where(
-            endpoints.c.kind == EndpointKind.EMAIL.value,
-            func.lower(endpoints.c.address) == address.lower(),
-        )
-        rows = conn.execute(
-            select(subscribers).where(subscribers.c.id.in_(ids)).order_by(subscribers.c.id)
-        ).all()
-        return _load(conn, rows)
-
-
 def list_subscribers(
     db: Db, *, active_only: bool = False, ids: Collection[int] | None = None
 ) -> list[Subscriber]:

@@ -1,58 +1,18 @@
-"""Fixtures for delivery tests: a stocked store, settings pointing at local servers."""
+"""Fixtures for delivery tests: a stocked store and subscribers on it."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
-from alertbot.config import DeliverySettings, Settings, SmtpSettings
 from alertbot.model import EndpointKind, Paper, Profile, Subscriber
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
-
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # a Monday, after the 08:00 send time
-
-TOPICS = (
-    ("Diffusion models for protein design", "We train a diffusion model on protein backbones."),
-    ("Sparse attention for long documents", "A sparse attention scheme scales transformers."),
-    ("Graph neural networks for molecules", "Message passing graph neural networks on molecules."),
-    ("Diffusion policies for robot control", "Robots learn control with diffusion policies."),
-    ("Reinforcement learning from feedback", "Reinforcement learning with human feedback."),
-)
-
-
-def make_papers(n: int = 5, *, prefix: str = "2603", extra: str = "") -> list[Paper]:
-    """``n`` distinct arXiv papers cycling through a few topics."""
-    result = []
-    for i in range(n):
-        title, abstract = TOPICS[i % len(TOPICS)]
-        result.append(
-            Paper(
-                id=f"{prefix}.{i:05d}",
-                title=f"{title} {extra}{i}".strip(),
-                abstract=abstract,
-                source_format="lines",
-                authors=("Ada Lovelace", "Alan Turing"),
-                published=date(2026, 3, 1),
-                arxiv_id=f"{prefix}.{i:05d}",
-            )
-        )
-    return result
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """CLI commands point alertbot's log handler at the runner's stderr; undo that after."""
-    logger = logging.getLogger("alertbot")
-    saved = (logger.handlers[:], logger.level, logger.propagate)
-    yield
-    logger.handlers[:], logger.level, logger.propagate = saved
+from tests.helpers.delivery import NOW, make_papers
 
 
 @pytest.fixture
@@ -93,18 +53,3 @@ def subscribe(engine: Engine) -> Callable[..., Subscriber]:
         return found
 
     return add
-
-
-def make_settings(tmp_path: Path, **smtp: Any) -> Settings:
-    """Settings with no backoff (retries are immediate) and SMTP as given."""
-    return Settings(
-        data_dir=tmp_path / "data",
-        secret_key="test-secret-key-0123456789",
-        web={"public_url": "https://alertbot.example.org"},
-        smtp=SmtpSettings(
-            from_address="alertbot <digest@alertbot.example.org>",
-            timeout_seconds=smtp.pop("timeout_seconds", 5.0),
-            **smtp,
-        ),
-        delivery=DeliverySettings(backoff_base_seconds=0, max_attempts=4),
-    )

@@ -17,7 +17,7 @@ from alertbot.model import Paper
 from alertbot.store import deliveries
 from alertbot.store.deliveries import delivered_paper_ids
 from alertbot.tokens import Signer
-from tests.deliver.conftest import NOW, make_papers, make_settings
+from tests.helpers.delivery import NOW, make_papers, make_settings
 from tests.servers import SmtpSink, smtp_server
 
 

@@ -16,7 +16,7 @@ from alertbot.deliver import SendReport, build_channels, queue_due, send_due
 from alertbot.deliver.slack import make_client
 from alertbot.model import EndpointKind, Paper
 from alertbot.store import subscribers as subscriber_store
-from tests.deliver.conftest import NOW, make_papers, make_settings
+from tests.helpers.delivery import NOW, make_papers, make_settings
 from tests.servers import Reply, SlackStandIn, slack_api
 
 

@@ -7,13 +7,13 @@ from datetime import date
 import pytest
 
 from alertbot.match import CorpusStats, QueryError, match_profile, validate_profile
-from alertbot.model import Profile
+from alertbot.model import Paper, Profile
 from tests.match.papers import paper
 
 STATS = CorpusStats.empty()
 
 
-def ids(profile: Profile, papers: list) -> list[str]:
+def ids(profile: Profile, papers: list[Paper]) -> list[str]:
     return [m.paper_id for m in match_profile(profile, papers, STATS)]
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 
 from alertbot.match import CorpusStats, match_profile
-from alertbot.model import Profile
+from alertbot.model import Paper, Profile
 from tests.match.papers import paper
 
 FILLER = "We study methods and report results on several tasks with models. " * 3
 
 
-def score(query: str, papers: list, stats: CorpusStats, target: int = 0) -> float:
+def score(query: str, papers: list[Paper], stats: CorpusStats, target: int = 0) -> float:
     found = {m.paper_id: m.score for m in match_profile(Profile((query,)), papers, stats)}
     return found[papers[target].id]
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from alertbot.parse import FORMATS, ParseError, detect_format, parse_bytes
+from tests.helpers import FIXTURES
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
 FETCHED = datetime(2026, 3, 1, tzinfo=UTC)
 
 

@@ -10,8 +10,8 @@ import pytest
 from alertbot.model import title_id
 from alertbot.parse import ParseResult, parse_bytes
 from alertbot.samples import sample_dump_paths
+from tests.helpers import FIXTURES
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
 FETCHED = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
 BLOCKS, LINES = sample_dump_paths()
 

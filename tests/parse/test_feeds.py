@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
 from alertbot.parse import ParseError, ParseResult, parse_bytes
+from tests.helpers import FIXTURES
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
 FETCHED = datetime(2026, 3, 1, tzinfo=UTC)
 
 
@@ -29,14 +28,22 @@ def test_it_reads_hf_daily_papers() -> None:
     assert first.authors == ("Mina Park", "Tomás Ortega")
     assert first.n_authors == 2
     assert first.published == date(2026, 2, 26)
-    assert first.url == "https://huggingface.co/papers/2602.23229"
+    assert first.url == "https://arxiv.org/abs/2602.23229"
+    assert first.hf_url == "https://huggingface.co/papers/2602.23229"
+
+
+def test_it_reads_the_hf_code_and_project_links_and_upvotes_as_fields() -> None:
+    """githubRepo, projectPage and upvotes are Paper fields, not buried in ``extra``."""
+    first = parse_fixture("hf-daily-papers.json").papers[0]
+    assert first.upvotes == 42
+    assert first.github_repo == "https://github.com/example/retrieval-heads"
+    assert first.project_page == "https://example.org/retrieval-heads"
+    assert "githubRepo" not in first.extra
 
 
 def test_it_keeps_unknown_hf_keys_in_extra() -> None:
-    """Upvotes, links, keywords and keys we never heard of survive in ``extra``."""
+    """Keywords, media and keys we never heard of survive in ``extra``."""
     extra = parse_fixture("hf-daily-papers.json").papers[0].extra
-    assert extra["upvotes"] == 42
-    assert extra["githubRepo"] == "https://github.com/example/retrieval-heads"
     assert extra["ai_keywords"] == ["attention heads", "long context", "retrieval"]
     assert extra["mediaUrls"] == ["https://cdn.example.org/fig1.png"]
     assert extra["row"]["numComments"] == 3
@@ -72,8 +79,13 @@ def test_it_skips_replacements_and_counts_them() -> None:
 
 
 def test_it_keeps_replacements_when_asked() -> None:
-    """``include_replacements`` keeps every entry."""
-    result = parse_fixture("arxiv-cs.CL.rss.xml", include_replacements=True)
+    """Asking for every announce type keeps every entry."""
+    result = parse_bytes(
+        (FIXTURES / "arxiv-cs.CL.rss.xml").read_bytes(),
+        name="rss",
+        fetched_at=FETCHED,
+        announce_types=("new", "cross", "replace", "replace-cross"),
+    )
     assert len(result.papers) == 4
     assert result.skipped == 0
 
@@ -103,7 +115,6 @@ def test_it_gives_a_feed_of_only_replacements_no_papers_without_error() -> None:
     [
         (b"[1, 2]", "row 1 is not an object"),
         (b'{"error": "rate limited"}', "not an array of daily papers"),
-        (b"[]", "no paper"),
         (b'[{"paper": {"id": "2602.1"', "invalid JSON"),
     ],
 )
@@ -113,8 +124,8 @@ def test_it_rejects_json_that_is_not_daily_papers(data: bytes, reason: str) -> N
         parse_bytes(data, name="api.json", fetched_at=FETCHED)
 
 
-def test_it_rejects_an_empty_feed() -> None:
-    """An RSS channel without items is not a listing."""
-    data = b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title></channel></rss>'
-    with pytest.raises(ParseError, match="no entries"):
-        parse_bytes(data, name="empty.rss", fetched_at=FETCHED)
+def test_it_reads_an_empty_hf_day_as_an_empty_listing() -> None:
+    """An empty daily-papers array is a day without papers, not an error."""
+    result = parse_bytes(b"[]", name="api.json", fetched_at=FETCHED)
+    assert result.papers == []
+    assert result.is_empty

@@ -10,8 +10,8 @@ import pytest
 from alertbot.config import HttpSettings, SourceConfig
 from alertbot.parse import ParseError
 from alertbot.sources import FileSource, FolderSource, SourceError, build_source, load_papers
+from tests.helpers import FIXTURES
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 LIMITS = HttpSettings(max_bytes=1_000_000)
 

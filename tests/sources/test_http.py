@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import ClassVar
 
 import httpx
@@ -13,9 +12,9 @@ import pytest
 
 from alertbot.config import HttpSettings
 from alertbot.sources import HttpSource, SourceError, Validators, make_client
+from tests.helpers import FIXTURES
 from tests.servers import QuietHandler, http_server
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
 BODY = (FIXTURES / "hf-daily-papers.json").read_bytes()
 FAST = HttpSettings(timeout_seconds=2.0, retries=2, backoff_seconds=0.0, max_bytes=1_000_000)
 

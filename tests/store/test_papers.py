@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
-from alertbot.model import Paper, arxiv_id, paper_id
+from alertbot.model import FetchStatus, Paper, arxiv_id, paper_id
 from alertbot.store.fetches import (
     FetchRecord,
     http_validators,
@@ -140,7 +140,7 @@ def test_it_merges_duplicates_within_one_batch(sqlite_engine: Engine) -> None:
 
 
 def test_it_fills_missing_fields_from_later_listings(sqlite_engine: Engine) -> None:
-    """A lines-dump paper (no date) gets the date a blocks dump gives later; data is never lost."""
+    """A lines-dump paper (no date) gets a later listing's date, and keeps the earliest given."""
     upsert_papers(sqlite_engine, [paper("Late Date")], source="lines", now=T0)
     upsert_papers(
         sqlite_engine, [paper("Late Date", published=date(2024, 1, 2))], source="b", now=T1
@@ -149,7 +149,7 @@ def test_it_fills_missing_fields_from_later_listings(sqlite_engine: Engine) -> N
         sqlite_engine, [paper("Late Date", published=date(1999, 1, 1))], source="c", now=T1
     )
     got = get_papers(sqlite_engine, [paper_id("Late Date")])[paper_id("Late Date")]
-    assert got.paper.published == date(2024, 1, 2)
+    assert got.paper.published == date(1999, 1, 1)
 
 
 def test_it_round_trips_every_field(engine: Engine) -> None:
@@ -192,12 +192,13 @@ def test_it_upserts_ten_thousand_papers_in_few_statements(engine: Engine) -> Non
 
 
 def fetch(source: str, at: datetime, status: str = "ok") -> FetchRecord:
+    """A fetch-log record of ``source`` at ``at``."""
     return FetchRecord(
         source=source,
         location=f"/data/{source}",
         started_at=at,
         finished_at=at + timedelta(seconds=5),
-        status=status,
+        status=FetchStatus(status),
         n_parsed=3,
         n_new=2,
         n_known=1,

@@ -1,0 +1,46 @@
+"""The links digests and emails carry: signed tokens under ``web.public_url``.
+
+Built here, where the delivery worker and the Slack app can reach them, and verified by
+the web pages (:mod:`alertbot.web.unsubscribe`) with the same signer. The tokens
+themselves are :mod:`alertbot.tokens`.
+"""
+
+from __future__ import annotations
+
+import functools
+from urllib.parse import urlencode
+
+from alertbot.config import Settings
+from alertbot.tokens import Signer, load_or_create_secret_key
+
+
+def secret_key(settings: Settings) -> str:
+    """The key that signs links: configured, or generated once in ``data_dir``."""
+    configured = settings.secret_key.get_secret_value() if settings.secret_key else None
+    return load_or_create_secret_key(configured, settings.data_dir)
+
+
+@functools.lru_cache(maxsize=8)
+def _signer(key: str) -> Signer:
+    return Signer(key)
+
+
+def signer_for(settings: Settings) -> Signer:
+    """A :class:`Signer` with the settings' key (built once per key)."""
+    return _signer(secret_key(settings))
+
+
+def _url(settings: Settings, path: str, token: str) -> str:
+    return settings.web.public_url.rstrip("/") + path + "?" + urlencode({"token": token})
+
+
+def unsubscribe_url(settings: Settings, subscriber_id: int, endpoint_id: int) -> str:
+    """The one-click link for the List-Unsubscribe header and the digest footer."""
+    token = signer_for(settings).unsubscribe_token(subscriber_id, endpoint_id)
+    return _url(settings, "/unsubscribe", token)
+
+
+def confirm_url(settings: Settings, subscriber_id: int, endpoint_id: int, email: str) -> str:
+    """The link that confirms a new email address (double opt-in); it expires."""
+    token = signer_for(settings).confirm_token(subscriber_id, endpoint_id, email)
+    return _url(settings, "/confirm", token)

@@ -1,0 +1,161 @@
+"""One-click unsubscribe (RFC 8058) and email confirmation links.
+
+``GET`` only shows a page with a button: mail scanners and link previewers follow GET
+links, so a GET never changes anything. ``POST`` with ``List-Unsubscribe=One-Click``
+(what a mail provider sends, form-encoded or multipart) acts at once and answers 200
+with no redirect and no cookie. Tokens are signed (:mod:`alertbot.tokens`) and bound to
+one subscriber and one endpoint; a forged, altered or mismatched token gets a 400 and
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from alertbot.config import Settings
+from alertbot.links import signer_for
+from alertbot.logs import get_logger
+from alertbot.model import Endpoint, EndpointKind
+from alertbot.render.templates import find_templates
+from alertbot.store import subscribers as store
+from alertbot.tokens import BadToken
+
+log = get_logger(__name__)
+
+ONE_CLICK = "One-Click"
+UNSUBSCRIBED = "unsubscribed"
+MAX_TOKEN_CHARS = 1000
+_HEADERS = {
+    # The token in the URL must not leak to other sites, caches or search engines.
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+}
+
+
+@functools.lru_cache(maxsize=4)
+def _environment(templates_dir: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir / "web"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def _templates_dir() -> Path:
+    return find_templates()
+
+
+class _Pages:
+    def __init__(self, templates_dir: Path) -> None:
+        self.env = _environment(templates_dir)
+
+    def render(self, name: str, status: int = 200, **context: Any) -> Response:
+        html = self.env.get_template(name).render(**context)
+        return HTMLResponse(html, status_code=status, headers=_HEADERS)
+
+    def refused(self, message: str) -> Response:
+        return self.render("refused.html", 400, message=message)
+
+
+def _owned_endpoint(engine: Engine, endpoint_id: int, subscriber_id: int) -> Endpoint | None:
+    endpoint = store.get_endpoint(engine, endpoint_id)
+    if endpoint is None or endpoint.subscriber_id != subscriber_id:
+        return None
+    return endpoint
+
+
+async def _one_click(request: Request) -> bool:
+    """The POST carries ``List-Unsubscribe=One-Click`` (form-encoded or multipart)."""
+    try:
+        async with request.form(max_files=0, max_fields=20, max_part_size=64 * 1024) as form:
+            return form.get("List-Unsubscribe") == ONE_CLICK
+    except Exception:  # a malformed body is a refusal, never a 500
+        log.info("unsubscribe post with an unreadable body")
+        return False
+
+
+def unsubscribe_routes(
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: Callable[[], datetime],
+    templates_dir: Path | None = None,
+) -> list[BaseRoute]:
+    """``GET/POST /unsubscribe`` and ``GET/POST /confirm``."""
+    pages = _Pages(templates_dir or _templates_dir())
+    signer = signer_for(settings)
+
+    def token_of(request: Request) -> str:
+        token = request.query_params.get("token", "")
+        return token if len(token) <= MAX_TOKEN_CHARS else ""
+
+    def unsubscribe_target(token: str) -> Endpoint | None:
+        try:
+            claim = signer.read_unsubscribe(token)
+        except BadToken:
+            return None
+        return _owned_endpoint(engine, claim.endpoint_id, claim.subscriber_id)
+
+    async def unsubscribe(request: Request) -> Response:
+        token = token_of(request)
+        endpoint = await run_in_threadpool(unsubscribe_target, token)
+        if endpoint is None:
+            return pages.refused("This unsubscribe link is not valid.")
+        if request.method == "GET":
+            return pages.render("unsubscribe.html", token=token, address=endpoint.address)
+        if not await _one_click(request):
+            return pages.refused("The request did not say List-Unsubscribe=One-Click.")
+        await run_in_threadpool(
+            store.set_endpoint_active, engine, endpoint.id, False, reason=UNSUBSCRIBED
+        )
+        log.info(
+            "unsubscribed",
+            subscriber_id=endpoint.subscriber_id,
+            endpoint_id=endpoint.id,
+        )
+        return pages.render("unsubscribed.html", address=endpoint.address)
+
+    def confirm_target(token: str) -> Endpoint | None:
+        try:
+            claim = signer.read_confirm(token)
+        except BadToken:
+            return None
+        endpoint = _owned_endpoint(engine, claim.endpoint_id, claim.subscriber_id)
+        if endpoint is None or endpoint.kind != EndpointKind.EMAIL:
+            return None
+        # Bound to the address too: an endpoint re-pointed elsewhere is not confirmed by it.
+        return endpoint if endpoint.address == claim.email else None
+
+    async def confirm(request: Request) -> Response:
+        token = token_of(request)
+        endpoint = await run_in_threadpool(confirm_target, token)
+        if endpoint is None:
+            return pages.refused("This confirmation link is not valid or has expired.")
+        if request.method == "GET":
+            return pages.render("confirm.html", token=token, address=endpoint.address)
+        await run_in_threadpool(store.confirm_endpoint, engine, endpoint.id)
+        log.info(
+            "email confirmed",
+            subscriber_id=endpoint.subscriber_id,
+            endpoint_id=endpoint.id,
+        )
+        return pages.render("confirmed.html", address=endpoint.address)
+
+    return [
+        Route("/unsubscribe", unsubscribe, methods=["GET", "POST"]),
+        Route("/confirm", confirm, methods=["GET", "POST"]),
+    ]
