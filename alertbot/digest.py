@@ -14,7 +14,9 @@ from alertbot.match import CorpusStats, match_profile
 from alertbot.model import Digest, DigestItem, Endpoint, Match, Paper, Profile, Subscriber
 
 # ``match_profile``'s signature: the matcher a digest is built with (a cache may stand in).
-Matcher = Callable[[Profile, Sequence[Paper], CorpusStats], list[Match]]
+# It may return a lazy sequence (``match.LazyMatches``): only the first ``max_papers``
+# are taken, and ``len`` gives the rest.
+Matcher = Callable[[Profile, Sequence[Paper], CorpusStats], Sequence[Match]]
 
 
 def build_digest(

@@ -175,10 +175,6 @@ class Agreement:
     reasons: dict[str, int]  # documented rule -> differing pairs it accounts for
     examples: list[str]  # differences no rule accounts for (a few)
 
-    @property
-    def unexplained(self) -> int:
-        return self.reasons.get("unexplained", 0)
-
 
 @dataclass(frozen=True)
 class BenchResult:

@@ -109,11 +109,6 @@ class AtomTable:
 
     key: I64  # atom * n_docs + paper
     score: F64  # unweighted; 0 for categories
-
-    @property
-    def atom(self) -> I64:
-        return self.key // max(self.n_docs, 1)
-
     n_docs: int = 0
 
 

@@ -116,7 +116,6 @@ class ProfileIndex(Generic[K]):
         self.roots = list(by_root)
         self._compile_occurrences()
         zero = len(self.roots)  # a query that never matches pads exclusion lists
-        self.zero_query = zero
         self.min_score = np.array([p.min_score for p in self.profiles], dtype=np.float64)
         self.int_ptr = _ptr(n_int)
         self.int_ids = np.array(interests, dtype=np.int64)
@@ -422,3 +421,24 @@ def _prefixed(ids: list[int], counts: list[int], filler: int) -> list[int]:
         out.extend(ids[i : i + n])
         i += n
     return out
+
+
+class IndexCache(Generic[K]):
+    """The last index built, reused while the profiles it was built from are unchanged.
+
+    Building is the costly part for many profiles (parsing and compiling every distinct
+    query) and depends only on the profiles; matching new papers with new statistics
+    reuses it as is. Comparing the profiles costs a dict comparison per tick.
+    """
+
+    def __init__(self) -> None:
+        self._profiles: dict[K, Profile] | None = None
+        self._index: ProfileIndex[K] | None = None
+
+    def get(self, profiles: Mapping[K, Profile]) -> ProfileIndex[K]:
+        """An index of ``profiles``: the kept one if they are the same, else a new one."""
+        wanted = dict(profiles)
+        if self._index is None or self._profiles != wanted:
+            self._index = ProfileIndex.build(wanted)
+            self._profiles = wanted
+        return self._index

@@ -83,7 +83,7 @@ class MatchTable(Generic[K]):
     def matches(self, key: K) -> LazyMatches:
         """The profile's ranked Matches, built as they are taken."""
         i = self.position(key)
-        return LazyMatches(self, i, int(self.ptr[i]), int(self.ptr[i + 1]))
+        return LazyMatches(self, i, range(int(self.ptr[i]), int(self.ptr[i + 1])))
 
     def top(self, key: K, cap: int) -> tuple[list[Match], int]:
         """The profile's first ``cap`` Matches, and how many more matched."""
@@ -147,12 +147,12 @@ class Truth:
 class LazyMatches(Sequence[Match]):
     """One profile's ranked Matches; each is built when first taken."""
 
-    def __init__(self, table: MatchTable[Any], i: int, lo: int, hi: int) -> None:
-        self.table, self.i, self.lo, self.hi = table, i, lo, hi
+    def __init__(self, table: MatchTable[Any], i: int, rows: Sequence[int]) -> None:
+        self.table, self.i, self.rows = table, i, rows
         self._built: dict[int, Match] = {}
 
     def __len__(self) -> int:
-        return self.hi - self.lo
+        return len(self.rows)
 
     @overload
     def __getitem__(self, at: int) -> Match: ...
@@ -161,13 +161,10 @@ class LazyMatches(Sequence[Match]):
     def __getitem__(self, at: int | slice) -> Match | list[Match]:
         if isinstance(at, slice):
             return [self[k] for k in range(*at.indices(len(self)))]
-        if at < 0:
-            at += len(self)
-        if not 0 <= at < len(self):
-            raise IndexError(at)
-        found = self._built.get(at)
+        row = self.rows[at]  # IndexError past the end, as a list would
+        found = self._built.get(row)
         if found is None:
-            found = self._built[at] = self.table.build(self.i, self.lo + at)
+            found = self._built[row] = self.table.build(self.i, row)
         return found
 
     def __iter__(self) -> Iterator[Match]:
@@ -175,5 +172,12 @@ class LazyMatches(Sequence[Match]):
 
     def paper_ids(self) -> list[str]:
         """The ranked papers' ids, without building any Match."""
-        papers = self.table.papers
-        return [papers[j].id for j in self.table.paper[self.lo : self.hi].tolist()]
+        papers, column = self.table.papers, self.table.paper
+        return [papers[int(column[row])].id for row in self.rows]
+
+    def among(self, paper_ids: set[str]) -> LazyMatches:
+        """The same ranking kept to ``paper_ids`` (still nothing built)."""
+        kept = [
+            row for row, pid in zip(self.rows, self.paper_ids(), strict=True) if pid in paper_ids
+        ]
+        return LazyMatches(self.table, self.i, kept)
