@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from alertbot.match.normalise import Token, analyse, tokenise
+from alertbot.match.normalise import Token, analyse, offsets
 from alertbot.match.query import CATEGORY, And, Node, Not, Or, Prefix, Term
 from alertbot.match.score import PHRASE_BOOST, CorpusStats, term_score
 from alertbot.model import Field, Paper
@@ -24,27 +24,29 @@ Span = tuple[int, int]
 
 
 class FieldText:
-    """One field's words and stems; the tokens with their spans, and a stem -> positions
+    """One field's words and stems; their character offsets, and a stem -> positions
     index, are made only when the reference evaluator asks (most papers never need them).
     """
 
-    __slots__ = ("_positions", "_tokens", "stems", "surfaces", "text")
+    __slots__ = ("_offsets", "_positions", "stems", "surfaces", "text")
 
     def __init__(self, text: str, tokens: list[Token] | None = None) -> None:
         self.text = text
-        self._tokens = tokens
         self._positions: dict[str, list[int]] | None = None
+        self._offsets: tuple[list[int], list[int]] | None = None
         if tokens is None:
             self.surfaces, self.stems = analyse(text)
         else:
             self.surfaces = [t.surface for t in tokens]
             self.stems = [t.stem for t in tokens]
+            self._offsets = ([t.start for t in tokens], [t.end for t in tokens])
 
     @property
-    def tokens(self) -> list[Token]:
-        if self._tokens is None:
-            self._tokens = tokenise(self.text)
-        return self._tokens
+    def offsets(self) -> tuple[list[int], list[int]]:
+        """Each word's start and end in ``text``."""
+        if self._offsets is None:
+            self._offsets = offsets(self.text)
+        return self._offsets
 
     @property
     def positions(self) -> dict[str, list[int]]:
@@ -241,7 +243,8 @@ def _score_atom(atom: Term | Prefix, doc: Doc, stats: CorpusStats) -> tuple[floa
             if len(atom.stems) > 1:
                 idf *= PHRASE_BOOST
         total += term_score(stats, f, idf, len(found), len(text.stems))
-        spans = tuple((text.tokens[a].start, text.tokens[b].end) for a, b in found)
+        starts, ends = text.offsets
+        spans = tuple((starts[a], ends[b]) for a, b in found)
         hits.append(HitPart(FIELD_NAMES[f], atom.display, _merge(spans)))
     return total, hits
 

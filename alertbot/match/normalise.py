@@ -88,6 +88,16 @@ def analyse(text: str) -> tuple[list[str], list[str]]:
     return [t.surface for t in tokens], [t.stem for t in tokens]
 
 
+def offsets(text: str) -> tuple[list[int], list[int]]:
+    """The ``(start, end)`` of each of ``analyse(text)``'s words, as two lists of ints
+    (no object per token: highlights need only these)."""
+    if text.isascii():  # lower() keeps every offset and every length
+        starts = [m.start() for m in _PART.finditer(text.lower())]
+        return starts, [m.end() for m in _PART.finditer(text.lower())]
+    tokens = tokenise(text)
+    return [t.start for t in tokens], [t.end for t in tokens]
+
+
 def tokenise(text: str) -> list[Token]:
     """Split ``text`` into normalised tokens whose spans point into ``text`` itself."""
     stems = _stems
