@@ -26,9 +26,10 @@ from typing import Any
 
 import Stemmer
 
-from alertbot.match.normalise import _singular_acronym, stem, tokenise
+from alertbot.match.normalise import _WORD, _singular_acronym, fold, stem, tokenise
 from alertbot.match.query import CATEGORY, And, Node, Not, Prefix, Term, atoms, parse_query
 from alertbot.model import Paper, Profile
+from alertbot.tex import display, display_authors
 
 Found = dict[int, set[int]]  # profile key -> indices of matching papers
 
@@ -38,6 +39,7 @@ class EngineRun:
     name: str
     index_seconds: float  # indexing the tick's papers
     search_seconds: float  # building this tick's queries and running one per profile
+    cpu_seconds: float  # CPU time of both (the machine may be shared: wall time is noisy)
     found: Found
     skipped: int = 0  # profiles the engine cannot express
 
@@ -66,6 +68,7 @@ def run_tantivy(
 
     trees = _trees(profiles)
     t0 = clock()
+    c0 = time.process_time()
     builder = tantivy.SchemaBuilder()
     for name in ("title", "abstract", "authors"):
         builder.add_text_field(name, tokenizer_name="en_stem")
@@ -163,7 +166,7 @@ def run_tantivy(
         if hits:
             found[key] = {address.doc for _, address in hits}
     t2 = clock()
-    return EngineRun("tantivy", t1 - t0, t2 - t1, found)
+    return EngineRun("tantivy", t1 - t0, t2 - t1, time.process_time() - c0, found)
 
 
 # --- SQLite FTS5 ------------------------------------------------------------------------
@@ -213,6 +216,7 @@ def run_fts5(
             continue
         matches[key] = text
     t0 = clock()
+    c0 = time.process_time()
     db = sqlite3.connect(":memory:")
     db.execute(
         "CREATE VIRTUAL TABLE papers USING fts5(title, abstract, authors, cats, "
@@ -234,11 +238,12 @@ def run_fts5(
             found[key] = {r[0] for r in rows}
     t2 = clock()
     db.close()
-    return EngineRun("fts5", t1 - t0, t2 - t1, found, skipped)
+    return EngineRun("fts5", t1 - t0, t2 - t1, time.process_time() - c0, found, skipped)
 
 
 # --- explaining differences -------------------------------------------------------------
 
+_RAW_WORD = _WORD  # words with their accents, composed or not
 _snowball = Stemmer.Stemmer("english")
 _porter = Stemmer.Stemmer("porter")
 ENGINE_STEM: dict[str, Callable[[str], str]] = {
@@ -251,21 +256,37 @@ def explain_pair(engine: str, profile: Profile, paper: Paper) -> str | None:
     """The documented normalisation rule that makes ``engine`` and alertbot disagree on
     this (profile, paper), or None when no rule accounts for it."""
     theirs = ENGINE_STEM[engine]
-    words = [
-        t.surface for t in tokenise(f"{paper.title} {paper.abstract} {' '.join(paper.authors)}")
+    raw = f"{paper.title} {paper.abstract} {' '.join(paper.authors)}"
+    shown = f"{display(paper.title)} {display(paper.abstract)} {display_authors(paper.authors)}"
+    words = [t.surface for t in tokenise(shown)]
+    terms = [
+        atom
+        for q in (*profile.interests, *profile.exclusions)
+        for atom in atoms(parse_query(q).root)
+        if atom.field != CATEGORY
     ]
-    for q in (*profile.interests, *profile.exclusions):
-        for atom in atoms(parse_query(q).root):
-            if atom.field == CATEGORY:
+    query_stems = {t.stem for a in terms if isinstance(a, Term) for t in tokenise(a.display)}
+    if shown != raw:  # the engines index the source text: Schr\"odinger is two words there
+        changed = {t.stem for t in tokenise(raw)} ^ {t.stem for t in tokenise(shown)}
+        if query_stems & changed:
+            return "TeX read as Unicode (the engines index the source text)"
+    if engine == "tantivy":  # tantivy's en_stem does not fold accents
+        prefixes = tuple(a.prefix for a in terms if isinstance(a, Prefix))
+        for written in _RAW_WORD.findall(shown.lower()):
+            if written.isascii():
                 continue
-            if isinstance(atom, Prefix):
-                if engine == "fts5":
-                    return "FTS5 compares prefixes with Porter stems, alertbot with words"
-                continue
-            for w in (t.surface for t in tokenise(atom.display)):
-                for t in words:
-                    if (stem(t) == stem(w)) != (theirs(t) == theirs(w)):
-                        if _singular_acronym(t) != t or _singular_acronym(w) != w:
-                            return f"acronym plural ({t!r} / {w!r})"
-                        return f"stemmer ({t!r} / {w!r}: {engine} stems them otherwise)"
+            folded = fold(written)
+            if stem(folded) in query_stems or folded.startswith(prefixes):
+                return f"accents folded ({written!r})"
+    for atom in terms:
+        if isinstance(atom, Prefix):
+            if engine == "fts5":
+                return "FTS5 compares prefixes with Porter stems, alertbot with words"
+            continue
+        for w in (t.surface for t in tokenise(atom.display)):
+            for t in words:
+                if (stem(t) == stem(w)) != (theirs(t) == theirs(w)):
+                    if _singular_acronym(t) != t or _singular_acronym(w) != w:
+                        return f"acronym plural ({t!r} / {w!r})"
+                    return f"stemmer ({t!r} / {w!r}: {engine} stems them otherwise)"
     return None

@@ -174,6 +174,7 @@ class Agreement:
     only_engine: int
     reasons: dict[str, int]  # documented rule -> differing pairs it accounts for
     examples: list[str]  # differences no rule accounts for (a few)
+    profiles: int  # compared: those without a minimum score (the engines' scores differ)
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ class BenchResult:
     naive_profiles: int
     naive_seconds: float
     identical: bool
-    peak_rss_mb: float
+    peak_rss_mb: float  # the process's peak once alertbot has matched (workload included)
     engines: list[EngineRun]
     agreements: list[Agreement]
 
@@ -243,6 +244,7 @@ def run_bench(
     table = index.table(papers, stats)
     t2 = clock()
     cpu = cpu_clock() - cpu
+    peak_after_match = _peak_rss_mb()  # before the naive run and the engines add theirs
     keys = list(profiles)
     step = max(1, len(keys) // naive_sample)
     sample = {k: profiles[k] for k in keys[::step][:naive_sample]}
@@ -272,7 +274,7 @@ def run_bench(
         naive_profiles=len(sample),
         naive_seconds=t5 - t4,
         identical=identical,
-        peak_rss_mb=_peak_rss_mb(),
+        peak_rss_mb=peak_after_match,
         engines=engines,
         agreements=[_agree(run, ours, profiles, papers) for run in engines],
     )
@@ -287,7 +289,11 @@ def _agree(
     reasons: Counter[str] = Counter()
     examples: list[str] = []
     only_ours = only_theirs = 0
+    compared = 0
     for key, profile in profiles.items():
+        if profile.min_score > 0:  # a threshold on our scores: not comparable
+            continue
+        compared += 1
         mine, theirs = ours.get(key, set()), run.found.get(key, set())
         for j in mine ^ theirs:
             if j in mine:
@@ -302,8 +308,8 @@ def _agree(
                     f"{side}: {profile.interests} -{profile.exclusions} on {papers[j].id}"
                 )
     return Agreement(
-        run.name, sum(len(v) for v in run.found.values()), only_ours, only_theirs,
-        dict(reasons), examples,
+        run.name, sum(len(v) for k, v in run.found.items() if profiles[k].min_score <= 0),
+        only_ours, only_theirs, dict(reasons), examples, compared,
     )  # fmt: skip
 
 

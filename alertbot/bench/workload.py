@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from alertbot.bench.match import GIVEN, STOPWORDS, SURNAMES
 from alertbot.match.normalise import stem, tokenise
 from alertbot.model import Paper, Profile
+from alertbot.tex import display
 
 CATEGORIES = (
     ("cs.LG", 30), ("cs.CL", 18), ("cs.CV", 18), ("cs.AI", 14), ("stat.ML", 8),
@@ -111,7 +112,8 @@ def _index(papers: Sequence[Paper]) -> _Corpus:
     docs: list[list[str]] = []
     for i, paper in enumerate(papers):
         bit = 1 << i
-        title, abstract = tokenise(paper.title), tokenise(paper.abstract)
+        # What the matcher reads: TeX shown as Unicode.
+        title, abstract = tokenise(display(paper.title)), tokenise(display(paper.abstract))
         for t in title:
             ti[t.stem] |= bit
         for field in (title, abstract):

@@ -280,14 +280,17 @@ def _print_bench(r: BenchResult) -> None:
     )
     for run, agree in zip(r.engines, r.agreements, strict=True):
         ratio = run.seconds / r.match_seconds if r.match_seconds else float("inf")
+        cpu_ratio = run.cpu_seconds / r.match_cpu_seconds if r.match_cpu_seconds else 0.0
         skipped = f", {run.skipped:,} profiles it cannot express" if run.skipped else ""
         out.print(
             f"{run.name:<22} {run.seconds:.2f} s (index {run.index_seconds:.2f} s, "
-            f"queries {run.search_seconds:.2f} s{skipped}) -> alertbot {ratio:.1f}x faster"
+            f"queries {run.search_seconds:.2f} s{skipped}; {run.cpu_seconds:.2f} s CPU) "
+            f"-> alertbot {ratio:.1f}x faster ({cpu_ratio:.1f}x in CPU time)"
         )
         reasons = ", ".join(f"{why} {n:,}" for why, n in sorted(agree.reasons.items()))
         out.print(
-            f"  match sets           {agree.pairs:,} pairs; differ on "
+            f"  match sets           {agree.profiles:,} profiles without a minimum score: "
+            f"{agree.pairs:,} pairs; differ on "
             f"{agree.only_alertbot + agree.only_engine:,} ({agree.only_alertbot:,} alertbot "
             f"only, {agree.only_engine:,} {run.name} only){': ' + reasons if reasons else ''}"
         )
@@ -297,7 +300,10 @@ def _print_bench(r: BenchResult) -> None:
         f"naive reference        {r.naive_seconds:.2f} s for {r.naive_profiles:,} profiles "
         f"-> {r.naive_extrapolated:,.0f} s extrapolated ({r.speedup:,.0f}x)"
     )
-    out.print(f"peak memory (max RSS)  {r.peak_rss_mb:,.0f} MB")
+    out.print(
+        f"peak memory (max RSS)  {r.peak_rss_mb:,.0f} MB when alertbot has matched "
+        "(the generated workload included; the engines and the naive run come after)"
+    )
     same = "yes" if r.identical else "NO"
     out.print(f"identical to naive:    {same} ({r.naive_profiles:,} profiles, Matches compared)")
 
