@@ -190,9 +190,16 @@ def explain(node: Node, doc: Doc, stats: CorpusStats) -> tuple[float, list[HitPa
     times its path weight: the README's "weights multiply that part's score" in a form
     the index computes with the same operations in the same order (so, bit for bit).
     """
+    return explain_occurrences(_occurrences(node), doc, stats)
+
+
+def explain_occurrences(
+    found: Sequence[Occurrence], doc: Doc, stats: CorpusStats
+) -> tuple[float, list[HitPart]]:
+    """:func:`explain` from a tree's :func:`occurrences`, already listed."""
     total = 0.0
     hits: list[HitPart] = []
-    for occ in _occurrences(node):
+    for occ in found:
         if occ.gate is not None and not matches(occ.gate, doc):
             continue
         score, parts = _atom(occ.atom, doc, stats)

@@ -42,7 +42,7 @@ import numpy.typing as npt
 
 from alertbot.match.atoms import Conj, TooBig, Vocabulary, dnf, eval_int
 from alertbot.match.batch import atom_table, compile_lookup
-from alertbot.match.evaluate import Doc, fresh_doc, occurrences
+from alertbot.match.evaluate import Doc, Occurrence, fresh_doc, occurrences
 from alertbot.match.profile import parse_labelled
 from alertbot.match.query import CATEGORY, Node, QueryError, atoms
 from alertbot.match.score import CorpusStats
@@ -133,8 +133,10 @@ class ProfileIndex(Generic[K]):
         occ_atom: list[int] = []
         occ_weight: list[float] = []
         occ_gate: list[int] = []
+        self.occurrences: list[list[Occurrence]] = []  # per query, for explaining matches
         for root in self.roots[: self.n_queries]:
             found = [o for o in occurrences(root) if o.atom.field != CATEGORY]  # score 0
+            self.occurrences.append(found)
             n_occ.append(len(found))
             for occ in found:
                 occ_atom.append(self.vocab.atom(occ.atom))

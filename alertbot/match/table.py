@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 import numpy as np
 import numpy.typing as npt
 
-from alertbot.match.evaluate import Doc, explain
+from alertbot.match.evaluate import Doc, explain_occurrences
 from alertbot.match.score import CorpusStats
 from alertbot.model import Hit, Match, Paper
 
@@ -120,11 +120,13 @@ class MatchTable(Generic[K]):
         return Match(self.papers[j].id, float(self.score[row]), tuple(names), tuple(hits))
 
     def _hits(self, text: str, j: int) -> list[Hit]:
-        found = self._parts.get((self.index.query_of[text], j))
+        q = self.index.query_of[text]
+        found = self._parts.get((q, j))
         if found is None or (found and found[0].interest != text):
-            _, parts = explain(self.index.trees[text], self.docs[j], self.stats)
+            # Category terms never have hits: leaving them out of the list changes none.
+            _, parts = explain_occurrences(self.index.occurrences[q], self.docs[j], self.stats)
             found = [Hit(text, p.field, p.term, p.spans) for p in parts]
-            self._parts[(self.index.query_of[text], j)] = found
+            self._parts[(q, j)] = found
         return found
 
 
