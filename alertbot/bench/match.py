@@ -27,6 +27,7 @@ from alertbot.match.evaluate import clear_doc_cache
 from alertbot.match.index import ProfileIndex
 from alertbot.match.naive import naive_match
 from alertbot.match.normalise import stem, words
+from alertbot.match.profile import match_profile
 from alertbot.match.score import CorpusStats
 from alertbot.model import Match, Paper, Profile
 
@@ -319,12 +320,20 @@ def _same(a: Mapping[int, Sequence[Match]], b: Mapping[int, Sequence[Match]]) ->
 
 def run_ticks(profiles: Mapping[int, Profile], papers: Sequence[Paper], ticks: int) -> list[float]:
     """RSS (MB) after each of ``ticks`` matching rounds, each with fresh statistics and
-    fresh copies of the papers, over one index kept across them (as the service does)."""
+    fresh copies of the papers, over one index kept across them (as the service does),
+    each building the first 20 Matches of 200 profiles (the explaining path) and checking
+    them against match_profile (its memo, once keyed by id(stats), grew every tick)."""
     index = ProfileIndex.build(profiles)
+    sample = list(profiles)[:: max(1, len(profiles) // 200)][:200]
     out: list[float] = []
     for tick in range(ticks):
         fresh = [dataclasses.replace(p, id=f"{p.id}-{tick}") for p in papers]
-        index.table(fresh, CorpusStats.from_papers(fresh))
+        stats = CorpusStats.from_papers(fresh)
+        table = index.table(fresh, stats)
+        for key in sample:
+            shown, _ = table.top(key, 20)
+            if tick % 10 == 0 and shown != match_profile(profiles[key], fresh, stats)[:20]:
+                raise AssertionError(f"tick {tick}: profile {key} differs from match_profile")
         out.append(_rss_mb())
     return out
 
