@@ -281,6 +281,9 @@ def run_bench(
     )
 
 
+EXPLAINED = 50_000  # distinct differences classified per engine
+
+
 def _agree(
     run: EngineRun,
     ours: Mapping[int, set[int]],
@@ -291,6 +294,9 @@ def _agree(
     examples: list[str] = []
     only_ours = only_theirs = 0
     compared = 0
+    # Shared queries make the same difference for many profiles: explain each once, and
+    # at most EXPLAINED distinct ones (a million profiles can differ in millions of pairs).
+    known: dict[tuple[tuple[str, ...], tuple[str, ...], int], str | None] = {}
     for key, profile in profiles.items():
         if profile.min_score > 0:  # a threshold on our scores: not comparable
             continue
@@ -301,7 +307,13 @@ def _agree(
                 only_ours += 1
             else:
                 only_theirs += 1
-            why = explain_pair(run.name, profile, papers[j])
+            memo = (profile.interests, profile.exclusions, j)
+            if memo not in known and len(known) >= EXPLAINED:
+                reasons["not classified (past the sample)"] += 1
+                continue
+            if memo not in known:
+                known[memo] = explain_pair(run.name, profile, papers[j])
+            why = known[memo]
             reasons[why.split(" (")[0] if why else "unexplained"] += 1
             if why is None and len(examples) < 3:
                 side = "alertbot only" if j in mine else f"{run.name} only"
