@@ -159,6 +159,17 @@ class MatchSettings(BaseModel):
     max_clauses: int = Field(default=40, ge=1)
 
 
+class LearnSettings(BaseModel):
+    """The learned ranking (alertbot.learn); the fields are ``learn.LearnParams``'s."""
+
+    min_useful: int = Field(default=5, ge=1, description="Useful verdicts before learning.")
+    min_not_useful: int = Field(default=5, ge=1, description="Not-useful verdicts before learning.")
+    weight: float = Field(
+        default=0.7, ge=0.0, le=1.0, description="Share of the model in the order (0: keywords)."
+    )
+    l2: float = Field(default=0.3, gt=0.0, description="Regularisation of each reader's model.")
+
+
 class SubscribeSettings(BaseModel):
     """Limits for self-service subscriptions (the /subscribe command)."""
 
@@ -197,6 +208,17 @@ class ScheduleSettings(BaseModel):
         return check_schedule(value)
 
 
+class OutgoingMailSettings(BaseModel):
+    """Limits on emails sent because someone asked (confirmation links; sign-in links),
+    counted in the store so they hold across restarts and processes."""
+
+    per_address: int = Field(default=3, ge=1, description="To one address per window.")
+    per_requester: int = Field(
+        default=10, ge=1, description="Asked by one requester (a Slack user) per window."
+    )
+    window_hours: float = Field(default=24.0, gt=0)
+
+
 class RetentionSettings(BaseModel):
     fetch_log_days: int = Field(default=90, ge=1)
     delivered_days: int = Field(default=365, ge=1)
@@ -231,7 +253,9 @@ class Settings(BaseSettings):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     match: MatchSettings = Field(default_factory=MatchSettings)
+    learn: LearnSettings = Field(default_factory=LearnSettings)
     subscribe: SubscribeSettings = Field(default_factory=SubscribeSettings)
+    outgoing_mail: OutgoingMailSettings = Field(default_factory=OutgoingMailSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     log_level: str = "INFO"

@@ -1,8 +1,8 @@
 """The links digests and emails carry: signed tokens under ``web.public_url``.
 
 Built here, where the delivery worker and the Slack app can reach them, and verified by
-the web pages (:mod:`alertbot.web.unsubscribe`) with the same signer. The tokens
-themselves are :mod:`alertbot.tokens`.
+the web pages (:mod:`alertbot.web.unsubscribe`, :mod:`alertbot.web.feedback`) with the
+same signer. The tokens themselves are :mod:`alertbot.tokens`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import functools
 from urllib.parse import urlencode
 
 from alertbot.config import Settings
+from alertbot.model import FeedbackValue
 from alertbot.tokens import Signer, load_or_create_secret_key
 
 
@@ -38,6 +39,14 @@ def unsubscribe_url(settings: Settings, subscriber_id: int, endpoint_id: int) ->
     """The one-click link for the List-Unsubscribe header and the digest footer."""
     token = signer_for(settings).unsubscribe_token(subscriber_id, endpoint_id)
     return _url(settings, "/unsubscribe", token)
+
+
+def feedback_url(
+    settings: Settings, subscriber_id: int, paper_id: str, value: FeedbackValue
+) -> str:
+    """The "useful" / "not useful" link under one paper of an email digest."""
+    token = signer_for(settings).feedback_token(subscriber_id, paper_id, value)
+    return _url(settings, "/feedback", token)
 
 
 def confirm_url(settings: Settings, subscriber_id: int, endpoint_id: int, email: str) -> str:

@@ -18,6 +18,10 @@ reads our lines as text, and :func:`configure` chooses how a line is written:
   stamps every line itself, so under systemd there is none);
 * ``json``: one JSON object per line (``event``, ``level``, ``logger``, ``timestamp``
   and the context), for journald's or a collector's structured fields.
+
+Either way the line is written through :func:`alertbot.redact.redact_text`: credentials
+in URLs and ``?token=``-like parameters are masked in every record, ours or a library's
+(uvicorn's access log shows the unsubscribe links' tokens), tracebacks included.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from typing import Any, Literal
 
 import structlog
 from structlog.typing import EventDict, WrappedLogger
+
+from alertbot.redact import redact_text
 
 LogFormat = Literal["text", "json"]
 _EVENT = "structlog_event"  # the record attribute that carries the event's context
@@ -93,11 +99,21 @@ class LineFormatter(logging.Formatter):
             fields.update(timestamp=stamp, **context)
             if trace:
                 fields["exception"] = trace
-            return json.dumps(fields, default=str, ensure_ascii=False)
+            # Values redacted one by one: masking the encoded line could break its quoting.
+            return json.dumps(
+                {k: _redacted(v) for k, v in fields.items()}, default=str, ensure_ascii=False
+            )
         line = f"{record.levelname} {record.name}: {key_values(event, context)}"
         if self.timestamps:
             line = f"{stamp} {line}"
-        return f"{line}\n{trace}" if trace else line
+        return redact_text(f"{line}\n{trace}" if trace else line)
+
+
+def _redacted(value: Any) -> Any:
+    """A JSON field's value with credentials masked; numbers and flags as they are."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact_text(value if isinstance(value, str) else str(value))
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -226,7 +226,11 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class Subscriber:
-    """A person (or a Slack channel) who receives digests."""
+    """A person (or a Slack channel) who receives digests.
+
+    ``learning``: whether the reader allows the learned ranking (:mod:`alertbot.learn`);
+    it only takes effect once they have given enough feedback.
+    """
 
     id: int
     name: str
@@ -239,12 +243,36 @@ class Subscriber:
     endpoints: tuple[Endpoint, ...] = ()
     slack_team_id: str | None = None
     slack_user_id: str | None = None
+    learning: bool = True
+
+
+# A reader's verdict on a paper: the Slack buttons, the email links, the web page.
+FeedbackValue = Literal["useful", "not_useful"]
+FEEDBACK_VALUES: tuple[FeedbackValue, ...] = ("useful", "not_useful")
+
+
+@dataclass(frozen=True, slots=True)
+class RankReason:
+    """Why the learned ranking moved a paper, in terms of the reader's own feedback.
+
+    ``direction`` is where it moved against the keyword order; ``terms`` are the
+    strongest features of the reader's model present in the paper (as words of the
+    paper); ``like`` counts the papers the reader judged the same way (useful for
+    ``up``, not useful for ``down``) that contain the first of them.
+    """
+
+    direction: Literal["up", "down"]
+    terms: tuple[str, ...] = ()
+    like: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class DigestItem:
+    """One paper of a digest; ``reason`` is set when the learned ranking moved it."""
+
     paper: Paper
     match: Match
+    reason: RankReason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +280,8 @@ class Digest:
     """What one subscriber receives on one endpoint for one local date.
 
     ``more`` counts the matching papers left out by the profile's cap ("and N more").
+    ``learned``: the order (and which papers made the cap) came from the reader's
+    feedback, not from the keyword scores alone.
     """
 
     subscriber: Subscriber
@@ -259,6 +289,7 @@ class Digest:
     digest_date: date
     items: tuple[DigestItem, ...]
     more: int = 0
+    learned: bool = False
 
     @property
     def is_empty(self) -> bool:

@@ -23,6 +23,7 @@ from alertbot.config import Settings, SourceConfig
 from alertbot.logs import get_logger
 from alertbot.model import FetchStatus
 from alertbot.parse import ParseError, parse_bytes
+from alertbot.redact import redact_text, redact_url
 from alertbot.sources import Source, SourceError, build_source, is_url, make_client
 from alertbot.sources.base import Document, Fetched, Validators
 from alertbot.store.fetches import (
@@ -132,7 +133,8 @@ def run_stages(ingest: Ingest, stages: tuple[Stage, ...] | None = None) -> None:
         ingest.errors.insert(0, str(exc))
     except Exception as exc:  # a failing source must not stop the others
         log.exception("fetch failed", source=ingest.config.name)
-        ingest.errors.insert(0, f"{ingest.config.location}: {exc.__class__.__name__}: {exc}")
+        where, what = redact_url(ingest.config.location), redact_text(str(exc))
+        ingest.errors.insert(0, f"{where}: {exc.__class__.__name__}: {what}")
 
 
 def build(ingest: Ingest) -> None:

@@ -37,6 +37,7 @@ from alertbot.schedule.jobs import Jobs, NoNotifier, Notifier, build_scheduler
 from alertbot.slack_app import slack_routes, socket_mode
 from alertbot.store import connect, migrate
 from alertbot.web.app import create_app
+from alertbot.web.feedback import feedback_routes
 from alertbot.web.unsubscribe import unsubscribe_routes
 
 log = get_logger(__name__)
@@ -66,12 +67,14 @@ def heartbeat_seconds(settings: Settings) -> float:
 def extra_routes(
     engine: Engine, settings: Settings, *, now: Callable[[], datetime]
 ) -> list[BaseRoute]:
-    """The Slack endpoints (when Slack is configured over HTTP) and the unsubscribe pages."""
+    """The Slack endpoints (when Slack is configured over HTTP), the unsubscribe and the
+    email feedback pages."""
     routes: list[BaseRoute] = []
     # With an app token, Slack talks to us over Socket Mode instead of HTTP.
     if settings.slack.signing_secret and not settings.slack.app_token:
         routes.extend(slack_routes(engine, settings, now=now))
     routes.extend(unsubscribe_routes(engine, settings, now=now))
+    routes.extend(feedback_routes(engine, settings, now=now))
     return routes
 
 

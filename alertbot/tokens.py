@@ -1,6 +1,8 @@
-"""Signed tokens for links that act without a login: unsubscribe and email confirmation.
+"""Signed tokens for links that act without a login: unsubscribe, email confirmation and
+feedback on a paper.
 
-A token is bound to one subscriber and one endpoint and signed with the secret key,
+A token is bound to one subscriber and one endpoint (feedback: one paper and one
+verdict) and signed with the secret key,
 so a forged, altered or other-subscriber token is refused. itsdangerous does the
 signing and the expiry check.
 """
@@ -16,9 +18,13 @@ from pathlib import Path
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from alertbot.model import FEEDBACK_VALUES, FeedbackValue
+from alertbot.private import make_private_dir
+
 UNSUBSCRIBE_SALT = "alertbot.unsubscribe.v1"
 CONFIRM_SALT = "alertbot.confirm-email.v1"
 CONFIRM_MAX_AGE_SECONDS = 3 * 24 * 3600
+FEEDBACK_SALT = "alertbot.feedback.v1"
 
 
 class BadToken(ValueError):
@@ -38,12 +44,20 @@ class ConfirmClaim:
     email: str
 
 
+@dataclass(frozen=True, slots=True)
+class FeedbackClaim:
+    subscriber_id: int
+    paper_id: str
+    value: FeedbackValue
+
+
 class Signer:
     def __init__(self, secret_key: str) -> None:
         if len(secret_key) < 16:
             raise ValueError("the secret key must be at least 16 characters")
         self._unsubscribe = URLSafeTimedSerializer(secret_key, salt=UNSUBSCRIBE_SALT)
         self._confirm = URLSafeTimedSerializer(secret_key, salt=CONFIRM_SALT)
+        self._feedback = URLSafeTimedSerializer(secret_key, salt=FEEDBACK_SALT)
 
     def unsubscribe_token(self, subscriber_id: int, endpoint_id: int) -> str:
         return str(self._unsubscribe.dumps([subscriber_id, endpoint_id]))
@@ -70,6 +84,25 @@ class Signer:
             raise BadToken("malformed token")
         return ConfirmClaim(data[0], data[1], data[2])
 
+    def feedback_token(self, subscriber_id: int, paper_id: str, value: FeedbackValue) -> str:
+        if value not in FEEDBACK_VALUES:
+            raise ValueError(f"unknown feedback {value!r}")
+        return str(self._feedback.dumps([subscriber_id, paper_id, value]))
+
+    def read_feedback(self, token: str) -> FeedbackClaim:
+        # Like unsubscribe links, never expiring: a digest may be read weeks later, and a
+        # stolen link can do no more than say what one reader thought of one paper.
+        data = _loads(self._feedback, token, max_age=None)
+        if not (
+            isinstance(data, list)
+            and len(data) == 3
+            and type(data[0]) is int
+            and isinstance(data[1], str)
+            and data[2] in FEEDBACK_VALUES
+        ):
+            raise BadToken("malformed token")
+        return FeedbackClaim(data[0], data[1], data[2])
+
 
 def _loads(serializer: URLSafeTimedSerializer, token: str, max_age: int | None) -> object:
     try:
@@ -81,7 +114,8 @@ def _loads(serializer: URLSafeTimedSerializer, token: str, max_age: int | None) 
 
 
 def load_or_create_secret_key(configured: str | None, data_dir: Path) -> str:
-    """The configured key, else one generated once and kept (mode 0600) in ``data_dir``.
+    """The configured key, else one generated once and kept (mode 0600) in ``data_dir``
+    (created 0700 if missing).
 
     The new key is written to a private temporary file and linked into place, so a crash
     never leaves an empty key file and two processes starting at once agree on one key
@@ -91,7 +125,7 @@ def load_or_create_secret_key(configured: str | None, data_dir: Path) -> str:
         return configured
     path = data_dir / "secret_key"
     if not path.is_file():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(data_dir)
         fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".secret_key.")  # mode 0600
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:

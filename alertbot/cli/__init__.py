@@ -14,6 +14,7 @@ from alertbot.cli import (
     config_cmd,
     deliver_cmd,
     ingest_cmd,
+    learn_cmd,
     match_cmd,
     service_cmd,
     subscribers_cmd,
@@ -49,7 +50,15 @@ def _root(
     """Personal daily digests of new research papers, by email and Slack."""
 
 
-for _module in (ingest_cmd, match_cmd, subscribers_cmd, deliver_cmd, service_cmd, config_cmd):
+for _module in (
+    ingest_cmd,
+    match_cmd,
+    subscribers_cmd,
+    deliver_cmd,
+    service_cmd,
+    config_cmd,
+    learn_cmd,
+):
     _module.register(app, bench)
 
 

@@ -6,7 +6,7 @@ import json
 import logging
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import typer
 from sqlalchemy.engine import make_url
@@ -14,8 +14,7 @@ from sqlalchemy.exc import ArgumentError
 
 from alertbot.cli.common import ConfigOption, err, out, settings
 from alertbot.config import ConfigError, Settings, find_config_file, is_loopback, load_settings
-
-_MASK = "**********"
+from alertbot.redact import redact_url
 
 
 def check_settings(cfg: Settings) -> list[str]:
@@ -87,24 +86,14 @@ def worker_problems(cfg: Settings) -> list[str]:
     return problems
 
 
-def _mask_url(url: str) -> str:
-    """``url`` with any password replaced, for display."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username or ''}:{_MASK}@{host}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def effective_settings(cfg: Settings) -> dict[str, Any]:
-    """The settings as plain data with every secret masked (SecretStr, URL passwords)."""
+    """The settings as plain data with every secret masked (SecretStr, URL credentials)."""
     data = cfg.model_dump(mode="json")  # SecretStr values dump as "**********"
-    data["database_url"] = _mask_url(cfg.effective_database_url)
+    data["database_url"] = redact_url(cfg.effective_database_url)
     for source in data["sources"]:
-        source["location"] = _mask_url(source["location"])
+        source["location"] = redact_url(source["location"])
+    data["web"]["public_url"] = redact_url(data["web"]["public_url"])
+    data["slack"]["api_url"] = redact_url(data["slack"]["api_url"])
     return data
 
 

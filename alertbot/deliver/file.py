@@ -5,7 +5,7 @@ digests before pointing alertbot at a mail relay. The ``.eml`` is built by the s
 code as the SMTP channel's messages (:func:`alertbot.deliver.email.build_message`).
 
 The folder is the endpoint's address; a relative address is taken relative to
-``delivery.outbox_dir``.
+``delivery.outbox_dir``. Folders are created 0700 and files 0600 (:mod:`alertbot.private`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import ClassVar
 from alertbot.deliver.base import DeliveryError, Rendered
 from alertbot.deliver.email import build_message
 from alertbot.model import Digest, EndpointKind
+from alertbot.private import make_private_dir, write_private
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -71,7 +72,7 @@ class FileChannel:
         slack = {"text": rendered.slack.text, "blocks": rendered.slack.blocks}
         paths = self.paths(digest, outbox_id)
         try:
-            paths["eml"].parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(paths["eml"].parent)
             _write(paths["eml"], msg.as_bytes())
             _write(paths["html"], rendered.email.html.encode("utf-8"))
             _write(paths["slack.json"], json.dumps(slack, indent=2, ensure_ascii=False).encode())
@@ -85,7 +86,8 @@ class FileChannel:
 
 
 def _write(path: Path, data: bytes) -> None:
-    # Write then rename, so a reader (or a crash) never sees half a file.
+    # Write then rename, so a reader (or a crash) never sees half a file; private, since
+    # a digest carries its reader's signed unsubscribe link.
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
+    write_private(tmp, data)
     os.replace(tmp, path)

@@ -22,6 +22,7 @@ import binascii
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from email.charset import Charset
 from email.header import Header
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
@@ -30,6 +31,7 @@ from alertbot.render.parts import one_line
 MAX_LINE = 998  # octets, CRLF excluded (RFC 5322 2.1.1)
 B64_LINE = 76
 _CRLF = b"\r\n"
+_UTF8 = Charset("utf-8")
 
 
 def sender_domain(from_address: str) -> str:
@@ -124,9 +126,15 @@ def _header(name: str, value: str, *, structured: bool = False) -> bytes:
 
 
 def _mailbox(name: str, address: str) -> str:
+    # one_line drops bidi controls (a U+202E in a name would reverse the text shown after
+    # it), keeping joiners that join (an emoji such as 👩‍🔬 stays whole).
     address, name = one_line(address), one_line(name)
     if not address.isascii() or "@" not in address or any(c in address for c in '<>",'):
         return address  # not a plain addr-spec: shown as given (the RCPT check refuses it)
+    if "=?" in name:
+        # formataddr writes an ASCII name as it is, and a reader decodes any "=?...?=" in
+        # it: a name could smuggle a U+202E that way. Encoded here, it reads back as typed.
+        return f"{_UTF8.header_encode(name)} <{address}>"
     return formataddr((name, address), charset="utf-8")
 
 

@@ -9,6 +9,7 @@ match re-run on them for the highlights, so a retry sends the same papers.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import random
 import socket
@@ -31,7 +32,7 @@ from alertbot.deliver.file import FileChannel
 from alertbot.deliver.rematch import MatchCache
 from alertbot.deliver.slack import SlackChannel, SlackUserChannel, make_client
 from alertbot.digest import build_digest
-from alertbot.links import unsubscribe_url
+from alertbot.links import feedback_url, unsubscribe_url
 from alertbot.logs import get_logger
 from alertbot.match import CorpusStats, QueryError
 from alertbot.model import Digest, Endpoint, EndpointKind, OutboxState, Paper, Subscriber
@@ -326,7 +327,13 @@ def _render(run: _Run, channel: Channel, digest: Digest) -> Rendered:
     url = run.unsubscribe_url(digest.subscriber.id, digest.endpoint.id)
     try:
         email = (
-            run.renderer.email(digest, unsubscribe_url=url) if "email" in channel.renders else None
+            run.renderer.email(
+                digest,
+                unsubscribe_url=url,
+                feedback_url=functools.partial(feedback_url, run.settings, digest.subscriber.id),
+            )
+            if "email" in channel.renders
+            else None
         )
         slack = run.renderer.slack(digest) if "slack" in channel.renders else None
     except Exception as exc:  # a template bug must not stop the whole batch

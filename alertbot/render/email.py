@@ -12,6 +12,7 @@ papers move into the "and N more" line, until the inlined HTML is under
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,10 @@ from typing import Any
 import css_inline
 from markupsafe import Markup
 
-from alertbot.model import Digest, DigestItem, EndpointKind
+from alertbot.model import Digest, DigestItem, EndpointKind, FeedbackValue
 from alertbot.render import slack as render_slack
 from alertbot.render.parts import (
+    LEARNED_NOTE,
     authors_text,
     day_label,
     display_text,
@@ -30,11 +32,17 @@ from alertbot.render.parts import (
     one_line,
     paper_facts,
     paper_links,
+    reason_text,
+    sentence,
     spans_for,
     why,
 )
 from alertbot.render.templates import environment, find_templates
 from alertbot.tex import display
+
+# (paper id, verdict) -> the signed link that records it (alertbot.links.feedback_url
+# with the subscriber bound); None renders no feedback links (previews).
+FeedbackLinks = Callable[[str, FeedbackValue], str]
 
 MAX_HTML_BYTES = 100_000  # Gmail clips messages above ~102 KB
 TITLE_CHARS = 300
@@ -77,8 +85,17 @@ class Renderer:
         # keep_at_rules: the dark-mode @media block cannot be inlined, it stays in <style>.
         self._inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
-    def email(self, digest: Digest, *, unsubscribe_url: str) -> RenderedEmail:
-        """Subject, plain text and HTML (CSS inlined, under ``max_html_bytes``)."""
+    def email(
+        self,
+        digest: Digest,
+        *,
+        unsubscribe_url: str,
+        feedback_url: FeedbackLinks | None = None,
+    ) -> RenderedEmail:
+        """Subject, plain text and HTML (CSS inlined, under ``max_html_bytes``).
+
+        ``feedback_url`` gives each paper its "useful" / "not useful" links.
+        """
         base = self._context(digest, unsubscribe_url)
         subject = one_line(self._subject.render(base), SUBJECT_CHARS)
         base["subject"] = subject
@@ -87,7 +104,7 @@ class Renderer:
         views: list[dict[str, Any]] = []
         html = ""
         for abstract_chars in ABSTRACT_STEPS:
-            views = [_paper_view(item, abstract_chars) for item in digest.items]
+            views = [_paper_view(item, abstract_chars, feedback_url) for item in digest.items]
             html = self._render_html(base, views, more=total - shown)
             if _size(html) <= self.max_html_bytes:
                 break
@@ -131,6 +148,7 @@ class Renderer:
             ),
             "unsubscribe_url": unsubscribe_url,
             "public_url": self.public_url,
+            "learned_note": LEARNED_NOTE if digest.learned else "",
         }
 
 
@@ -138,7 +156,9 @@ def _size(html: str) -> int:
     return len(html.encode("utf-8"))
 
 
-def _paper_view(item: DigestItem, abstract_chars: int) -> dict[str, Any]:
+def _paper_view(
+    item: DigestItem, abstract_chars: int, feedback_url: FeedbackLinks | None
+) -> dict[str, Any]:
     """What the templates show of one paper: plain fields for text, ``*_html`` for HTML."""
     paper, match = item.paper, item.match
     title = display_text(paper.title, TITLE_CHARS)
@@ -154,6 +174,9 @@ def _paper_view(item: DigestItem, abstract_chars: int) -> dict[str, Any]:
         "byline": " · ".join(p for p in (authors, date, *facts) if p),
         "abstract": one_line(abstract),
         "why": why(match),
+        "reason": sentence(reason_text(item.reason)) if item.reason is not None else "",
+        "useful_url": feedback_url(paper.id, "useful") if feedback_url else None,
+        "not_useful_url": feedback_url(paper.id, "not_useful") if feedback_url else None,
     }
     view["title_html"] = highlight_html(title, spans_for(match, "title"))
     view["abstract_html"] = highlight_html(abstract, spans_for(match, "abstract"))

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 
 from markupsafe import Markup
 
-from alertbot.model import Field, Match, Paper
+from alertbot.model import Field, Match, Paper, RankReason
 from alertbot.tex import display
 
 ARXIV_ABS = "https://arxiv.org/abs/{id}"
@@ -32,13 +32,22 @@ ELLIPSIS = "…"
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _SPACES = re.compile(r"\s+")
-# Controls, invisible format characters and bidi overrides (which can make a title read
-# differently from what it is), and line/paragraph separators. A regex rather than
-# unicodedata per character: this runs over every abstract of every digest.
-_INVISIBLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
-    "\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]"
+# Controls, invisible format characters and bidi controls (overrides, embeddings,
+# isolates and marks, which can make a title read differently from what it is), and
+# line/paragraph separators. A regex rather than unicodedata per character: this runs
+# over every abstract of every digest.
+_HIDDEN = (
+    "\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e"
+    "\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff"
 )
+_JOINERS = "\u200c\u200d"  # ZWNJ, ZWJ
+# Everything hidden, joiners included: nothing invisible belongs in a link.
+_CONTROLS = re.compile(f"[{_HIDDEN}{_JOINERS}]")
+# In text, a joiner that follows a visible character stays: it is part of that character
+# (UAX #29 extends the grapheme with it), as in the emoji 👩‍🔬 (woman, ZWJ, microscope),
+# the Persian ZWNJ of می‌خواهم or the ZWJ of a Malayalam chillu at a word's end. After a
+# space, the start or another joiner, it joins nothing and goes like the others.
+_INVISIBLE = re.compile(f"[{_HIDDEN}]|(?<![^\\s{_HIDDEN}{_JOINERS}])[{_JOINERS}]")
 
 Span = tuple[int, int]
 
@@ -84,7 +93,7 @@ def safe_url(url: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
-    if _INVISIBLE.search(url) or any(c.isspace() for c in url):
+    if _CONTROLS.search(url) or any(c.isspace() for c in url):
         return None
     return url
 
@@ -220,3 +229,30 @@ def why(match: Match, *, limit: int = 300) -> str:
     if terms:
         line += f" (found: {', '.join(terms)})"
     return trim(line, limit)
+
+
+# The digest header's line when the learned ranking ordered the digest.
+LEARNED_NOTE = (
+    "Ordered with your feedback: papers like those you found useful come first "
+    "(keyword matching still decides which papers are in)."
+)
+
+
+def sentence(text: str) -> str:
+    """``text`` with its first letter upper case (``str.capitalize`` would lower the rest)."""
+    return text[:1].upper() + text[1:]
+
+
+def reason_text(reason: RankReason) -> str:
+    """The learned ranking's reason in words: "ranked up: like 3 papers you found useful,
+    on speculative decoding" (terms as the papers write them, quoted by the caller's
+    markup if it wants)."""
+    verdict = "you found useful" if reason.direction == "up" else "you marked not useful"
+    head = f"ranked {reason.direction}"
+    if not reason.terms:
+        return f"{head}: from your feedback"
+    on = " and ".join(one_line(t) for t in reason.terms)
+    if reason.like:
+        papers = f"{reason.like} paper{'s' if reason.like != 1 else ''}"
+        return f"{head}: like {papers} {verdict}, on {on}"
+    return f"{head}: on {on}, from your feedback"

@@ -27,6 +27,7 @@ from typing import Any
 
 from alertbot.model import Digest, DigestItem
 from alertbot.render.parts import (
+    LEARNED_NOTE,
     authors_text,
     day_label,
     display_text,
@@ -34,6 +35,8 @@ from alertbot.render.parts import (
     one_line,
     paper_facts,
     paper_links,
+    reason_text,
+    sentence,
     trim,
     why,
 )
@@ -90,14 +93,10 @@ def build(digest: Digest) -> tuple[str, list[dict[str, Any]]]:
         blocks.append(_section(mrkdwn_text(more_hint(more, slack=True))))
     elif not items:
         blocks.append(_section("Nothing new matched your interests today."))
-    blocks.append(
-        {
-            "type": "context",
-            "elements": [
-                _mrkdwn("Change your interests with `/subscribe`, for example `/subscribe help`.")
-            ],
-        }
-    )
+    footer = [_mrkdwn("Change your interests with `/subscribe`, for example `/subscribe help`.")]
+    if digest.learned:
+        footer.insert(0, _mrkdwn(LEARNED_NOTE))
+    blocks.append({"type": "context", "elements": footer})
     blocks.append(
         {
             "type": "actions",
@@ -124,9 +123,12 @@ def build(digest: Digest) -> tuple[str, list[dict[str, Any]]]:
 
 def _paper_blocks(item: DigestItem) -> list[dict[str, Any]]:
     paper = item.paper
+    context = [_mrkdwn(mrkdwn_text(why(item.match)))]
+    if item.reason is not None:
+        context.append(_mrkdwn(mrkdwn_text(sentence(reason_text(item.reason)))))
     return [
         _section(_paper_text(item)),
-        {"type": "context", "elements": [_mrkdwn(mrkdwn_text(why(item.match)))]},
+        {"type": "context", "elements": context},
         {
             "type": "actions",
             "block_id": f"feedback:{paper.id}",

@@ -40,6 +40,7 @@ from alertbot.schedule.health import HealthState
 from alertbot.schedule.triggers import parse_schedule
 from alertbot.store import fetches
 from alertbot.store.outbox import prune_delivered
+from alertbot.store.outgoing_mail import prune_outgoing_mail
 
 log = get_logger(__name__)
 
@@ -158,7 +159,8 @@ class Jobs:
         metrics.job_runs.labels("dispatch", "ok").inc()
 
     def cleanup(self) -> None:
-        """Prune fetch-log and delivered-paper rows past their retention."""
+        """Prune fetch-log and delivered-paper rows past their retention, and the
+        outgoing-mail counts past their window."""
         now = self.now()
         retention = self.settings.retention
         try:
@@ -168,6 +170,10 @@ class Jobs:
             n_delivered = prune_delivered(
                 self.engine, before=now - timedelta(days=retention.delivered_days)
             )
+            n_mail = prune_outgoing_mail(
+                self.engine,
+                before=now - timedelta(hours=self.settings.outgoing_mail.window_hours),
+            )
         except Exception:
             metrics.job_runs.labels("cleanup", "error").inc()
             log.exception("cleanup failed")
@@ -176,6 +182,7 @@ class Jobs:
             "cleanup done",
             fetch_log_rows=n_fetches,
             delivered_rows=n_delivered,
+            outgoing_mail_rows=n_mail,
         )
         metrics.job_runs.labels("cleanup", "ok").inc()
 

@@ -1,15 +1,17 @@
 """The Slack app: the ``/subscribe`` command and the digest buttons, on slack-bolt.
 
-Over HTTP, Slack posts to ``/slack/commands`` and ``/slack/interactions``. Bolt's
-request verification runs first on every request: the ``X-Slack-Signature`` HMAC of
-``v0:{timestamp}:{body}`` with the signing secret, compared in constant time, with the
-timestamp within 5 minutes either way; anything else gets a 401 before any listener
-runs. Over Socket Mode (``slack.app_token``, see :mod:`alertbot.slack_app.socket_mode`)
-the same listeners serve events from Slack's WebSocket instead.
+Over HTTP, Slack posts to ``/slack/commands`` and ``/slack/interactions``. Every request
+is verified on its raw bytes before Bolt parses anything (:mod:`alertbot.slack_app.verify`:
+the ``X-Slack-Signature`` HMAC of ``v0:{timestamp}:{body}`` with the signing secret,
+compared in constant time, the timestamp within 5 minutes either way); anything else
+gets a 401 and one log line before any listener runs. Over Socket Mode
+(``slack.app_token``, see :mod:`alertbot.slack_app.socket_mode`) the same listeners serve
+events from Slack's WebSocket instead.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -18,7 +20,6 @@ from slack_bolt import Ack, App, Respond
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -34,6 +35,8 @@ from alertbot.slack_app.actions import perform
 from alertbot.slack_app.commands import parse_command
 from alertbot.slack_app.context import ConfirmationSender, SlackDeps, SlackUser
 from alertbot.slack_app.ratelimit import RateLimiter
+from alertbot.slack_app.verify import RequestVerifier
+from alertbot.store.outgoing_mail import MailLimits
 
 log = get_logger(__name__)
 
@@ -67,12 +70,18 @@ def make_deps(
         now=now,
         client=client or make_client(settings),
         limiter=RateLimiter(settings.subscribe.commands_per_minute, now=now),
+        mail_limits=MailLimits.from_settings(settings),
         send_confirmation=send_confirmation or deliver_confirmation,
     )
 
 
-def build_app(deps: SlackDeps, *, socket_mode: bool = False) -> App:
-    """A Bolt app with the command and button listeners registered."""
+def build_app(deps: SlackDeps) -> App:
+    """A Bolt app with the command and button listeners registered.
+
+    It does not verify requests itself: over HTTP, :func:`slack_routes` has verified
+    every request before dispatching it (Bolt's own check raised on malformed input);
+    over Socket Mode there is no HTTP request to sign.
+    """
     secret = deps.settings.slack.signing_secret
     token = deps.client.token
 
@@ -89,8 +98,7 @@ def build_app(deps: SlackDeps, *, socket_mode: bool = False) -> App:
         client=WebClient(base_url=deps.client.base_url, timeout=deps.client.timeout),
         signing_secret=secret.get_secret_value() if secret else None,
         authorize=authorize,
-        # Over Socket Mode there is no HTTP request to sign; over HTTP it is never off.
-        request_verification_enabled=not socket_mode,
+        request_verification_enabled=False,
         # Listeners acknowledge first and may work on (preview, email) afterwards.
         process_before_response=False,
         raise_error_for_unhandled_request=False,
@@ -167,27 +175,41 @@ def slack_routes(
     now: Callable[[], datetime],
     client: WebClient | None = None,
     send_confirmation: ConfirmationSender | None = None,
+    wall_clock: Callable[[], float] = time.time,
 ) -> list[BaseRoute]:
-    """``POST /slack/commands`` and ``POST /slack/interactions``, verified by Bolt."""
+    """``POST /slack/commands`` and ``POST /slack/interactions``, each request verified.
+
+    ``now`` is the app's clock; Slack's signatures are checked against ``wall_clock``
+    (real time: Slack stamps its requests with it).
+    """
     if settings.slack.signing_secret is None:
         raise ValueError("slack.signing_secret is required to serve Slack over HTTP")
     deps = make_deps(engine, settings, now=now, client=client, send_confirmation=send_confirmation)
     app = build_app(deps)
-    verifier = SignatureVerifier(settings.slack.signing_secret.get_secret_value())
+    verifier = RequestVerifier(
+        settings.slack.signing_secret.get_secret_value(), wall_clock=wall_clock
+    )
+
+    def refused(request: Request, status: int, reason: str) -> Response:
+        log.info("slack request refused", path=request.url.path, status=status, reason=reason)
+        return PlainTextResponse("", status_code=status)
 
     async def endpoint(request: Request) -> Response:
         try:
             body = await _read_body(request)
         except ClientDisconnect:
-            return PlainTextResponse("", status_code=400)
+            return refused(request, 400, "client disconnected")
         if body is None:
-            return PlainTextResponse("request too large", status_code=413)
+            return refused(request, 413, f"body over {MAX_BODY_BYTES} bytes")
+        reason = verifier.refusal(body, request.headers)
+        if reason is not None:
+            return refused(request, 401, reason)
         try:
             bolt_request = to_bolt_request(request, body)
-        except ValueError:  # not UTF-8, or a payload that is not JSON
-            # Bolt would fail before verifying; verify here so a forgery still gets a 401.
-            signed = verifier.is_valid_request(body, dict(request.headers))
-            return PlainTextResponse("", status_code=400 if signed else 401)
+        except (ValueError, TypeError, AttributeError, KeyError):
+            # Genuine, yet a payload Bolt cannot read (not JSON, a list, odd field types):
+            # Slack never sends one, and Bolt's parser assumes the shapes Slack sends.
+            return refused(request, 400, "payload Bolt cannot read")
         response = await run_in_threadpool(app.dispatch, bolt_request)
         return to_starlette_response(response)
 

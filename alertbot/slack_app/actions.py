@@ -29,6 +29,7 @@ from alertbot.slack_app.replies import echo, escape
 from alertbot.store import subscribers as store
 from alertbot.store.candidates import candidate_papers
 from alertbot.store.db import transaction
+from alertbot.store.outgoing_mail import MailPurpose, reserve_mail
 
 log = get_logger(__name__)
 
@@ -92,7 +93,7 @@ def perform(action: c.Action, user: SlackUser, deps: SlackDeps) -> Outcome:
                 "Building your preview…", follow_up=lambda respond: _preview(sub, deps, respond)
             )
         case c.AddEmail(address):
-            return _add_email(sub, address, deps)
+            return _add_email(sub, address, user, deps)
     raise TypeError(f"unhandled action {action!r}")  # pragma: no cover - the match is total
 
 
@@ -265,7 +266,7 @@ def _resume(sub: Subscriber, deps: SlackDeps) -> Outcome:
     return Outcome(text)
 
 
-def _add_email(sub: Subscriber, address: str, deps: SlackDeps) -> Outcome:
+def _add_email(sub: Subscriber, address: str, user: SlackUser, deps: SlackDeps) -> Outcome:
     emails = [e for e in sub.endpoints if e.kind == EndpointKind.EMAIL]
     existing = next((e for e in emails if e.address.lower() == address.lower()), None)
     if existing is not None and existing.active and existing.confirmed:
@@ -275,6 +276,18 @@ def _add_email(sub: Subscriber, address: str, deps: SlackDeps) -> Outcome:
     sender = deps.send_confirmation
     if sender is None or not deps.settings.smtp.host:
         return Outcome("Email delivery is not set up on this alertbot, sorry.")
+    # Counted before anything is stored or sent: the command must not mail-bomb anyone.
+    verdict = reserve_mail(
+        deps.engine,
+        MailPurpose.CONFIRM_EMAIL,
+        address=address,
+        requester=f"slack:{user.team_id}:{user.user_id}",
+        limits=deps.mail_limits,
+        now=deps.now(),
+    )
+    if not verdict.allowed:
+        log.info("confirmation email refused", subscriber_id=sub.id, limit=verdict.limit)
+        return Outcome(replies.mail_limited_text(address, verdict, deps.mail_limits, deps.now()))
     if existing is None:
         with transaction(deps.engine) as conn:
             existing = store.add_endpoint(

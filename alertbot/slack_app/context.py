@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from alertbot.config import Settings
 from alertbot.corpus import CorpusCache
 from alertbot.slack_app.ratelimit import RateLimiter
+from alertbot.store.outgoing_mail import MailLimits
 
 
 class ConfirmationSender(Protocol):
@@ -49,6 +50,7 @@ class SlackDeps:
     now: Callable[[], datetime]
     client: WebClient
     limiter: RateLimiter
+    mail_limits: MailLimits
     send_confirmation: ConfirmationSender | None = None
     corpus: CorpusCache = field(default_factory=CorpusCache)
     # (team, user) -> (time zone from users.info, when it was asked)

@@ -8,9 +8,10 @@ use no ``<``, so a reply never contains an unescaped one.
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 
 from alertbot.model import Endpoint, EndpointKind, Frequency, Subscriber
+from alertbot.store.outgoing_mail import MailLimits, MailVerdict
 
 ECHO_CHARS = 200
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -112,3 +113,24 @@ def matched_text(query: str, number: int, matched: int, total: int, days: int) -
 
 def time_text(at: time, zone: str) -> str:
     return f"Your digest now comes at {at.strftime('%H:%M')} {escape(zone)}."
+
+
+def _wait_text(seconds: float) -> str:
+    """``about 3 h`` / ``about 20 min``, rounded up."""
+    minutes = max(1, -(-int(seconds) // 60))
+    return f"about {-(-minutes // 60)} h" if minutes >= 60 else f"about {minutes} min"
+
+
+def mail_limited_text(address: str, verdict: MailVerdict, limits: MailLimits, now: datetime) -> str:
+    """Why no confirmation email went to ``address`` this time, and when one may."""
+    hours = f"{limits.window.total_seconds() / 3600:g} hours"
+    wait = _wait_text((verdict.retry_at - now).total_seconds()) if verdict.retry_at else "later"
+    if verdict.limit == "requester":
+        return (
+            f"You have asked for {verdict.count} confirmation emails in the last {hours}, "
+            f"the most allowed; nothing was sent to {echo(address)}. Try again in {wait}."
+        )
+    return (
+        f"We already sent {verdict.count} confirmation emails to {echo(address)} in the last "
+        f"{hours}, the most allowed: open the link in one of them, or try again in {wait}."
+    )

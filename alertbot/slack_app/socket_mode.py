@@ -21,7 +21,7 @@ def start(engine: Engine, settings: Settings, *, now: Callable[[], datetime]) ->
     """Connect to Slack in the background; ``.close()`` on the result disconnects."""
     if settings.slack.app_token is None:
         raise ValueError("slack.app_token is required for Socket Mode")
-    app = build_app(make_deps(engine, settings, now=now), socket_mode=True)
+    app = build_app(make_deps(engine, settings, now=now))
     handler = SocketModeHandler(app, settings.slack.app_token.get_secret_value())
     handler.connect()  # type: ignore[no-untyped-call]
     return handler

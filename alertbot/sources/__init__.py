@@ -16,6 +16,7 @@ from alertbot.config import HttpSettings, SourceConfig
 from alertbot.model import Paper
 from alertbot.parse import DEFAULT_ANNOUNCE_TYPES, ParseResult, parse_bytes
 from alertbot.parse.merge import merge_listings
+from alertbot.redact import redact_url
 from alertbot.sources.base import Document, Fetched, Source, SourceError, Validators
 from alertbot.sources.files import FileSource, FolderSource
 from alertbot.sources.http import HttpSource, make_client
@@ -48,10 +49,12 @@ def build_source(
     """The source for ``config``: an URL, a folder, or else a file."""
     if is_url(config.location):
         if http is None:
-            raise SourceError(f"{config.location}: no HTTP client to fetch it with")
+            raise SourceError(f"{redact_url(config.location)}: no HTTP client to fetch it with")
         return HttpSource(config.name, config.location, client=http, settings=settings)
     if "://" in config.location:
-        raise SourceError(f"{config.location}: only http(s) URLs, files and folders are supported")
+        raise SourceError(
+            f"{redact_url(config.location)}: only http(s) URLs, files and folders are supported"
+        )
     if Path(config.location).expanduser().is_dir():
         return FolderSource(config.name, config.location, max_bytes=settings.max_bytes)
     return FileSource(config.name, config.location, max_bytes=settings.max_bytes)
@@ -90,7 +93,7 @@ def load_listing(
     client = http or (make_client(settings) if is_url(location) else None)
     try:
         source = build_source(
-            SourceConfig(name=location, location=location, format=format),
+            SourceConfig(name=redact_url(location), location=location, format=format),
             http=client,
             settings=settings,
         )

@@ -17,6 +17,7 @@ import httpx
 
 from alertbot.config import HttpSettings
 from alertbot.logs import get_logger
+from alertbot.redact import redact_text, redact_url
 from alertbot.sources.base import Document, Fetched, SourceError, Validators
 
 log = get_logger(__name__)
@@ -50,6 +51,11 @@ class HttpSource:
     sleep: Callable[[float], None] = field(default=time.sleep)
     skip_known_files: bool = False
     conditional: bool = True
+    # What errors and documents are labelled with: the URL without its credentials.
+    shown: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.shown = redact_url(self.location)
 
     def fetch(self, validators: Validators | None = None) -> Fetched:
         """GET the URL (conditionally when ``validators`` are given), retrying transients."""
@@ -65,12 +71,12 @@ class HttpSource:
             except _Transient as exc:
                 if attempt + 1 == attempts:
                     suffix = f" (after {attempts} attempts)" if attempts > 1 else ""
-                    raise SourceError(f"{self.location}: {exc}{suffix}") from None
+                    raise SourceError(f"{self.shown}: {exc}{suffix}") from None
                 delay = self.settings.backoff_seconds * 2**attempt
                 if exc.retry_after is not None:
                     if exc.retry_after > MAX_RETRY_AFTER:
                         raise SourceError(
-                            f"{self.location}: {exc}, retry after {exc.retry_after:.0f} s"
+                            f"{self.shown}: {exc}, retry after {exc.retry_after:.0f} s"
                         ) from None
                     delay = max(delay, exc.retry_after)
                 log.info(
@@ -80,7 +86,7 @@ class HttpSource:
                     delay=delay,
                 )
                 self.sleep(delay)
-        raise SourceError(f"{self.location}: no attempt made")  # unreachable: attempts >= 1
+        raise SourceError(f"{self.shown}: no attempt made")  # unreachable: attempts >= 1
 
     def _get(self, headers: dict[str, str], validators: Validators | None) -> Fetched:
         try:
@@ -95,7 +101,8 @@ class HttpSource:
         except httpx.TimeoutException:
             raise _Transient(f"timed out after {self.settings.timeout_seconds:g} s") from None
         except httpx.TransportError as exc:
-            raise _Transient(f"{exc.__class__.__name__}: {exc}") from None
+            # httpx may quote the URL (a redirect's target, say) in its message.
+            raise _Transient(f"{exc.__class__.__name__}: {redact_text(str(exc))}") from None
 
     def _read(self, response: httpx.Response, validators: Validators | None) -> Fetched:
         status = response.status_code
@@ -104,23 +111,23 @@ class HttpSource:
         if status == 429 or status >= 500:
             raise _Transient(_status_text(response), _retry_after(response))
         if status >= 400:
-            raise SourceError(f"{self.location}: {_status_text(response)}")
+            raise SourceError(f"{self.shown}: {_status_text(response)}")
         if status != 200:
-            raise SourceError(f"{self.location}: unexpected {_status_text(response)}")
+            raise SourceError(f"{self.shown}: unexpected {_status_text(response)}")
         cap = self.settings.max_bytes
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap:
-            raise SourceError(f"{self.location}: body of {declared} bytes exceeds {cap} allowed")
+            raise SourceError(f"{self.shown}: body of {declared} bytes exceeds {cap} allowed")
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_bytes():
             size += len(chunk)
             if size > cap:
-                raise SourceError(f"{self.location}: body exceeds {cap} bytes allowed")
+                raise SourceError(f"{self.shown}: body exceeds {cap} bytes allowed")
             chunks.append(chunk)
         return Fetched(
             "ok",
-            [Document.of(self.location, b"".join(chunks))],
+            [Document.of(self.shown, b"".join(chunks))],
             Validators(response.headers.get("ETag"), response.headers.get("Last-Modified")),
         )
 

@@ -11,20 +11,25 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from alertbot.private import create_private_file, make_private_dir
 from alertbot.store import migrations
 
 
 def connect(url: str, **engine_options: Any) -> Engine:
     """An engine for ``url``: SQLite (file created, WAL) or PostgreSQL (psycopg 3).
 
-    ``postgresql://`` URLs are routed to psycopg 3, the driver alertbot ships with.
+    ``postgresql://`` URLs are routed to psycopg 3, the driver alertbot ships with. A new
+    SQLite file is created 0600 (in folders created 0700) before SQLite opens it: SQLite
+    gives its ``-wal`` and ``-shm`` files the mode of the database file, so they are
+    private too.
     """
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(Path(parsed.database).parent)
+            create_private_file(Path(parsed.database))
         engine = create_engine(parsed, **engine_options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 
 from alertbot.model import SUCCESSFUL_FETCH, FetchStatus
+from alertbot.redact import redact_text, redact_url
 from alertbot.store.db import Db, transaction
 from alertbot.store.papers import CHUNK, chunks
 from alertbot.store.schema import fetch_log, http_cache, ingested_files
@@ -41,9 +42,14 @@ _FETCH_FIELDS = tuple(FetchRecord.__dataclass_fields__)
 
 
 def record_fetch(db: Db, record: FetchRecord) -> None:
-    """Append ``record`` to the fetch log."""
+    """Append ``record`` to the fetch log, credentials in its location and error masked
+    (the log is for display; the configuration keeps the real URL)."""
+    values = {k: getattr(record, k) for k in _FETCH_FIELDS}
+    values["location"] = redact_url(record.location)
+    if record.error is not None:
+        values["error"] = redact_text(record.error)
     with transaction(db) as conn:
-        conn.execute(insert(fetch_log).values({k: getattr(record, k) for k in _FETCH_FIELDS}))
+        conn.execute(insert(fetch_log).values(values))
 
 
 def latest_fetches(db: Db) -> list[FetchRecord]:

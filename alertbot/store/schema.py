@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 from alertbot.store.types import UTCDateTime
@@ -126,6 +127,8 @@ subscribers = Table(
     Column("slack_user_id", String(32)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Added by 0005_learning: the reader allows the learned ranking (alertbot.learn).
+    Column("learning", Boolean, nullable=False, default=True, server_default=true()),
     UniqueConstraint("slack_team_id", "slack_user_id", name="uq_subscribers_slack_user"),
 )
 
@@ -214,4 +217,23 @@ feedback = Table(
     Column("paper_id", String(64), primary_key=True),
     Column("value", String(16), nullable=False),  # useful | not_useful
     Column("at", UTCDateTime, nullable=False),
+    # Added by 0005_learning: slack | email | web, the channel of the latest verdict.
+    Column("channel", String(16), nullable=False, default="slack", server_default="slack"),
+)
+
+# -- outgoing mail on request -----------------------------------------------------------
+
+# One row per email sent because someone asked (a confirmation link; sign-in links
+# later): what alertbot.store.outgoing_mail counts to limit them. Added by migration
+# 0004_outgoing_mail. Addresses and requesters are kept as SHA-256 digests only.
+outgoing_mail = Table(
+    "outgoing_mail",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("purpose", String(32), nullable=False),
+    Column("address_key", String(64), nullable=False),
+    Column("requester_key", String(64), nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False, index=True),
+    Index("ix_outgoing_mail_address", "purpose", "address_key", "sent_at"),
+    Index("ix_outgoing_mail_requester", "purpose", "requester_key", "sent_at"),
 )

@@ -34,6 +34,7 @@ _UPDATABLE = frozenset(
         "max_papers",
         "slack_team_id",
         "slack_user_id",
+        "learning",
     }
 )
 
@@ -98,6 +99,7 @@ def _load(conn: Connection, rows: Sequence[Row[Any]]) -> list[Subscriber]:
                 endpoints=tuple(eps[r.id]),
                 slack_team_id=r.slack_team_id,
                 slack_user_id=r.slack_user_id,
+                learning=r.learning,
             )
         )
     return result

@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -25,6 +26,7 @@ from alertbot.metrics import REGISTRY
 from alertbot.schedule.health import HealthState
 from alertbot.store import fetches
 from alertbot.store.deliveries import backlog as outbox_backlog
+from alertbot.web.headers import SecurityHeaders
 
 log = get_logger(__name__)
 
@@ -98,7 +100,8 @@ def create_app(
     health: HealthState,
     routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """The service's HTTP app: ``GET /healthz``, ``GET /metrics`` and ``routes``."""
+    """The service's HTTP app: ``GET /healthz``, ``GET /metrics`` and ``routes``, every
+    answer with :mod:`alertbot.web.headers`' security headers."""
 
     def healthz(request: Request) -> Response:
         healthy, report = health_report(engine, settings, now=now(), health=health)
@@ -112,5 +115,6 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             *routes,
-        ]
+        ],
+        middleware=[Middleware(SecurityHeaders)],
     )

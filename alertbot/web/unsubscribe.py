@@ -1,8 +1,10 @@
 """One-click unsubscribe (RFC 8058) and email confirmation links.
 
-``GET`` only shows a page with a button: mail scanners and link previewers follow GET
-links, so a GET never changes anything. ``POST`` with ``List-Unsubscribe=One-Click``
-(what a mail provider sends, form-encoded or multipart) acts at once and answers 200
+``GET`` (and ``HEAD``, which Starlette answers with the GET handler) only shows a page
+with a button: mail scanners and link previewers follow links with either, so neither
+ever changes anything; the handlers that act are routed for ``POST`` alone. ``POST``
+with ``List-Unsubscribe=One-Click`` (what a mail provider sends, form-encoded or
+multipart) acts at once and answers 200
 with no redirect and no cookie. Tokens are signed (:mod:`alertbot.tokens`) and bound to
 one subscriber and one endpoint; a forged, altered or mismatched token gets a 400 and
 changes nothing.
@@ -10,65 +12,29 @@ changes nothing.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-import jinja2
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from alertbot.config import Settings
 from alertbot.links import signer_for
 from alertbot.logs import get_logger
 from alertbot.model import Endpoint, EndpointKind
-from alertbot.render.templates import find_templates
 from alertbot.store import subscribers as store
 from alertbot.tokens import BadToken
+from alertbot.web.pages import MAX_TOKEN_CHARS, Pages
 
 log = get_logger(__name__)
 
 ONE_CLICK = "One-Click"
 UNSUBSCRIBED = "unsubscribed"
-MAX_TOKEN_CHARS = 1000
-_HEADERS = {
-    # The token in the URL must not leak to other sites, caches or search engines.
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-}
-
-
-@functools.lru_cache(maxsize=4)
-def _environment(templates_dir: Path) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir / "web"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
-def _templates_dir() -> Path:
-    return find_templates()
-
-
-class _Pages:
-    def __init__(self, templates_dir: Path) -> None:
-        self.env = _environment(templates_dir)
-
-    def render(self, name: str, status: int = 200, **context: Any) -> Response:
-        html = self.env.get_template(name).render(**context)
-        return HTMLResponse(html, status_code=status, headers=_HEADERS)
-
-    def refused(self, message: str) -> Response:
-        return self.render("refused.html", 400, message=message)
+CONFIRM_REFUSED = "This confirmation link is not valid or has expired."
 
 
 def _owned_endpoint(engine: Engine, endpoint_id: int, subscriber_id: int) -> Endpoint | None:
@@ -96,7 +62,7 @@ def unsubscribe_routes(
     templates_dir: Path | None = None,
 ) -> list[BaseRoute]:
     """``GET/POST /unsubscribe`` and ``GET/POST /confirm``."""
-    pages = _Pages(templates_dir or _templates_dir())
+    pages = Pages(templates_dir)
     signer = signer_for(settings)
 
     def token_of(request: Request) -> str:
@@ -110,13 +76,17 @@ def unsubscribe_routes(
             return None
         return _owned_endpoint(engine, claim.endpoint_id, claim.subscriber_id)
 
-    async def unsubscribe(request: Request) -> Response:
+    async def unsubscribe_page(request: Request) -> Response:
         token = token_of(request)
         endpoint = await run_in_threadpool(unsubscribe_target, token)
         if endpoint is None:
             return pages.refused("This unsubscribe link is not valid.")
-        if request.method == "GET":
-            return pages.render("unsubscribe.html", token=token, address=endpoint.address)
+        return pages.render("unsubscribe.html", token=token, address=endpoint.address)
+
+    async def unsubscribe(request: Request) -> Response:
+        endpoint = await run_in_threadpool(unsubscribe_target, token_of(request))
+        if endpoint is None:
+            return pages.refused("This unsubscribe link is not valid.")
         if not await _one_click(request):
             return pages.refused("The request did not say List-Unsubscribe=One-Click.")
         await run_in_threadpool(
@@ -140,13 +110,17 @@ def unsubscribe_routes(
         # Bound to the address too: an endpoint re-pointed elsewhere is not confirmed by it.
         return endpoint if endpoint.address == claim.email else None
 
-    async def confirm(request: Request) -> Response:
+    async def confirm_page(request: Request) -> Response:
         token = token_of(request)
         endpoint = await run_in_threadpool(confirm_target, token)
         if endpoint is None:
-            return pages.refused("This confirmation link is not valid or has expired.")
-        if request.method == "GET":
-            return pages.render("confirm.html", token=token, address=endpoint.address)
+            return pages.refused(CONFIRM_REFUSED)
+        return pages.render("confirm.html", token=token, address=endpoint.address)
+
+    async def confirm(request: Request) -> Response:
+        endpoint = await run_in_threadpool(confirm_target, token_of(request))
+        if endpoint is None:
+            return pages.refused(CONFIRM_REFUSED)
         await run_in_threadpool(store.confirm_endpoint, engine, endpoint.id)
         log.info(
             "email confirmed",
@@ -155,7 +129,10 @@ def unsubscribe_routes(
         )
         return pages.render("confirmed.html", address=endpoint.address)
 
+    # One route per method: the handlers that act are unreachable by GET or HEAD.
     return [
-        Route("/unsubscribe", unsubscribe, methods=["GET", "POST"]),
-        Route("/confirm", confirm, methods=["GET", "POST"]),
+        Route("/unsubscribe", unsubscribe_page, methods=["GET"]),
+        Route("/unsubscribe", unsubscribe, methods=["POST"]),
+        Route("/confirm", confirm_page, methods=["GET"]),
+        Route("/confirm", confirm, methods=["POST"]),
     ]

@@ -111,3 +111,41 @@ def test_it_writes_both_list_unsubscribe_headers() -> None:
         "<mailto:u@example.org?subject=unsubscribe>"
     )
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Ada \u202eevil\u202c Lovelace",
+        "\u2067Ada\u2069",
+        "=?utf-8?b?4oCuZXZpbA==?=",  # an encoded word that decodes to U+202E + "evil"
+        "=?UTF-8?Q?=E2=80=AEevil?=",
+        "Ada =?utf-8?b?4oCu?= x",
+    ],
+    ids=["override", "isolate", "encoded-word b", "encoded-word q", "encoded word inside"],
+)
+def test_it_never_puts_a_bidi_control_in_the_to_display_name(name: str) -> None:
+    """Whatever the subscriber's name, the decoded ``To:`` has no bidi control in it."""
+    _, data = message_bytes(envelope(to_name=name), "t", "<p>h</p>")
+    to = parse(data)["To"]
+    (address,) = to.addresses
+    assert address.addr_spec == "reader@example.org"
+    assert not set(address.display_name) & set(BIDI)
+    assert not set(str(to)) & set(BIDI)
+
+
+def test_it_shows_a_name_that_looks_like_an_encoded_word_as_typed() -> None:
+    """A name spelt like an RFC 2047 word is shown literally, not decoded by the reader."""
+    name = "=?utf-8?b?4oCuZXZpbA==?="
+    _, data = message_bytes(envelope(to_name=name), "t", "<p>h</p>")
+    assert parse(data)["To"].addresses[0].display_name == name
+
+
+def test_it_keeps_a_joined_emoji_in_the_to_display_name() -> None:
+    """👩‍🔬 in a name stays one emoji in ``To:``."""
+    name = "Ada \U0001f469\u200d\U0001f52c"
+    _, data = message_bytes(envelope(to_name=name), "t", "<p>h</p>")
+    assert parse(data)["To"].addresses[0].display_name == name

@@ -23,6 +23,7 @@ from alertbot.schedule.health import HealthState
 from alertbot.slack_app import slack_routes
 from alertbot.store.papers import upsert_papers
 from alertbot.web.app import create_app
+from alertbot.web.feedback import feedback_routes
 from alertbot.web.unsubscribe import unsubscribe_routes
 from tests.servers import SlackStandIn
 
@@ -247,18 +248,29 @@ def build_world(
     engine: Engine,
     tmp_path: Path,
     slack: SlackStandIn,
+    /,
     *,
     real_mail: bool = False,
+    wall_clock: Callable[[], float] | None = None,
     **overrides: Any,
 ) -> Iterator[World]:
-    """The app; ``real_mail`` leaves confirmation emails to the email channel's own sender."""
+    """The app; ``real_mail`` leaves confirmation emails to the email channel's own sender;
+    ``wall_clock`` replaces the real time Slack signatures are checked against; the other
+    keywords override settings (``slack={...}`` included)."""
     settings = make_settings(str(tmp_path / "data"), slack.url, **overrides)
     clock = Clock()
     confirmations = SentConfirmations()
     sender = None if real_mail else confirmations
     routes = [
-        *slack_routes(engine, settings, now=clock, send_confirmation=sender),
+        *slack_routes(
+            engine,
+            settings,
+            now=clock,
+            send_confirmation=sender,
+            wall_clock=wall_clock or time.time,
+        ),
         *unsubscribe_routes(engine, settings, now=clock),
+        *feedback_routes(engine, settings, now=clock),
     ]
     app = create_app(
         engine, settings, now=clock, health=HealthState(started_at=clock()), routes=routes

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import replace
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from alertbot.render import Renderer
 from alertbot.render.parts import (
     authors_text,
+    display_text,
     highlight_html,
     merge_spans,
     one_line,
@@ -18,7 +22,7 @@ from alertbot.render.parts import (
     safe_url,
     trim,
 )
-from tests.helpers.builders import paper
+from tests.helpers.builders import digest, item, paper
 
 spans = st.lists(st.tuples(st.integers(-5, 80), st.integers(-5, 80)), max_size=8)
 
@@ -76,3 +80,53 @@ def test_it_counts_authors_when_only_the_number_is_known() -> None:
     """Listing dumps give "8 authors", not names."""
     assert authors_text(replace(paper(1, authors=()), n_authors=8)) == "8 authors"
     assert authors_text(paper(1, authors=("Solo",))) == "Solo"
+
+
+# Real sequences, written with escapes so what is tested is visible in the source.
+WOMAN_SCIENTIST = "\U0001f469\u200d\U0001f52c"  # 👩‍🔬
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # 👨‍👩‍👧‍👦
+HEART_ON_FIRE = "\u2764\ufe0f\u200d\U0001f525"  # ❤️‍🔥: the ZWJ after a variation selector
+RAINBOW_FLAG = "\U0001f3f3\ufe0f\u200d\U0001f308"  # 🏳️‍🌈
+DARK_SKINNED_COOK = "\U0001f9d1\U0001f3ff\u200d\U0001f373"  # 🧑🏿‍🍳: after a skin tone
+PERSIAN = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # می‌خواهم: ZWNJ between letters
+MALAYALAM = "\u0d05\u0d35\u0d28\u0d4d\u200d \u0d2a\u0d4b\u0d2f\u0d3f"  # അവന്‍ പോയി: chillu by ZWJ
+HINDI = "\u0915\u094d\u200d\u0937"  # क्‍ष: half form by ZWJ after the virama
+JOINED = [WOMAN_SCIENTIST, FAMILY, HEART_ON_FIRE, RAINBOW_FLAG, DARK_SKINNED_COOK]
+SCRIPTS = [PERSIAN, MALAYALAM, HINDI]
+
+
+@pytest.mark.parametrize("text", JOINED + SCRIPTS)
+def test_it_keeps_joiners_that_join(text: str) -> None:
+    """ZWJ inside emoji sequences and ZWNJ/ZWJ inside words stay, so nothing is split."""
+    title = f"Lab notes {text} 2026"
+    assert one_line(title) == title
+    assert display_text(title, None) == title
+
+
+@pytest.mark.parametrize("text", JOINED)
+def test_it_renders_a_joined_emoji_whole_in_email_and_slack(text: str) -> None:
+    """A title with 👩‍🔬 reaches the email's HTML and text and the Slack blocks unsplit."""
+    renderer = Renderer(public_url="https://alertbot.example.org")
+    one = digest([item(paper(1, title=f"A {text} benchmark"))])
+    rendered = renderer.email(one, unsubscribe_url="https://alertbot.example.org/u")
+    blocks = json.dumps(renderer.slack(one).blocks, ensure_ascii=False)
+    for out in (rendered.html, rendered.text, blocks):
+        assert f"A {text} benchmark" in out
+
+
+def test_it_drops_joiners_that_join_nothing() -> None:
+    """A joiner after a space, at the start or after another joiner is invisible padding."""
+    assert one_line("\u200dstart a \u200db c\u200d\u200d\u200dd") == "start a b c\u200d d"
+    assert one_line("\u200c\u200c") == ""
+
+
+def test_it_still_strips_every_bidi_control() -> None:
+    """Overrides, embeddings, isolates and marks go, also beside a kept joiner."""
+    controls = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+    assert one_line(f"{WOMAN_SCIENTIST}{controls}x") == f"{WOMAN_SCIENTIST} x"
+    assert display_text(f"a{controls}b", None) == "a" + " " * len(controls) + "b"
+
+
+def test_it_refuses_urls_with_a_joiner() -> None:
+    """Joiners are fine in text, never inside a link (a look-alike host)."""
+    assert safe_url("https://arxiv\u200d.org/abs/1") is None

@@ -32,6 +32,7 @@ from alertbot.schedule.jobs import (
 from alertbot.schedule.triggers import parse_schedule
 from alertbot.store import schema
 from alertbot.store.fetches import FetchRecord, latest_fetches, record_fetch
+from alertbot.store.outgoing_mail import MailLimits, MailPurpose, reserve_mail
 from alertbot.store.papers import count_papers
 from alertbot.store.subscribers import add_endpoint, create_subscriber
 
@@ -256,6 +257,24 @@ def test_it_prunes_rows_past_their_retention(sqlite_engine: Engine) -> None:
         outbox_rows = conn.execute(select(func.count()).select_from(schema.outbox)).scalar()
     assert kept == ["new"]
     assert outbox_rows == 1
+
+
+def test_cleanup_prunes_outgoing_mail_counts_past_their_window(sqlite_engine: Engine) -> None:
+    """The limiter's rows older than its window go; the ones it still counts stay."""
+    limits = MailLimits.from_settings(Settings())
+    for hours_ago in (25, 1):
+        reserve_mail(
+            sqlite_engine,
+            MailPurpose.CONFIRM_EMAIL,
+            address=f"a{hours_ago}@example.org",
+            requester="r",
+            limits=limits,
+            now=NOW - timedelta(hours=hours_ago),
+        )
+    make_jobs(sqlite_engine, Settings()).cleanup()
+    with sqlite_engine.connect() as conn:
+        sent = conn.execute(select(schema.outgoing_mail.c.sent_at)).scalars().all()
+    assert sent == [NOW - timedelta(hours=1)]
 
 
 def test_it_proves_the_scheduler_alive_to_health_and_the_watchdog(sqlite_engine: Engine) -> None:

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from slack_sdk.signature import Clock, SignatureVerifier
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from alertbot.store.schema import profile_queries, subscribers
-from tests.helpers.slack import World, action_body, command_body, sign, signed_headers
+from tests.helpers.slack import (
+    SIGNING_SECRET,
+    World,
+    action_body,
+    build_world,
+    command_body,
+    sign,
+    signed_headers,
+)
+from tests.servers import SlackStandIn
 
-# Slack's worked example in "Verifying requests from Slack" (docs.slack.dev).
+# Slack's worked example, from "Verifying requests from Slack":
+# https://api.slack.com/authentication/verifying-requests-from-slack (now also at
+# https://docs.slack.dev/authentication/verifying-requests-from-slack/), section "Step-by-step
+# walk-through for validating a request": the signing secret, the X-Slack-Request-Timestamp,
+# the raw body of a slash command and the X-Slack-Signature Slack computed for them.
 DOC_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 DOC_TIMESTAMP = 1531420618
 DOC_BODY = (
@@ -144,3 +163,134 @@ def test_it_refuses_an_oversized_body_without_reading_it_all(world: World) -> No
     response = world.http.post("/slack/commands", content=body, headers=signed_headers(body))
     assert response.status_code == 413
     assert rows(world) == (0, 0)
+
+
+def signed_bytes(body: bytes, timestamp: str, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    """Headers that sign ``body`` exactly as sent (bytes, whatever they are) at ``timestamp``."""
+    base = b"v0:" + timestamp.encode() + b":" + body
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": "v0=" + digest,
+    }
+
+
+def refusals(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name.startswith("alertbot.slack_app")]
+
+
+def assert_one_quiet_refusal(caplog: pytest.LogCaptureFixture) -> None:
+    """One INFO line from the Slack app, and nothing louder from anyone (Bolt included)."""
+    assert [r.levelname for r in refusals(caplog)] == ["INFO"]
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert all(r.exc_info is None for r in caplog.records)
+
+
+ODD_TIMESTAMPS = ["abc", "1.5e9", "", "1e400", " 1531420618", "+1531420618", "0x5b47", "nan"]
+
+
+@pytest.mark.parametrize("path", ["/slack/commands", "/slack/interactions"])
+@pytest.mark.parametrize("timestamp", ODD_TIMESTAMPS)
+def test_it_refuses_a_timestamp_that_is_not_whole_seconds_with_401(
+    world: World, caplog: pytest.LogCaptureFixture, timestamp: str, path: str
+) -> None:
+    """``X-Slack-Request-Timestamp: abc`` or ``1.5e9``, even correctly signed: 401, one line."""
+    body = command_body("transformer").encode()
+    with caplog.at_level(logging.INFO):
+        response = world.http.post(path, content=body, headers=signed_bytes(body, timestamp))
+    assert response.status_code == 401
+    assert rows(world) == (0, 0)
+    assert_one_quiet_refusal(caplog)
+
+
+@pytest.mark.parametrize("path", ["/slack/commands", "/slack/interactions"])
+@pytest.mark.parametrize("signed", [True, False], ids=["correctly signed", "forged"])
+def test_it_refuses_a_body_that_is_not_utf8_with_401(
+    world: World, caplog: pytest.LogCaptureFixture, signed: bool, path: str
+) -> None:
+    """Slack bodies are UTF-8: any other bytes are refused, signed or not, with one line."""
+    body = b"team_id=T1&user_id=U1&text=\xff\xfe\xc0"
+    headers = signed_bytes(body, str(int(time.time())))
+    if not signed:
+        headers["X-Slack-Signature"] = "v0=" + "0" * 64
+    with caplog.at_level(logging.INFO):
+        response = world.http.post(path, content=body, headers=headers)
+    assert response.status_code == 401
+    assert rows(world) == (0, 0)
+    assert_one_quiet_refusal(caplog)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Slack-Request-Timestamp": "1531420618"},
+        {"X-Slack-Signature": "v0=" + "0" * 64},
+        {"X-Slack-Request-Timestamp": "1531420618", "X-Slack-Signature": "v0=" + "g" * 64},
+    ],
+    ids=["no headers", "no signature", "no timestamp", "signature not hex"],
+)
+def test_it_refuses_missing_or_malformed_headers_with_one_line(
+    world: World, caplog: pytest.LogCaptureFixture, headers: dict[str, str]
+) -> None:
+    """Whatever header is missing or odd, the answer is a 401 and a single log line."""
+    with caplog.at_level(logging.INFO):
+        response = world.http.post("/slack/commands", content=b"text=x", headers=headers)
+    assert response.status_code == 401
+    assert_one_quiet_refusal(caplog)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"payload=%7Bnot-json", b"payload=%5B1%2C2%5D", b"payload=%7B%7D", b"payload=", b""],
+    ids=["payload not JSON", "payload a list", "payload empty object", "payload empty", "empty"],
+)
+def test_it_never_answers_a_signed_odd_interaction_with_a_5xx(
+    world: World, caplog: pytest.LogCaptureFixture, body: bytes
+) -> None:
+    """A genuine signature on a body Bolt cannot use is a 4xx, never a traceback."""
+    headers = signed_bytes(body, str(int(time.time())))
+    with caplog.at_level(logging.INFO):
+        response = world.http.post("/slack/interactions", content=body, headers=headers)
+    assert 400 <= response.status_code < 500
+    assert all(r.exc_info is None for r in caplog.records)
+
+
+def test_it_logs_one_line_for_an_oversized_body(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A body over the limit is a 413 and one log line, not a silent refusal."""
+    body = "text=" + "a" * (1024 * 1024 + 10)
+    with caplog.at_level(logging.INFO):
+        response = world.http.post("/slack/commands", content=body, headers=signed_headers(body))
+    assert response.status_code == 413
+    assert_one_quiet_refusal(caplog)
+
+
+@pytest.fixture
+def doc_world(sqlite_engine: Engine, tmp_path: Path, slack: SlackStandIn) -> Iterator[World]:
+    """The app with Slack's example signing secret, its signature clock at 60 s after the
+    example's timestamp."""
+    yield from build_world(
+        sqlite_engine,
+        tmp_path,
+        slack,
+        wall_clock=lambda: DOC_TIMESTAMP + 60.0,
+        slack={"signing_secret": DOC_SECRET},
+    )
+
+
+def test_it_lets_slacks_published_example_through_the_app(doc_world: World) -> None:
+    """Slack's own example request passes the app's verification (its command is not ours,
+    so Bolt answers 404 rather than 401)."""
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": str(DOC_TIMESTAMP),
+        "X-Slack-Signature": DOC_SIGNATURE,
+    }
+    response = doc_world.http.post("/slack/commands", content=DOC_BODY, headers=headers)
+    assert response.status_code == 404
+    tampered = DOC_BODY.replace("roadrunner", "coyote")
+    response = doc_world.http.post("/slack/commands", content=tampered, headers=headers)
+    assert response.status_code == 401

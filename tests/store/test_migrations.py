@@ -251,10 +251,36 @@ def test_an_upgrade_through_paper_links_keeps_papers_and_fetches(db_url: str) ->
         _at(engine, "0002_drop_schema_version")
         with engine.begin() as conn:
             _fill_baseline(conn)
-        assert migrate(engine) == ["0003_paper_links"]
+        since_0003 = migrations.history()[migrations.history().index("0003_paper_links") :]
+        assert migrate(engine) == since_0003
         paper = get_papers(engine, ["2611.00001"])["2611.00001"].paper
         assert paper.title == "Graph transformers at scale"
         assert (paper.github_repo, paper.upvotes, paper.affiliations) == (None, None, ())
         assert [r.n_skipped_entries for r in latest_fetches(engine)] == [0]
+    finally:
+        engine.dispose()
+
+
+def test_an_upgrade_through_learning_keeps_profiles_and_feedback(db_url: str) -> None:
+    """A store from before 0005 keeps every interest, endpoint and verdict (adding the
+    columns never rebuilds ``subscribers``, whose drop would cascade to them); readers
+    start with learning allowed, and old verdicts are recorded as from Slack."""
+    from alertbot.store.feedback import get_feedback
+
+    engine = connect(db_url)
+    try:
+        _at(engine, "0003_paper_links")
+        with engine.begin() as conn:
+            _fill_baseline(conn)
+        _at(engine, "0004_outgoing_mail")
+        assert migrate(engine) == ["0005_learning"]
+        subscriber = get_subscriber(engine, 1)
+        assert subscriber is not None
+        assert subscriber.profile.interests == ("graph transformer",)
+        assert [e.address for e in subscriber.endpoints] == ["ada@example.org"]
+        assert subscriber.learning is True
+        assert get_feedback(engine, 1) == {"2611.00001": "useful"}
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT channel FROM feedback")).scalar_one() == "slack"
     finally:
         engine.dispose()

@@ -1,0 +1,84 @@
+"""What the renderers show of learning: feedback links per paper (email), the reason a
+paper moved, and the note that the digest was ordered by the reader's feedback."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from alertbot.model import FeedbackValue, RankReason
+from alertbot.render import Renderer
+from alertbot.render.parts import LEARNED_NOTE, reason_text
+from tests.helpers.builders import digest, item, paper
+
+UNSUBSCRIBE = "https://alerts.example.org/unsubscribe?token=abc.def"
+UP = RankReason("up", ("speculative decoding",), 3)
+
+
+def links(paper_id: str, value: FeedbackValue) -> str:
+    return f"https://alerts.example.org/feedback?token={paper_id}.{value}"
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer(public_url="https://alerts.example.org/")
+
+
+def test_every_paper_of_an_email_gets_its_useful_and_not_useful_links(renderer: Renderer) -> None:
+    """Text and HTML carry both links under each paper, each for that paper."""
+    items = [item(paper(1)), item(paper(2))]
+    email = renderer.email(digest(items), unsubscribe_url=UNSUBSCRIBE, feedback_url=links)
+    for p in (paper(1), paper(2)):
+        for value in ("useful", "not_useful"):
+            url = links(p.id, value)
+            assert url in email.text
+            assert f'href="{url}"' in email.html
+
+
+def test_no_feedback_links_without_a_link_builder(renderer: Renderer) -> None:
+    """A preview (no builder) shows no feedback links."""
+    email = renderer.email(digest([item(paper(1))]), unsubscribe_url=UNSUBSCRIBE)
+    assert "/feedback" not in email.text
+    assert "/feedback" not in email.html
+
+
+def test_a_moved_paper_shows_its_reason_in_email_and_slack(renderer: Renderer) -> None:
+    """The reason, in words, under the paper it belongs to."""
+    moved = replace(item(paper(1)), reason=UP)
+    d = replace(digest([moved, item(paper(2))]), learned=True)
+    text = "Ranked up: like 3 papers you found useful, on speculative decoding"
+    assert reason_text(UP) == text[0].lower() + text[1:]
+    email = renderer.email(d, unsubscribe_url=UNSUBSCRIBE)
+    assert email.text.count(text) == 1
+    assert email.html.count(text) == 1
+    blocks = renderer.slack(d).blocks
+    contexts = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
+    assert sum(text in c for c in contexts) == 1
+
+
+def test_the_header_says_when_learning_ordered_the_digest(renderer: Renderer) -> None:
+    """The learned note appears only in a learned digest, in email and Slack."""
+    plain = digest([item(paper(1))])
+    for d, expected in ((plain, 0), (replace(plain, learned=True), 1)):
+        email = renderer.email(d, unsubscribe_url=UNSUBSCRIBE)
+        assert email.text.count(LEARNED_NOTE) == expected
+        assert email.html.count(LEARNED_NOTE) == expected
+        slack = str(renderer.slack(d).blocks)
+        assert slack.count(LEARNED_NOTE) == expected
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        (
+            RankReason("down", ("survey",), 1),
+            "ranked down: like 1 paper you marked not useful, on survey",
+        ),
+        (RankReason("up", ("a", "b"), 0), "ranked up: on a and b, from your feedback"),
+        (RankReason("up"), "ranked up: from your feedback"),
+    ],
+)
+def test_reason_text_reads_well_in_every_case(reason: RankReason, expected: str) -> None:
+    """Singular and plural, no count, no terms."""
+    assert reason_text(reason) == expected
