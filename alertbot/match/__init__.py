@@ -20,7 +20,8 @@ The API, for one profile and for many:
 
 from __future__ import annotations
 
-from alertbot.match.index import IndexCache, ProfileIndex
+from alertbot.match.cache import IndexCache
+from alertbot.match.index import ProfileIndex
 from alertbot.match.naive import naive_match
 from alertbot.match.profile import match_profile, validate_profile
 from alertbot.match.query import Query, QueryError, parse_query

@@ -28,7 +28,7 @@ score), ranked per profile exactly as ``match_profile`` ranks. ``Match`` objects
 their hits and spans) are built only when asked for, per profile and only up to what is
 shown (``MatchTable.top(key, cap)``), because building one per match was most of the
 time. An index depends only on the profiles: keep it across ticks while they do not
-change (:class:`IndexCache`).
+change (:class:`~alertbot.match.cache.IndexCache`).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ import numpy.typing as npt
 
 from alertbot.match.atoms import Conj, TooBig, Vocabulary, dnf, eval_int
 from alertbot.match.batch import atom_table, compile_lookup
+from alertbot.match.columns import prefixed, ptr_of, rank_order, reduce_rows, sequential_sums
 from alertbot.match.evaluate import Doc, Occurrence, fresh_doc, occurrences
 from alertbot.match.profile import parse_labelled
 from alertbot.match.query import CATEGORY, Node, QueryError, atoms
@@ -57,12 +58,6 @@ I32 = npt.NDArray[np.integer[Any]]  # index arrays (int32 or platform ints)
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 U64 = npt.NDArray[np.uint64]
-
-
-def _ptr(lengths: list[int]) -> I64:
-    out = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=out[1:])
-    return out
 
 
 class ProfileIndex(Generic[K]):
@@ -117,11 +112,11 @@ class ProfileIndex(Generic[K]):
         self._compile_occurrences()
         zero = len(self.roots)  # a query that never matches pads exclusion lists
         self.min_score = np.array([p.min_score for p in self.profiles], dtype=np.float64)
-        self.int_ptr = _ptr(n_int)
+        self.int_ptr = ptr_of(n_int)
         self.int_ids = np.array(interests, dtype=np.int64)
         self.max_interests = max(n_int, default=0)
-        self.exc_ptr = _ptr([n + 1 for n in n_exc])
-        self.exc_ids = np.array(_prefixed(exclusions, n_exc, zero), dtype=np.int64)
+        self.exc_ptr = ptr_of([n + 1 for n in n_exc])
+        self.exc_ids = np.array(prefixed(exclusions, n_exc, zero), dtype=np.int64)
         self.has_exclusions = bool(exclusions)
         self._compile_queries()
         self.lookup = compile_lookup(self.vocab.ids)
@@ -149,7 +144,7 @@ class ProfileIndex(Generic[K]):
                         gid = gate_ids[occ.gate] = len(self.roots)
                         self.roots.append(occ.gate)
                     occ_gate.append(gid)
-        self.occ_ptr = _ptr(n_occ)
+        self.occ_ptr = ptr_of(n_occ)
         self.occ_atom = np.array(occ_atom, dtype=np.int64)
         self.occ_weight = np.array(occ_weight, dtype=np.float64)
         self.occ_gate = np.array(occ_gate, dtype=np.int64)
@@ -187,9 +182,9 @@ class ProfileIndex(Generic[K]):
         # -1 (no atom) maps to the always-empty bitset row at match time.
         self.pos = np.array([a if a >= 0 else self.n_atoms for a in pos], dtype=np.int32)
         self.neg = np.array([a if a >= 0 else self.n_atoms for a in neg], dtype=np.int32)
-        self.pos_ptr = _ptr(n_pos)
-        self.neg_ptr = _ptr(n_neg)
-        self.conj_ptr = _ptr(n_conj)
+        self.pos_ptr = ptr_of(n_pos)
+        self.neg_ptr = ptr_of(n_neg)
+        self.conj_ptr = ptr_of(n_conj)
 
     def match(self, papers: Sequence[Paper], stats: CorpusStats) -> dict[K, list[Match]]:
         """Every profile's ranked matches among ``papers``; profiles with none are left out.
@@ -230,7 +225,7 @@ class ProfileIndex(Generic[K]):
             paper = np.concatenate([c[1] for c in chunk])
             score = np.concatenate([c[2] for c in chunk])
             # Sorting a chunk at a time stays in cache: ~3x faster than one global sort.
-            order = _rank_order(prof, score, paper_rank[paper], len(papers))
+            order = rank_order(prof, score, paper_rank[paper], len(papers))
             profs.append(prof)
             ranked_paper.append(paper[order])
             ranked_score.append(score[order])
@@ -283,9 +278,9 @@ class ProfileIndex(Generic[K]):
             sel = np.flatnonzero(alive[lo:hi]) + lo
             if not len(sel):
                 continue
-            conj[sel] = _reduce(bits, pos_rows, self.pos_ptr, sel, np.bitwise_and) & ~_reduce(
-                bits, neg_rows, self.neg_ptr, sel, np.bitwise_or
-            )
+            conj[sel] = reduce_rows(
+                bits, pos_rows, self.pos_ptr, sel, np.bitwise_and
+            ) & ~reduce_rows(bits, neg_rows, self.neg_ptr, sel, np.bitwise_or)
         queries = np.bitwise_or.reduceat(conj, self.conj_ptr[:-1], axis=0)
         if self.fallback:
             self._fallback_bits(queries, bits, amap, n_docs)
@@ -330,7 +325,7 @@ class ProfileIndex(Generic[K]):
             present[gated] &= (word & np.uint64(1)).astype(bool)
         atom_score = table.score[pos] if len(table.key) else np.zeros(len(key))
         contrib = np.where(present, atom_score * self.occ_weight[occ], 0.0)
-        score = _sequential_sums(first, n_occ, contrib)
+        score = sequential_sums(first, n_occ, contrib)
         return qp_ptr, paper, score
 
     def _join(
@@ -379,74 +374,3 @@ class ProfileIndex(Generic[K]):
         reached &= total >= self.min_score[lo:hi, None]
         prof, paper = np.nonzero(reached)
         return prof.astype(np.int64) + lo, paper.astype(np.int64), total[prof, paper]
-
-
-def _rank_order(prof: I64, score: F64, rank: I64, n_pap: int) -> I64:
-    """Order by profile, then score desc, then paper rank - as one int64 sort key when it
-    fits (one argsort is several times faster than a three-key lexsort)."""
-    if not len(prof):
-        return np.zeros(0, dtype=np.int64)
-    base = prof - prof.min()
-    _, score_rank = np.unique(-score, return_inverse=True)
-    n_scores = int(score_rank.max()) + 1
-    if (int(base.max()) + 1) * n_scores * n_pap >= 2**62:
-        return np.lexsort((rank, -score, prof))
-    key = (base * n_scores + score_rank.reshape(-1)) * n_pap + rank
-    return np.argsort(key)  # keys are unique: one row per (profile, paper)
-
-
-def _sequential_sums(starts: I64, sizes: I64, values: F64) -> F64:
-    """Per segment, 0.0 + values[0] + values[1] + ... strictly in that order (numpy's
-    reductions may pair the additions and differ in the last bit)."""
-    total = np.zeros(len(starts))
-    if not len(starts):
-        return total
-    by_size = np.argsort(-sizes, kind="stable")
-    sorted_sizes = sizes[by_size]
-    for k in range(int(sorted_sizes[0])):
-        n = int(np.searchsorted(-sorted_sizes, -k, side="left"))  # segments longer than k
-        rows = by_size[:n]
-        total[rows] += values[starts[rows] + k]
-    return total
-
-
-def _reduce(bits: U64, rows: I32, ptr: I32, sel: I32, op: np.ufunc) -> U64:
-    """``op``-reduce the bitset rows of each selected conjunction's literal range."""
-    starts, ends = ptr[sel], ptr[sel + 1]
-    lengths = ends - starts
-    idx = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    idx += np.repeat(starts, lengths)
-    offsets = np.zeros(len(sel), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=offsets[1:])
-    return op.reduceat(bits[rows[idx]], offsets, axis=0)
-
-
-def _prefixed(ids: list[int], counts: list[int], filler: int) -> list[int]:
-    out: list[int] = []
-    i = 0
-    for n in counts:
-        out.append(filler)
-        out.extend(ids[i : i + n])
-        i += n
-    return out
-
-
-class IndexCache(Generic[K]):
-    """The last index built, reused while the profiles it was built from are unchanged.
-
-    Building is the costly part for many profiles (parsing and compiling every distinct
-    query) and depends only on the profiles; matching new papers with new statistics
-    reuses it as is. Comparing the profiles costs a dict comparison per tick.
-    """
-
-    def __init__(self) -> None:
-        self._profiles: dict[K, Profile] | None = None
-        self._index: ProfileIndex[K] | None = None
-
-    def get(self, profiles: Mapping[K, Profile]) -> ProfileIndex[K]:
-        """An index of ``profiles``: the kept one if they are the same, else a new one."""
-        wanted = dict(profiles)
-        if self._index is None or self._profiles != wanted:
-            self._index = ProfileIndex.build(wanted)
-            self._profiles = wanted
-        return self._index
