@@ -140,12 +140,32 @@ class SlackSettings(BaseModel):
 
 
 class DeliverySettings(BaseModel):
-    """The outbox: retries, leases, batching."""
+    """The outbox: retries until a deadline, leases, relay breakers, batching."""
 
-    max_attempts: int = Field(default=6, ge=1, le=100)
+    retry_hours: float | None = Field(
+        default=None,
+        gt=0,
+        description="How long a digest that keeps failing is retried, from its first "
+        "attempt; unset: until that endpoint's next digest is due (its papers then go "
+        "into that one).",
+    )
     backoff_base_seconds: float = Field(default=60.0, ge=0)
-    backoff_max_seconds: float = Field(default=6 * 3600.0, ge=0)
+    backoff_max_seconds: float = Field(
+        default=1800.0, ge=0, description="The longest wait between two attempts of a digest."
+    )
     lease_seconds: int = Field(default=600, ge=10)
+    record_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long a worker keeps trying to record a digest the relay accepted "
+        "while the database fails, before it stops (the digest is then 'unknown').",
+    )
+    breaker_failures: int = Field(
+        default=3,
+        ge=1,
+        description="Connection-level failures in a row that stop a relay's batch and "
+        "leave the relay alone for a backoff.",
+    )
     batch_size: int = Field(default=200, ge=1)
     send_empty: bool = Field(default=False, description="Send a short note on days with no match.")
     outbox_dir: Path | None = Field(

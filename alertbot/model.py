@@ -179,6 +179,20 @@ FINAL: frozenset[OutboxState] = frozenset(
 )
 
 
+class SendPhase(enum.StrEnum):
+    """How far the attempt on a ``sending`` row has got, recorded before each step.
+
+    It is what a reclaim may do with the row once its worker is lost: no phase (claimed,
+    not tried) goes back to pending at no cost; ``started`` (being built or sent, nothing
+    handed over yet) is retried with one attempt charged; ``handed_over`` (SMTP's final
+    dot or Slack's post has left) may have reached the reader, so it becomes ``unknown``
+    and is never sent again by itself.
+    """
+
+    STARTED = "started"
+    HANDED_OVER = "handed_over"
+
+
 class FetchStatus(enum.StrEnum):
     """How one fetch of one source ended, as the fetch log records it.
 

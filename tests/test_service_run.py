@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -270,9 +271,12 @@ def test_it_finishes_the_message_in_flight_on_sigterm(tmp_path: Path, notify: No
             smtp=smtp,
             slack_url=slack.url,
         )
+        at_dot = threading.Event()
+        smtp.behaviour.on_data = at_dot.set
         with service(config, tmp_path, notify) as process:
             notify.wait_for("READY=1", timeout=30)
-            wait_until(lambda: outbox_states(engine) == ["sending"], 30, "a row being sent")
+            # Inside the SMTP exchange: the server has the final dot and has not answered.
+            wait_until(at_dot.is_set, 30, "the message's final dot at the server")
             code, seconds = stop(process)
         log = (tmp_path / "service.log").read_text(encoding="utf-8", errors="replace")
         assert code == 0, log

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -27,7 +32,9 @@ def send(
     """Queue the digests due now and send everything the outbox holds.
 
     Running it again sends nothing new: each (channel, date) digest is queued once.
-    Exits 1 if a digest failed, died, or ended in state unknown.
+    Exits 1 if a digest failed, died, or ended in state unknown. SIGTERM or Ctrl-C
+    finishes the digest in flight, gives the rest back for the next run and exits
+    128 + the signal number (a second signal stops at once).
     """
     from alertbot import deliver
 
@@ -49,8 +56,9 @@ def send(
         out.print(table)
         out.print(f"{len(planned)} digest(s) due; dry run, nothing stored or sent.")
         return
-    queued = deliver.queue_due(engine, cfg, now=now)
-    report = deliver.send_due(engine, cfg, now=utcnow)
+    with _stop_on_signals() as stop:
+        queued = deliver.queue_due(engine, cfg, now=now)
+        report = deliver.send_due(engine, cfg, now=utcnow, stop=stop.event)
     table = Table("outbox", "subscriber", "channel", "date", "state", "papers", "error")
     for d in report.deliveries:
         table.add_row(
@@ -69,8 +77,39 @@ def send(
         f"queued {queued}; {counts or 'nothing to send'}"
         + (f"; reclaimed {report.reclaimed} from a lost worker" if report.reclaimed else "")
     )
+    if stop.signal is not None:
+        out.print(f"stopped by {stop.signal.name}; the rest waits for the next run")
+        raise typer.Exit(128 + stop.signal)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@dataclass
+class _StopRequest:
+    event: threading.Event = field(default_factory=threading.Event)
+    signal: signal.Signals | None = None
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[_StopRequest]:
+    """SIGTERM (cron, ``timeout``, systemd) and SIGINT ask the send loop to stop between
+    messages, so the batch is given back rather than stranded in 'sending' for a lease;
+    a second signal raises KeyboardInterrupt at once (the row in hand is then settled
+    by its recorded phase)."""
+    stop = _StopRequest()
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if stop.event.is_set():
+            raise KeyboardInterrupt
+        stop.signal = signal.Signals(signum)
+        stop.event.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @deliveries_app.command("list")

@@ -47,13 +47,11 @@ SORRY = "Sorry, something went wrong on our side. Please try again in a minute."
 
 
 def make_client(settings: Settings) -> WebClient:
-    """The delivery channel's client, without retries: a 429's Retry-After or a second
-    attempt would blow the 3-second acknowledgement, and a failed users.info only means
-    falling back to the stored time zone."""
+    """The delivery channel's client (which never retries: a 429's Retry-After or a
+    second attempt would blow the 3-second acknowledgement, and a failed users.info only
+    means falling back to the stored time zone)."""
     token = settings.slack.bot_token.get_secret_value() if settings.slack.bot_token else ""
-    return slack_client(
-        token, base_url=settings.slack.api_url, timeout=API_TIMEOUT_SECONDS, max_retries=0
-    )
+    return slack_client(token, base_url=settings.slack.api_url, timeout=API_TIMEOUT_SECONDS)
 
 
 def make_deps(

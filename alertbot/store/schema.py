@@ -193,8 +193,25 @@ outbox = Table(
     Column("paper_ids", JSON, nullable=False),
     Column("more", Integer, nullable=False, default=0),  # matches beyond the cap
     Column("message_id", Text),
+    # Added by 0006_delivery_phases: how far the current attempt got (a SendPhase value,
+    # model.py), and when a digest that keeps failing gives up (set at its first attempt).
+    Column("phase", String(16)),
+    Column("deadline_at", UTCDateTime),
     UniqueConstraint("endpoint_id", "digest_date", name="uq_outbox_endpoint_date"),
     Index("ix_outbox_state_next", "state", "next_attempt_at"),
+)
+
+# Added by 0006_delivery_phases: a relay (an SMTP server, the Slack API) with consecutive
+# connection-level failures, and until when workers leave it alone (alertbot/store/breakers.py).
+relay_breakers = Table(
+    "relay_breakers",
+    metadata,
+    Column("relay", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("trips", Integer, nullable=False),
+    Column("open_until", UTCDateTime),
+    Column("last_error", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 delivered_papers = Table(

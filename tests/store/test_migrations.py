@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from alertbot.store import connect, migrate, migrations
 from alertbot.store.candidates import candidate_papers
 from alertbot.store.deliveries import list_rows
 from alertbot.store.papers import get_papers
+from alertbot.store.reclaim import reclaim
 from alertbot.store.schema import metadata
 from alertbot.store.subscribers import get_subscriber
 
@@ -273,7 +274,8 @@ def test_an_upgrade_through_learning_keeps_profiles_and_feedback(db_url: str) ->
         with engine.begin() as conn:
             _fill_baseline(conn)
         _at(engine, "0004_outgoing_mail")
-        assert migrate(engine) == ["0005_learning"]
+        history = migrations.history()
+        assert migrate(engine) == history[history.index("0005_learning") :]
         subscriber = get_subscriber(engine, 1)
         assert subscriber is not None
         assert subscriber.profile.interests == ("graph transformer",)
@@ -282,5 +284,27 @@ def test_an_upgrade_through_learning_keeps_profiles_and_feedback(db_url: str) ->
         assert get_feedback(engine, 1) == {"2611.00001": "useful"}
         with engine.connect() as conn:
             assert conn.execute(text("SELECT channel FROM feedback")).scalar_one() == "slack"
+    finally:
+        engine.dispose()
+
+
+def test_a_row_an_old_worker_left_sending_is_reclaimed_at_no_cost_after_0006(db_url: str) -> None:
+    """A row left 'sending' by a worker from before 0006 has no phase: after the upgrade
+    it is reclaimed as pending with its attempts as they were."""
+    engine = connect(db_url)
+    try:
+        _at(engine, "0003_paper_links")
+        with engine.begin() as conn:
+            _fill_baseline(conn)
+        _at(engine, "0005_learning")
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE outbox SET state = 'sending', claimed_by = 'old:1', claimed_at = :at"),
+                {"at": T0.replace(tzinfo=None) if engine.dialect.name == "sqlite" else T0},
+            )
+        assert migrate(engine) == ["0006_delivery_phases"]
+        assert reclaim(engine, now=T0 + timedelta(hours=1), lease_seconds=600) == 1
+        (row,) = list_rows(engine)
+        assert (row.state, row.phase, row.deadline_at) == ("pending", None, None)
     finally:
         engine.dispose()
