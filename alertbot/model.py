@@ -121,8 +121,10 @@ Field = Literal["title", "abstract", "authors"]
 class Hit:
     """One query term found in one field of a paper, with the spans to highlight.
 
-    ``spans`` are ``(start, end)`` character offsets into the field's original text
-    (``Paper.title`` or ``Paper.abstract``; for authors, into ``", ".join(authors)``).
+    ``spans`` are ``(start, end)`` character offsets into the field as displayed, TeX
+    converted to Unicode (``alertbot.tex.display(paper.title)``, ``display(paper.
+    abstract)``; for authors, ``alertbot.tex.display_authors(paper.authors)``): the text
+    the renderers show. For text without TeX that is the source text itself.
     """
 
     interest: str

@@ -6,6 +6,10 @@ and the corpus statistics, never on which other papers are in the batch, and the
 ranks exactly as ``match_profile`` does (score, then published date, then id: a total
 order, since ids are unique). So an endpoint's matches are the subscriber's matches
 over the union, kept to that endpoint's own candidates, in the same order.
+
+The matches are a ``MatchTable``: a digest takes its first ``max_papers`` Matches
+(only those are built, with their hits) and counts the rest. Pass an ``IndexCache``
+kept by the dispatcher to reuse the compiled profiles from tick to tick.
 """
 
 from __future__ import annotations
@@ -13,7 +17,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from alertbot.digest import Matcher
-from alertbot.match import CorpusStats, ProfileIndex, QueryError, match_profile, validate_profile
+from alertbot.match import (
+    CorpusStats,
+    IndexCache,
+    MatchTable,
+    QueryError,
+    match_profile,
+    validate_profile,
+)
 from alertbot.model import Match, Paper, Profile
 
 _Queries = tuple[tuple[str, ...], tuple[str, ...]]
@@ -23,7 +34,11 @@ class IndexedMatches:
     """The matches of ``profiles`` (keyed by subscriber id) among ``papers``, computed once."""
 
     def __init__(
-        self, profiles: Mapping[int, Profile], papers: Iterable[Paper], stats: CorpusStats
+        self,
+        profiles: Mapping[int, Profile],
+        papers: Iterable[Paper],
+        stats: CorpusStats,
+        cache: IndexCache[int] | None = None,
     ) -> None:
         self.stats = stats
         self.profiles = dict(profiles)
@@ -39,18 +54,18 @@ class IndexedMatches:
             if parses[queries]:
                 valid[key] = profile
         union = list({paper.id: paper for paper in papers}.values())
-        self.found = ProfileIndex.build(valid).match(union, stats) if valid else {}
+        index = (cache or IndexCache()).get(valid)
+        self.table: MatchTable[int] = index.table(union, stats)
         self.valid = set(valid)
 
     def matcher(self, key: int) -> Matcher:
         """A ``match_profile`` stand-in for subscriber ``key`` (see ``digest.Matcher``)."""
 
-        def match(profile: Profile, papers: Sequence[Paper], stats: CorpusStats) -> list[Match]:
+        def match(profile: Profile, papers: Sequence[Paper], stats: CorpusStats) -> Sequence[Match]:
             indexed = key in self.valid and profile == self.profiles[key] and stats is self.stats
             if not indexed:  # a broken profile, or not what was indexed: the reference path
                 return match_profile(profile, papers, stats)
-            own = {paper.id for paper in papers}
-            return [m for m in self.found.get(key, ()) if m.paper_id in own]
+            return self.table.matches(key).among({paper.id for paper in papers})
 
         return match
 

@@ -38,6 +38,7 @@ from alertbot.render.parts import (
     why,
 )
 from alertbot.render.templates import environment, find_templates
+from alertbot.tex import display
 
 # (paper id, verdict) -> the signed link that records it (alertbot.links.feedback_url
 # with the subscriber bound); None renders no feedback links (previews).
@@ -132,7 +133,7 @@ class Renderer:
         return str(self._inliner.inline(html))
 
     def _context(self, digest: Digest, unsubscribe_url: str) -> dict[str, Any]:
-        top = digest.items[0].paper.title if digest.items else ""
+        top = display(digest.items[0].paper.title) if digest.items else ""
         return {
             "digest": digest,
             "day": day_label(digest.digest_date),

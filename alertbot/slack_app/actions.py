@@ -179,14 +179,14 @@ def count_matches(sub: Subscriber, query: str, deps: SlackDeps) -> tuple[int, in
     profile = Profile(
         interests=(query,), exclusions=sub.profile.exclusions, min_score=sub.profile.min_score
     )
-    if not corpus.papers:  # ProfileIndex needs at least one paper
+    if not corpus.papers:
         return 0, 0
     try:
-        found = ProfileIndex.build({0: profile}).match(corpus.papers, corpus.stats).get(0, [])
+        index = ProfileIndex.build({0: profile})
     except QueryError:  # an exclusion stored under other limits; count without them
-        bare = Profile(interests=(query,))
-        found = ProfileIndex.build({0: bare}).match(corpus.papers, corpus.stats).get(0, [])
-    return len(found), len(corpus.papers)
+        index = ProfileIndex.build({0: Profile(interests=(query,))})
+    # A count needs no Match objects: the table's columns say it.
+    return index.table(corpus.papers, corpus.stats).count(0), len(corpus.papers)
 
 
 def _add_exclusion(sub: Subscriber, query: str, deps: SlackDeps) -> Outcome:

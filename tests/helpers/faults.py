@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +47,9 @@ def readers_due_now(
     """``n`` readers whose digest (two diffusion papers) is queued ``now`` (default: the
     real clock's); returns that moment."""
     now = now or datetime.now(UTC)
+    # Due a minute ago, so the next digest (which bounds retries) is about a day away
+    # whatever the time of day the test runs at.
+    sends_at = (now - timedelta(minutes=1)).time().replace(second=0, microsecond=0)
     paper_store.upsert_papers(engine, make_papers(), source="test", now=now - timedelta(hours=1))
     for i in range(n):
         sub = subscriber_store.create_subscriber(
@@ -55,7 +57,7 @@ def readers_due_now(
             name=f"Reader {i}",
             now=now - timedelta(days=1),
             profile=Profile(interests=("diffusion",)),
-            send_time=clock_time(0, 0),
+            send_time=sends_at,
         )
         subscriber_store.add_endpoint(engine, sub.id, kind, address(i), now=now)
     assert queue_due(engine, settings, now=now) == n
