@@ -10,18 +10,40 @@ first that exists of :data:`DEFAULT_CONFIG_PATHS`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import tomllib
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
+from pydantic_settings.exceptions import SettingsError
 
+from alertbot.config_sources import (
+    CredentialsSource,
+    Loc,
+    Origins,
+    describe,
+    merge,
+    toml_lines,
+    without,
+)
 from alertbot.parse import ANNOUNCE_TYPES, FORMATS
 from alertbot.schedule.triggers import parse_schedule
 
@@ -37,12 +59,36 @@ DEFAULT_CONFIG_PATHS: tuple[Path, ...] = (
 class ConfigError(Exception):
     """The configuration cannot be used; the message lists every problem.
 
-    ``problems`` holds them one by one (``alertbot config check`` prints a line each).
+    ``problems`` holds them one by one, each with where its value came from
+    (``alertbot config check`` prints a line each). ``where`` names the file (or says
+    there was none). ``partial`` is the settings with the bad values left at their
+    defaults, so the checks that need whole settings can still run; None when even
+    that fails. ``bad`` holds the keys already reported.
     """
 
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.problems: list[str] = problems if problems is not None else [message]
+    def __init__(
+        self,
+        where: str,
+        problems: list[str],
+        *,
+        partial: Settings | None = None,
+        bad: frozenset[Loc] = frozenset(),
+    ) -> None:
+        super().__init__(f"{where}: " + "; ".join(problems))
+        self.where = where
+        self.problems = problems
+        self.partial = partial
+        self.bad = bad
+
+
+class Section(BaseModel):
+    """A table of the settings file: a key it does not know is a mistake, not a no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
 
 
 def is_loopback(host: str | None) -> bool:
@@ -56,7 +102,7 @@ def check_schedule(text: str) -> str:
     return text.strip()
 
 
-class SourceConfig(BaseModel):
+class SourceConfig(Section):
     """One place alertbot pulls listings from."""
 
     name: str = Field(min_length=1)
@@ -96,7 +142,7 @@ class SourceConfig(BaseModel):
         return value
 
 
-class HttpSettings(BaseModel):
+class HttpSettings(Section):
     timeout_seconds: float = 20.0
     retries: int = Field(default=3, ge=0, le=10)
     backoff_seconds: float = Field(default=1.0, ge=0)
@@ -104,13 +150,13 @@ class HttpSettings(BaseModel):
     user_agent: str = "alertbot (+https://github.com/alertbot/alertbot)"
 
 
-class WebSettings(BaseModel):
+class WebSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str = "http://127.0.0.1:8080"
 
 
-class SmtpSettings(BaseModel):
+class SmtpSettings(Section):
     host: str | None = None
     port: int = Field(default=587, ge=1, le=65535)
     security: Literal["ssl", "starttls", "none"] = "starttls"
@@ -132,20 +178,40 @@ class SmtpSettings(BaseModel):
         return self
 
 
-class SlackSettings(BaseModel):
+class SlackSettings(Section):
     bot_token: SecretStr | None = None
     signing_secret: SecretStr | None = None
     app_token: SecretStr | None = None
     api_url: str = "https://slack.com/api/"
 
 
-class DeliverySettings(BaseModel):
-    """The outbox: retries, leases, batching."""
+class DeliverySettings(Section):
+    """The outbox: retries until a deadline, leases, relay breakers, batching."""
 
-    max_attempts: int = Field(default=6, ge=1, le=100)
+    retry_hours: float | None = Field(
+        default=None,
+        gt=0,
+        description="How long a digest that keeps failing is retried, from its first "
+        "attempt; unset: until that endpoint's next digest is due (its papers then go "
+        "into that one).",
+    )
     backoff_base_seconds: float = Field(default=60.0, ge=0)
-    backoff_max_seconds: float = Field(default=6 * 3600.0, ge=0)
+    backoff_max_seconds: float = Field(
+        default=1800.0, ge=0, description="The longest wait between two attempts of a digest."
+    )
     lease_seconds: int = Field(default=600, ge=10)
+    record_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long a worker keeps trying to record a digest the relay accepted "
+        "while the database fails, before it stops (the digest is then 'unknown').",
+    )
+    breaker_failures: int = Field(
+        default=3,
+        ge=1,
+        description="Connection-level failures in a row that stop a relay's batch and "
+        "leave the relay alone for a backoff.",
+    )
     batch_size: int = Field(default=200, ge=1)
     send_empty: bool = Field(default=False, description="Send a short note on days with no match.")
     outbox_dir: Path | None = Field(
@@ -153,13 +219,13 @@ class DeliverySettings(BaseModel):
     )
 
 
-class MatchSettings(BaseModel):
+class MatchSettings(Section):
     corpus_days: int = Field(default=30, ge=1, description="Rolling corpus for term rarity.")
     max_query_length: int = Field(default=500, ge=10)
     max_clauses: int = Field(default=40, ge=1)
 
 
-class LearnSettings(BaseModel):
+class LearnSettings(Section):
     """The learned ranking (alertbot.learn); the fields are ``learn.LearnParams``'s."""
 
     min_useful: int = Field(default=5, ge=1, description="Useful verdicts before learning.")
@@ -170,7 +236,7 @@ class LearnSettings(BaseModel):
     l2: float = Field(default=0.3, gt=0.0, description="Regularisation of each reader's model.")
 
 
-class SubscribeSettings(BaseModel):
+class SubscribeSettings(Section):
     """Limits for self-service subscriptions (the /subscribe command)."""
 
     max_interests: int = Field(default=25, ge=1)
@@ -179,7 +245,7 @@ class SubscribeSettings(BaseModel):
     default_send_time: str = "08:00"
 
 
-class ScheduleSettings(BaseModel):
+class ScheduleSettings(Section):
     fetch_interval_minutes: int = Field(default=60, ge=1)
     dispatch_interval_seconds: int = Field(default=60, ge=1)
     misfire_grace_seconds: int = Field(default=300, ge=1)
@@ -208,7 +274,7 @@ class ScheduleSettings(BaseModel):
         return check_schedule(value)
 
 
-class OutgoingMailSettings(BaseModel):
+class OutgoingMailSettings(Section):
     """Limits on emails sent because someone asked (confirmation links; sign-in links),
     counted in the store so they hold across restarts and processes."""
 
@@ -219,7 +285,7 @@ class OutgoingMailSettings(BaseModel):
     window_hours: float = Field(default=24.0, gt=0)
 
 
-class RetentionSettings(BaseModel):
+class RetentionSettings(Section):
     fetch_log_days: int = Field(default=90, ge=1)
     delivered_days: int = Field(default=365, ge=1)
 
@@ -233,13 +299,19 @@ class Settings(BaseSettings):
         extra="forbid",
     )
 
-    # Set by load_settings(); a class variable so pydantic-settings' sources can see it.
-    _toml_file: ClassVar[Path | None] = None
+    # Where each value came from: set by load_settings(), for messages.
+    _origins: Origins | None = PrivateAttr(default=None)
 
     data_dir: Path = Path("./alertbot-data")
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL; unset means an SQLite file in data_dir.",
+    )
+    sqlite_busy_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long an SQLite statement waits for another process's lock "
+        "before the command gives up (exit 75).",
     )
     secret_key: SecretStr | None = Field(
         default=None,
@@ -258,7 +330,9 @@ class Settings(BaseSettings):
     outgoing_mail: OutgoingMailSettings = Field(default_factory=OutgoingMailSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
-    log_level: str = "INFO"
+    log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(_upper)] = (
+        "INFO"
+    )
     # "text": key=value lines (timestamped in the foreground); "json": one object per line.
     log_format: Literal["text", "json"] = "text"
 
@@ -290,41 +364,17 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         credentials = os.environ.get("CREDENTIALS_DIRECTORY")
         if credentials:
-            sources.append(CredentialsSource(settings_cls, Path(credentials)))
-        if cls._toml_file is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls._toml_file))
+            sources.append(CredentialsSource(settings_cls, Path(credentials), prefix=ENV_PREFIX))
         return tuple(sources)
 
+    @property
+    def config_file(self) -> Path | None:
+        """The TOML file these settings were read from (None: defaults and environment)."""
+        return self._origins.toml_file if self._origins else None
 
-class CredentialsSource(PydanticBaseSettingsSource):
-    """Secrets from systemd's ``LoadCredential=`` directory.
-
-    A credential file is named like the environment variable it stands for, e.g.
-    ``ALERTBOT_SLACK__BOT_TOKEN`` or ``ALERTBOT_SMTP__PASSWORD`` (case-insensitive).
-    """
-
-    def __init__(self, settings_cls: type[BaseSettings], directory: Path) -> None:
-        super().__init__(settings_cls)
-        self.directory = directory
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        # Unused: __call__ builds the whole nested mapping at once.
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        if not self.directory.is_dir():
-            return values
-        for path in sorted(self.directory.iterdir()):
-            name = path.name.lower()
-            if not name.startswith(ENV_PREFIX.lower()) or not path.is_file():
-                continue
-            keys = name[len(ENV_PREFIX) :].split("__")
-            target = values
-            for key in keys[:-1]:
-                target = target.setdefault(key, {})
-            target[keys[-1]] = path.read_text(encoding="utf-8").strip()
-        return values
+    def problem(self, loc: Loc, message: str) -> str:
+        """``origin: key: message``, the origin being where ``loc``'s value was set."""
+        return _problem(self._origins, loc, message)
 
 
 def find_config_file(explicit: Path | None = None) -> Path | None:
@@ -337,29 +387,82 @@ def find_config_file(explicit: Path | None = None) -> Path | None:
     return next((p for p in DEFAULT_CONFIG_PATHS if p.is_file()), None)
 
 
+def _problem(origins: Origins | None, loc: Loc, message: str) -> str:
+    loc = origins.renumbered(loc) if origins is not None else loc
+    key = ".".join(str(p) for p in loc) or "(settings)"
+    origin = origins.of(loc) if origins is not None else None
+    return f"{origin}: {key}: {message}" if origin else f"{key}: {message}"
+
+
+def _read_sources(path: Path | None, overrides: dict[str, Any]) -> tuple[Origins, list[str]]:
+    """What the file, the environment and the credentials say; problems reading them."""
+    origins = Origins(prefix=ENV_PREFIX, toml_file=path, overrides=overrides)
+    problems: list[str] = []
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+            origins.toml = tomllib.loads(text)
+            origins.lines = toml_lines(text)
+        except OSError as exc:
+            problems.append(f"{path}: cannot read: {exc.strerror or exc}")
+        except UnicodeDecodeError:
+            problems.append(f"{path}: not UTF-8 text")
+        except tomllib.TOMLDecodeError as exc:
+            problems.append(f"{path}: not valid TOML: {exc}")
+    try:
+        origins.env = EnvSettingsSource(Settings)()
+    except SettingsError as exc:
+        # A list or table given as a variable must be JSON: ALERTBOT_SOURCES='[...]'.
+        field = str(exc).split('"')[1] if '"' in str(exc) else "?"
+        problems.append(f"environment {ENV_PREFIX}{field.upper()}: not valid JSON for {field}")
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    if credentials:
+        origins.credentials_dir = Path(credentials)
+        origins.credentials = CredentialsSource(Settings, Path(credentials), prefix=ENV_PREFIX)()
+    return origins, problems
+
+
+class _Given(Settings):
+    """Settings from exactly the values given: load_settings has read the sources itself."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build :class:`Settings` from the file, the environment and ``overrides``.
 
-    Raises :class:`ConfigError` naming the file and every invalid setting.
+    Raises :class:`ConfigError` listing every invalid setting, each with its origin.
     """
-    from pydantic import ValidationError
-
     path = find_config_file(config_file)
+    where = str(path) if path else "settings (no config file)"
     if path is not None and not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-
-    class _Settings(Settings):
-        _toml_file = path
-
+        raise ConfigError(where, [f"{path}: config file not found"])
+    origins, problems = _read_sources(path, overrides)
+    if problems:
+        raise ConfigError(where, problems)
+    raw = merge(origins.toml, origins.credentials, origins.env, overrides)
     try:
-        return _Settings(**overrides)
+        settings: Settings = _Given(**raw)
     except ValidationError as exc:
-        where = str(path) if path else "settings"
-        problems = [
-            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: "
-            + err["msg"].removeprefix("Value error, ")
-            for err in exc.errors()
-        ]
-        raise ConfigError(f"{where}: " + "; ".join(problems), problems) from exc
-    except (OSError, ValueError) as exc:  # a TOML syntax error surfaces as ValueError
-        raise ConfigError(f"{path}: {exc}", [str(exc)]) from exc
+        errors = exc.errors(include_url=False)
+        lines = [_problem(origins, tuple(e["loc"]), describe(Settings, e)) for e in errors]
+        bad = frozenset(tuple(e["loc"]) for e in errors)
+        rest, renumbering = without(raw, bad)
+        try:
+            partial: Settings | None = _Given(**rest)
+        except ValidationError:
+            partial = None
+        if partial is not None:
+            partial._origins = dataclasses.replace(origins, renumbering=renumbering)
+        raise ConfigError(where, list(dict.fromkeys(lines)), partial=partial, bad=bad) from None
+    settings._origins = origins
+    return settings

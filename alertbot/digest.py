@@ -23,7 +23,9 @@ from alertbot.model import (
 )
 
 # ``match_profile``'s signature: the matcher a digest is built with (a cache may stand in).
-Matcher = Callable[[Profile, Sequence[Paper], CorpusStats], list[Match]]
+# It may return a lazy sequence (``match.LazyMatches``): only the first ``max_papers``
+# are taken, and ``len`` gives the rest.
+Matcher = Callable[[Profile, Sequence[Paper], CorpusStats], Sequence[Match]]
 # The learned order of the ranked matches, each with why it moved (alertbot.learn.rerank
 # with the reader's model bound); keyword matching has already decided which are in.
 Ranker = Callable[[list[Match]], list[tuple[Match, RankReason | None]]]
@@ -52,8 +54,11 @@ def build_digest(
     by_id = {paper.id: paper for paper in candidates}
     matches = matcher(subscriber.profile, list(by_id.values()), stats)
     cap = max(subscriber.profile.max_papers, 0)
-    ranked = ranker(matches) if ranker is not None else [(m, None) for m in matches]
-    items = tuple(DigestItem(by_id[m.paper_id], m, reason) for m, reason in ranked[:cap])
+    if ranker is not None:  # the learned order needs every match (all are built)
+        ranked = ranker(list(matches))[:cap]
+    else:  # only the shown ones: a lazy matcher builds nothing more
+        ranked = [(m, None) for m in matches[:cap]]
+    items = tuple(DigestItem(by_id[m.paper_id], m, reason) for m, reason in ranked)
     return Digest(
         subscriber=subscriber,
         endpoint=endpoint,

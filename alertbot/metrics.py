@@ -24,8 +24,8 @@ digests_sent = Counter(
 )
 digests_failed = Counter(
     "alertbot_digests_failed",
-    "Digest delivery attempts that failed.",
-    ["channel", "permanent"],
+    "Digest delivery attempts that failed, by outcome (alertbot.deliver.outcome.Outcome).",
+    ["channel", "outcome"],
     registry=REGISTRY,
 )
 delivery_latency = Histogram(

@@ -121,8 +121,10 @@ Field = Literal["title", "abstract", "authors"]
 class Hit:
     """One query term found in one field of a paper, with the spans to highlight.
 
-    ``spans`` are ``(start, end)`` character offsets into the field's original text
-    (``Paper.title`` or ``Paper.abstract``; for authors, into ``", ".join(authors)``).
+    ``spans`` are ``(start, end)`` character offsets into the field as displayed, TeX
+    converted to Unicode (``alertbot.tex.display(paper.title)``, ``display(paper.
+    abstract)``; for authors, ``alertbot.tex.display_authors(paper.authors)``): the text
+    the renderers show. For text without TeX that is the source text itself.
     """
 
     interest: str
@@ -175,6 +177,20 @@ CLAIMABLE: frozenset[OutboxState] = frozenset({OutboxState.PENDING, OutboxState.
 FINAL: frozenset[OutboxState] = frozenset(
     {OutboxState.SENT, OutboxState.DEAD, OutboxState.EMPTY, OutboxState.UNKNOWN}
 )
+
+
+class SendPhase(enum.StrEnum):
+    """How far the attempt on a ``sending`` row has got, recorded before each step.
+
+    It is what a reclaim may do with the row once its worker is lost: no phase (claimed,
+    not tried) goes back to pending at no cost; ``started`` (being built or sent, nothing
+    handed over yet) is retried with one attempt charged; ``handed_over`` (SMTP's final
+    dot or Slack's post has left) may have reached the reader, so it becomes ``unknown``
+    and is never sent again by itself.
+    """
+
+    STARTED = "started"
+    HANDED_OVER = "handed_over"
 
 
 class FetchStatus(enum.StrEnum):

@@ -11,12 +11,15 @@ runs, and records, counts and logs the fetch, whatever happened before it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 import httpx
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from alertbot import metrics
 from alertbot.config import Settings, SourceConfig
@@ -74,6 +77,8 @@ class Ingest:
     rejected: int = 0
     listings: int = 0
     errors: list[str] = field(default_factory=list)
+    # Told (documents done, documents to do) as a large folder is read.
+    on_document: Callable[[int, int], None] | None = None
 
     @property
     def status(self) -> FetchStatus:
@@ -97,11 +102,15 @@ def fetch_sources(
     http: httpx.Client | None = None,
     only: str | None = None,
     progress: Callable[[str], None] | None = None,
+    document_progress: Callable[[str, int, int], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> list[FetchOutcome]:
     """Fetch the configured sources (or only the one named ``only``) into the store.
 
-    ``progress`` is called with "NAME: STATUS" after each source. Raises
-    ``ValueError`` if ``only`` names no configured source.
+    ``progress`` is called with "NAME: STATUS" after each source, ``document_progress``
+    with (NAME, done, total) after each document of a source. Once ``stop`` is set no
+    further source is started (the service is shutting down). Raises ``ValueError`` if
+    ``only`` names no configured source.
     """
     configs = [s for s in settings.sources if only is None or s.name == only]
     if only is not None and not configs:
@@ -112,7 +121,12 @@ def fetch_sources(
     outcomes: list[FetchOutcome] = []
     try:
         for config in configs:
+            if stop is not None and stop.is_set():
+                log.info("fetch stopped before this source", source=config.name)
+                break
             ingest = Ingest(engine, settings, config, started=now(), http=client)
+            if document_progress is not None:
+                ingest.on_document = partial(document_progress, config.name)
             run_stages(ingest)
             outcome = finish(ingest, finished_at=now())
             outcomes.append(outcome)
@@ -131,6 +145,10 @@ def run_stages(ingest: Ingest, stages: tuple[Stage, ...] | None = None) -> None:
             stage(ingest)
     except SourceError as exc:
         ingest.errors.insert(0, str(exc))
+    except SQLAlchemyError:
+        # The store failing (disk full, locked, gone) is not this source's fault and
+        # would fail every other source too: stop here, the caller says what happened.
+        raise
     except Exception as exc:  # a failing source must not stop the others
         log.exception("fetch failed", source=ingest.config.name)
         where, what = redact_url(ingest.config.location), redact_text(str(exc))
@@ -165,8 +183,10 @@ def skip_known_files(ingest: Ingest) -> None:
 
 def ingest_documents(ingest: Ingest) -> None:
     """Parse and store each document; a rejected document stores nothing."""
-    for document in ingest.documents:
+    for done, document in enumerate(ingest.documents, 1):
         _ingest_document(ingest, document)
+        if ingest.on_document is not None:
+            ingest.on_document(done, len(ingest.documents))
 
 
 def save_validators(ingest: Ingest) -> None:

@@ -8,16 +8,25 @@ up to ``schedule.shutdown_timeout_seconds`` for running jobs before exiting 0.
 
 sd_notify: ``READY=1`` once both are up, ``WATCHDOG=1`` from the heartbeat job (at
 least twice per ``WatchdogSec``), ``STOPPING=1`` when shutting down.
+
+Start-up order: the HTTP port is bound first, so a second ``alertbot run`` on a taken
+port stops before it fetches or sends anything; the log then says which channels and
+Slack endpoints are on and which are off, and why. Shutdown order: jobs, then Slack's
+follow-ups (previews, confirmation emails), then the store, so nothing runs on after
+"service stopped".
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
@@ -43,6 +52,57 @@ from alertbot.web.unsubscribe import unsubscribe_routes
 log = get_logger(__name__)
 
 
+class StartupError(Exception):
+    """The service cannot start; the message says what and where, in one line."""
+
+
+def listen(settings: Settings) -> socket.socket:
+    """The HTTP app's socket, bound before anything else starts."""
+    host, port = settings.web.host, settings.web.port
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        hint = " (another alertbot run? set web.port)" if exc.errno == errno.EADDRINUSE else ""
+        reason = (exc.strerror or str(exc)).lower()
+        raise StartupError(f"cannot listen on {host}:{port}: {reason}{hint}") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def what_is_on(settings: Settings, *, worker: bool) -> list[str]:
+    """One line per channel and Slack endpoint: on (and how) or off (and why)."""
+    smtp, slack = settings.smtp, settings.slack
+    lines = [
+        f"email: via {smtp.host}:{smtp.port} ({smtp.security})"
+        if smtp.host
+        else "email: off (smtp.host is unset); email digests fail until it is set",
+        "slack digests: on"
+        if slack.bot_token
+        else "slack digests: off (slack.bot_token is unset); Slack digests fail until it is set",
+    ]
+    if worker:
+        return lines
+    if slack.app_token is not None:
+        lines.append("slack /subscribe: over Socket Mode (slack.app_token)")
+    elif slack.signing_secret is not None:
+        lines.append("slack /subscribe: on /slack/commands and /slack/interactions")
+    else:
+        lines.append(
+            "slack /subscribe: off (no slack.signing_secret or slack.app_token); "
+            "/slack/* answers 404"
+        )
+    return lines
+
+
 def systemd_notifier() -> Notifier:
     """A notifier on ``$NOTIFY_SOCKET`` when systemd (or a test) listens, else a no-op."""
     if not os.environ.get("NOTIFY_SOCKET"):
@@ -65,21 +125,29 @@ def heartbeat_seconds(settings: Settings) -> float:
 
 
 def extra_routes(
-    engine: Engine, settings: Settings, *, now: Callable[[], datetime]
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: Callable[[], datetime],
+    background: ThreadPoolExecutor | None = None,
 ) -> list[BaseRoute]:
     """The Slack endpoints (when Slack is configured over HTTP), the unsubscribe and the
     email feedback pages."""
     routes: list[BaseRoute] = []
     # With an app token, Slack talks to us over Socket Mode instead of HTTP.
     if settings.slack.signing_secret and not settings.slack.app_token:
-        routes.extend(slack_routes(engine, settings, now=now))
+        routes.extend(slack_routes(engine, settings, now=now, background=background))
     routes.extend(unsubscribe_routes(engine, settings, now=now))
     routes.extend(feedback_routes(engine, settings, now=now))
     return routes
 
 
 def start_socket_mode(
-    engine: Engine, settings: Settings, *, now: Callable[[], datetime]
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: Callable[[], datetime],
+    background: ThreadPoolExecutor | None = None,
 ) -> SocketModeHandler | None:
     """Slack's Socket Mode when ``slack.app_token`` is set; returns the handle to close.
 
@@ -90,7 +158,7 @@ def start_socket_mode(
         return None
     log.info("slack socket mode starting")
     try:
-        return socket_mode.start(engine, settings, now=now)
+        return socket_mode.start(engine, settings, now=now, background=background)
     except Exception as exc:
         log.error(
             "slack socket mode failed to start; /subscribe is unavailable",
@@ -138,6 +206,7 @@ def run(
 
     ``worker``: an extra delivery worker - it only sends what the outbox holds (no
     fetching, queueing, cleanup or HTTP app), next to the one full service of the store.
+    Raises :class:`StartupError` when the HTTP port cannot be bound (nothing has run).
     """
     logs.configure(settings.log_level, format=settings.log_format)
     notifier = notifier or systemd_notifier()
@@ -155,8 +224,20 @@ def run(
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, early_signal)
 
-    engine = connect(settings.effective_database_url)
-    migrate(engine)
+    sock = None if worker else listen(settings)
+    for line in what_is_on(settings, worker=worker):
+        log.info(line)
+    engine = connect(
+        settings.effective_database_url, busy_timeout=settings.sqlite_busy_timeout_seconds
+    )
+    try:
+        migrate(engine)
+    except BaseException:
+        if sock is not None:
+            sock.close()
+        raise
+    # Slack's follow-ups run here; shut down before the store, after the jobs.
+    background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-work")
     beat = heartbeat_seconds(settings)
     health = HealthState(started_at=now(), heartbeat_timeout=timedelta(seconds=max(3 * beat, 30)))
     jobs = Jobs(
@@ -180,9 +261,8 @@ def run(
         log.info("service ready", **where)
 
     if not worker:
-        app = create_app(
-            engine, settings, now=now, health=health, routes=extra_routes(engine, settings, now=now)
-        )
+        routes = extra_routes(engine, settings, now=now, background=background)
+        app = create_app(engine, settings, now=now, health=health, routes=routes)
         server = _Server(
             uvicorn.Config(
                 app,
@@ -198,7 +278,9 @@ def run(
             on_exit=stop.set,
         )
     scheduler.start()
-    socket_handle = None if worker else start_socket_mode(engine, settings, now=now)
+    socket_handle = (
+        None if worker else start_socket_mode(engine, settings, now=now, background=background)
+    )
     clean = True
     try:
         if worker:
@@ -207,7 +289,7 @@ def run(
             while not stop.wait(0.5):
                 pass
         elif server is not None and not stop.is_set():
-            server.run()
+            server.run(sockets=[sock] if sock is not None else None)
     finally:
         stop.set()
         notifier.notify("STOPPING=1")
@@ -217,6 +299,15 @@ def run(
         )
         if socket_handle is not None:
             socket_handle.close()  # type: ignore[no-untyped-call]
+        clean = (
+            _wait_for_jobs(
+                lambda: background.shutdown(wait=True, cancel_futures=True),
+                settings.schedule.shutdown_timeout_seconds,
+            )
+            and clean
+        )
+        if sock is not None:
+            sock.close()
         for channel in (jobs.channels or {}).values():
             channel.close()
         engine.dispose()

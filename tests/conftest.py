@@ -150,6 +150,7 @@ def slack(_slack_server: SlackStandIn) -> SlackStandIn:
         _slack_server.calls.clear()
         _slack_server.responses.clear()
         _slack_server.scripts.clear()
+        _slack_server.answer = None
     return _slack_server
 
 

@@ -8,6 +8,7 @@ yields its base URL (or host/port). Nothing here is a mock: alertbot's own clien
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.message
 import email.policy
@@ -20,7 +21,7 @@ import threading
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,13 +70,16 @@ class SmtpBehaviour:
     ``"451 4.3.0 try later"`` refuses that message); once empty, messages are accepted.
     ``drop_before_mail`` closes the connection without a word when the next MAIL
     command arrives, that many times. ``hang_after_data`` waits before answering the
-    final dot, which is how a timeout after DATA looks to the client.
+    final dot, which is how a timeout after DATA looks to the client. ``on_data`` is
+    called when a final dot arrives, before the message is kept and answered: a test's
+    way of acting at that exact instant (killing the client, locking its database).
     """
 
     data_replies: deque[str] = field(default_factory=deque)
     drop_before_mail: int = 0
     drop_after_messages: int | None = None
     hang_after_data: float = 0.0
+    on_data: Callable[[], None] | None = None
 
 
 class _SinkHandler:
@@ -105,6 +109,8 @@ class _SinkHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         b = self.sink.behaviour
+        if b.on_data is not None:
+            b.on_data()
         if b.hang_after_data:
             await asyncio.sleep(b.hang_after_data)
         with self.sink.lock:
@@ -154,15 +160,16 @@ def smtp_server(
     implicit_tls: bool = False,
     auth: dict[str, str] | None = None,
     tmp_dir: str | None = None,
+    port: int | None = None,
 ) -> Iterator[SmtpSink]:
-    """Run aiosmtpd on a free loopback port.
+    """Run aiosmtpd on a free loopback port (or on ``port``: a relay that reopens).
 
     ``starttls``/``implicit_tls`` use a certificate from a throwaway CA (trustme);
     the CA's PEM is written to ``tmp_dir`` and its path is ``sink.ca_file``, for the
     client's verifying TLS context. ``auth`` maps user names to passwords and makes
     AUTH required.
     """
-    port = free_port()
+    port = port or free_port()
     ca_file = None
     server_ctx: ssl.SSLContext | None = None
     if starttls or implicit_tls:
@@ -214,6 +221,125 @@ def smtp_server(
         controller.stop()
 
 
+@dataclass
+class SilentRelay:
+    """A TCP server that accepts connections and never says a word (no SMTP greeting)."""
+
+    host: str
+    port: int
+    connections: int = 0
+
+
+@contextmanager
+def silent_server() -> Iterator[SilentRelay]:
+    """Accept every connection on a free loopback port, hold it open, never answer."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    relay = SilentRelay("127.0.0.1", int(listener.getsockname()[1]))
+    held: list[socket.socket] = []
+    done = threading.Event()
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            held.append(conn)
+            relay.connections += 1
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield relay
+    finally:
+        done.set()
+        thread.join(timeout=5)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+@dataclass
+class TcpProxy:
+    """A loopback TCP proxy to a real server, which a test can cut like a network.
+
+    ``cut()`` drops every open connection and refuses new ones (the server looks gone,
+    as when PostgreSQL restarts); ``restore()`` lets connections through again.
+    """
+
+    host: str
+    port: int
+    open: threading.Event = field(default_factory=threading.Event)
+    links: list[socket.socket] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def cut(self) -> None:
+        self.open.clear()
+        with self.lock:
+            links, self.links = self.links, []
+        for sock in links:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def restore(self) -> None:
+        self.open.set()
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            target.sendall(data)
+    for sock in (source, target):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+@contextmanager
+def tcp_proxy(target_host: str, target_port: int) -> Iterator[TcpProxy]:
+    """Forward a free loopback port to ``target_host:target_port`` until cut."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    proxy = TcpProxy("127.0.0.1", int(listener.getsockname()[1]))
+    proxy.restore()
+    done = threading.Event()
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not proxy.open.is_set():
+                client.close()  # refused while cut: the client sees the server gone
+                continue
+            try:
+                upstream = socket.create_connection((target_host, target_port), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)  # an idle database connection must stay open
+            with proxy.lock:
+                proxy.links.extend((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield proxy
+    finally:
+        done.set()
+        thread.join(timeout=5)
+        proxy.cut()
+        listener.close()
+
+
 # -- Slack Web API stand-in ----------------------------------------------------------
 
 
@@ -249,7 +375,10 @@ class SlackStandIn:
 
     Point slack-sdk at it with ``WebClient(base_url=stand_in.url)``. ``script(method,
     Reply(...), ...)`` queues answers for a method (429 with ``Retry-After``, 500,
-    ``ok: false`` errors, slow answers); unscripted calls get a plausible success.
+    ``ok: false`` errors, slow answers); ``answer(method, params)``, when set, answers
+    what no script does (or returns None), e.g. by channel; other calls get a plausible
+    success. A call is recorded (and, for a post, counts as posted) when it arrives,
+    before any delay: a slow answer is Slack having accepted the message.
     Posts to ``{base}/response/<anything>`` are recorded as response_url messages.
     """
 
@@ -257,6 +386,7 @@ class SlackStandIn:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     responses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     scripts: dict[str, deque[Reply]] = field(default_factory=dict)
+    answer: Callable[[str, dict[str, Any]], Reply | None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def script(self, method: str, *replies: Reply) -> None:
@@ -311,6 +441,9 @@ def slack_api() -> Iterator[SlackStandIn]:
                 queue = stand_in.scripts.get(method)
                 reply = queue.popleft() if queue else None
                 n = next(counter)
+                answer = stand_in.answer
+            if reply is None and answer is not None:
+                reply = answer(method, params)
             self._send(reply or Reply(body=_default_reply(method, params, n)))
 
         do_GET = do_POST

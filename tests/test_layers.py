@@ -47,3 +47,13 @@ def test_every_module_has_a_layer() -> None:
         if p.stem != "__init__"
     }
     assert found - named == set()
+
+
+def test_every_command_module_is_in_the_independence_contract() -> None:
+    """Each cli/*_cmd.py is listed, so no command module can import another (a cycle)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    (independent,) = [c["modules"] for c in contracts if c["type"] == "independence"]
+    found = {f"alertbot.cli.{p.stem}" for p in (PACKAGE / "cli").glob("*_cmd.py")}
+    assert found
+    assert found == set(independent)

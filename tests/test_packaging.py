@@ -30,3 +30,16 @@ def test_it_ships_the_templates_folder_as_package_data() -> None:
     assert files
     for path in files:
         assert any(path.relative_to(templates).match(pattern) for pattern in patterns), path
+
+
+def test_it_ships_the_example_files_for_a_pip_user() -> None:
+    """config/*.example.toml are package data (alertbot.examples): `config example` works
+    without a clone."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    setuptools = config["tool"]["setuptools"]
+    assert setuptools["package-dir"]["alertbot.examples"] == "config"
+    patterns = setuptools["package-data"]["alertbot.examples"]
+    examples = sorted((ROOT / "config").glob("*"))
+    assert examples
+    for path in examples:
+        assert any(path.match(pattern) for pattern in patterns), path

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from alertbot.deliver.base import Rendered
+from alertbot.deliver.base import Rendered, nothing_to_record
 from alertbot.deliver.file import FileChannel
 from alertbot.model import Endpoint, EndpointKind
 from alertbot.render import Renderer
@@ -98,7 +98,7 @@ def test_it_writes_the_file_channels_outbox_private(tmp_path: Path, umask: int) 
         slack=renderer.slack(one),
     )
     channel = FileChannel(outbox, from_address="alertbot <alertbot@example.org>")
-    channel.send(one, rendered, outbox_id=7)
+    channel.send(one, rendered, outbox_id=7, hand_over=nothing_to_record)
     assert len(channel.written) == 3
     assert {mode(p) for p in channel.written} == {0o600}
     assert [mode(p) for p in (outbox / "ada", outbox)] == [0o700] * 2

@@ -15,12 +15,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -36,6 +38,7 @@ from alertbot.schedule.clock import utcnow
 from alertbot.store import connect, migrate, schema
 from alertbot.store.papers import upsert_papers
 from alertbot.store.subscribers import add_endpoint, create_subscriber
+from tests.helpers.slack import command_body, signed_headers
 from tests.servers import QuietHandler, SmtpSink, free_port, http_server, slack_api, smtp_server
 
 DUMP = (Path(alertbot.samples.__file__).parent / "hf-papers-blocks.txt").read_bytes()
@@ -270,9 +273,12 @@ def test_it_finishes_the_message_in_flight_on_sigterm(tmp_path: Path, notify: No
             smtp=smtp,
             slack_url=slack.url,
         )
+        at_dot = threading.Event()
+        smtp.behaviour.on_data = at_dot.set
         with service(config, tmp_path, notify) as process:
             notify.wait_for("READY=1", timeout=30)
-            wait_until(lambda: outbox_states(engine) == ["sending"], 30, "a row being sent")
+            # Inside the SMTP exchange: the server has the final dot and has not answered.
+            wait_until(at_dot.is_set, 30, "the message's final dot at the server")
             code, seconds = stop(process)
         log = (tmp_path / "service.log").read_text(encoding="utf-8", errors="replace")
         assert code == 0, log
@@ -317,3 +323,136 @@ def test_it_runs_an_extra_delivery_worker_that_only_sends(
     assert seconds < 10
     assert "fetched" not in log  # the worker never fetches
     engine.dispose()
+
+
+class CountingDumpHandler(DumpHandler):
+    """The dump source, counting the fetches it serves."""
+
+    requests: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        CountingDumpHandler.requests.append(self.path)
+        super().do_GET()
+
+
+def test_a_second_run_on_a_taken_port_stops_before_fetching_anything(
+    tmp_path: Path, notify: NotifySocket
+) -> None:
+    """The port is bound first: exit 3 with one line naming it, and no fetch, no send."""
+    CountingDumpHandler.requests.clear()
+    db_url = f"sqlite:///{tmp_path / 'e2e.sqlite3'}"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with http_server(CountingDumpHandler) as source, smtp_server() as smtp:
+            config = write_config(
+                tmp_path / "alertbot.toml",
+                db_url=db_url,
+                port=port,
+                source=source,
+                smtp=smtp,
+                slack_url="http://127.0.0.1:9/api/",
+            )
+            with service(config, tmp_path, notify) as process:
+                code = process.wait(timeout=30)
+            time.sleep(0.5)  # a fetch started by mistake would have reached the source
+    log = (tmp_path / "service.log").read_text(encoding="utf-8", errors="replace")
+    assert code == 3, log
+    errors = [line for line in log.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        f"error: cannot listen on 127.0.0.1:{port}: address already in use "
+        "(another alertbot run? set web.port)"
+    ]
+    assert "Traceback" not in log
+    assert CountingDumpHandler.requests == []
+    assert "service stopping" not in log
+    assert smtp.messages == []
+
+
+def test_it_says_at_start_up_what_is_off(tmp_path: Path, notify: NotifySocket) -> None:
+    """Without Slack settings the log says /subscribe is off and why; /slack/* is 404."""
+    db_url = f"sqlite:///{tmp_path / 'e2e.sqlite3'}"
+    port = free_port()
+    with http_server(DumpHandler) as source, smtp_server() as smtp:
+        config = write_config(
+            tmp_path / "alertbot.toml",
+            db_url=db_url,
+            port=port,
+            source=source,
+            smtp=smtp,
+            slack_url="http://127.0.0.1:9/api/",
+        )
+        text = config.read_text(encoding="utf-8")
+        start, end = text.index("[slack]"), text.index("[delivery]")
+        config.write_text(text[:start] + text[end:], encoding="utf-8")
+        with service(config, tmp_path, notify) as process:
+            notify.wait_for("READY=1", timeout=30)
+            slack = httpx.post(f"http://127.0.0.1:{port}/slack/commands", data={}, timeout=10)
+            code, _ = stop(process)
+    log = (tmp_path / "service.log").read_text(encoding="utf-8", errors="replace")
+    assert code == 0, log
+    assert slack.status_code == 404
+    assert f"email: via 127.0.0.1:{smtp.port} (none)" in log
+    assert "slack digests: off (slack.bot_token is unset)" in log
+    assert "slack /subscribe: off (no slack.signing_secret or slack.app_token)" in log
+
+
+class SlowResponseUrl(QuietHandler):
+    """Slack's response_url, taking 3 s to answer; records when it answered."""
+
+    answered: ClassVar[list[float]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        time.sleep(3)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+        SlowResponseUrl.answered.append(time.time())
+
+
+def _logged_at(log: str, event: str) -> float:
+    line = next(x for x in log.splitlines() if f"alertbot.service: {event}" in x)
+    return datetime.fromisoformat(line.split(" ", 1)[0]).timestamp()
+
+
+def test_nothing_runs_on_after_service_stopped(tmp_path: Path, notify: NotifySocket) -> None:
+    """A /subscribe follow-up in flight at SIGTERM finishes before "service stopped",
+    and nothing (no traceback) is logged after it."""
+    SlowResponseUrl.answered.clear()
+    db_url = f"sqlite:///{tmp_path / 'e2e.sqlite3'}"
+    port = free_port()
+    with (
+        http_server(DumpHandler) as source,
+        smtp_server() as smtp,
+        slack_api() as slack,
+        http_server(SlowResponseUrl) as response_url,
+    ):
+        config = write_config(
+            tmp_path / "alertbot.toml",
+            db_url=db_url,
+            port=port,
+            source=source,
+            smtp=smtp,
+            slack_url=slack.url,
+        )
+        with service(config, tmp_path, notify) as process:
+            notify.wait_for("READY=1", timeout=30)
+            body = command_body("preview", response_url=f"{response_url}/hook")
+            ack = httpx.post(
+                f"http://127.0.0.1:{port}/slack/commands",
+                content=body,
+                headers=signed_headers(body, secret="test-signing-secret"),
+                timeout=10,
+            )
+            time.sleep(0.5)  # the follow-up is now waiting on the slow response_url
+            code, _ = stop(process)
+    log = (tmp_path / "service.log").read_text(encoding="utf-8", errors="replace")
+    assert ack.status_code == 200, ack.text
+    assert code == 0, log
+    assert len(SlowResponseUrl.answered) == 1
+    assert _logged_at(log, "service stopped") >= SlowResponseUrl.answered[0]
+    assert log.rstrip().splitlines()[-1].endswith("alertbot.service: service stopped"), log
+    assert "Traceback" not in log

@@ -43,7 +43,7 @@ from sqlalchemy import Engine
 
 from alertbot.bench.tick import store_url
 from alertbot.config import DeliverySettings, Settings, SmtpSettings, SourceConfig
-from alertbot.deliver.base import Rendered
+from alertbot.deliver.base import HandOver, Rendered
 from alertbot.deliver.email import EmailChannel
 from alertbot.deliver.queue import queue_due
 from alertbot.deliver.worker import SendReport, send_due
@@ -209,8 +209,10 @@ class SamplingChannel(EmailChannel):
         self.every = every
         self.samples: list[bytes] = []
 
-    def send(self, digest: Digest, rendered: Rendered, *, outbox_id: int) -> str | None:
-        message_id = super().send(digest, rendered, outbox_id=outbox_id)
+    def send(
+        self, digest: Digest, rendered: Rendered, *, outbox_id: int, hand_over: HandOver
+    ) -> str | None:
+        message_id = super().send(digest, rendered, outbox_id=outbox_id, hand_over=hand_over)
         if self.messages_sent % self.every == 1 and len(self.samples) < 256:
             self.samples.append(self.last_message)
         return message_id

@@ -10,8 +10,10 @@ models"), so the pool holds one distinct query per ~5 profiles, drawn with a ske
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
+import os
 import random
 import resource
 import time
@@ -20,9 +22,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from alertbot.bench.engines import EngineRun, explain_pair, run_fts5, run_tantivy
+from alertbot.match.evaluate import clear_doc_cache
 from alertbot.match.index import ProfileIndex
 from alertbot.match.naive import naive_match
 from alertbot.match.normalise import stem, words
+from alertbot.match.profile import match_profile
 from alertbot.match.score import CorpusStats
 from alertbot.model import Match, Paper, Profile
 
@@ -161,19 +166,41 @@ def generate_profiles(texts: Sequence[str], n: int, *, seed: int = 2) -> dict[in
 
 
 @dataclass(frozen=True)
+class Agreement:
+    """How one engine's match sets compare with alertbot's, and why they differ."""
+
+    engine: str
+    pairs: int  # (profile, paper) matches the engine found
+    only_alertbot: int
+    only_engine: int
+    reasons: dict[str, int]  # documented rule -> differing pairs it accounts for
+    examples: list[str]  # differences no rule accounts for (a few)
+    profiles: int  # compared: those without a minimum score (the engines' scores differ)
+
+
+@dataclass(frozen=True)
 class BenchResult:
+    workload: str
     n_profiles: int
     n_papers: int
+    distinct_queries: int
     build_seconds: float
-    match_seconds: float
+    match_seconds: float  # the columnar, ranked table
     match_cpu_seconds: float
     n_matches: int
     matching_profiles: int
     median_matches: float
+    shown_seconds_per_profile: float  # Matches for a digest's 20, on a sample
     naive_profiles: int
     naive_seconds: float
     identical: bool
-    peak_rss_mb: float
+    peak_rss_mb: float  # the process's peak once alertbot has matched (workload included)
+    engines: list[EngineRun]
+    agreements: list[Agreement]
+
+    @property
+    def match_share(self) -> float:
+        return self.n_matches / max(self.n_profiles * self.n_papers, 1)
 
     @property
     def papers_per_second(self) -> float:
@@ -192,46 +219,137 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
+ENGINES: dict[str, Callable[..., EngineRun]] = {"tantivy": run_tantivy, "fts5": run_fts5}
+
+
 def run_bench(
     profiles: Mapping[int, Profile],
     papers: Sequence[Paper],
     *,
+    workload: str = "easy",
     naive_sample: int = 1000,
+    against: Sequence[str] = (),
+    shown: int = 20,
     clock: Callable[[], float] = time.perf_counter,
     cpu_clock: Callable[[], float] = time.process_time,
 ) -> BenchResult:
-    """Time the index and the naive reference (on a fixed sample) and compare match sets."""
+    """Time the index, the engines of ``against`` and the naive reference (on a fixed
+    sample), and compare match sets. The papers are tokenised inside the timed match,
+    as in a tick (they are new then)."""
     stats = CorpusStats.from_papers(papers)
     t0 = clock()
     index = ProfileIndex.build(profiles)
     t1 = clock()
+    clear_doc_cache()
     cpu = cpu_clock()
-    found = index.match(papers, stats)
+    table = index.table(papers, stats)
     t2 = clock()
     cpu = cpu_clock() - cpu
+    peak_after_match = _peak_rss_mb()  # before the naive run and the engines add theirs
     keys = list(profiles)
     step = max(1, len(keys) // naive_sample)
     sample = {k: profiles[k] for k in keys[::step][:naive_sample]}
     t3 = clock()
-    reference = naive_match(sample, papers, stats)
+    for key in sample:
+        table.top(key, shown)
     t4 = clock()
-    identical = _same(reference, {k: found[k] for k in sample if k in found})
-    counts = sorted(len(found.get(k, ())) for k in keys)
+    reference = naive_match(sample, papers, stats)
+    t5 = clock()
+    found = {k: table.matches(k)[:] for k in sample if table.count(k)}
+    identical = _same(reference, found)
+    counts = sorted(table.count(k) for k in keys)
+    engines = [ENGINES[name](profiles, papers, clock=clock) for name in against]
+    ours = {k: {int(j) for j in table.rows(k)[0]} for k in keys if table.count(k)}
     return BenchResult(
+        workload=workload,
         n_profiles=len(profiles),
         n_papers=len(papers),
+        distinct_queries=len(index.trees),
         build_seconds=t1 - t0,
         match_seconds=t2 - t1,
         match_cpu_seconds=cpu,
-        n_matches=sum(counts),
-        matching_profiles=len(found),
+        n_matches=len(table),
+        matching_profiles=sum(1 for c in counts if c),
         median_matches=float(counts[len(counts) // 2]) if counts else 0.0,
+        shown_seconds_per_profile=(t4 - t3) / max(len(sample), 1),
         naive_profiles=len(sample),
-        naive_seconds=t4 - t3,
+        naive_seconds=t5 - t4,
         identical=identical,
-        peak_rss_mb=_peak_rss_mb(),
+        peak_rss_mb=peak_after_match,
+        engines=engines,
+        agreements=[_agree(run, ours, profiles, papers) for run in engines],
     )
 
 
-def _same(a: Mapping[int, list[Match]], b: Mapping[int, list[Match]]) -> bool:
-    return a.keys() == b.keys() and all(a[k] == b[k] for k in a)
+EXPLAINED = 50_000  # distinct differences classified per engine
+
+
+def _agree(
+    run: EngineRun,
+    ours: Mapping[int, set[int]],
+    profiles: Mapping[int, Profile],
+    papers: Sequence[Paper],
+) -> Agreement:
+    reasons: Counter[str] = Counter()
+    examples: list[str] = []
+    only_ours = only_theirs = 0
+    compared = 0
+    # Shared queries make the same difference for many profiles: explain each once, and
+    # at most EXPLAINED distinct ones (a million profiles can differ in millions of pairs).
+    known: dict[tuple[tuple[str, ...], tuple[str, ...], int], str | None] = {}
+    for key, profile in profiles.items():
+        if profile.min_score > 0:  # a threshold on our scores: not comparable
+            continue
+        compared += 1
+        mine, theirs = ours.get(key, set()), run.found.get(key, set())
+        for j in mine ^ theirs:
+            if j in mine:
+                only_ours += 1
+            else:
+                only_theirs += 1
+            memo = (profile.interests, profile.exclusions, j)
+            if memo not in known and len(known) >= EXPLAINED:
+                reasons["not classified (past the sample)"] += 1
+                continue
+            if memo not in known:
+                known[memo] = explain_pair(run.name, profile, papers[j])
+            why = known[memo]
+            reasons[why.split(" (")[0] if why else "unexplained"] += 1
+            if why is None and len(examples) < 3:
+                side = "alertbot only" if j in mine else f"{run.name} only"
+                examples.append(
+                    f"{side}: {profile.interests} -{profile.exclusions} on {papers[j].id}"
+                )
+    return Agreement(
+        run.name, sum(len(v) for k, v in run.found.items() if profiles[k].min_score <= 0),
+        only_ours, only_theirs, dict(reasons), examples, compared,
+    )  # fmt: skip
+
+
+def _same(a: Mapping[int, Sequence[Match]], b: Mapping[int, Sequence[Match]]) -> bool:
+    return a.keys() == b.keys() and all(list(a[k]) == list(b[k]) for k in a)
+
+
+def run_ticks(profiles: Mapping[int, Profile], papers: Sequence[Paper], ticks: int) -> list[float]:
+    """RSS (MB) after each of ``ticks`` matching rounds, each with fresh statistics and
+    fresh copies of the papers, over one index kept across them (as the service does),
+    each building the first 20 Matches of 200 profiles (the explaining path) and checking
+    them against match_profile (its memo, once keyed by id(stats), grew every tick)."""
+    index = ProfileIndex.build(profiles)
+    sample = list(profiles)[:: max(1, len(profiles) // 200)][:200]
+    out: list[float] = []
+    for tick in range(ticks):
+        fresh = [dataclasses.replace(p, id=f"{p.id}-{tick}") for p in papers]
+        stats = CorpusStats.from_papers(fresh)
+        table = index.table(fresh, stats)
+        for key in sample:
+            shown, _ = table.top(key, 20)
+            if tick % 10 == 0 and shown != match_profile(profiles[key], fresh, stats)[:20]:
+                raise AssertionError(f"tick {tick}: profile {key} differs from match_profile")
+        out.append(_rss_mb())
+    return out
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:  # Linux: pages
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20

@@ -2,10 +2,13 @@
 
 Commands live in one module per area; each module has ``register(app, bench)`` which
 adds its commands to the main app and its benchmarks to ``alertbot bench``. A
-command's docstring is its ``--help``.
+command's docstring is its ``--help``. Exit codes are in :mod:`alertbot.cli.faults`
+(and the README).
 """
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
@@ -13,22 +16,24 @@ from alertbot import __version__
 from alertbot.cli import (
     config_cmd,
     deliver_cmd,
+    digest_cmd,
     ingest_cmd,
     learn_cmd,
     match_cmd,
     service_cmd,
     subscribers_cmd,
 )
+from alertbot.cli.common import Typer, start
 
-app = typer.Typer(
+app = Typer(
     name="alertbot",
-    help="Personal daily digests of new research papers, by email and Slack.",
+    help="Personal daily digests of new research papers, by email and Slack.\n\n"
+    "Options before the command apply to it: alertbot -q send --json.",
     no_args_is_help=True,
-    rich_markup_mode="rich",
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-bench = typer.Typer(
+bench = Typer(
     help="Benchmarks: each prints its figures and ratios against a baseline in the same run.",
     no_args_is_help=True,
 )
@@ -43,17 +48,29 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
+    verbose: Annotated[
+        int,
+        typer.Option("--verbose", "-v", count=True, show_default=False, help="Log more (DEBUG)."),
+    ] = 0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only results, warnings and errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Personal daily digests of new research papers, by email and Slack."""
+    start(-1 if quiet else verbose)
 
 
 for _module in (
     ingest_cmd,
     match_cmd,
     subscribers_cmd,
+    digest_cmd,
     deliver_cmd,
     service_cmd,
     config_cmd,

@@ -3,87 +3,25 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import typer
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
-from alertbot.cli.common import ConfigOption, err, out, settings
-from alertbot.config import ConfigError, Settings, find_config_file, is_loopback, load_settings
+from alertbot.cli.common import (
+    ConfigOption,
+    Typer,
+    config_note,
+    fail_lines,
+    note,
+    out,
+    settings,
+    warn,
+)
+from alertbot.cli.config_checks import every_problem, settings_warnings
+from alertbot.config import ConfigError, Settings, find_config_file, load_settings
 from alertbot.redact import redact_url
-
-
-def check_settings(cfg: Settings) -> list[str]:
-    """Problems the settings' own validation cannot see: formats, URLs, pairs.
-
-    ``alertbot run`` refuses to start on any of them; ``config check`` lists them all.
-    """
-    from alertbot import validate
-
-    problems: list[str] = []
-    try:
-        validate.send_time(cfg.subscribe.default_send_time)
-    except ValueError as exc:
-        problems.append(f"subscribe.default_send_time: {exc}")
-    public = urlsplit(cfg.web.public_url)
-    if public.scheme not in ("http", "https"):
-        problems.append(f"web.public_url: {cfg.web.public_url!r} is not an http(s) URL")
-    elif public.scheme == "http" and not is_loopback(public.hostname):
-        # Unsubscribe tokens travel in these links; RFC 8058 one-click wants HTTPS.
-        problems.append(
-            f"web.public_url: {cfg.web.public_url!r} must be https:// (only a "
-            "loopback address may use http, for trying alertbot out)"
-        )
-    if cfg.database_url:
-        try:
-            backend = make_url(cfg.database_url).get_backend_name()
-        except ArgumentError:
-            problems.append("database_url: not a database URL (postgresql://... or sqlite:///...)")
-        else:
-            if backend not in ("sqlite", "postgresql"):
-                problems.append(f"database_url: {backend} is not supported (SQLite, PostgreSQL)")
-    if cfg.smtp.username and cfg.smtp.password is None:
-        problems.append("smtp.password: smtp.username is set but no password is")
-    if cfg.smtp.ca_file is not None and not cfg.smtp.ca_file.is_file():
-        problems.append(f"smtp.ca_file: {cfg.smtp.ca_file} does not exist")
-    if cfg.slack.signing_secret and not cfg.slack.bot_token:
-        problems.append("slack.bot_token: slack.signing_secret is set but no bot token is")
-    if cfg.slack.app_token and not cfg.slack.bot_token:
-        problems.append("slack.bot_token: slack.app_token is set but no bot token is")
-    if not isinstance(logging.getLevelName(cfg.log_level.upper()), int):
-        problems.append(f"log_level: {cfg.log_level!r} is not DEBUG, INFO, WARNING or ERROR")
-    return problems
-
-
-def settings_warnings(cfg: Settings) -> list[str]:
-    """Settings that work but are probably not what a deployment wants."""
-    warnings: list[str] = []
-    if cfg.smtp.host and is_loopback(urlsplit(cfg.web.public_url).hostname):
-        warnings.append(
-            f"web.public_url: {cfg.web.public_url!r} is a loopback address, so the "
-            "unsubscribe links in emails only work on this machine"
-        )
-    return warnings
-
-
-def worker_problems(cfg: Settings) -> list[str]:
-    """What a ``run --worker`` process needs to share the main process's outbox and links."""
-    problems: list[str] = []
-    if not cfg.database_url:
-        problems.append(
-            "database_url: a --worker must use the main process's database (set it; "
-            "PostgreSQL when workers run on several machines), not its own SQLite file"
-        )
-    if cfg.secret_key is None:
-        problems.append(
-            "secret_key: a --worker must sign unsubscribe links with the main process's "
-            "key; set the same secret_key for both"
-        )
-    return problems
+from alertbot.samples import example_text
 
 
 def effective_settings(cfg: Settings) -> dict[str, Any]:
@@ -130,29 +68,45 @@ def check(
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Check a settings file; exit 2 listing every problem.
+    """Check the settings; exit 2 listing every problem, each with where it was set.
 
-    Checks the types and ranges of every setting, plus what they cannot
-    show: crontab lines of sources and cleanup, source formats, URLs, and
-    settings that need a partner (an SMTP user needs a password).
-    Environment variables and credentials are applied as in `alertbot run`.
+    Checks the types, ranges and choices of every setting and that no key is
+    misspelt (with a suggestion), plus what they cannot show alone: crontab lines,
+    URLs, settings that need a partner (an SMTP user needs a password), file and
+    folder sources that do not exist, and subscribers in the store whose channels
+    nothing would deliver to (Slack endpoints without a bot token). Environment
+    variables and credentials are applied as in `alertbot run`, and each problem
+    names its origin: the file and line, the variable or the credential.
     """
     path = file or find_config_file(config)
-    where = str(path) if path else "defaults and environment"
+    where = str(path) if path else "settings (no config file)"
     try:
-        cfg = load_settings(path)
+        cfg: Settings | None = load_settings(path)
+        problems: list[str] = []
     except ConfigError as exc:
-        problems = exc.problems
-    else:
-        problems = check_settings(cfg)
-        for warning in settings_warnings(cfg):
-            err.print(f"warning: {warning}", markup=False, soft_wrap=True)
+        cfg, problems = exc.partial, list(exc.problems)
+    if cfg is not None:
+        problems += every_problem(cfg)
+        for loc, warning in settings_warnings(cfg):
+            warn(cfg.problem(loc, warning))
     if problems:
-        err.print(f"{where}: {len(problems)} problem(s)", markup=False, soft_wrap=True)
-        for problem in problems:
-            err.print(f"  - {problem}", markup=False, soft_wrap=True)
-        raise typer.Exit(2)
+        fail_lines(f"{where}: {len(problems)} problem(s)", problems, 2)
+    assert cfg is not None  # no problem means the settings loaded
+    if path is None:
+        note(config_note(cfg))
     out.print(f"{where}: ok ({len(cfg.sources)} source(s))", markup=False)
+
+
+def example(
+    subscribers: Annotated[
+        bool, typer.Option("--subscribers", help="The subscribers import file instead.")
+    ] = False,
+) -> None:
+    """Print the commented example settings file (every setting, its default, why).
+
+    Start a configuration with: alertbot config example > alertbot.toml
+    """
+    typer.echo(example_text("subscribers" if subscribers else "alertbot"), nl=False)
 
 
 def show(
@@ -175,7 +129,8 @@ def show(
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     """Add this module's commands to ``app`` and its benchmarks to ``bench``."""
-    group = typer.Typer(help="Check and show the settings.", no_args_is_help=True)
+    group = Typer(help="Check, show and start the settings.", no_args_is_help=True)
     group.command("check")(check)
     group.command("show")(show)
+    group.command("example")(example)
     app.add_typer(group, name="config")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -13,8 +13,19 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from alertbot.cli.common import ConfigOption, err, open_store, out, settings
-from alertbot.cli.subscribers_cmd import Ref, endpoint_label, fail_text, find_or_fail
+from alertbot.cli.common import (
+    ConfigOption,
+    Ref,
+    Typer,
+    endpoint_label,
+    err,
+    fail,
+    find_or_fail,
+    open_store,
+    out,
+    settings,
+    subscriber_service,
+)
 from alertbot.corpus import load_corpus
 from alertbot.digest import build_digest
 from alertbot.match import QueryError
@@ -22,9 +33,11 @@ from alertbot.model import Digest, Endpoint, EndpointKind, Subscriber
 from alertbot.render import Renderer
 from alertbot.render.parts import day_label, one_line
 from alertbot.schedule.clock import utcnow
+from alertbot.schedule.due import due_digest_date, next_send_at
 from alertbot.store.candidates import candidate_papers
+from alertbot.store.deliveries import last_queued_dates
 
-digest_app = typer.Typer(help="Digests: preview what a subscriber would receive.")
+digest_app = Typer(help="Digests: preview what a subscriber would receive.", no_args_is_help=True)
 
 
 @digest_app.command("preview")
@@ -32,7 +45,11 @@ def preview(
     ref: Ref,
     on: Annotated[
         str | None,
-        typer.Option("--date", help="Digest date YYYY-MM-DD (default: today, subscriber's zone)."),
+        typer.Option(
+            "--date",
+            help="Digest date YYYY-MM-DD (default: the channel's next digest, in the "
+            "subscriber's zone).",
+        ),
     ] = None,
     channel: Annotated[
         int | None,
@@ -48,23 +65,31 @@ def preview(
     ] = 7,
     config: ConfigOption = None,
 ) -> None:
-    """Show the digest a subscriber would get now, without sending or recording anything."""
+    """Show a subscriber's next digest as it stands now, sending or recording nothing.
+
+    The next digest is the one due now, or else the next one the schedule will queue
+    (tomorrow's, once today's has gone): its date and when it is due are printed
+    above the papers it would hold.
+    """
     cfg = settings(config)
     engine = open_store(cfg)
-    sub = find_or_fail(engine, ref)
+    sub = find_or_fail(subscriber_service(cfg, engine), ref)
     now = utcnow()
-    try:
-        day = date.fromisoformat(on) if on else now.astimezone(ZoneInfo(sub.timezone)).date()
-    except ValueError:
-        fail_text(f"--date: not a date {on!r} (use YYYY-MM-DD)", 2)
     endpoint = _preview_endpoint(sub, channel)
+    if on is not None:
+        try:
+            day, when = date.fromisoformat(on), "date given"
+        except ValueError:
+            fail(f"--date: not a date {on!r} (use YYYY-MM-DD)", 2)
+    else:
+        day, when = next_digest(sub, now, last_queued_dates(engine).get(endpoint.id))
     candidates = candidate_papers(engine, endpoint, now=now, window_days=window_days)
     stats = load_corpus(engine, now=now, days=cfg.match.corpus_days).stats
     try:
         digest = build_digest(sub, endpoint, day, candidates, stats)
     except QueryError as exc:
-        fail_text(f"{sub.name}'s profile does not parse: {exc}", 2)
-    _print_digest(digest, len(candidates))
+        fail(f"{sub.name}'s profile does not parse: {exc}", 2)
+    _print_digest(digest, len(candidates), when)
     renderer = Renderer(public_url=cfg.web.public_url)
     if html or text:
         # A placeholder: a preview is never sent, so it carries no real unsubscribe token.
@@ -84,18 +109,29 @@ def _preview_endpoint(sub: Subscriber, channel: int | None) -> Endpoint:
         for ep in sub.endpoints:
             if ep.id == channel:
                 return ep
-        fail_text(f"channel {channel} is not one of {sub.name}'s (see: subscribers show)", 2)
+        fail(f"channel {channel} is not one of {sub.name}'s (see: subscribers show)", 2)
     if sub.endpoints:
         return sub.endpoints[0]
     # No channel yet: preview as if a new one (id 0 has no history), so nothing is held back.
     return Endpoint(id=0, subscriber_id=sub.id, kind=EndpointKind.FILE, address="(preview)")
 
 
-def _print_digest(digest: Digest, n_candidates: int) -> None:
+def next_digest(sub: Subscriber, now: datetime, last: date | None) -> tuple[date, str]:
+    """The local date of the endpoint's next digest, and when it is due, in words."""
+    tz = ZoneInfo(sub.timezone)
+    due = due_digest_date(sub, now, last)
+    if due is not None:
+        return due, "due now"
+    at = next_send_at(sub, now, last).astimezone(tz)
+    state = "" if sub.active else "; paused, so not sent until resumed"
+    return at.date(), f"due {at:%H:%M} {sub.timezone}{state}"
+
+
+def _print_digest(digest: Digest, n_candidates: int, when: str) -> None:
     ep = digest.endpoint
     out.print(
         Text(
-            f"{digest.subscriber.name} - {day_label(digest.digest_date)} - "
+            f"{digest.subscriber.name} - {day_label(digest.digest_date)} ({when}) - "
             f"{endpoint_label(ep)}: {len(digest.items)} paper(s)"
             + (f" + {digest.more} more" if digest.more else "")
             + f" from {n_candidates} new candidate(s)"
@@ -122,10 +158,10 @@ def _write(path: Path | None, content: str) -> None:
     try:
         path.write_text(content, encoding="utf-8")
     except OSError as exc:
-        fail_text(f"cannot write {path}: {exc.strerror or exc}")
+        fail(f"cannot write {path}: {exc.strerror or exc}")
     err.print(Text(f"wrote {path}"))
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
-    """Add ``digest preview`` to ``app`` (called by subscribers_cmd.register)."""
+    """Add this module's commands to ``app`` and its benchmarks to ``bench``."""
     app.add_typer(digest_app, name="digest")

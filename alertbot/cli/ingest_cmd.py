@@ -12,12 +12,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
 from alertbot.bench.synthetic import GENERATORS
-from alertbot.cli.common import ConfigOption, err, fail, open_store, out, settings
+from alertbot.cli.common import (
+    ConfigOption,
+    config_note,
+    err,
+    fail,
+    open_store,
+    out,
+    progress,
+    settings,
+)
 from alertbot.model import Paper
 from alertbot.parse import ANNOUNCE_TYPES, DEFAULT_ANNOUNCE_TYPES, FORMATS, ParseError, parse_bytes
 from alertbot.pipeline import fetch_sources
@@ -31,7 +39,7 @@ FormatOption = Annotated[
     str,
     typer.Option("--format", "-f", help=f"Input format: {', '.join(FORMATS)}."),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
+LinesOption = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
 
 
 def paper_json(paper: Paper, **more: Any) -> str:
@@ -65,7 +73,7 @@ def paper_json(paper: Paper, **more: Any) -> str:
 def parse(
     location: Annotated[str, typer.Argument(help="A dump file, a folder or an http(s) URL.")],
     format: FormatOption = "auto",
-    as_json: JsonOption = False,
+    as_json: LinesOption = False,
     announce_types: Annotated[
         str,
         typer.Option(help="arXiv announcements to keep, comma-separated."),
@@ -116,29 +124,25 @@ def fetch(
     cfg = settings(config)
     if not cfg.sources:
         fail(
-            "no sources configured: add [[sources]] entries (name, location) to the config "
-            "file, see config/alertbot.example.toml",
+            f"no sources configured ({config_note(cfg)}): add [[sources]] tables (name, "
+            "location) to your alertbot.toml; `alertbot config example` shows every setting",
             2,
         )
     names = [s.name for s in cfg.sources]
     if source is not None and source not in names:
         fail(f"no source named {source!r} (configured: {', '.join(names)})", 2)
-    engine = open_store(cfg)
+    engine = open_store(cfg, create=True)
     total = 1 if source else len(names)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("fetching", total=total)
+    with progress("fetching", total) as advance:
         outcomes = fetch_sources(
             engine,
             cfg,
             now=utcnow,
             only=source,
-            progress=lambda message: bar.update(task, advance=1, description=message),
+            progress=lambda message: advance(description=message),
+            document_progress=lambda name, done, total: advance(
+                0, description=f"{name}: file {done} of {total}"
+            ),
         )
     table = Table("source", "status", "new", "known", "skipped", "rejected", title="fetch")
     for o in outcomes:
@@ -169,7 +173,7 @@ def papers(
     since: Annotated[
         str | None, typer.Option("--since", help="Only papers first stored since DATE (UTC).")
     ] = None,
-    as_json: JsonOption = False,
+    as_json: LinesOption = False,
     config: ConfigOption = None,
 ) -> None:
     """List the stored papers, oldest first."""
@@ -205,6 +209,9 @@ def _best(fn: Callable[[], object], repeat: int, budget: float = 3.0) -> float:
     return best
 
 
+BENCH_FETCHED_AT = datetime(2025, 11, 1, tzinfo=UTC)
+
+
 def bench_parse(
     n_papers: Annotated[int, typer.Option("--papers", min=1, help="Papers per dump.")] = 10_000,
     repeat: Annotated[int, typer.Option("--repeat", min=1, help="Best of N runs.")] = 3,
@@ -216,41 +223,63 @@ def bench_parse(
     many times slower than that the real parser is. The store line times storing the
     blocks dump's papers in a fresh SQLite file, new then again known.
     """
-    fetched_at = datetime(2025, 11, 1, tzinfo=UTC)
     seeds: list[tuple[str, str]] = []
     for path in sample_dump_paths():
-        result = parse_bytes(path.read_bytes(), name=path.name, fetched_at=fetched_at)
+        result = parse_bytes(path.read_bytes(), name=path.name, fetched_at=BENCH_FETCHED_AT)
         seeds += [(p.title, p.abstract) for p in result.papers]
     table = Table("format", "papers", "MB", "parse s", "papers/s", "baseline papers/s", "ratio")
-    blocks_papers: list[Paper] = []
-    for fmt, generate in GENERATORS.items():
-        data = generate(seeds, n_papers)
-        parsed = parse_bytes(data, name=f"bench.{fmt}", fetched_at=fetched_at)
-        if parsed.format != fmt or len({p.id for p in parsed.papers}) != n_papers:
-            fail(f"bench {fmt}: parsed {len(parsed.papers)} papers as {parsed.format}")
-        if fmt == "blocks":
-            blocks_papers = parsed.papers
-        seconds = _best(partial(parse_bytes, data, name="bench", fetched_at=fetched_at), repeat)
-        baseline = _best(partial(_split_lines, data), repeat)
-        table.add_row(
-            fmt,
-            str(n_papers),
-            f"{len(data) / 1e6:.1f}",
-            f"{seconds:.3f}",
-            f"{n_papers / seconds:,.0f}",
-            f"{n_papers / baseline:,.0f}",
-            f"{seconds / baseline:.0f}x",
-        )
+    blocks: list[Paper] = []
+    with progress("benchmark", len(GENERATORS) + 1) as advance:
+        for fmt, generate in GENERATORS.items():
+            advance(0, description=f"parsing {n_papers:,} papers as {fmt}")
+            papers = _bench_format(table, fmt, generate, seeds, n_papers, repeat)
+            blocks = papers if fmt == "blocks" else blocks
+            advance()
+        advance(0, description="storing the blocks dump's papers")
+        _bench_store(table, blocks)
+    out.print(table)
+
+
+def _bench_format(
+    table: Table,
+    fmt: str,
+    generate: Callable[[list[tuple[str, str]], int], bytes],
+    seeds: list[tuple[str, str]],
+    n_papers: int,
+    repeat: int,
+) -> list[Paper]:
+    """Time parsing one format against the baseline; returns the papers parsed."""
+    data = generate(seeds, n_papers)
+    parsed = parse_bytes(data, name=f"bench.{fmt}", fetched_at=BENCH_FETCHED_AT)
+    if parsed.format != fmt or len({p.id for p in parsed.papers}) != n_papers:
+        fail(f"bench {fmt}: parsed {len(parsed.papers)} papers as {parsed.format}")
+    seconds = _best(partial(parse_bytes, data, name="bench", fetched_at=BENCH_FETCHED_AT), repeat)
+    baseline = _best(partial(_split_lines, data), repeat)
+    table.add_row(
+        fmt,
+        str(n_papers),
+        f"{len(data) / 1e6:.1f}",
+        f"{seconds:.3f}",
+        f"{n_papers / seconds:,.0f}",
+        f"{n_papers / baseline:,.0f}",
+        f"{seconds / baseline:.0f}x",
+    )
+    return parsed.papers
+
+
+def _bench_store(table: Table, papers: list[Paper]) -> None:
+    """Time storing ``papers`` in a fresh SQLite file, new and then known."""
     with tempfile.TemporaryDirectory() as tmp:
         engine = connect(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
         migrate(engine)
         for label in ("store new", "store known"):
             start = time.perf_counter()
-            upsert_papers(engine, blocks_papers, source="bench", now=fetched_at)
+            upsert_papers(engine, papers, source="bench", now=BENCH_FETCHED_AT)
             seconds = time.perf_counter() - start
-            table.add_row(label, str(n_papers), "", f"{seconds:.3f}", f"{n_papers / seconds:,.0f}")
+            table.add_row(
+                label, str(len(papers)), "", f"{seconds:.3f}", f"{len(papers) / seconds:,.0f}"
+            )
         engine.dispose()
-    out.print(table)
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:

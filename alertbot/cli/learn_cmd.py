@@ -10,20 +10,26 @@ from rich.table import Table
 from rich.text import Text
 
 from alertbot.bench.learn import ARMS, READERS, BenchResult, run_bench
-from alertbot.cli.common import ConfigOption, open_store, out, settings
-from alertbot.cli.subscribers_cmd import find_or_fail
+from alertbot.cli.common import (
+    ConfigOption,
+    Ref,
+    Typer,
+    find_or_fail,
+    open_store,
+    out,
+    settings,
+    subscriber_service,
+)
 from alertbot.corpus import load_corpus
 from alertbot.learn import LearnParams, suggest
 from alertbot.learn.rank import READER_L2, WEIGHT
 from alertbot.readers import corpus_vocabulary, learn_params, load_reader, one_blas_thread
 from alertbot.schedule.clock import utcnow
-from alertbot.store import subscribers as store
 
-learn_app = typer.Typer(
+learn_app = Typer(
     help="A reader's learned ranking: whether it is on, their feedback, suggestions.",
     no_args_is_help=True,
 )
-Ref = Annotated[str, typer.Argument(help="Subscriber id or exact name.")]
 
 
 @learn_app.command("show")
@@ -31,7 +37,7 @@ def show(ref: Ref, config: ConfigOption = None) -> None:
     """Whether learning orders this reader's digests, their verdicts, and suggestions."""
     cfg = settings(config)
     engine = open_store(cfg)
-    sub = find_or_fail(engine, ref)
+    sub = find_or_fail(subscriber_service(cfg, engine), ref)
     params = learn_params(cfg)
     corpus = load_corpus(engine, now=utcnow(), days=cfg.match.corpus_days)
     vocabulary, vectors = corpus_vocabulary(corpus.papers)
@@ -58,9 +64,9 @@ def show(ref: Ref, config: ConfigOption = None) -> None:
 
 
 def _set_learning(ref: str, allowed: bool, config: ConfigOption) -> None:
-    engine = open_store(settings(config))
-    sub = find_or_fail(engine, ref)
-    store.update_subscriber(engine, sub.id, now=utcnow(), learning=allowed)
+    cfg = settings(config)
+    service = subscriber_service(cfg, open_store(cfg))
+    sub = service.set_learning(find_or_fail(service, ref).id, allowed)
     word = "allowed" if allowed else "off"
     out.print(Text(f"learning {word} for subscriber {sub.id}: {sub.name}"))
 

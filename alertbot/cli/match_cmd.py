@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,7 +11,15 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from alertbot.bench.match import generate_papers, generate_profiles, run_bench
+from alertbot.bench.match import (
+    ENGINES,
+    BenchResult,
+    generate_papers,
+    generate_profiles,
+    run_bench,
+    run_ticks,
+)
+from alertbot.bench.workload import real_papers, realistic_profiles
 from alertbot.cli.common import ConfigOption, err, fail, out, settings
 from alertbot.config import HttpSettings, MatchSettings
 from alertbot.match import CorpusStats, ProfileIndex, QueryError, match_profile, validate_profile
@@ -19,6 +28,7 @@ from alertbot.parse import ParseError
 from alertbot.samples import sample_dump_paths
 from alertbot.schedule.clock import utcnow
 from alertbot.sources import SourceError, load_papers
+from alertbot.tex import display, display_authors
 
 SNIPPET = 240  # characters of abstract shown around the first highlighted term
 
@@ -70,7 +80,7 @@ def match_json(paper: Paper, match: Match) -> dict[str, Any]:
     """The ``--json`` object for one matched paper."""
     return {
         "paper_id": paper.id,
-        "title": paper.title,
+        "title": display(paper.title),  # the text the spans index
         "score": round(match.score, 4),
         "matches": [
             {"interest": h.interest, "field": h.field, "term": h.term, "spans": h.spans}
@@ -89,26 +99,30 @@ def _highlight(text: str, hits: Sequence[Hit], field: str) -> Text:
 
 
 def _snippet(paper: Paper, hits: Sequence[Hit]) -> Text:
+    abstract = display(paper.abstract)
     spans = sorted(s for h in hits if h.field == "abstract" for s in h.spans)
     first = spans[0][0] if spans else 0
     start = max(0, first - SNIPPET // 3)
-    end = min(len(paper.abstract), start + SNIPPET)
-    body = _highlight(paper.abstract, hits, "abstract")[start:end]
-    return Text("…" if start else "") + body + Text("…" if end < len(paper.abstract) else "")
+    end = min(len(abstract), start + SNIPPET)
+    body = _highlight(abstract, hits, "abstract")[start:end]
+    return Text("…" if start else "") + body + Text("…" if end < len(abstract) else "")
 
 
 def _print_match(rank: int, paper: Paper, match: Match) -> None:
     head = Text(f"{rank:>3}. [{match.score:6.2f}] ", style="bold")
-    out.print(head + _highlight(paper.title, match.hits, "title"))
-    out.print(Text(f"     {paper.url or paper.id}", style="dim"))
+    out.print(head + _highlight(display(paper.title), match.hits, "title"))
+    categories = f"  [{', '.join(paper.categories)}]" if paper.categories else ""
+    out.print(Text(f"     {paper.url or paper.id}{categories}", style="dim"))
     for interest in match.interests:
         terms = [f"{h.term} ({h.field})" for h in match.hits if h.interest == interest]
-        out.print(Text(f"     matched {interest!r}: ", style="dim") + Text(", ".join(terms)))
+        # A cat: term filters without a highlight: say what let the paper in.
+        said = ", ".join(terms) or "its categories"
+        out.print(Text(f"     matched {interest!r}: ", style="dim") + Text(said))
     if any(h.field == "abstract" for h in match.hits):
         out.print(Text("     ") + _snippet(paper, match.hits))
     authors = [h for h in match.hits if h.field == "authors"]
     if authors:
-        out.print(Text("     ") + _highlight(", ".join(paper.authors), authors, "authors"))
+        out.print(Text("     ") + _highlight(display_authors(paper.authors), authors, "authors"))
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
@@ -139,6 +153,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
           "state space model"   a phrase
           a OR b, a AND b, a NOT b, a -b, (groups)
           ti: abs: au: (also title: abstract: author:) on a word, phrase or group
+          cat:cs.LG  cat:cs.*   an arXiv category (whole, any case) or category prefix
           quantiz*              prefix wildcard
           retrieval^2           weight
         Example: --query '"neural machine translation" OR NMT' --exclude survey
@@ -149,7 +164,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
           {"profile_id": ..., "paper_id": ..., "score": ..., "terms": [...]}
 
         Word rarity (the idf in the score) comes from the papers in the dump itself.
-        Query limits ([match]) and URL fetching ([http]) follow the settings.
+        Query limits (\\[match]) and URL fetching (\\[http]) follow the settings.
         """
         if profiles is not None and (query or exclude):
             fail("use either --profiles or --query/--exclude, not both", code=2)
@@ -184,44 +199,117 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
 
     @bench.command("match")
     def bench_match(
-        n_profiles: Annotated[int, typer.Option("--profiles", min=1)] = 100_000,
-        n_papers: Annotated[int, typer.Option("--papers", min=1)] = 1_000,
+        n_profiles: Annotated[
+            int, typer.Option("--profiles", min=1, help="Generated profiles to index.")
+        ] = 100_000,
+        n_papers: Annotated[
+            int, typer.Option("--papers", min=1, help="Generated papers to match against them.")
+        ] = 1_000,
+        workload: Annotated[
+            str, typer.Option(help="realistic, easy, or both (comma-separated).")
+        ] = "realistic,easy",
+        against: Annotated[
+            str, typer.Option(help="Engines to run beside: tantivy, fts5 (comma-separated).")
+        ] = "",
         naive_sample: Annotated[
             int, typer.Option(min=1, help="Profiles the naive reference checks.")
         ] = 1000,
+        ticks: Annotated[
+            int, typer.Option(min=0, help="Also match this many ticks in a row; report RSS.")
+        ] = 0,
     ) -> None:
-        """Indexed matcher vs the naive scan on generated profiles and papers.
+        """Indexed matcher vs search-engine loops and the naive scan, on generated workloads.
 
-        Papers and profiles are generated from the bundled real abstracts. The naive
-        reference (every profile against every paper) runs on a fixed sample of profiles;
-        its time is extrapolated to all of them for the speed-up ratio.
+        realistic: real paper text (the bundled samples, then papers recombined from their
+        sentences) and calibrated profiles (1-4 interests, phrases, ORs, exclusions, ti:,
+        prefixes, ^2; ~2.5% of papers per profile; tens of thousands of distinct queries).
+        easy: Markov-walk papers and the older, sparser profiles. --against tantivy,fts5
+        runs one query per profile in each engine (tantivy needs the bench extra) and
+        compares match sets, explaining each difference by a documented normalisation rule.
+        The naive reference runs on a fixed sample; its time is extrapolated.
         """
-        texts = [p.abstract for path in sample_dump_paths() for p in _load(str(path), "auto")]
-        with err.status("generating papers and profiles"):
-            papers = generate_papers(texts, n_papers)
-            profiles = generate_profiles(texts, n_profiles)
-        with err.status("matching (index, then naive sample)"):
-            r = run_bench(profiles, papers, naive_sample=naive_sample)
-        out.print(f"profiles x papers      {r.n_profiles:,} x {r.n_papers:,}")
-        out.print(f"index build            {r.build_seconds:.2f} s")
-        out.print(
-            f"index match            {r.match_seconds:.2f} s ({r.papers_per_second:,.0f} papers/s, "
-            f"{r.match_cpu_seconds:.2f} s CPU)"
-        )
-        out.print(
-            f"matches                {r.n_matches:,} ({r.matching_profiles:,} profiles "
-            f"with any; median {r.median_matches:g} per profile)"
-        )
-        out.print(
-            f"naive reference        {r.naive_seconds:.2f} s for {r.naive_profiles:,} profiles "
-            f"-> {r.naive_extrapolated:,.0f} s extrapolated"
-        )
-        out.print(f"speed-up               {r.speedup:,.0f}x")
-        out.print(f"peak memory (max RSS)  {r.peak_rss_mb:,.0f} MB")
-        same = "yes" if r.identical else "NO"
-        out.print(f"identical match sets:  {same} ({r.naive_profiles:,} profiles compared)")
-        if not r.identical:
+        kinds = [w.strip() for w in workload.split(",") if w.strip()]
+        engines = [e.strip() for e in against.split(",") if e.strip()]
+        for name in [*kinds, *engines]:
+            if name not in ("realistic", "easy", *ENGINES):
+                fail(f"unknown workload or engine {name!r}", code=2)
+        if "tantivy" in engines and importlib.util.find_spec("tantivy") is None:
+            fail("tantivy is not installed: pip install 'alertbot[bench]'", code=2)
+        seed = [p for path in sample_dump_paths() for p in _load(str(path), "auto")]
+        failed = False
+        for kind in kinds:
+            with err.status(f"generating the {kind} workload"):
+                if kind == "realistic":
+                    papers = real_papers(seed, n_papers)
+                    profiles = realistic_profiles(papers, n_profiles)
+                else:
+                    texts = [p.abstract for p in seed]
+                    papers = generate_papers(texts, n_papers)
+                    profiles = generate_profiles(texts, n_profiles)
+            with err.status("matching (index, engines, naive sample)"):
+                r = run_bench(
+                    profiles, papers, workload=kind, naive_sample=naive_sample, against=engines
+                )
+            _print_bench(r)
+            failed |= not r.identical
+            if ticks:
+                with err.status(f"matching {ticks} ticks"):
+                    rss = run_ticks(profiles, papers, ticks)
+                growth = (rss[-1] - rss[0]) / rss[0] * 100
+                out.print(
+                    f"RSS over {ticks} ticks       {rss[0]:,.0f} MB after the first, "
+                    f"{rss[-1]:,.0f} MB after the last ({growth:+.1f}%)"
+                )
+        if failed:
             raise typer.Exit(1)
+
+
+def _print_bench(r: BenchResult) -> None:
+    out.print(
+        f"[bold]{r.workload}[/bold]: {r.n_profiles:,} profiles x {r.n_papers:,} papers, "
+        f"{r.distinct_queries:,} distinct queries"
+    )
+    out.print(f"index build            {r.build_seconds:.2f} s (kept across ticks)")
+    out.print(
+        f"index match            {r.match_seconds:.2f} s ({r.papers_per_second:,.0f} papers/s, "
+        f"{r.match_cpu_seconds:.2f} s CPU; ranked columns, papers tokenised inside)"
+    )
+    out.print(
+        f"matches                {r.n_matches:,} = {r.match_share:.2%} of papers per profile "
+        f"({r.matching_profiles:,} profiles with any; median {r.median_matches:g})"
+    )
+    out.print(
+        f"digest Matches         {r.shown_seconds_per_profile * 1000:.2f} ms per profile "
+        "for its first 20 (hits and spans)"
+    )
+    for run, agree in zip(r.engines, r.agreements, strict=True):
+        ratio = run.seconds / r.match_seconds if r.match_seconds else float("inf")
+        cpu_ratio = run.cpu_seconds / r.match_cpu_seconds if r.match_cpu_seconds else 0.0
+        skipped = f", {run.skipped:,} profiles it cannot express" if run.skipped else ""
+        out.print(
+            f"{run.name:<22} {run.seconds:.2f} s (index {run.index_seconds:.2f} s, "
+            f"queries {run.search_seconds:.2f} s{skipped}; {run.cpu_seconds:.2f} s CPU) "
+            f"-> alertbot {ratio:.1f}x faster ({cpu_ratio:.1f}x in CPU time)"
+        )
+        reasons = ", ".join(f"{why} {n:,}" for why, n in sorted(agree.reasons.items()))
+        out.print(
+            f"  match sets           {agree.profiles:,} profiles without a minimum score: "
+            f"{agree.pairs:,} pairs; differ on "
+            f"{agree.only_alertbot + agree.only_engine:,} ({agree.only_alertbot:,} alertbot "
+            f"only, {agree.only_engine:,} {run.name} only){': ' + reasons if reasons else ''}"
+        )
+        for example in agree.examples:
+            out.print(f"  unexplained: {example}")
+    out.print(
+        f"naive reference        {r.naive_seconds:.2f} s for {r.naive_profiles:,} profiles "
+        f"-> {r.naive_extrapolated:,.0f} s extrapolated ({r.speedup:,.0f}x)"
+    )
+    out.print(
+        f"peak memory (max RSS)  {r.peak_rss_mb:,.0f} MB when alertbot has matched "
+        "(the generated workload included; the engines and the naive run come after)"
+    )
+    same = "yes" if r.identical else "NO"
+    out.print(f"identical to naive:    {same} ({r.naive_profiles:,} profiles, Matches compared)")
 
 
 def _run_batch(

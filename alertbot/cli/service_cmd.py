@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from alertbot.cli.common import ConfigOption, fail, settings
+from alertbot.cli import faults
+from alertbot.cli.common import ConfigOption, fail, fail_lines, settings
+from alertbot.cli.config_checks import (
+    check_settings,
+    settings_warnings,
+    source_problems,
+    store_problems,
+    worker_problems,
+)
 from alertbot.logs import get_logger
 
 
@@ -32,15 +40,24 @@ def run(
     Run exactly one per store; add --worker processes to send faster.
     """
     from alertbot import service
-    from alertbot.cli.config_cmd import check_settings, settings_warnings, worker_problems
 
     cfg = settings(config)
-    problems = check_settings(cfg) + (worker_problems(cfg) if worker else [])
-    if problems:
-        fail("; ".join(problems), code=2)
-    for warning in settings_warnings(cfg):
-        get_logger("alertbot.service").warning(warning)
-    raise typer.Exit(service.run(cfg, worker=worker))
+    found = check_settings(cfg) + (worker_problems(cfg) if worker else [])
+    if found:
+        fail_lines(
+            f"{cfg.config_file or 'settings'}: {len(found)} problem(s); not starting",
+            [cfg.problem(loc, message) for loc, message in found],
+            2,
+        )
+    log = get_logger("alertbot.service")
+    # Each fetch or delivery would fail on these; the rest of the service still works.
+    for loc, warning in settings_warnings(cfg) + source_problems(cfg) + store_problems(cfg):
+        log.warning(cfg.problem(loc, warning))
+    try:
+        code = service.run(cfg, worker=worker)
+    except service.StartupError as exc:
+        fail(str(exc), faults.PORT_IN_USE)
+    raise typer.Exit(code)
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:

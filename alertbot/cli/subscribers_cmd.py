@@ -1,4 +1,9 @@
-"""Subscriber commands: ``alertbot subscribers ...`` and ``alertbot digest preview``."""
+"""``alertbot subscribers ...``: the subscriber service on the command line.
+
+Options are validated by the service's schema (``alertbot/subscribers/spec.py``), the
+same as an import file's entries and the web pages' forms; this module only maps
+options to fields and prints.
+"""
 
 from __future__ import annotations
 
@@ -9,29 +14,46 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import Engine
 
 from alertbot import validate
-from alertbot.cli.common import ConfigOption, err, open_store, out, settings
-from alertbot.cli.subscriber_spec import (
-    SubscriberSpec,
-    build_spec,
-    read_entries,
-    save_spec,
-    validate_entries,
+from alertbot.cli.common import (
+    ConfigOption,
+    JsonOption,
+    Ref,
+    Typer,
+    endpoint_label,
+    err,
+    fail,
+    fail_lines,
+    find_or_fail,
+    note,
+    open_store,
+    out,
+    print_json,
+    progress,
+    settings,
+    store_exists,
+    subscriber_service,
 )
 from alertbot.config import Settings
-from alertbot.model import Endpoint, Subscriber
+from alertbot.model import Subscriber
 from alertbot.render.parts import one_line
-from alertbot.schedule.clock import utcnow
-from alertbot.store import subscribers as store
+from alertbot.samples import example_text
 from alertbot.store.deliveries import recent_outbox
+from alertbot.subscribers import (
+    InvalidSubscriber,
+    NewSubscriber,
+    QueryLimits,
+    Refused,
+    SubscriberChanges,
+    parse,
+)
+from alertbot.subscribers.importing import read_entries, validate_entries
 
-subscribers_app = typer.Typer(
+subscribers_app = Typer(
     help="Manage subscribers: profiles, schedules and channels.", no_args_is_help=True
 )
 
-Ref = Annotated[str, typer.Argument(help="Subscriber id or exact name.", show_default=False)]
 Interests = Annotated[
     list[str] | None,
     typer.Option("--interest", "-i", help="An interest query (repeat for several)."),
@@ -57,28 +79,6 @@ MinScore = Annotated[float | None, typer.Option("--min-score", help="Minimum mat
 MaxPapers = Annotated[int | None, typer.Option("--max-papers", help="Papers per digest (1-200).")]
 
 
-def fail_text(message: str, code: int = 1) -> NoReturn:
-    # Not common.fail: names, queries and paths may contain [brackets] (rich markup).
-    err.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _problems(header: str, problems: list[str], code: int = 2) -> NoReturn:
-    err.print(Text.assemble(("error: ", "bold red"), header), soft_wrap=True)
-    for problem in problems:
-        err.print(Text(f"  {problem}"), soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def find_or_fail(engine: Engine, ref: str) -> Subscriber:
-    found = store.find_subscriber(engine, ref)
-    if found is None:
-        fail_text(
-            f"no subscriber {ref!r} (give an id or the exact name; see: alertbot subscribers list)"
-        )
-    return found
-
-
 def _raw_options(
     name: str | None,
     email: list[str] | None,
@@ -98,7 +98,7 @@ def _raw_options(
         "email": email or None,
         "slack_user": slack_user,
         "slack_channel": slack_channel or None,
-        "interests": interest or None,
+        "interests": interest,
         "exclusions": exclude or None,
         "send_time": send_time,
         "timezone": tz,
@@ -110,16 +110,15 @@ def _raw_options(
     return {k: v for k, v in raw.items() if v is not None}
 
 
-def _spec(cfg: Settings, raw: dict[str, Any], *, require_name: bool) -> SubscriberSpec:
-    spec, problems = build_spec(
-        raw,
-        max_query_length=cfg.match.max_query_length,
-        max_clauses=cfg.match.max_clauses,
-        require_name=require_name,
-    )
-    if spec is None:
-        _problems("invalid subscriber", [_option_name(p) for p in problems.items])
-    return spec
+def _limits(cfg: Settings) -> QueryLimits:
+    return QueryLimits(cfg.match.max_query_length, cfg.match.max_clauses)
+
+
+def _spec(cfg: Settings, raw: dict[str, Any], model: type[SubscriberChanges]) -> Any:
+    try:
+        return parse(raw, model, _limits(cfg))
+    except InvalidSubscriber as exc:
+        fail_lines("invalid subscriber", [_option_name(p) for p in exc.problems])
 
 
 _OPTIONS = {
@@ -134,6 +133,10 @@ def _option_name(problem: str) -> str:
     """``timezone: ...`` (the import file's field) as ``--tz: ...`` (the CLI's option)."""
     key, _, message = problem.partition(": ")
     return f"{_OPTIONS.get(key, '--' + key.replace('_', '-'))}: {message}"
+
+
+def _refused(exc: Refused) -> NoReturn:
+    fail(str(exc), 2)
 
 
 @subscribers_app.command("add")
@@ -158,29 +161,64 @@ def add(
         name, email, slack_user, slack_channel, interest, exclude,
         send_time, tz, frequency, day, min_score, max_papers,
     )  # fmt: skip
-    spec = _spec(cfg, raw, require_name=True)
-    engine = open_store(cfg)
-    if store.find_subscriber(engine, spec.name) is not None or spec.name.isdigit():
-        fail_text(f"a subscriber named {spec.name!r} exists (or the name is a number); use edit", 2)
+    spec = _spec(cfg, raw, NewSubscriber)
+    service = subscriber_service(cfg, open_store(cfg, create=True))
     try:
-        sub = save_spec(engine, spec, now=utcnow(), existing=None, cfg=cfg)
-    except ValueError as exc:
-        fail_text(str(exc), 2)
+        sub = service.create(spec)
+    except Refused as exc:
+        _refused(exc)
     out.print(Text(f"added subscriber {sub.id}: {sub.name}"))
     if not sub.endpoints:
-        err.print("[yellow]note:[/] no channel yet: add one with edit --email/--slack-user")
+        note("no channel yet: add one with edit --email/--slack-user")
+
+
+def subscriber_json(sub: Subscriber) -> dict[str, Any]:
+    """One subscriber as ``subscribers list --json`` prints it."""
+    return {
+        "id": sub.id,
+        "name": sub.name,
+        "active": sub.active,
+        "frequency": sub.frequency.value,
+        "day": validate.WEEKDAYS[sub.weekly_day] if sub.frequency.value == "weekly" else None,
+        "send_time": f"{sub.send_time:%H:%M}",
+        "timezone": sub.timezone,
+        "interests": list(sub.profile.interests),
+        "exclusions": list(sub.profile.exclusions),
+        "min_score": sub.profile.min_score,
+        "max_papers": sub.profile.max_papers,
+        "channels": [
+            {
+                "id": e.id,
+                "kind": e.kind.value,
+                "address": e.address,
+                "slack_team": e.slack_team_id,
+                "active": e.active,
+                "confirmed": e.confirmed,
+                "disabled_reason": e.disabled_reason,
+            }
+            for e in sub.endpoints
+        ],
+    }
 
 
 @subscribers_app.command("list")
 def list_(
     active_only: Annotated[bool, typer.Option("--active", help="Only active ones.")] = False,
+    as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """List subscribers: schedule, profile size and channels."""
-    engine = open_store(settings(config))
-    subs = store.list_subscribers(engine, active_only=active_only)
+    """List subscribers: schedule, profile size and channels.
+
+    With --json: a list of objects with id, name, active, frequency, day, send_time,
+    timezone, interests, exclusions, min_score, max_papers and channels.
+    """
+    cfg = settings(config)
+    subs = subscriber_service(cfg, open_store(cfg)).list(active_only=active_only)
+    if as_json:
+        print_json([subscriber_json(sub) for sub in subs])
+        return
     if not subs:
-        err.print("no subscribers yet: alertbot subscribers add --name ... (or import FILE)")
+        note("no subscribers yet: alertbot subscribers add --name ... (or import FILE)")
         return
     table = Table("id", "name", "state", "schedule", "interests", "channels")
     for sub in subs:
@@ -202,21 +240,12 @@ def _schedule(sub: Subscriber) -> str:
     return f"{when} {sub.send_time:%H:%M} {sub.timezone}"
 
 
-def endpoint_label(ep: Endpoint) -> str:
-    address = f"{ep.slack_team_id}:{ep.address}" if ep.slack_team_id else ep.address
-    label = f"{ep.kind.value} {address}"
-    if not ep.active:
-        label += " (disabled" + (f": {ep.disabled_reason}" if ep.disabled_reason else "") + ")"
-    elif not ep.confirmed:
-        label += " (unconfirmed)"
-    return label
-
-
 @subscribers_app.command("show")
 def show(ref: Ref, config: ConfigOption = None) -> None:
     """Show one subscriber: profile, schedule, channels and recent digests."""
-    engine = open_store(settings(config))
-    sub = find_or_fail(engine, ref)
+    cfg = settings(config)
+    engine = open_store(cfg)
+    sub = find_or_fail(subscriber_service(cfg, engine), ref)
     lines = [
         f"subscriber {sub.id}: {sub.name} ({'active' if sub.active else 'paused'})",
         f"schedule: {_schedule(sub)}",
@@ -229,7 +258,7 @@ def show(ref: Ref, config: ConfigOption = None) -> None:
     lines.append("channels:" if sub.endpoints else "channels: none")
     lines += [f"  [{e.id}] {endpoint_label(e)}" for e in sub.endpoints]
     for line in lines:
-        out.print(Text(line), soft_wrap=True)
+        out.print(Text(line))
     rows = recent_outbox(engine, [e.id for e in sub.endpoints])
     if rows:
         table = Table("digest date", "channel", "state", "papers", "attempts", "sent", "error")
@@ -285,12 +314,12 @@ def edit(
 ) -> None:
     """Change a subscriber; options not given stay as they are. Channels are added."""
     cfg = settings(config)
-    engine = open_store(cfg)
-    sub = find_or_fail(engine, ref)
+    service = subscriber_service(cfg, open_store(cfg))
+    sub = find_or_fail(service, ref)
     interests = list(interest) if interest else list(sub.profile.interests)
     for number in sorted(set(remove_interest or ()), reverse=True):
         if not 1 <= number <= len(interests):
-            fail_text(f"there is no interest number {number} (there are {len(interests)})", 2)
+            fail(f"there is no interest number {number} (there are {len(interests)})", 2)
         del interests[number - 1]
     interests += add_interest or []
     changed_interests = bool(interest or add_interest or remove_interest)
@@ -299,48 +328,34 @@ def edit(
         interests if changed_interests else None, exclude,
         send_time, tz, frequency, day, min_score, max_papers,
     )  # fmt: skip
-    spec = _spec(cfg, raw, require_name=False)
-    own = {e.id for e in sub.endpoints}
-    for endpoint_id in (*(remove_channel or ()), *(enable_channel or ())):
-        if endpoint_id not in own:
-            fail_text(
-                f"channel {endpoint_id} is not one of {sub.name}'s (see: subscribers show)", 2
-            )
-    if spec.name and spec.name != sub.name:
-        other = store.find_subscriber(engine, spec.name)
-        if (other is not None and other.id != sub.id) or spec.name.isdigit():
-            fail_text(f"a subscriber named {spec.name!r} exists (or the name is a number)", 2)
+    spec = _spec(cfg, raw, SubscriberChanges)
     if changed_interests and not interests:
-        err.print("[yellow]note:[/] no interests left: nothing will match")
+        note("no interests left: nothing will match")
     try:
-        with engine.begin() as conn:
-            save_spec(conn, spec, now=utcnow(), existing=sub, cfg=cfg)
-            for endpoint_id in remove_channel or ():
-                store.remove_endpoint(conn, endpoint_id)
-            for endpoint_id in enable_channel or ():
-                store.set_endpoint_active(conn, endpoint_id, True)
-    except ValueError as exc:
-        fail_text(str(exc), 2)
-    out.print(Text(f"updated subscriber {sub.id}: {spec.name or sub.name}"))
-
-
-def _set_active(ref: str, active: bool, config: Path | None) -> None:
-    engine = open_store(settings(config))
-    sub = find_or_fail(engine, ref)
-    store.update_subscriber(engine, sub.id, now=utcnow(), active=active)
-    out.print(Text(f"{'resumed' if active else 'paused'} subscriber {sub.id}: {sub.name}"))
+        updated = service.update(
+            sub, spec, remove_channels=remove_channel or (), enable_channels=enable_channel or ()
+        )
+    except Refused as exc:
+        _refused(exc)
+    out.print(Text(f"updated subscriber {updated.id}: {updated.name}"))
 
 
 @subscribers_app.command("pause")
 def pause(ref: Ref, config: ConfigOption = None) -> None:
     """Stop sending digests to a subscriber (profile and channels are kept)."""
-    _set_active(ref, False, config)
+    cfg = settings(config)
+    service = subscriber_service(cfg, open_store(cfg))
+    sub = service.pause(find_or_fail(service, ref).id)
+    out.print(Text(f"paused subscriber {sub.id}: {sub.name}"))
 
 
 @subscribers_app.command("resume")
 def resume(ref: Ref, config: ConfigOption = None) -> None:
     """Send digests again to a paused subscriber."""
-    _set_active(ref, True, config)
+    cfg = settings(config)
+    service = subscriber_service(cfg, open_store(cfg))
+    sub = service.resume(find_or_fail(service, ref))
+    out.print(Text(f"resumed subscriber {sub.id}: {sub.name}"))
 
 
 @subscribers_app.command("remove")
@@ -350,12 +365,13 @@ def remove(
     config: ConfigOption = None,
 ) -> None:
     """Delete a subscriber with its profile, channels and delivery history."""
-    engine = open_store(settings(config))
-    sub = find_or_fail(engine, ref)
+    cfg = settings(config)
+    service = subscriber_service(cfg, open_store(cfg))
+    sub = find_or_fail(service, ref)
     if not yes and not typer.confirm(f"Delete subscriber {sub.id} ({sub.name}) for good?"):
         err.print("nothing deleted")
         raise typer.Exit(1)
-    store.delete_subscriber(engine, sub.id)
+    service.delete(sub.id)
     out.print(Text(f"removed subscriber {sub.id}: {sub.name}"))
 
 
@@ -365,7 +381,7 @@ def import_(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only.")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Import subscribers from a file (format: config/subscribers.example.toml).
+    """Import subscribers from a TOML or JSON file (`alertbot subscribers example` shows one).
 
     Every entry is checked first; if any is wrong, every problem is listed and nothing is
     imported. Entries whose name already exists update that subscriber (channels are
@@ -375,43 +391,34 @@ def import_(
     try:
         entries = read_entries(file)
     except ValueError as exc:
-        fail_text(str(exc), 2)
-    specs, problems = validate_entries(
-        entries, max_query_length=cfg.match.max_query_length, max_clauses=cfg.match.max_clauses
-    )
+        fail(str(exc), 2)
+    specs, problems = validate_entries(entries, _limits(cfg))
     if problems:
-        _problems(
+        fail_lines(
             f"{file}: {len(problems)} problem(s), nothing imported", [str(p) for p in problems]
         )
-    engine = open_store(cfg)
-    now = utcnow()
-    created = updated = 0
-    # One transaction: a failure half-way (a Slack user owned by someone else) imports
-    # nothing; --dry-run runs everything and rolls back.
-    with engine.connect() as conn:
-        tx = conn.begin()
-        try:
-            for spec in specs:
-                existing = store.find_subscriber(conn, spec.name)
-                save_spec(conn, spec, now=now, existing=existing, cfg=cfg)
-                created += existing is None
-                updated += existing is not None
-        except ValueError as exc:
-            tx.rollback()
-            fail_text(f"{file}: {exc}; nothing imported", 2)
-        if dry_run:
-            tx.rollback()
-        else:
-            tx.commit()
+    if dry_run and not store_exists(cfg):
+        out.print(f"would import {len(specs)} subscriber(s): {len(specs)} new (no store yet)")
+        return
+    service = subscriber_service(cfg, open_store(cfg, create=True))
+    try:
+        with progress("importing", len(specs)) as advance:
+            result = service.import_(specs, dry_run=dry_run, progress=lambda _done: advance())
+    except Refused as exc:
+        fail(f"{file}: {exc}; nothing imported", 2)
     verb = "would import" if dry_run else "imported"
-    out.print(f"{verb} {len(specs)} subscriber(s): {created} new, {updated} updated")
+    out.print(f"{verb} {len(specs)} subscriber(s): {result.created} new, {result.updated} updated")
+
+
+@subscribers_app.command("example")
+def example() -> None:
+    """Print a commented example import file: every field, what it means, three entries.
+
+    Start one with: alertbot subscribers example > subscribers.toml
+    """
+    typer.echo(example_text("subscribers"), nl=False)
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     """Add this module's commands to ``app`` and its benchmarks to ``bench``."""
     app.add_typer(subscribers_app, name="subscribers")
-    # ``digest preview`` lives in digest_cmd (which imports this module), registered here
-    # so that cli/__init__ needs no change.
-    from alertbot.cli import digest_cmd
-
-    digest_cmd.register(app, bench)

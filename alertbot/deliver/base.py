@@ -1,11 +1,15 @@
 """What every delivery channel shares: the error type, the protocol, the registry.
 
-A channel turns one rendered digest into one message on the wire. It says whether a
-failure is worth retrying by raising :class:`DeliveryError` (in the style of
-healthchecks' ``TransportError``): ``permanent`` failures (SMTP 5xx, Slack
-``channel_not_found``) are not retried, ``unknown`` ones (the SMTP server went silent
-after the final ``.`` of DATA) may have been delivered and are not resent
-automatically; everything else is transient and retried with backoff.
+A channel turns one rendered digest into one message on the wire. It says what a
+failure means by raising :class:`DeliveryError` with one
+:class:`~alertbot.deliver.outcome.Outcome` (in the style of healthchecks'
+``TransportError``); ``alertbot.deliver.outcome.HANDLING`` says what follows.
+
+Just before the message leaves for good (SMTP's final dot, Slack's post) the channel
+calls the ``hand_over`` hook it is given: the worker records durably there that the
+far side may soon have the message, so a worker killed from then on leaves the row
+``unknown`` instead of having it sent again. If the hook raises, the channel must not
+send: the row is no longer this worker's (:class:`LeaseLost`) or the database failed.
 
 Per-channel facts are data on the class (apprise style): ``renders`` says which
 renderings the channel needs, so a batch of emails never builds Slack blocks.
@@ -13,36 +17,44 @@ renderings the channel needs, so a batch of emails never builds Slack blocks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Protocol, runtime_checkable
 
+from alertbot.deliver.outcome import Outcome
 from alertbot.model import Digest, Endpoint, EndpointKind
 from alertbot.render import RenderedEmail, SlackMessage
 
 
 class DeliveryError(Exception):
-    """A digest could not be delivered.
+    """A digest could not be delivered, and what that means (``outcome``).
 
-    ``permanent``: retrying will not help (the row goes ``dead``). ``unknown``: the
-    message may have been delivered (the row goes ``unknown`` and is not resent).
-    ``disable``: the endpoint itself is gone (a Slack channel archived, a token
-    revoked for that user): the endpoint is disabled with this message as the reason.
+    ``retry_after``: the far side asked to be left alone this many seconds (a 429).
     """
 
     def __init__(
         self,
         message: str,
+        outcome: Outcome = Outcome.TRANSIENT,
         *,
-        permanent: bool = False,
-        unknown: bool = False,
-        disable: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.permanent = permanent or disable
-        self.unknown = unknown
-        self.disable = disable
+        self.outcome = outcome
+        self.retry_after = retry_after
+
+
+class LeaseLost(Exception):
+    """Raised by the ``hand_over`` hook: another worker has taken the row over."""
+
+
+HandOver = Callable[[], None]
+
+
+def nothing_to_record() -> None:
+    """The ``hand_over`` hook of a message that is not an outbox row (a confirmation)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +72,23 @@ class Rendered:
 
 
 class Channel(Protocol):
-    """One way of delivering a digest; built once, reused for a whole batch."""
+    """One way of delivering a digest; built once, reused for a whole batch.
+
+    ``relay`` names the server the channel talks to (its circuit breaker's key), or is
+    None for a channel that talks to no server (files).
+    """
 
     kind: ClassVar[EndpointKind]
     renders: ClassVar[frozenset[str]]  # subset of {"email", "slack"}
 
-    def send(self, digest: Digest, rendered: Rendered, *, outbox_id: int) -> str | None:
-        """Deliver; return the message id the far end gave (or None). Raises DeliveryError."""
+    @property
+    def relay(self) -> str | None: ...
+
+    def send(
+        self, digest: Digest, rendered: Rendered, *, outbox_id: int, hand_over: HandOver
+    ) -> str | None:
+        """Deliver, calling ``hand_over`` just before the message leaves for good; return
+        the message id the far end gave (or None). Raises DeliveryError."""
         ...
 
     def close(self) -> None:

@@ -6,29 +6,39 @@ with ``ssl.create_default_context()`` (smtplib's own default does not verify). P
 SMTP (``none``) is refused by the settings unless the relay is on loopback.
 
 The SMTP transaction is driven command by command (MAIL, RCPT, DATA) rather than with
-``send_message``, because what a failure means depends on when it happens:
+``send_message``, because what a failure means depends on when it happens (the
+:class:`~alertbot.deliver.outcome.Outcome`):
 
-* a 5xx reply is permanent; a 4xx reply, a refused connection, or a timeout or
-  disconnect *before* the final ``.`` of DATA is transient (nothing was accepted);
-* a timeout or disconnect *after* the final ``.`` is **unknown**. RFC 5321 (4.1.1.4,
-  6.1) makes the server responsible for the message once it has the final dot, and a
-  server may deliver it even if its 250 reply never reached us. Resending would risk a
-  duplicate, so the row goes to state ``unknown``, is shown by ``alertbot deliveries
-  list`` and is not resent automatically (``alertbot deliveries retry ID`` does it).
+* a 5xx reply is ``permanent``, a 4xx reply ``transient``;
+* no connection, a timeout or a disconnect *before* the final ``.`` of DATA, or a 421
+  (the server closing) is ``relay_down``: nothing was accepted, trying again is safe,
+  and enough of them in a row back the whole relay off (its circuit breaker);
+* a timeout or disconnect *after* the final ``.`` is ``maybe_delivered``. RFC 5321
+  (4.1.1.4, 6.1) makes the server responsible for the message once it has the final
+  dot, and a server may deliver it even if its 250 reply never reached us. Resending
+  would risk a duplicate, so the row goes to state ``unknown``, is shown by ``alertbot
+  deliveries list`` and is not resent automatically (``alertbot deliveries retry ID``).
+
+The body is sent first, then the ``hand_over`` hook runs (the worker records that the
+server may soon have the message), then the final dot: the window in which a killed
+worker cannot know whether the server took the message is the dot's round trip, and
+from the hook on the row says so. If the hook fails, the connection is dropped without
+the dot, so the server discards the message.
 
 A reused connection the server has closed (idle timeout, restart) shows up at MAIL as a
 disconnect or a 421 reply; the channel reconnects once and carries on, which is safe
 because nothing of that message had been sent.
 
-An AUTH failure (535) is treated as transient although it is a 5xx: it is our
-configuration, not this message, that is wrong, and the digests should go out once the
-password is fixed rather than be dropped.
+An AUTH failure (535, or 530 "authentication required") is ``credentials_broken``:
+retried although it is a 5xx, since it is our configuration, not this message, that is
+wrong, and the digests should go out once the password is fixed rather than be dropped.
 """
 
 from __future__ import annotations
 
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -38,8 +48,9 @@ from email.utils import getaddresses, parseaddr
 from typing import ClassVar
 
 from alertbot.config import SmtpSettings
-from alertbot.deliver.base import DeliveryError, Rendered
+from alertbot.deliver.base import DeliveryError, HandOver, Rendered, nothing_to_record
 from alertbot.deliver.mime import Envelope, message_bytes, sender_domain
+from alertbot.deliver.outcome import Outcome
 from alertbot.logs import get_logger
 from alertbot.model import Digest, EndpointKind
 from alertbot.render.parts import one_line
@@ -52,6 +63,8 @@ log = get_logger(__name__)
 HEADER_POLICY = SMTP_POLICY.clone(max_line_length=998)
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 _CRLF = b"\r\n"
+# Replies that mean our login is missing or refused, whatever the stage.
+_AUTH_REFUSED = frozenset({530, 535})
 
 
 def envelope_for(
@@ -112,8 +125,13 @@ def connect_smtp(settings: SmtpSettings) -> smtplib.SMTP:
     Raises ``smtplib.SMTPNotSupportedError`` when STARTTLS is required but not offered.
     """
     if not settings.host:
-        raise DeliveryError("no SMTP relay configured (smtp.host)")
-    context = ssl.create_default_context(cafile=str(settings.ca_file) if settings.ca_file else None)
+        raise DeliveryError("no SMTP relay configured (smtp.host)", Outcome.RELAY_DOWN)
+    # Built only when used: loading the system's CA store costs about 0.1 s.
+    context = (
+        None
+        if settings.security == "none"
+        else ssl.create_default_context(cafile=str(settings.ca_file) if settings.ca_file else None)
+    )
     helo = sender_domain(settings.from_address)
     smtp: smtplib.SMTP
     if settings.security == "ssl":
@@ -165,12 +183,18 @@ class EmailChannel:
         self.bytes_sent = 0
         self.last_message = b""  # the last message accepted (``bench deliver`` replays it)
 
-    def send(self, digest: Digest, rendered: Rendered, *, outbox_id: int) -> str | None:
+    @property
+    def relay(self) -> str:
+        return f"smtp://{self.settings.host}:{self.settings.port}"
+
+    def send(
+        self, digest: Digest, rendered: Rendered, *, outbox_id: int, hand_over: HandOver
+    ) -> str | None:
         """Send one digest; returns its Message-ID. Raises :class:`DeliveryError`."""
         recipients = [addr for _, addr in getaddresses([digest.endpoint.address]) if addr]
         if len(recipients) != 1:
             raise DeliveryError(
-                f"not one email address: {digest.endpoint.address!r}", permanent=True
+                f"not one email address: {digest.endpoint.address!r}", Outcome.PERMANENT
             )
         envelope = envelope_for(
             rendered,
@@ -187,14 +211,16 @@ class EmailChannel:
             message_id, data = message_bytes(envelope, text, html, eight_bit=eight_bit)
             return data
 
-        self._transaction(recipients[0], build)
+        self._transaction(recipients[0], build, hand_over)
         return message_id
 
     def send_bytes(self, recipient: str, data: bytes) -> None:
         """One SMTP transaction (MAIL, RCPT, DATA) for a ready-made 7-bit message."""
-        self._transaction(recipient, lambda _eight_bit: data)
+        self._transaction(recipient, lambda _eight_bit: data, nothing_to_record)
 
-    def _transaction(self, recipient: str, build: Callable[[bool], bytes]) -> None:
+    def _transaction(
+        self, recipient: str, build: Callable[[bool], bytes], hand_over: HandOver
+    ) -> None:
         # The message is built once the connection is up: whether its parts may go 8bit
         # depends on the relay advertising 8BITMIME (RFC 6152).
         try:
@@ -202,22 +228,28 @@ class EmailChannel:
             code, reply = smtp.rcpt(recipient)
             if code not in (250, 251):
                 self._refused("RCPT", code, reply)
-            self._data(smtp, build(self._eight_bit(smtp)))
+            self._data(smtp, build(self._eight_bit(smtp)), hand_over)
         except DeliveryError:
             raise
         except smtplib.SMTPAuthenticationError as exc:
             self.close()
-            raise DeliveryError(f"SMTP login refused: {_reply_text(exc)}") from exc
+            raise DeliveryError(
+                f"SMTP login refused: {_reply_text(exc)}", Outcome.CREDENTIALS_BROKEN
+            ) from exc
         except smtplib.SMTPResponseException as exc:
+            # A refusal while connecting (greeting, EHLO, STARTTLS): the relay, not this
+            # message, is not working.
             self.close()
             raise DeliveryError(
-                f"SMTP {exc.smtp_code}: {_reply_text(exc)}", permanent=exc.smtp_code >= 500
+                f"SMTP {exc.smtp_code} from {self.relay}: {_reply_text(exc)}", Outcome.RELAY_DOWN
             ) from exc
         except (smtplib.SMTPException, OSError) as exc:
             # Connection refused, TLS failures, timeouts and disconnects before the final
             # dot: the server has not taken the message, so trying again is safe.
             self.close()
-            raise DeliveryError(f"SMTP {exc.__class__.__name__}: {exc}") from exc
+            raise DeliveryError(
+                f"SMTP {exc.__class__.__name__} ({self.relay}): {exc}", Outcome.RELAY_DOWN
+            ) from exc
 
     @staticmethod
     def _eight_bit(smtp: smtplib.SMTP) -> bool:
@@ -247,7 +279,7 @@ class EmailChannel:
         # is harmless for a message that turns out to be 7-bit.
         return ["BODY=8BITMIME"] if self._eight_bit(smtp) else []
 
-    def _data(self, smtp: smtplib.SMTP, data: bytes) -> None:
+    def _data(self, smtp: smtplib.SMTP, data: bytes, hand_over: HandOver) -> None:
         smtp.putcmd("data")
         code, reply = smtp.getreply()
         if code != 354:
@@ -255,16 +287,25 @@ class EmailChannel:
         payload = _LEADING_DOT.sub(b"..", data)
         if not payload.endswith(_CRLF):
             payload += _CRLF
-        # smtp.send raises SMTPServerDisconnected if the socket fails: the last bytes,
-        # the final dot, did not all leave, so the server cannot have taken the message.
-        smtp.send(payload + b"." + _CRLF)
+        smtp.send(payload)
+        try:
+            hand_over()
+        except BaseException:
+            # Dropped without the final dot, the server discards the message. (Not
+            # QUIT: inside DATA that line would be taken as part of the message.)
+            self._smtp = None
+            smtp.close()
+            raise
+        # smtp.send raises SMTPServerDisconnected if the socket fails: the final dot did
+        # not all leave, so the server cannot have taken the message.
+        smtp.send(b"." + _CRLF)
         try:
             code, reply = smtp.getreply()
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self.close()
             raise DeliveryError(
                 f"no reply after the final dot of DATA ({exc}); it may have been delivered",
-                unknown=True,
+                Outcome.MAYBE_DELIVERED,
             ) from exc
         if code != 250:
             self._refused("DATA", code, reply)
@@ -281,11 +322,17 @@ class EmailChannel:
                 self.close()
         if code == 421:
             self.close()
-        raise DeliveryError(f"SMTP {code} at {stage}: {one_line(text)}", permanent=code >= 500)
+        raise DeliveryError(f"SMTP {code} at {stage}: {one_line(text)}", reply_outcome(code))
 
     def _connection(self) -> smtplib.SMTP:
         if self._smtp is None:
-            self._smtp = self._connect(self.settings)
+            smtp = self._connect(self.settings)
+            if smtp.sock is not None:
+                # The final dot goes in a write of its own after the hand-over hook; with
+                # Nagle's algorithm those three bytes could wait for the ACK of the body
+                # (up to a delayed-ACK timeout) on every message.
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._smtp = smtp
             self.connections_opened += 1
         return self._smtp
 
@@ -298,6 +345,15 @@ class EmailChannel:
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             smtp.close()
+
+
+def reply_outcome(code: int) -> Outcome:
+    """What an SMTP reply refusing a command means."""
+    if code == 421:  # the server is closing the connection: the relay, not the message
+        return Outcome.RELAY_DOWN
+    if code in _AUTH_REFUSED:
+        return Outcome.CREDENTIALS_BROKEN
+    return Outcome.PERMANENT if code >= 500 else Outcome.TRANSIENT
 
 
 def _reply_text(exc: smtplib.SMTPResponseException) -> str:

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import ClassVar
 
-from alertbot.deliver.base import DeliveryError, Rendered
+from alertbot.deliver.base import DeliveryError, HandOver, Rendered
 from alertbot.deliver.email import build_message
 from alertbot.model import Digest, EndpointKind
 from alertbot.private import make_private_dir, write_private
@@ -59,8 +59,19 @@ class FileChannel:
         folder = self.folder(digest.endpoint.address)
         return {ext: folder / f"{stem}.{ext}" for ext in ("eml", "html", "slack.json")}
 
-    def send(self, digest: Digest, rendered: Rendered, *, outbox_id: int) -> str | None:
-        """Write the three files; returns the email's Message-ID."""
+    @property
+    def relay(self) -> None:
+        """No server: a full disk is this folder's problem, never a relay to back off."""
+        return None
+
+    def send(
+        self, digest: Digest, rendered: Rendered, *, outbox_id: int, hand_over: HandOver
+    ) -> str | None:
+        """Write the three files; returns the email's Message-ID.
+
+        ``hand_over`` is not called: the files are named by outbox id and replaced
+        whole, so writing them again after a crash leaves one copy, never two.
+        """
         if rendered.email is None or rendered.slack is None:
             raise ValueError("the file channel needs the email and Slack renderings")
         msg = build_message(

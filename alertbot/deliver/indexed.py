@@ -5,16 +5,19 @@ the due endpoints' candidate papers. A match depends only on the profile, the pa
 and the corpus statistics, never on which other papers are in the batch, and the index
 ranks exactly as ``match_profile`` does (score, then published date, then id: a total
 order, since ids are unique). So an endpoint's digest is the subscriber's ranked
-matches over the union, kept to that endpoint's own candidates, cut at the cap: that
-is :meth:`IndexedMatches.chosen`, which walks the ranked list once and builds nothing
-for the papers beyond the cap but their count.
+matches over the union, kept to that endpoint's own candidates, cut at the cap.
+
+The matches are a ``MatchTable`` (columns of paper and score per profile):
+:meth:`IndexedMatches.chosen` walks a profile's ranked papers once, builds a ``Match``
+(with its hits) only for the ``max_papers`` a digest shows and counts the rest. Pass an
+``IndexCache`` kept between ticks to reuse the compiled profiles while they are the same.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from alertbot.match import CorpusStats, ProfileIndex, QueryError, validate_profile
+from alertbot.match import CorpusStats, IndexCache, MatchTable, QueryError, validate_profile
 from alertbot.model import Match, Paper, Profile
 
 _Queries = tuple[tuple[str, ...], tuple[str, ...]]
@@ -24,19 +27,25 @@ class IndexedMatches:
     """The matches of ``profiles`` (keyed by subscriber id) among ``papers``, computed once."""
 
     def __init__(
-        self, profiles: Mapping[int, Profile], papers: Iterable[Paper], stats: CorpusStats
+        self,
+        profiles: Mapping[int, Profile],
+        papers: Iterable[Paper],
+        stats: CorpusStats,
+        cache: IndexCache[int] | None = None,
     ) -> None:
         self.stats = stats
         self.errors: dict[int, QueryError] = {}
+        cache = cache or IndexCache()
         union = list({paper.id: paper for paper in papers}.values())
         try:
-            index = ProfileIndex.build(profiles)
+            index = cache.get(profiles)
         except QueryError:
             # ProfileIndex.build refuses the whole set for one bad profile: find those
             # (their digests are planned dead with the reason) and index the rest. Many
             # subscribers share a profile, so each distinct one is parsed once here.
-            index = ProfileIndex.build(self._valid(profiles))
-        self.found = index.match(union, stats) if union else {}
+            index = cache.get(self._valid(profiles))
+        self.table: MatchTable[int] = index.table(union, stats)
+        self._indexed = set(index.keys)
 
     def _valid(self, profiles: Mapping[int, Profile]) -> dict[int, Profile]:
         parses: dict[_Queries, QueryError | None] = {}
@@ -57,12 +66,18 @@ class IndexedMatches:
         and how many more it matched there. Raises the profile's ``QueryError``."""
         if key in self.errors:
             raise self.errors[key]
+        if key not in self._indexed:
+            return [], 0
+        table = self.table
+        i = table.position(key)
+        lo, hi = int(table.ptr[i]), int(table.ptr[i + 1])
+        papers = table.papers
         shown: list[Match] = []
         more = 0
-        for match in self.found.get(key, ()):
-            if allows(match.paper_id):
+        for row, j in enumerate(table.paper[lo:hi].tolist(), lo):
+            if allows(papers[j].id):
                 if len(shown) < cap:
-                    shown.append(match)
+                    shown.append(table.build(i, row))
                 else:
                     more += 1
         return shown, more

@@ -4,6 +4,20 @@
 date, its matches chosen and stored on the row); ``send_due`` decides *when and how*
 (claim, render, send, record). Sending is load and render: the row's stored matches
 with their papers, nothing matched again, so a retry sends exactly what was queued.
+
+The send loop's rules, each for a failure seen in practice:
+
+* one row at a time, each step recorded before it is taken (``alertbot/store/outbox.py``):
+  a worker killed at any instant leaves at most one row it may have delivered, and that
+  row ends ``unknown``, never sent twice;
+* the relay's acceptance is recorded at once; if the database fails just then, recording
+  is retried for ``delivery.record_seconds``, then the worker stops (that row will be
+  ``unknown``) rather than sending more that it cannot record;
+* a stop request (SIGTERM, Ctrl-C, the service stopping) finishes the message in flight
+  and releases the rest of the batch at no cost; nothing sleeps inside a lease (Slack's
+  ``Retry-After`` reschedules the row);
+* a relay failing at the connection level is left alone after a few failures in a row
+  (``relays.py``), and a row is tried at most once per run, so a run always ends.
 """
 
 from __future__ import annotations
@@ -17,19 +31,28 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import datetime
 
-from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from alertbot import metrics
 from alertbot.config import Settings
-from alertbot.deliver.base import Channel, DeliveryError, OpensDirectMessages, Rendered
-from alertbot.deliver.email import EmailChannel
-from alertbot.deliver.file import FileChannel
-from alertbot.deliver.slack import SlackChannel, SlackUserChannel, make_client
-from alertbot.links import feedback_url, unsubscribe_url
+from alertbot.deliver import outcome
+from alertbot.deliver.base import (
+    Channel,
+    DeliveryError,
+    LeaseLost,
+    OpensDirectMessages,
+    Rendered,
+)
+from alertbot.deliver.channels import build_channels, unsubscribe_url_builder
+from alertbot.deliver.liveness import lost_workers
+from alertbot.deliver.outcome import HANDLING, Outcome
+from alertbot.deliver.recording import HandOverHook, record_sent
+from alertbot.deliver.relays import RelayBreakers
+from alertbot.deliver.report import Delivery, SendReport
+from alertbot.links import feedback_url
 from alertbot.logs import get_logger
 from alertbot.model import (
     Digest,
@@ -41,85 +64,14 @@ from alertbot.model import (
     Subscriber,
 )
 from alertbot.render import Renderer
-from alertbot.store import outbox
+from alertbot.store import outbox, reclaim
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.chosen import StoredMatchesError
 
 log = get_logger(__name__)
 
-
-def build_channels(
-    settings: Settings, *, slack_client: WebClient | None = None
-) -> dict[EndpointKind, Channel]:
-    """The channels the settings make usable: email if ``smtp.host``, Slack if a token."""
-    channels: dict[EndpointKind, Channel] = {
-        EndpointKind.FILE: FileChannel(
-            settings.delivery.outbox_dir or settings.data_dir / "outbox",
-            from_address=settings.smtp.from_address,
-        )
-    }
-    if settings.smtp.host:
-        channels[EndpointKind.EMAIL] = EmailChannel(settings.smtp)
-    if slack_client is None and settings.slack.bot_token is not None:
-        slack_client = make_client(
-            settings.slack.bot_token.get_secret_value(),
-            base_url=settings.slack.api_url,
-            timeout=settings.http.timeout_seconds,
-        )
-    if slack_client is not None:
-        channels[EndpointKind.SLACK_CHANNEL] = SlackChannel(slack_client)
-        channels[EndpointKind.SLACK_USER] = SlackUserChannel(slack_client)
-    return channels
-
-
-def unsubscribe_url_builder(settings: Settings) -> Callable[[int, int], str]:
-    """``(subscriber id, endpoint id) -> one-click unsubscribe URL`` with a signed token."""
-    return lambda sid, eid: unsubscribe_url(settings, sid, eid)
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """What happened to one outbox row in this run."""
-
-    outbox_id: int
-    subscriber_id: int
-    subscriber: str
-    endpoint_id: int
-    kind: EndpointKind
-    digest_date: date
-    state: str
-    n_papers: int = 0
-    more: int = 0
-    top_paper: str | None = None
-    error: str | None = None
-    message_id: str | None = None
-
-
-@dataclass
-class SendReport:
-    """The outcome of one ``send_due`` run."""
-
-    deliveries: list[Delivery] = field(default_factory=list)
-    reclaimed: int = 0
-    render_seconds: float = 0.0
-    send_seconds: float = 0.0
-    total_seconds: float = 0.0
-
-    def counts(self) -> dict[str, int]:
-        """Rows per final state in this run."""
-        result: dict[str, int] = {}
-        for d in self.deliveries:
-            result[d.state] = result.get(d.state, 0) + 1
-        return result
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing failed, died or ended unknown."""
-        return not any(
-            d.state in (OutboxState.FAILED, OutboxState.DEAD, OutboxState.UNKNOWN)
-            for d in self.deliveries
-        )
+__all__ = ["Delivery", "SendReport", "send_due"]  # Delivery and SendReport: from report.py
 
 
 @dataclass
@@ -131,9 +83,13 @@ class _Run:
     worker_id: str
     renderer: Renderer
     unsubscribe_url: Callable[[int, int], str]
-    rng: random.Random | None
+    rng: random.Random
     report: SendReport
+    relays: RelayBreakers
     subscribers: dict[int, Subscriber | None] = field(default_factory=dict)
+    attempted: set[int] = field(default_factory=set)  # tried in this run: not again
+    started: int | None = None  # the row whose start the last write recorded
+    progress: Callable[[Delivery], None] | None = None
 
 
 def send_due(
@@ -146,14 +102,20 @@ def send_due(
     worker_id: str | None = None,
     renderer: Renderer | None = None,
     rng: random.Random | None = None,
+    progress: Callable[[Delivery], None] | None = None,
 ) -> SendReport:
     """Send every deliverable outbox row, batch by batch, until none is left or ``stop``.
 
     Rows are claimed ``delivery.batch_size`` at a time and sent grouped by channel, so an
     SMTP connection serves a whole batch. ``stop`` is checked between messages: the one
-    in flight is finished, the rest of the batch is released for the next run.
+    in flight is finished, the rest of the batch is released for the next run. Each row
+    is tried at most once per run. Raises the database's error when the store fails (the
+    untried rows are released first when it lets us).
+    ``progress`` is told each row's outcome as it is recorded.
     """
     started = time.perf_counter()
+    delivery = settings.delivery
+    jitter = rng or _RNG
     run = _Run(
         engine=engine,
         settings=settings,
@@ -162,28 +124,42 @@ def send_due(
         worker_id=worker_id or f"{socket.gethostname()}:{os.getpid()}",
         renderer=renderer or Renderer(public_url=settings.web.public_url),
         unsubscribe_url=unsubscribe_url_builder(settings),
-        rng=rng,
+        rng=jitter,
         report=SendReport(),
+        progress=progress,
+        relays=RelayBreakers(engine, delivery, now=now, rng=jitter),
     )
     stop = stop or threading.Event()
-    delivery = settings.delivery
-    run.report.reclaimed = outbox.reclaim_expired(
-        engine, now=now(), lease_seconds=delivery.lease_seconds, max_attempts=delivery.max_attempts
+    lost = lost_workers(reclaim.holders(engine), me=run.worker_id)
+    run.report.reclaimed = reclaim.reclaim(
+        engine, now=now(), lease_seconds=delivery.lease_seconds, lost_workers=lost
     )
     try:
         while not stop.is_set():
             rows = outbox.claim(
-                engine, now=now(), worker_id=run.worker_id, limit=delivery.batch_size
+                engine,
+                now=now(),
+                worker_id=run.worker_id,
+                limit=delivery.batch_size,
+                skip_kinds=run.relays.skipped_kinds(run.channels),
             )
-            if not rows:
+            # Tried once in this run already (no backoff configured): left for the next.
+            tried = [r.id for r in rows if r.id in run.attempted]
+            outbox.release(engine, tried, worker_id=run.worker_id, state=OutboxState.FAILED)
+            fresh = [r for r in rows if r.id not in run.attempted]
+            if not fresh:
                 break
-            _send_batch(run, rows, stop)
+            _send_batch(run, fresh, stop)
     finally:
         # One channel object may serve several kinds (Slack); close each once.
         for channel in {id(c): c for c in run.channels.values()}.values():
             channel.close()
     run.report.total_seconds = time.perf_counter() - started
     return run.report
+
+
+# Jitter spreads retries; it needs no unpredictability, so the plain PRNG is right.
+_RNG = random.Random()
 
 
 def _send_batch(run: _Run, rows: list[outbox.OutboxRow], stop: threading.Event) -> None:
@@ -199,33 +175,71 @@ def _send_batch(run: _Run, rows: list[outbox.OutboxRow], stop: threading.Event) 
     }
     lease = run.settings.delivery.lease_seconds
     renewed = time.monotonic()
-    index = 0
+    waiting = list(rows)
+    run.started = None
     try:
-        for index, row in enumerate(rows):
+        while waiting:
+            row = waiting[0]
             if stop.is_set():
-                rest = [r.id for r in rows[index:]]
-                outbox.release(run.engine, rest, worker_id=run.worker_id)
-                log.info("stop requested, batch released", released=len(rest))
+                _release(run, waiting, "stop requested, batch released")
                 return
+            relay = _relay(run, row)
+            if run.relays.is_open(relay):
+                held = [r for r in waiting if _relay(run, r) == relay]
+                waiting = [r for r in waiting if _relay(run, r) != relay]
+                _release(run, held, "relay left alone, its rows released", relay=relay)
+                continue
             if time.monotonic() - renewed > lease / 3:
                 # A slow batch must not outlive its lease, or another worker would reclaim it.
-                outbox.renew(
-                    run.engine, [r.id for r in rows[index:]], worker_id=run.worker_id, now=run.now()
-                )
+                ids = [r.id for r in waiting]
+                outbox.renew(run.engine, ids, worker_id=run.worker_id, now=run.now())
                 renewed = time.monotonic()
-            run.report.deliveries.append(_deliver(run, row, papers))
+            waiting.pop(0)
+            run.attempted.add(row.id)
+            following = waiting[0] if waiting else None
+            delivered = _deliver(run, row, papers, following)
+            run.report.deliveries.append(delivered)
+            if run.progress is not None:
+                run.progress(delivered)
     except BaseException:
-        # The database failed under us (or we are interrupted). The row in hand may have
-        # been sent, so it stays 'sending' for the lease to sort out; the rows not yet
-        # touched go back to pending at once instead of waiting out the lease.
-        rest = [r.id for r in rows[index + 1 :]]
-        if rest:
+        # The database failed under us (or we are interrupted). The row in hand keeps the
+        # phase it reached, for the reclaim to act on; the rows not yet touched go back
+        # to pending at once instead of waiting out the lease.
+        if waiting:
             with contextlib.suppress(SQLAlchemyError):
-                outbox.release(run.engine, rest, worker_id=run.worker_id)
+                outbox.release(run.engine, [r.id for r in waiting], worker_id=run.worker_id)
         raise
 
 
-def _deliver(run: _Run, row: outbox.OutboxRow, papers: Mapping[str, Paper]) -> Delivery:
+def _relay(run: _Run, row: outbox.OutboxRow) -> str | None:
+    channel = run.channels.get(row.kind)
+    return channel.relay if channel is not None else None
+
+
+def _release(run: _Run, rows: list[outbox.OutboxRow], why: str, **ctx: object) -> None:
+    run.started = None  # a released row is started afresh if claimed again
+    released = outbox.release(run.engine, [r.id for r in rows], worker_id=run.worker_id)
+    log.info(why, released=released, **ctx)
+
+
+def _attempt(run: _Run, row: outbox.OutboxRow) -> outbox.NextRow:
+    """``row`` as its start records it, with the deadline its first attempt fixes."""
+    now = run.now()
+    subscriber = run.subscribers.get(row.subscriber_id)
+    if row.deadline_at is not None or subscriber is None:
+        return outbox.NextRow(row.id, row.deadline_at or now)
+    hours = run.settings.delivery.retry_hours
+    return outbox.NextRow(
+        row.id, outcome.deadline(subscriber, row.digest_date, first_attempt=now, hours=hours)
+    )
+
+
+def _deliver(
+    run: _Run,
+    row: outbox.OutboxRow,
+    papers: Mapping[str, Paper],
+    following: outbox.OutboxRow | None,
+) -> Delivery:
     ctx = {"outbox_id": row.id, "subscriber_id": row.subscriber_id, "endpoint_id": row.endpoint_id}
     # Loaded per batch by _send_batch; absent means deleted since the digest was queued.
     subscriber = run.subscribers.get(row.subscriber_id)
@@ -238,24 +252,33 @@ def _deliver(run: _Run, row: outbox.OutboxRow, papers: Mapping[str, Paper]) -> D
     result = Delivery(
         row.id, row.subscriber_id, name, row.endpoint_id, row.kind, row.digest_date, ""
     )
+    attempt = _attempt(run, row)
+    # The first row of a batch is started here; each later one by the write that ends its
+    # predecessor, which saves a commit per message.
+    if run.started != row.id and not outbox.start(run.engine, attempt, worker_id=run.worker_id):
+        return _taken_over(result, ctx)
+    start_next = _attempt(run, following) if following else None
+    run.started = following.id if following else None
+    me = run.worker_id
     if subscriber is None or endpoint is None or not subscriber.active or not endpoint.active:
         why = "subscriber paused or endpoint disabled since the digest was queued"
-        outbox.finish(run.engine, row, OutboxState.DEAD, why, worker_id=run.worker_id)
+        outbox.finish(run.engine, row, OutboxState.DEAD, why, worker_id=me, start_next=start_next)
         log.info("digest dropped", **ctx, reason=why)
         return replace(result, state=OutboxState.DEAD, error=why)
     try:
         digest = _rebuild(row, subscriber, endpoint, papers)
     except StoredMatchesError as exc:
         why = str(exc)
-        outbox.finish(run.engine, row, OutboxState.DEAD, why, worker_id=run.worker_id)
+        outbox.finish(run.engine, row, OutboxState.DEAD, why, worker_id=me, start_next=start_next)
         return replace(result, state=OutboxState.DEAD, error=why)
     if digest.is_empty and not run.settings.delivery.send_empty:
         why = "its papers are no longer stored"
-        outbox.finish(run.engine, row, OutboxState.EMPTY, why, worker_id=run.worker_id)
+        outbox.finish(run.engine, row, OutboxState.EMPTY, why, worker_id=me, start_next=start_next)
         return replace(result, state=OutboxState.EMPTY)
     top = digest.items[0].paper.title if digest.items else None
     result = replace(result, n_papers=len(digest.items), more=digest.more, top_paper=top)
     channel = run.channels.get(row.kind)
+    hook: HandOverHook | None = None
     try:
         if channel is None:
             raise DeliveryError(f"no {row.kind.value} channel configured")
@@ -263,28 +286,48 @@ def _deliver(run: _Run, row: outbox.OutboxRow, papers: Mapping[str, Paper]) -> D
         rendered = _render(run, channel, digest)
         sent_at = time.perf_counter()
         try:
-            message_id = channel.send(digest, rendered, outbox_id=row.id)
-        except (DeliveryError, SQLAlchemyError):
+            hook = HandOverHook(run.engine, row.id, worker_id=run.worker_id, now=run.now)
+            message_id = channel.send(digest, rendered, outbox_id=row.id, hand_over=hook)
+        except (DeliveryError, SQLAlchemyError, LeaseLost):
             raise
         except Exception as exc:
             # A channel bug must not stop the batch or leave the row 'sending' until the
-            # lease ends; it counts as a transient failure, with the traceback logged.
+            # lease ends; it counts as transient, or as maybe delivered once the message
+            # was handed over, with the traceback logged.
             log.exception("channel failed", **ctx)
-            raise DeliveryError(f"{exc.__class__.__name__}: {exc}") from exc
+            what = Outcome.MAYBE_DELIVERED if hook and hook.called else Outcome.TRANSIENT
+            raise DeliveryError(f"{exc.__class__.__name__}: {exc}", what) from exc
         finally:
             run.report.send_seconds += time.perf_counter() - sent_at
+    except LeaseLost:
+        return _taken_over(result, ctx)
     except DeliveryError as exc:
-        return _failed(run, row, result, exc, ctx)
+        return _failed(run, row, result, exc, ctx, attempt, start_next)
     now = run.now()
     ids = [item.paper.id for item in digest.items]
-    if not outbox.complete(
-        run.engine, row, worker_id=run.worker_id, now=now, message_id=message_id, paper_ids=ids
-    ):
-        log.warning("sent, but the row was reclaimed meanwhile", **ctx)
+    recorded = record_sent(
+        run.engine,
+        row,
+        worker_id=run.worker_id,
+        now=now,
+        message_id=message_id,
+        paper_ids=ids,
+        start_next=start_next,
+        seconds=run.settings.delivery.record_seconds,
+    )
+    if not recorded:
+        log.warning("sent, but the row was taken over meanwhile", **ctx)
+    run.relays.succeeded(channel.relay)
     metrics.digests_sent.labels(row.kind.value).inc()
     metrics.delivery_latency.labels(row.kind.value).observe((now - row.created_at).total_seconds())
     log.info("digest sent", **ctx, papers=len(ids), message_id=message_id)
     return replace(result, state=OutboxState.SENT, message_id=message_id)
+
+
+def _taken_over(result: Delivery, ctx: Mapping[str, object]) -> Delivery:
+    why = "taken over by another worker (this one's lease ran out); not sent by this one"
+    log.warning("row taken over", **ctx)
+    return replace(result, state=OutboxState.SENDING, error=why)
 
 
 def _rebuild(
@@ -345,25 +388,40 @@ def _failed(
     result: Delivery,
     exc: DeliveryError,
     ctx: Mapping[str, object],
+    attempt: outbox.NextRow,
+    start_next: outbox.NextRow | None,
 ) -> Delivery:
     delivery = run.settings.delivery
-    if exc.disable:
+    handling = HANDLING[exc.outcome]
+    verdict = outcome.after_failure(
+        exc.outcome,
+        exc.message,
+        attempts=row.attempts + 1,
+        now=run.now(),
+        deadline=attempt.deadline,
+        retry_after=exc.retry_after,
+        base_seconds=delivery.backoff_base_seconds,
+        max_seconds=delivery.backoff_max_seconds,
+        jitter=run.rng.random(),
+    )
+    outbox.fail(
+        run.engine,
+        row,
+        verdict.note,
+        state=verdict.state,
+        next_attempt_at=verdict.next_attempt_at,
+        worker_id=run.worker_id,
+        start_next=start_next,
+    )
+    if handling.disable_endpoint:
         subscriber_store.set_endpoint_active(run.engine, row.endpoint_id, False, reason=exc.message)
         run.subscribers.pop(row.subscriber_id, None)
         log.warning("endpoint disabled", **ctx, reason=exc.message)
-    state = outbox.fail(
-        run.engine,
-        row,
-        exc.message,
-        worker_id=run.worker_id,
-        now=run.now(),
-        permanent=exc.permanent,
-        unknown=exc.unknown,
-        max_attempts=delivery.max_attempts,
-        base_seconds=delivery.backoff_base_seconds,
-        max_seconds=delivery.backoff_max_seconds,
-        rng=run.rng,
+    if handling.counts_against_relay:
+        run.relays.failed(_relay(run, row), exc.message)
+    metrics.digests_failed.labels(row.kind.value, exc.outcome.value).inc()
+    report = log.error if handling.alarm else log.warning
+    report(
+        "digest not delivered", **ctx, outcome=exc.outcome, state=verdict.state, error=exc.message
     )
-    metrics.digests_failed.labels(row.kind.value, str(state != OutboxState.FAILED).lower()).inc()
-    log.warning("digest not delivered", **ctx, state=state, error=exc.message)
-    return replace(result, state=state, error=exc.message)
+    return replace(result, state=verdict.state, error=verdict.note)

@@ -1,20 +1,17 @@
 """Atoms and normal forms: what the profile index compiles queries into.
 
 An *atom* is a word, phrase or prefix wildcard in a field. A query becomes an OR of
-conjunctions of atoms and negated atoms (disjunctive normal form); a paper becomes the
-set of atoms it contains, found through per-field lookups built from the vocabulary.
+conjunctions of atoms and negated atoms (disjunctive normal form); the atoms a batch of
+papers contains are found by :mod:`alertbot.match.batch` from the vocabulary's ids.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
-from alertbot.match.evaluate import SEARCHED, Doc
 from alertbot.match.query import Node, Not, Or, Prefix, Term
 
 MAX_CONJUNCTIONS = 64  # beyond this a query is evaluated on Python ints instead
-FIELDS = ("ti", "abs", "au")  # the paper fields atoms are looked up in
 AtomKey = tuple[str, str, object]  # ("t", field, stems) or ("x", field, prefix)
 Conj = tuple[frozenset[int], frozenset[int]]  # (positive atom ids, negated atom ids)
 
@@ -23,21 +20,11 @@ class TooBig(Exception):
     """The query's normal form would exceed MAX_CONJUNCTIONS."""
 
 
-def _by_field() -> dict[str, dict[str, list[int]]]:
-    return {f: defaultdict(list) for f in FIELDS}
-
-
 @dataclass
 class Vocabulary:
-    """Atoms by id, and per paper field the lookups that field's words go through."""
+    """Atoms by id: ``("t", field, stems)`` for words and phrases, ``("x", field, prefix)``."""
 
     ids: dict[AtomKey, int] = field(default_factory=dict)
-    words: dict[str, dict[str, list[int]]] = field(default_factory=_by_field)
-    prefixes: dict[str, dict[str, list[int]]] = field(default_factory=_by_field)
-    phrases: dict[str, dict[str, list[tuple[tuple[str, ...], int]]]] = field(
-        default_factory=lambda: {f: defaultdict(list) for f in FIELDS}
-    )
-    prefix_lengths: set[int] = field(default_factory=set)
 
     def atom(self, node: Term | Prefix) -> int:
         key: AtomKey = (
@@ -48,40 +35,7 @@ class Vocabulary:
         aid = self.ids.get(key)
         if aid is None:
             aid = self.ids[key] = len(self.ids)
-            for src in SEARCHED[node.field]:
-                if isinstance(node, Prefix):
-                    self.prefixes[src][node.prefix].append(aid)
-                    self.prefix_lengths.add(len(node.prefix))
-                elif len(node.stems) == 1:
-                    self.words[src][node.stems[0]].append(aid)
-                else:
-                    self.phrases[src][node.stems[0]].append((node.stems, aid))
         return aid
-
-    def present(self, doc: Doc) -> set[int]:
-        """Ids of the atoms ``doc`` contains."""
-        found: set[int] = set()
-        lengths = sorted(self.prefix_lengths)
-        for fname, text in doc.fields.items():
-            positions = text.positions
-            words = self.words[fname]
-            for s in positions.keys() & words.keys():
-                found.update(words[s])
-            phrases = self.phrases[fname]
-            stems = text.stems
-            for s in positions.keys() & phrases.keys():
-                for phrase, aid in phrases[s]:
-                    k = len(phrase)
-                    if any(tuple(stems[i : i + k]) == phrase for i in positions[s]):
-                        found.add(aid)
-            prefixes = self.prefixes[fname]
-            if lengths and prefixes:
-                for surface in {t.surface for t in text.tokens}:
-                    for n in lengths:
-                        if n > len(surface):
-                            break
-                        found.update(prefixes.get(surface[:n], ()))
-        return found
 
 
 def dnf(node: Node, vocab: Vocabulary, negate: bool = False) -> list[Conj]:

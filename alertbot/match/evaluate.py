@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from alertbot.match.normalise import Token, tokenise
-from alertbot.match.query import And, Node, Not, Or, Prefix, Term
+from alertbot.match.normalise import Token, analyse, offsets
+from alertbot.match.query import CATEGORY, And, Node, Not, Or, Prefix, Term
 from alertbot.match.score import PHRASE_BOOST, CorpusStats, term_score
 from alertbot.model import Field, Paper
+from alertbot.tex import display, display_authors
 
 FIELD_NAMES: dict[str, Field] = {"ti": "title", "abs": "abstract", "au": "authors"}
 # The fields an atom looks in: the default field is title or abstract.
@@ -17,26 +18,48 @@ SEARCHED: dict[str, tuple[str, ...]] = {
     "abs": ("abs",),
     "au": ("au",),
     "ta": ("ti", "abs"),
+    "cat": ("cat",),
 }
 Span = tuple[int, int]
 
 
 class FieldText:
-    """One field's tokens with a stem -> positions index for fast lookups."""
+    """One field's words and stems; their character offsets, and a stem -> positions
+    index, are made only when the reference evaluator asks (most papers never need them).
+    """
 
-    __slots__ = ("positions", "stems", "tokens")
+    __slots__ = ("_offsets", "_positions", "stems", "surfaces", "text")
 
-    def __init__(self, text: str) -> None:
-        self.tokens: list[Token] = tokenise(text)
-        self.stems: list[str] = [t.stem for t in self.tokens]
-        self.positions: dict[str, list[int]] = {}
-        for i, s in enumerate(self.stems):
-            self.positions.setdefault(s, []).append(i)
+    def __init__(self, text: str, tokens: list[Token] | None = None) -> None:
+        self.text = text
+        self._positions: dict[str, list[int]] | None = None
+        self._offsets: tuple[list[int], list[int]] | None = None
+        if tokens is None:
+            self.surfaces, self.stems = analyse(text)
+        else:
+            self.surfaces = [t.surface for t in tokens]
+            self.stems = [t.stem for t in tokens]
+            self._offsets = ([t.start for t in tokens], [t.end for t in tokens])
+
+    @property
+    def offsets(self) -> tuple[list[int], list[int]]:
+        """Each word's start and end in ``text``."""
+        if self._offsets is None:
+            self._offsets = offsets(self.text)
+        return self._offsets
+
+    @property
+    def positions(self) -> dict[str, list[int]]:
+        if self._positions is None:
+            self._positions = {}
+            for i, s in enumerate(self.stems):
+                self._positions.setdefault(s, []).append(i)
+        return self._positions
 
     def find(self, atom: Term | Prefix) -> list[tuple[int, int]]:
         """Token ranges ``[first, last]`` where ``atom`` occurs."""
         if isinstance(atom, Prefix):
-            return [(i, i) for i, t in enumerate(self.tokens) if t.surface.startswith(atom.prefix)]
+            return [(i, i) for i, w in enumerate(self.surfaces) if w.startswith(atom.prefix)]
         stems = atom.stems
         starts = self.positions.get(stems[0], ())
         if len(stems) == 1:
@@ -54,27 +77,48 @@ class FieldText:
 class Doc:
     """A paper tokenised once, field by field (plus a memo of atom scores)."""
 
-    __slots__ = ("fields", "paper", "scored")
+    __slots__ = ("fields", "paper", "scored", "scored_with")
 
     def __init__(self, paper: Paper) -> None:
         self.paper = paper
         self.fields: dict[str, FieldText] = {
-            "ti": FieldText(paper.title),
-            "abs": FieldText(paper.abstract),
-            "au": FieldText(", ".join(paper.authors)),
+            # The displayed text (TeX as Unicode): what readers see is what spans index.
+            "ti": FieldText(display(paper.title)),
+            "abs": FieldText(display(paper.abstract)),
+            "au": FieldText(display_authors(paper.authors)),
+            # One token per category, compared whole: cs.LG is not the words cs and lg.
+            "cat": FieldText("", [Token(c, c, 0, 0) for c in map(str.casefold, paper.categories)]),
         }
-        # (atom, stats) -> (score, hits): many queries share an atom.
-        self.scored: dict[tuple[Term | Prefix, int], tuple[float, list[HitPart], CorpusStats]] = {}
+        # atom -> (score, hits) under ``scored_with``: many queries share an atom. One
+        # statistics object at a time, so a new tick's statistics replace the memo instead
+        # of growing it (it was keyed by id(stats) and kept every tick's statistics alive).
+        self.scored: dict[Term | Prefix, tuple[float, list[HitPart]]] = {}
+        self.scored_with: CorpusStats | None = None
 
 
-_cache: dict[tuple[str, str, str, tuple[str, ...]], Doc] = {}
+_cache: dict[tuple[str, str, str, tuple[str, ...], tuple[str, ...]], Doc] = {}
 _CACHE_SIZE = 8192
+
+
+def clear_doc_cache() -> None:
+    """Forget every tokenised paper (benchmarks time tokenisation as a tick does)."""
+    _cache.clear()
+
+
+def _key(paper: Paper) -> tuple[str, str, str, tuple[str, ...], tuple[str, ...]]:
+    # Paper holds a dict (extra), so it is not hashable; the key is its text.
+    return (paper.id, paper.title, paper.abstract, paper.authors, paper.categories)
+
+
+def fresh_doc(paper: Paper) -> Doc:
+    """The cached tokenised paper if there is one, else a new one left out of the cache
+    (the index keeps its own for one table: a tick's papers must not pile up here)."""
+    return _cache.get(_key(paper)) or Doc(paper)
 
 
 def doc_for(paper: Paper) -> Doc:
     """The tokenised paper, cached so many profiles share one tokenisation."""
-    # Paper holds a dict (extra), so it is not hashable; the key is its text.
-    key = (paper.id, paper.title, paper.abstract, paper.authors)
+    key = _key(paper)
     doc = _cache.get(key)
     if doc is None:
         if len(_cache) >= _CACHE_SIZE:
@@ -103,33 +147,95 @@ class HitPart:
     spans: tuple[Span, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """A positive word, phrase or wildcard of a query tree, as it scores.
+
+    ``weight`` is the product of the weights from the root down to the atom (multiplied
+    in that order); ``gate`` is what must also be true for it to score: the conjunction
+    of the OR branches on its path (None when nothing beyond the atom itself, as for an
+    atom with no OR above it or one that is itself an OR branch).
+    """
+
+    atom: Term | Prefix
+    weight: float
+    gate: Node | None
+
+
+def occurrences(root: Node) -> list[Occurrence]:
+    """The positive atoms of ``root`` in depth-first order (negated ones never score)."""
+    out: list[Occurrence] = []
+
+    def walk(node: Node, weight: float, branches: tuple[Node, ...]) -> None:
+        weight = weight * node.weight
+        if isinstance(node, Term | Prefix):
+            gates = tuple(b for b in branches if b is not node)
+            gate = None if not gates else gates[0] if len(gates) == 1 else And(gates)
+            out.append(Occurrence(node, weight, gate))
+        elif isinstance(node, And):
+            for child in node.children:
+                walk(child, weight, branches)
+        elif isinstance(node, Or):
+            for child in node.children:
+                walk(child, weight, (*branches, child))
+
+    walk(root, 1.0, ())
+    return out
+
+
 def explain(node: Node, doc: Doc, stats: CorpusStats) -> tuple[float, list[HitPart]]:
-    """Score and hits of a node known to be true for ``doc``: only true branches count."""
-    if isinstance(node, Term | Prefix):
-        return _atom(node, doc, stats)
-    if isinstance(node, Not):
-        return 0.0, []
+    """Score and hits of a node known to be true for ``doc``: only true branches count.
+
+    The score is the sum, in depth-first order, of each scoring occurrence's atom score
+    times its path weight: the README's "weights multiply that part's score" in a form
+    the index computes with the same operations in the same order (so, bit for bit).
+    """
+    return explain_occurrences(_occurrences(node), doc, stats)
+
+
+def explain_occurrences(
+    found: Sequence[Occurrence], doc: Doc, stats: CorpusStats
+) -> tuple[float, list[HitPart]]:
+    """:func:`explain` from a tree's :func:`occurrences`, already listed."""
     total = 0.0
     hits: list[HitPart] = []
-    for child in node.children:
-        if isinstance(node, Or) and not matches(child, doc):
+    for occ in found:
+        if occ.gate is not None and not matches(occ.gate, doc):
             continue
-        score, parts = explain(child, doc, stats)
-        total += score
+        score, parts = _atom(occ.atom, doc, stats)
+        if not parts and not score:  # an OR branch that is this very atom, absent here
+            continue
+        total += score * occ.weight
         hits.extend(parts)
-    return total * node.weight, hits
+    return total, hits
+
+
+_occ_cache: dict[Node, list[Occurrence]] = {}
+
+
+def _occurrences(node: Node) -> list[Occurrence]:
+    found = _occ_cache.get(node)
+    if found is None:
+        if len(_occ_cache) >= _CACHE_SIZE * 8:
+            _occ_cache.clear()
+        found = _occ_cache[node] = occurrences(node)
+    return found
 
 
 def _atom(atom: Term | Prefix, doc: Doc, stats: CorpusStats) -> tuple[float, list[HitPart]]:
-    key = (atom, id(stats))
-    found = doc.scored.get(key)
-    if found is None or found[2] is not stats:
-        score, hits = _score_atom(atom, doc, stats)
-        doc.scored[key] = found = (score, hits, stats)
-    return found[0], found[1]
+    if doc.scored_with is not stats:
+        doc.scored = {}
+        doc.scored_with = stats
+    found = doc.scored.get(atom)
+    if found is None:
+        found = doc.scored[atom] = _score_atom(atom, doc, stats)
+    return found
 
 
 def _score_atom(atom: Term | Prefix, doc: Doc, stats: CorpusStats) -> tuple[float, list[HitPart]]:
+    """The atom's score in ``doc`` before any weight (its own included), and its hits."""
+    if atom.field == CATEGORY:  # a filter on the listing's categories, not relevance
+        return 0.0, []
     total = 0.0
     hits: list[HitPart] = []
     for f in SEARCHED[atom.field]:
@@ -143,10 +249,11 @@ def _score_atom(atom: Term | Prefix, doc: Doc, stats: CorpusStats) -> tuple[floa
             idf = sum(stats.idf(s) for s in atom.stems)
             if len(atom.stems) > 1:
                 idf *= PHRASE_BOOST
-        total += term_score(stats, f, idf, len(found), len(text.tokens))
-        spans = tuple((text.tokens[a].start, text.tokens[b].end) for a, b in found)
+        total += term_score(stats, f, idf, len(found), len(text.stems))
+        starts, ends = text.offsets
+        spans = tuple((starts[a], ends[b]) for a, b in found)
         hits.append(HitPart(FIELD_NAMES[f], atom.display, _merge(spans)))
-    return total * atom.weight, hits
+    return total, hits
 
 
 def _merge(spans: Sequence[Span]) -> tuple[Span, ...]:

@@ -9,6 +9,7 @@ Grammar (AND binds tighter than OR; operators are upper case, ``or`` is a word):
     primary := [field ":"] (WORD ["*"] | '"' phrase '"' | "(" or_expr ")") ["^" number]
 
 Every error is a :class:`QueryError` naming what is wrong and the 1-based column.
+Parentheses and ``NOT``/``-`` nest at most :data:`MAX_DEPTH` levels.
 """
 
 from __future__ import annotations
@@ -26,10 +27,19 @@ FIELDS: dict[str, str] = {
     "abstract": "abs",
     "au": "au",
     "author": "au",
+    "cat": "cat",
 }
+CATEGORY = "cat"  # arXiv categories: whole, case-insensitive values, never scored
+# cs.LG, math.AP, hep-th, astro-ph.CO, q-bio.NC; a trailing * makes a category prefix.
+_CATEGORY = re.compile(r"[a-z][a-z-]*(?:\.[a-z][a-z-]*)?")
+_CATEGORY_PREFIX = re.compile(r"[a-z][a-z-]*\.?(?:[a-z][a-z-]*)?")
 DEFAULT_FIELD = "ta"  # title or abstract
 MIN_PREFIX = 2
 MAX_WEIGHT = 100.0
+# Parentheses and NOT/- each nest one level. Real queries use a handful; the cap keeps
+# the recursive parser and evaluators far from Python's recursion limit (~235 nested
+# groups raised RecursionError before it).
+MAX_DEPTH = 32
 _NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)")
 _OPERATORS = frozenset({"OR", "AND", "NOT"})
 _RUN_STOP = frozenset('"()^') | frozenset(" \t\r\n\f\v")
@@ -182,7 +192,7 @@ def _lex_run(run: str, col: int) -> Iterator[_Tok]:
     if colon:
         if name.lower() not in FIELDS:
             raise QueryError(
-                f"unknown field '{name}:' (use ti:, abs: or au:, or quote the text)", col
+                f"unknown field '{name}:' (use ti:, abs:, au: or cat:, or quote the text)", col
             )
         yield _Tok("FIELD", FIELDS[name.lower()], col)
         if rest:
@@ -200,6 +210,14 @@ class _Parser:
         self.pos = 0
         self.end_col = end_col
         self.n_atoms = 0
+        self.depth = 0
+
+    def deeper(self, tok: _Tok) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QueryError(
+                f"nested more than {MAX_DEPTH} levels deep (parentheses and NOT/-)", tok.col
+            )
 
     def peek(self) -> _Tok | None:
         return self.toks[self.pos] if self.pos < len(self.toks) else None
@@ -252,7 +270,10 @@ class _Parser:
             if not self.starts_operand():
                 what = "NOT" if tok.kind == "NOT" else "'-'"
                 raise QueryError(f"{what} needs a term after it", tok.col)
-            return Not(self.unary(fld))
+            self.deeper(tok)
+            node = Not(self.unary(fld))
+            self.depth -= 1
+            return node
         return self.primary(fld)
 
     def primary(self, fld: str) -> Node:
@@ -280,7 +301,9 @@ class _Parser:
                 raise QueryError("empty parentheses", tok.col)
             if nxt is None:
                 raise QueryError("unclosed '('", tok.col)
+            self.deeper(tok)
             node = self.or_expr(fld)
+            self.depth -= 1
             close = self.peek()
             if close is None or close.kind != "RPAREN":
                 raise QueryError("unclosed '('", tok.col)
@@ -296,6 +319,8 @@ class _Parser:
 
     def word(self, tok: _Tok, fld: str) -> Node:
         raw = tok.text
+        if fld == CATEGORY:
+            return self.category(tok)
         if "*" in raw[:-1]:
             raise QueryError("'*' is only allowed at the end of a word", tok.col + raw.index("*"))
         if raw.endswith("*"):
@@ -317,7 +342,21 @@ class _Parser:
         self.n_atoms += 1
         return Term(fld, tuple(p.stem for p in parts), raw)
 
+    def category(self, tok: _Tok) -> Node:
+        value = tok.text.casefold()
+        self.n_atoms += 1
+        if value.endswith("*") and _CATEGORY_PREFIX.fullmatch(value[:-1]):
+            return Prefix(CATEGORY, value[:-1])
+        if _CATEGORY.fullmatch(value):
+            return Term(CATEGORY, (value,), tok.text)
+        raise QueryError(
+            f"'{tok.text}' is not an arXiv category (like cs.LG, hep-th, or cs.* for all of cs)",
+            tok.col,
+        )
+
     def phrase(self, tok: _Tok, fld: str) -> Node:
+        if fld == CATEGORY:
+            raise QueryError("cat: takes a category such as cs.LG, not a phrase", tok.col)
         if "*" in tok.text:
             raise QueryError("wildcards are not allowed inside a phrase", tok.col)
         parts = tokenise(tok.text)

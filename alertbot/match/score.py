@@ -18,8 +18,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from alertbot.match.normalise import tokenise
+from alertbot.match.normalise import analyse
 from alertbot.model import Paper
+from alertbot.tex import display, display_authors
 
 K1 = 1.2
 B = 0.75
@@ -50,12 +51,13 @@ class CorpusStats:
         n = 0
         for paper in papers:
             n += 1
-            title = tokenise(paper.title)
-            abstract = tokenise(paper.abstract)
+            # The text the matcher reads: TeX shown as Unicode, as in evaluate.Doc.
+            _, title = analyse(display(paper.title))
+            _, abstract = analyse(display(paper.abstract))
             totals["ti"] += len(title)
             totals["abs"] += len(abstract)
-            totals["au"] += len(tokenise(", ".join(paper.authors)))
-            df.update({t.stem for t in title} | {t.stem for t in abstract})
+            totals["au"] += len(analyse(display_authors(paper.authors))[1])
+            df.update(set(title) | set(abstract))
         if not n:
             return cls.empty()
         avg = {f: max(totals[f] / n, 1.0) for f in DEFAULT_AVG_LEN}

@@ -56,6 +56,7 @@ from alertbot.render.parts import (
     why,
 )
 from alertbot.render.templates import environment, find_templates
+from alertbot.tex import display
 
 # (paper id, verdict) -> the signed link that records it (alertbot.links.feedback_url
 # with the subscriber bound); None renders no feedback links (previews).
@@ -194,7 +195,7 @@ class Renderer:
         return inlined.replace(PAPERS_MARK, "".join(b.html for b in blocks), 1)
 
     def _context(self, digest: Digest, unsubscribe_url: str) -> dict[str, Any]:
-        top = digest.items[0].paper.title if digest.items else ""
+        top = display(digest.items[0].paper.title) if digest.items else ""
         return {
             "digest": digest,
             "day": day_label(digest.digest_date),

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 from markupsafe import Markup
 
 from alertbot.model import Field, Match, Paper, RankReason
+from alertbot.tex import display
 
 ARXIV_ABS = "https://arxiv.org/abs/{id}"
 ARXIV_PDF = "https://arxiv.org/pdf/{id}"
@@ -207,11 +208,13 @@ def highlight_html(text: str, spans: Sequence[Span]) -> Markup:
 
 
 def display_text(text: str, limit: int | None) -> str:
-    """A field as shown: CR/LF and controls turned into spaces (offsets kept), then trimmed.
+    """A field as shown: TeX as Unicode (``alertbot.tex``, the text the matcher's spans
+    index), CR/LF and controls turned into spaces (offsets kept), then trimmed.
 
-    Characters are replaced one for one, never removed, so the matcher's spans into the
-    original text still point at the same characters.
+    Characters are replaced one for one, never removed, so the matcher's spans still
+    point at the same characters.
     """
+    text = display(text)
     if limit is not None:
         text = trim(text, limit)
     return text if text.isprintable() else _INVISIBLE.sub(" ", text)

@@ -109,7 +109,9 @@ class Jobs:
             metrics.job_runs.labels("fetch", "skipped").inc()
             return
         try:
-            outcomes = pipeline.fetch_sources(self.engine, self.settings, now=self.now, only=only)
+            outcomes = pipeline.fetch_sources(
+                self.engine, self.settings, now=self.now, only=only, stop=self.stop
+            )
         except Exception:
             metrics.job_runs.labels("fetch", "error").inc()
             log.exception("fetch failed", source=only or "*")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from datetime import datetime
 from typing import Any
 
@@ -47,13 +48,11 @@ SORRY = "Sorry, something went wrong on our side. Please try again in a minute."
 
 
 def make_client(settings: Settings) -> WebClient:
-    """The delivery channel's client, without retries: a 429's Retry-After or a second
-    attempt would blow the 3-second acknowledgement, and a failed users.info only means
-    falling back to the stored time zone."""
+    """The delivery channel's client (which never retries: a 429's Retry-After or a
+    second attempt would blow the 3-second acknowledgement, and a failed users.info only
+    means falling back to the stored time zone)."""
     token = settings.slack.bot_token.get_secret_value() if settings.slack.bot_token else ""
-    return slack_client(
-        token, base_url=settings.slack.api_url, timeout=API_TIMEOUT_SECONDS, max_retries=0
-    )
+    return slack_client(token, base_url=settings.slack.api_url, timeout=API_TIMEOUT_SECONDS)
 
 
 def make_deps(
@@ -63,8 +62,11 @@ def make_deps(
     now: Callable[[], datetime],
     client: WebClient | None = None,
     send_confirmation: ConfirmationSender | None = None,
+    background: Executor | None = None,
 ) -> SlackDeps:
-    return SlackDeps(
+    """What the listeners need; ``background`` runs follow-ups (the service shuts it down
+    before the store, so none runs on after "service stopped")."""
+    deps = SlackDeps(
         engine=engine,
         settings=settings,
         now=now,
@@ -73,6 +75,9 @@ def make_deps(
         mail_limits=MailLimits.from_settings(settings),
         send_confirmation=send_confirmation or deliver_confirmation,
     )
+    if background is not None:
+        deps.background = background
+    return deps
 
 
 def build_app(deps: SlackDeps) -> App:
@@ -175,6 +180,7 @@ def slack_routes(
     now: Callable[[], datetime],
     client: WebClient | None = None,
     send_confirmation: ConfirmationSender | None = None,
+    background: Executor | None = None,
     wall_clock: Callable[[], float] = time.time,
 ) -> list[BaseRoute]:
     """``POST /slack/commands`` and ``POST /slack/interactions``, each request verified.
@@ -184,7 +190,14 @@ def slack_routes(
     """
     if settings.slack.signing_secret is None:
         raise ValueError("slack.signing_secret is required to serve Slack over HTTP")
-    deps = make_deps(engine, settings, now=now, client=client, send_confirmation=send_confirmation)
+    deps = make_deps(
+        engine,
+        settings,
+        now=now,
+        client=client,
+        send_confirmation=send_confirmation,
+        background=background,
+    )
     app = build_app(deps)
     verifier = RequestVerifier(
         settings.slack.signing_secret.get_secret_value(), wall_clock=wall_clock

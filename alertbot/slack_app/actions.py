@@ -13,31 +13,31 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy.exc import IntegrityError
 
 from alertbot import validate
 from alertbot.digest import build_digest
 from alertbot.links import confirm_url
 from alertbot.logs import get_logger
-from alertbot.match import ProfileIndex, QueryError, parse_query
+from alertbot.match import ProfileIndex, QueryError
 from alertbot.model import EndpointKind, Profile, Subscriber
 from alertbot.render import Renderer
 from alertbot.slack_app import commands as c
 from alertbot.slack_app import replies
 from alertbot.slack_app.context import SlackDeps, SlackUser
 from alertbot.slack_app.replies import echo, escape
-from alertbot.store import subscribers as store
 from alertbot.store.candidates import candidate_papers
-from alertbot.store.db import transaction
 from alertbot.store.outgoing_mail import MailPurpose, reserve_mail
+from alertbot.subscribers import (
+    MAX_EMAILS,
+    AlreadyThere,
+    NoSuchItem,
+    QueryRefused,
+    TooMany,
+)
 
 log = get_logger(__name__)
 
 Respond = Callable[..., Any]
-STOPPED = "stopped"
-PAUSED_FROM_SLACK = "paused from Slack"
-AWAITING_CONFIRMATION = "awaiting confirmation"
-MAX_EMAILS = 3  # addresses per subscriber: the command must not be a way to mail strangers
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +53,7 @@ def perform(action: c.Action, user: SlackUser, deps: SlackDeps) -> Outcome:
     if isinstance(action, c.Help):
         return Outcome(replies.HELP)
     sub = subscriber_for(user, deps)
-    now = deps.now()
-    engine = deps.engine
+    service = deps.subscribers
     match action:
         case c.AddInterest(query):
             return _add_interest(sub, query, deps)
@@ -64,25 +63,22 @@ def perform(action: c.Action, user: SlackUser, deps: SlackDeps) -> Outcome:
             return Outcome(replies.list_text(sub))
         case c.RemoveInterest(position):
             try:
-                removed = store.remove_interest(engine, sub.id, position, now=now)
-            except IndexError as exc:
+                removed = service.remove_interest(sub.id, position)
+            except NoSuchItem as exc:
                 return Outcome(escape(str(exc)).capitalize() + ".")
             return Outcome(f"Removed interest {position}: {echo(removed)}.")
         case c.ClearProfile():
-            store.clear_profile(engine, sub.id, now=now)
+            service.clear_profile(sub.id)
             return Outcome("Forgot all your interests and exclusions.")
         case c.SetTime(at, zone):
             zone = zone or slack_time_zone(user, deps) or sub.timezone
-            store.update_subscriber(engine, sub.id, now=now, send_time=at, timezone=zone)
+            service.set_schedule(sub.id, send_time=at, timezone=zone)
             return Outcome(replies.time_text(at, zone))
         case c.SetFrequency(frequency, day):
-            changes: dict[str, Any] = {"frequency": frequency}
-            if day is not None:
-                changes["weekly_day"] = day
-            updated = store.update_subscriber(engine, sub.id, now=now, **changes)
+            updated = service.set_schedule(sub.id, frequency=frequency, weekly_day=day)
             return Outcome(f"Your digest now comes at {replies.when_text(updated)}.")
         case c.Pause():
-            store.update_subscriber(engine, sub.id, now=now, active=False)
+            service.pause(sub.id)
             return Outcome("Paused: no digests until `/subscribe resume`.")
         case c.Resume():
             return _resume(sub, deps)
@@ -99,46 +95,20 @@ def perform(action: c.Action, user: SlackUser, deps: SlackDeps) -> Outcome:
 
 def subscriber_for(user: SlackUser, deps: SlackDeps) -> Subscriber:
     """The user's subscriber in that team, created (with a Slack DM endpoint) on first use."""
-    found = store.find_by_slack(deps.engine, user.team_id, user.user_id)
+    found = deps.subscribers.by_slack(user.team_id, user.user_id)
     if found is not None:
         return found
-    zone = slack_time_zone(user, deps) or "UTC"
-    now = deps.now()
-    try:
-        with transaction(deps.engine) as conn:
-            created = store.create_subscriber(
-                conn,
-                name=(user.user_name or user.user_id)[:200],
-                now=now,
-                timezone=zone,
-                send_time=validate.send_time(deps.settings.subscribe.default_send_time),
-                slack_team_id=user.team_id,
-                slack_user_id=user.user_id,
-            )
-            store.add_endpoint(
-                conn,
-                created.id,
-                EndpointKind.SLACK_USER,
-                user.user_id,
-                now=now,
-                slack_team_id=user.team_id,
-            )
-    except IntegrityError:
-        # Two first commands at once: the other one created it.
-        again = store.find_by_slack(deps.engine, user.team_id, user.user_id)
-        if again is None:
-            raise
-        return again
-    log.info(
-        "slack subscriber created",
-        subscriber_id=created.id,
-        team=user.team_id,
-        user=user.user_id,
+    sub, created = deps.subscribers.slack_subscriber(
+        user.team_id,
+        user.user_id,
+        name=user.user_name,
+        timezone=slack_time_zone(user, deps),
     )
-    result = store.get_subscriber(deps.engine, created.id)
-    if result is None:  # pragma: no cover - just created
-        raise store.NotFound(f"no subscriber with id {created.id}")
-    return result
+    if created:
+        log.info(
+            "slack subscriber created", subscriber_id=sub.id, team=user.team_id, user=user.user_id
+        )
+    return sub
 
 
 ZONE_CACHE_SECONDS = 600
@@ -167,33 +137,28 @@ def slack_time_zone(user: SlackUser, deps: SlackDeps) -> str | None:
     return found
 
 
-def _query_problem(query: str, deps: SlackDeps) -> str | None:
-    limits = deps.settings.match
-    try:
-        parse_query(query, max_length=limits.max_query_length, max_clauses=limits.max_clauses)
-    except QueryError as exc:
-        where = ""
-        if exc.column is not None:
-            start = max(exc.column - 1, 0)
-            where = f" (column {exc.column}, at {echo(query[start : start + 20] or 'the end')})"
-        return f"That query does not work: {escape(exc.message)}{where}. See `/subscribe help`."
-    return None
+def _query_reply(exc: QueryRefused) -> str:
+    where = ""
+    column = exc.error.column
+    if column is not None:
+        start = max(column - 1, 0)
+        where = f" (column {column}, at {echo(exc.query[start : start + 20] or 'the end')})"
+    return f"That query does not work: {escape(exc.error.message)}{where}. See `/subscribe help`."
 
 
 def _add_interest(sub: Subscriber, query: str, deps: SlackDeps) -> Outcome:
-    problem = _query_problem(query, deps)
-    if problem:
-        return Outcome(problem)
     interests = sub.profile.interests
-    if query in interests:
-        return Outcome(f"You already have {echo(query)} (number {interests.index(query) + 1}).")
-    if len(interests) >= deps.settings.subscribe.max_interests:
+    try:
+        _, number = deps.subscribers.add_interest(sub, query)
+    except QueryRefused as exc:
+        return Outcome(_query_reply(exc))
+    except AlreadyThere as exc:
+        return Outcome(f"You already have {echo(query)} (number {exc.position}).")
+    except TooMany:
         return Outcome(
             f"You have {len(interests)} interests, the most allowed. "
             "Remove one first (`/subscribe list`, then `/subscribe remove N`)."
         )
-    store.add_interest(deps.engine, sub.id, query, now=deps.now())
-    number = len(interests) + 1
 
     def count(respond: Respond) -> None:
         matched, total = count_matches(sub, query, deps)
@@ -214,35 +179,30 @@ def count_matches(sub: Subscriber, query: str, deps: SlackDeps) -> tuple[int, in
     profile = Profile(
         interests=(query,), exclusions=sub.profile.exclusions, min_score=sub.profile.min_score
     )
-    if not corpus.papers:  # ProfileIndex needs at least one paper
+    if not corpus.papers:
         return 0, 0
     try:
-        found = ProfileIndex.build({0: profile}).match(corpus.papers, corpus.stats).get(0, [])
+        index = ProfileIndex.build({0: profile})
     except QueryError:  # an exclusion stored under other limits; count without them
-        bare = Profile(interests=(query,))
-        found = ProfileIndex.build({0: bare}).match(corpus.papers, corpus.stats).get(0, [])
-    return len(found), len(corpus.papers)
+        index = ProfileIndex.build({0: Profile(interests=(query,))})
+    # A count needs no Match objects: the table's columns say it.
+    return index.table(corpus.papers, corpus.stats).count(0), len(corpus.papers)
 
 
 def _add_exclusion(sub: Subscriber, query: str, deps: SlackDeps) -> Outcome:
-    problem = _query_problem(query, deps)
-    if problem:
-        return Outcome(problem)
-    exclusions = sub.profile.exclusions
-    if query in exclusions:
+    try:
+        deps.subscribers.add_exclusion(sub, query)
+    except QueryRefused as exc:
+        return Outcome(_query_reply(exc))
+    except AlreadyThere:
         return Outcome(f"You already exclude {echo(query)}.")
-    if len(exclusions) >= deps.settings.subscribe.max_exclusions:
-        return Outcome(f"You have {len(exclusions)} exclusions, the most allowed.")
-    store.add_exclusion(deps.engine, sub.id, query, now=deps.now())
+    except TooMany:
+        return Outcome(f"You have {len(sub.profile.exclusions)} exclusions, the most allowed.")
     return Outcome(f"Papers matching {echo(query)} will be left out.")
 
 
 def _stop(sub: Subscriber, deps: SlackDeps) -> Outcome:
-    with transaction(deps.engine) as conn:
-        store.update_subscriber(conn, sub.id, now=deps.now(), active=False)
-        for endpoint in sub.endpoints:
-            if endpoint.active:
-                store.set_endpoint_active(conn, endpoint.id, False, reason=STOPPED)
+    deps.subscribers.stop(sub)
     return Outcome(
         "Unsubscribed: no more digests anywhere. Your interests are kept until "
         "`/subscribe clear`; `/subscribe resume` starts again."
@@ -250,16 +210,7 @@ def _stop(sub: Subscriber, deps: SlackDeps) -> Outcome:
 
 
 def _resume(sub: Subscriber, deps: SlackDeps) -> Outcome:
-    with transaction(deps.engine) as conn:
-        store.update_subscriber(conn, sub.id, now=deps.now(), active=True)
-        for endpoint in sub.endpoints:
-            # Email addresses that unsubscribed by link stay off: only they can say yes again.
-            back = endpoint.kind == EndpointKind.SLACK_USER or endpoint.disabled_reason in (
-                STOPPED,
-                PAUSED_FROM_SLACK,
-            )
-            if not endpoint.active and endpoint.confirmed and back:
-                store.set_endpoint_active(conn, endpoint.id, True)
+    deps.subscribers.resume(sub)
     text = "Resumed: your next digest comes at " + replies.when_text(sub) + "."
     if not sub.profile.interests:
         text += " You have no interests yet: add one with `/subscribe QUERY`."
@@ -289,11 +240,7 @@ def _add_email(sub: Subscriber, address: str, user: SlackUser, deps: SlackDeps) 
         log.info("confirmation email refused", subscriber_id=sub.id, limit=verdict.limit)
         return Outcome(replies.mail_limited_text(address, verdict, deps.mail_limits, deps.now()))
     if existing is None:
-        with transaction(deps.engine) as conn:
-            existing = store.add_endpoint(
-                conn, sub.id, EndpointKind.EMAIL, address, now=deps.now(), confirmed=False
-            )
-            store.set_endpoint_active(conn, existing.id, False, reason=AWAITING_CONFIRMATION)
+        existing = deps.subscribers.add_email(sub, address)
     endpoint = existing
     url = confirm_url(deps.settings, sub.id, endpoint.id, endpoint.address)
 

@@ -15,6 +15,7 @@ from alertbot.config import Settings
 from alertbot.corpus import CorpusCache
 from alertbot.slack_app.ratelimit import RateLimiter
 from alertbot.store.outgoing_mail import MailLimits
+from alertbot.subscribers import SubscriberService
 
 
 class ConfirmationSender(Protocol):
@@ -60,3 +61,8 @@ class SlackDeps:
     background: Executor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-work")
     )
+    # Every change to a subscriber goes through the service, under these settings' limits.
+    subscribers: SubscriberService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.subscribers = SubscriberService(self.engine, self.settings, now=self.now)

@@ -15,12 +15,11 @@ from slack_bolt import Ack, App, Respond
 
 from alertbot.logs import get_logger
 from alertbot.model import EndpointKind
-from alertbot.slack_app.actions import PAUSED_FROM_SLACK
 from alertbot.slack_app.context import SlackDeps, SlackUser
 from alertbot.store import feedback as feedback_store
-from alertbot.store import subscribers as store
 from alertbot.store.feedback import FeedbackValue
 from alertbot.store.papers import get_papers
+from alertbot.subscribers import PAUSED_FROM_SLACK
 
 log = get_logger(__name__)
 
@@ -77,7 +76,7 @@ def register(app: App, deps: SlackDeps) -> None:
         value = FEEDBACK.get(str(action.get("action_id")))
         paper_id = action.get("value")
         user = clicker(body)
-        sub = store.find_by_slack(deps.engine, user.team_id, user.user_id) if user else None
+        sub = deps.subscribers.by_slack(user.team_id, user.user_id) if user else None
         valid_paper = (
             isinstance(paper_id, str)
             and 0 < len(paper_id) <= MAX_PAPER_ID
@@ -102,13 +101,13 @@ def register(app: App, deps: SlackDeps) -> None:
         action = first_action(body)
         raw = action.get("value")
         user = clicker(body)
-        sub = store.find_by_slack(deps.engine, user.team_id, user.user_id) if user else None
+        sub = deps.subscribers.by_slack(user.team_id, user.user_id) if user else None
         endpoint_id = (
             int(raw)
             if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) < 12
             else None
         )
-        endpoint = store.get_endpoint(deps.engine, endpoint_id) if endpoint_id else None
+        endpoint = deps.subscribers.endpoint(endpoint_id) if endpoint_id else None
         if (
             sub is None
             or endpoint is None
@@ -118,7 +117,7 @@ def register(app: App, deps: SlackDeps) -> None:
             ack()
             _ephemeral(respond, "Only the person this digest is for can unsubscribe from it.")
             return
-        store.set_endpoint_active(deps.engine, endpoint.id, False, reason=PAUSED_FROM_SLACK)
+        deps.subscribers.turn_off(endpoint.id, PAUSED_FROM_SLACK)
         ack()
         log.info(
             "slack unsubscribe",

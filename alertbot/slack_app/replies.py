@@ -45,7 +45,8 @@ HELP = """*alertbot: paper alerts by keyword*
 *Query language*: words match title or abstract (`transformer`); quotes make \
 a phrase (`"diffusion model"`); `OR` between alternatives (`LLM OR "language model"`); \
 `-word` excludes (`-survey`); `prefix*` matches word starts (`quantiz*`); \
-`title:word`, `abstract:word`, `author:name` search one field; parentheses group."""
+`title:word`, `abstract:word`, `author:name` search one field; `cat:cs.LG` or `cat:cs.*` \
+keeps arXiv categories (`-cat:math.*` leaves them out); parentheses group."""
 
 
 def when_text(subscriber: Subscriber) -> str:

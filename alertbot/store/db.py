@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,15 @@ from alertbot.private import create_private_file, make_private_dir
 from alertbot.store import migrations
 
 
-def connect(url: str, **engine_options: Any) -> Engine:
+def connect(url: str, *, busy_timeout: float = 10.0, **engine_options: Any) -> Engine:
     """An engine for ``url``: SQLite (file created, WAL) or PostgreSQL (psycopg 3).
 
     ``postgresql://`` URLs are routed to psycopg 3, the driver alertbot ships with. A new
     SQLite file is created 0600 (in folders created 0700) before SQLite opens it: SQLite
     gives its ``-wal`` and ``-shm`` files the mode of the database file, so they are
     private too.
+    ``busy_timeout``: how many seconds an SQLite statement waits for another process's
+    lock before failing with "database is locked".
     """
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
@@ -31,17 +34,17 @@ def connect(url: str, **engine_options: Any) -> Engine:
             make_private_dir(Path(parsed.database).parent)
             create_private_file(Path(parsed.database))
         engine = create_engine(parsed, **engine_options)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=int(busy_timeout * 1000)))
         return engine
     return create_engine(parsed, pool_pre_ping=True, **engine_options)
 
 
-def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any, *, busy_ms: int) -> None:
     cursor = dbapi_conn.cursor()
     # WAL lets the web app read while a fetch or the outbox worker writes.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
     cursor.close()
 
 

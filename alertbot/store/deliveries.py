@@ -11,10 +11,10 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
-from alertbot.model import FINAL, OutboxState
+from alertbot.model import CLAIMABLE, FINAL, OutboxState
 from alertbot.store.db import Db, transaction
 from alertbot.store.outbox import OutboxRow, columns, row_from
-from alertbot.store.schema import delivered_papers, endpoints, outbox
+from alertbot.store.schema import delivered_papers, endpoints, outbox, subscribers
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,17 @@ class Backlog:
 
     counts: dict[OutboxState, int]
     oldest_pending_seconds: float | None
+
+
+def last_queued_dates(db: Db) -> dict[int, date]:
+    """The latest digest date queued per endpoint (any state)."""
+    with transaction(db) as conn:
+        rows = conn.execute(
+            select(outbox.c.endpoint_id, func.max(outbox.c.digest_date)).group_by(
+                outbox.c.endpoint_id
+            )
+        )
+        return {r[0]: r[1] for r in rows}
 
 
 def list_rows(db: Db, *, states: Sequence[OutboxState] = (), limit: int = 50) -> list[OutboxRow]:
@@ -37,6 +48,77 @@ def list_rows(db: Db, *, states: Sequence[OutboxState] = (), limit: int = 50) ->
         query = query.where(outbox.c.state.in_(list(states)))
     with transaction(db) as conn:
         return [row_from(r) for r in conn.execute(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One outbox row with who and where it goes, as ``deliveries list`` shows it."""
+
+    row: OutboxRow
+    subscriber: str
+    address: str
+
+
+def ledger(db: Db, *, states: Sequence[OutboxState] = (), limit: int = 50) -> list[LedgerEntry]:
+    """Rows newest first (only in ``states`` when given), with subscriber names."""
+    query = (
+        select(*columns(), subscribers.c.name.label("subscriber_name"), endpoints.c.address)
+        .join(endpoints, endpoints.c.id == outbox.c.endpoint_id)
+        .join(subscribers, subscribers.c.id == outbox.c.subscriber_id)
+        .order_by(outbox.c.created_at.desc(), outbox.c.id.desc())
+        .limit(limit)
+    )
+    if states:
+        query = query.where(outbox.c.state.in_(list(states)))
+    with transaction(db) as conn:
+        return [LedgerEntry(row_from(r), r.subscriber_name, r.address) for r in conn.execute(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """What an ``alertbot send`` leaves behind: retries not due yet, rows others hold."""
+
+    retrying: int  # failed or pending, next attempt later
+    next_attempt_at: datetime | None  # the soonest of them
+    last_error: str | None  # that row's last error
+    in_flight: int  # claimed by a worker right now
+    unknown: int  # maybe delivered: the operator decides
+
+
+def waiting(db: Db, *, now: datetime) -> Waiting:
+    """The rows ``send`` did not finish, and the soonest retry among them."""
+    with transaction(db) as conn:
+        later = conn.execute(
+            select(outbox.c.next_attempt_at, outbox.c.last_error)
+            .where(outbox.c.state.in_(sorted(CLAIMABLE)), outbox.c.next_attempt_at > now)
+            .order_by(outbox.c.next_attempt_at)
+        ).all()
+        counts: dict[str, int] = dict(
+            conn.execute(
+                select(outbox.c.state, func.count())
+                .where(outbox.c.state.in_([OutboxState.SENDING, OutboxState.UNKNOWN]))
+                .group_by(outbox.c.state)
+            ).all()
+        )
+    return Waiting(
+        retrying=len(later),
+        next_attempt_at=later[0].next_attempt_at if later else None,
+        last_error=later[0].last_error if later else None,
+        in_flight=int(counts.get(OutboxState.SENDING, 0)),
+        unknown=int(counts.get(OutboxState.UNKNOWN, 0)),
+    )
+
+
+def due_count(db: Db, *, now: datetime) -> int:
+    """Rows a worker may claim now (a ``send`` about to start has this much to do)."""
+    with transaction(db) as conn:
+        return int(
+            conn.execute(
+                select(func.count()).where(
+                    outbox.c.state.in_(sorted(CLAIMABLE)), outbox.c.next_attempt_at <= now
+                )
+            ).scalar_one()
+        )
 
 
 def backlog(db: Db, *, now: datetime) -> Backlog:

@@ -1,12 +1,13 @@
 """The outbox: one row per (endpoint, local digest date), the delivery ledger.
 
 The unique key (``uq_outbox_endpoint_date``) makes queueing idempotent: a digest can
-never be queued twice, however many dispatchers run. States::
+never be queued twice, however many dispatchers run. States (the table from a failed
+attempt's outcome to the next state is ``alertbot.deliver.outcome.HANDLING``)::
 
     pending -> sending -> sent                 delivered; its papers are marked delivered
-                       -> failed -> sending    transient error, retried with backoff
-                       -> dead                 permanent error, or max_attempts reached
-                       -> unknown              SMTP silent after DATA: maybe delivered
+                       -> failed -> sending    transient error, retried until the deadline
+                       -> dead                 permanent error, or its deadline passed
+                       -> unknown              the far side may have it; never resent by itself
     empty                                      nothing matched that day; nothing to send
 
 Claiming is a conditional ``UPDATE ... WHERE id = :id AND state IN ('pending',
@@ -15,14 +16,13 @@ Claiming is a conditional ``UPDATE ... WHERE id = :id AND state IN ('pending',
 PostgreSQL the candidates are selected ``FOR UPDATE SKIP LOCKED`` so concurrent workers
 take different rows instead of queueing behind each other.
 
-A crashed worker leaves rows in ``sending``; once their lease (``claimed_at`` older than
-``delivery.lease_seconds``) is over they are **reclaimed as pending** and sent again.
-That is at-least-once for one narrow window: a crash after the server accepted a
-message (its 250 reply) and before the row was committed ``sent``, a few milliseconds
-per message. The alternative, marking reclaimed rows ``unknown``, would silently drop
-every digest a killed worker had claimed but not yet sent, which is a far likelier
-loss than that window's duplicate. (A timeout *after* DATA is different: there the
-ambiguity is known and long, so that row becomes ``unknown``; see ``alertbot/deliver/email.py``.)
+Exactly once rests on recording each step durably before taking it, one row at a time
+(``phase``, a :class:`~alertbot.model.SendPhase`): ``start`` before a row is built and
+sent, ``hand_over`` just before the message leaves for good (SMTP's final dot, Slack's
+post), ``complete`` straight after the far side's answer. Every write is conditional on
+the row still being this worker's, so a worker whose lease was taken over cannot hand a
+message over. A worker that dies leaves its rows ``sending``; they are reclaimed by what
+their phase says (``alertbot/store/reclaim.py``).
 
 Papers count as delivered only when their row becomes ``sent`` (``mark_delivered`` in
 the same transaction), so a dead digest's papers roll into the next digest.
@@ -30,16 +30,15 @@ the same transaction), so a dead digest's papers roll into the next digest.
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from alertbot.model import CLAIMABLE, EndpointKind, Match, OutboxState
+from alertbot.model import CLAIMABLE, EndpointKind, Match, OutboxState, SendPhase
 from alertbot.store import chosen
 from alertbot.store.db import Db, transaction
 from alertbot.store.schema import delivered_papers, endpoints, outbox, papers
@@ -66,21 +65,13 @@ class OutboxRow:
     sent_at: datetime | None = None
     last_error: str | None = None
     message_id: str | None = None
+    phase: SendPhase | None = None
+    deadline_at: datetime | None = None
     matches_json: str | None = None  # the chosen matches, see alertbot.store.chosen
 
     def matches(self) -> tuple[Match, ...]:
-        """The matches the row was queued with (bare ones for a row older than 0004)."""
+        """The matches the row was queued with (bare ones for a row older than 0007)."""
         return chosen.decode(self.matches_json, self.paper_ids)
-
-
-def backoff_seconds(attempts: int, *, base: float, cap: float, jitter: float) -> float:
-    """Delay before retry number ``attempts`` (1 = first retry): ``min(cap, base * 2^(n-1))``.
-
-    ``jitter`` in [0, 1] scales the delay into its upper half ("equal jitter"), so
-    rows that failed together (a relay outage) do not all come back at once.
-    """
-    delay = min(cap, base * 2.0 ** max(attempts - 1, 0))
-    return delay * (0.5 + 0.5 * min(max(jitter, 0.0), 1.0))
 
 
 def columns() -> list[Any]:
@@ -105,6 +96,8 @@ def row_from(r: Any) -> OutboxRow:
         sent_at=r.sent_at,
         last_error=r.last_error,
         message_id=r.message_id,
+        phase=SendPhase(r.phase) if r.phase else None,
+        deadline_at=r.deadline_at,
         matches_json=r.matches,
     )
 
@@ -213,40 +206,33 @@ def insert(
     return bool(insert_many(db, [row], now=now))
 
 
-def reclaim_expired(db: Db, *, now: datetime, lease_seconds: float, max_attempts: int) -> int:
-    """Rows left in ``sending`` by a crashed worker go back to pending (or dead). Returns count."""
-    expired = (outbox.c.state == OutboxState.SENDING) & (
-        outbox.c.claimed_at < now - timedelta(seconds=lease_seconds)
+@dataclass(frozen=True, slots=True)
+class NextRow:
+    """The batch's next row, started in the same transaction that ends the current one
+    (so a row's start costs no commit of its own)."""
+
+    id: int
+    deadline: datetime
+
+
+def _mine(row_id: int, worker_id: str) -> Any:
+    return (
+        (outbox.c.id == row_id)
+        & (outbox.c.state == OutboxState.SENDING)
+        & (outbox.c.claimed_by == worker_id)
     )
-    note = "worker lost during the attempt (lease expired); sent again"
-    with transaction(db) as conn:
-        dead = conn.execute(
-            update(outbox)
-            .where(expired, outbox.c.attempts + 1 >= max_attempts)
-            .values(
-                state=OutboxState.DEAD,
-                attempts=outbox.c.attempts + 1,
-                last_error=note,
-                claimed_by=None,
-            )
-        ).rowcount
-        back = conn.execute(
-            update(outbox)
-            .where(expired)
-            .values(
-                state=OutboxState.PENDING,
-                attempts=outbox.c.attempts + 1,
-                last_error=note,
-                next_attempt_at=now,
-                claimed_at=None,
-                claimed_by=None,
-            )
-        ).rowcount
-    return int(dead) + int(back)
 
 
-def claim(engine: Engine, *, now: datetime, worker_id: str, limit: int) -> list[OutboxRow]:
-    """Take up to ``limit`` deliverable rows for ``worker_id``, oldest first."""
+def claim(
+    engine: Engine,
+    *,
+    now: datetime,
+    worker_id: str,
+    limit: int,
+    skip_kinds: Collection[EndpointKind] = (),
+) -> list[OutboxRow]:
+    """Take up to ``limit`` deliverable rows for ``worker_id``, oldest first, leaving the
+    rows of ``skip_kinds`` (channels whose relay is backed off) where they are."""
     due = outbox.c.state.in_(sorted(CLAIMABLE)) & (outbox.c.next_attempt_at <= now)
     with engine.begin() as conn:
         candidates = (
@@ -255,8 +241,11 @@ def claim(engine: Engine, *, now: datetime, worker_id: str, limit: int) -> list[
             .order_by(outbox.c.next_attempt_at, outbox.c.id)
             .limit(limit)
         )
+        if skip_kinds:
+            skipped = select(endpoints.c.id).where(endpoints.c.kind.in_(sorted(skip_kinds)))
+            candidates = candidates.where(outbox.c.endpoint_id.not_in(skipped))
         if conn.dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
+            candidates = candidates.with_for_update(skip_locked=True, of=outbox)
         ids = list(conn.execute(candidates).scalars())
         if not ids:
             return []
@@ -266,7 +255,7 @@ def claim(engine: Engine, *, now: datetime, worker_id: str, limit: int) -> list[
             conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_(ids), due)
-                .values(state=OutboxState.SENDING, claimed_at=now, claimed_by=worker_id)
+                .values(state=OutboxState.SENDING, claimed_at=now, claimed_by=worker_id, phase=None)
                 .returning(outbox.c.id)
             ).scalars()
         )
@@ -299,8 +288,11 @@ def renew(db: Db, ids: Iterable[int], *, worker_id: str, now: datetime) -> None:
         )
 
 
-def release(db: Db, ids: Iterable[int], *, worker_id: str) -> int:
-    """Give back claimed rows not attempted (a stop request): pending, attempts unchanged."""
+def release(
+    db: Db, ids: Iterable[int], *, worker_id: str, state: OutboxState = OutboxState.PENDING
+) -> int:
+    """Give back claimed rows not attempted (a stop request, a relay backed off): pending
+    (or ``state``: failed for a row already tried in this run), attempts unchanged."""
     ids = list(ids)
     if not ids:
         return 0
@@ -313,28 +305,77 @@ def release(db: Db, ids: Iterable[int], *, worker_id: str) -> int:
                     outbox.c.state == OutboxState.SENDING,
                     outbox.c.claimed_by == worker_id,
                 )
-                .values(state=OutboxState.PENDING, claimed_at=None, claimed_by=None)
+                .values(state=state, claimed_at=None, claimed_by=None, phase=None)
             ).rowcount
         )
 
 
-# Built once: a statement made per call cost more than its execution (bench deliver).
-_COMPLETE = (
+def start(db: Db, row: NextRow, *, worker_id: str) -> bool:
+    """Record that the attempt on ``row`` begins (and its deadline, at the first attempt).
+
+    False if the row is no longer this worker's.
+    """
+    with transaction(db) as conn:
+        return _start(conn, row, worker_id)
+
+
+# Built once, with bound parameters: these run for every message, and building a
+# statement costs more than running it (SQLAlchemy then reuses its compiled form).
+_MINE = (
+    (outbox.c.id == bindparam("b_id"))
+    & (outbox.c.state == OutboxState.SENDING)
+    & (outbox.c.claimed_by == bindparam("b_worker"))
+)
+_START = (
+    update(outbox)
+    .where(_MINE)
+    .values(
+        phase=SendPhase.STARTED,
+        deadline_at=func.coalesce(
+            outbox.c.deadline_at, bindparam("b_deadline", type_=UTCDateTime())
+        ),
+    )
+)
+_HAND_OVER = (
+    update(outbox)
+    .where(_MINE)
+    .values(phase=SendPhase.HANDED_OVER, claimed_at=bindparam("b_now", type_=UTCDateTime()))
+)
+# A row another worker reclaimed meanwhile as ``unknown`` (this worker's lease ran out
+# while the database was away) is still ours to make ``sent``: we have the relay's answer.
+_SENT = (
     update(outbox)
     .where(
-        outbox.c.id == bindparam("row_id"),
-        outbox.c.state == OutboxState.SENDING,
-        outbox.c.claimed_by == bindparam("worker"),
+        outbox.c.id == bindparam("b_id"),
+        outbox.c.claimed_by == bindparam("b_worker"),
+        (outbox.c.state == OutboxState.SENDING)
+        | ((outbox.c.state == OutboxState.UNKNOWN) & (outbox.c.phase == SendPhase.HANDED_OVER)),
     )
     .values(
         state=OutboxState.SENT,
-        sent_at=bindparam("now", type_=UTCDateTime()),
-        message_id=bindparam("message"),
-        attempts=outbox.c.attempts + 1,
+        sent_at=bindparam("b_now", type_=UTCDateTime()),
+        message_id=bindparam("b_message_id"),
+        attempts=outbox.c.attempts + case((outbox.c.state == OutboxState.SENDING, 1), else_=0),
         last_error=None,
         claimed_by=None,
+        phase=None,
     )
 )
+
+
+def _start(conn: Connection, row: NextRow, worker_id: str) -> bool:
+    params = {"b_id": row.id, "b_worker": worker_id, "b_deadline": row.deadline}
+    return int(conn.execute(_START, params).rowcount) == 1
+
+
+def hand_over(db: Db, row_id: int, *, worker_id: str, now: datetime) -> bool:
+    """Record, before the message leaves for good, that the far side may soon have it.
+
+    False if the row is no longer this worker's: the caller must then not send it.
+    """
+    with transaction(db) as conn:
+        params = {"b_id": row_id, "b_worker": worker_id, "b_now": now}
+        return int(conn.execute(_HAND_OVER, params).rowcount) == 1
 
 
 def complete(
@@ -345,20 +386,18 @@ def complete(
     now: datetime,
     message_id: str | None,
     paper_ids: Sequence[str],
+    start_next: NextRow | None = None,
 ) -> bool:
-    """Mark the row sent and its papers delivered, in one transaction.
-
-    False if the row was no longer ours (its lease expired and another worker took it).
-    """
+    """Mark the row sent and its papers delivered (and start ``start_next``), in one
+    transaction. False if the row was no longer ours in any way."""
+    params = {"b_id": row.id, "b_worker": worker_id, "b_now": now, "b_message_id": message_id}
     with engine.begin() as conn:
-        result = conn.execute(
-            _COMPLETE,
-            {"row_id": row.id, "worker": worker_id, "now": now, "message": message_id},
-        )
-        if result.rowcount != 1:
-            return False
-        mark_delivered(conn, row.endpoint_id, paper_ids, row.id, now=now)
-    return True
+        ours = conn.execute(_SENT, params).rowcount == 1
+        if ours:
+            mark_delivered(conn, row.endpoint_id, paper_ids, row.id, now=now)
+        if start_next is not None:
+            _start(conn, start_next, worker_id)
+    return ours
 
 
 def fail(
@@ -366,56 +405,53 @@ def fail(
     row: OutboxRow,
     error: str,
     *,
+    state: OutboxState,
+    next_attempt_at: datetime,
     worker_id: str,
-    now: datetime,
-    permanent: bool = False,
-    unknown: bool = False,
-    max_attempts: int,
-    base_seconds: float,
-    max_seconds: float,
-    rng: random.Random | None = None,
-) -> OutboxState:
-    """Record a failed attempt; returns the new state (failed, dead or unknown)."""
-    attempts = row.attempts + 1
-    if unknown:
-        state = OutboxState.UNKNOWN
-    elif permanent or attempts >= max_attempts:
-        state = OutboxState.DEAD
-    else:
-        state = OutboxState.FAILED
-    jitter = (rng or _RNG).random()
-    delay = backoff_seconds(attempts, base=base_seconds, cap=max_seconds, jitter=jitter)
+    start_next: NextRow | None = None,
+) -> None:
+    """Record a failed attempt: the row goes to ``state`` (failed, dead or unknown, as
+    ``alertbot.deliver.outcome`` decided), retried from ``next_attempt_at`` if failed."""
     with transaction(db) as conn:
         conn.execute(
             update(outbox)
-            .where(outbox.c.id == row.id, outbox.c.claimed_by == worker_id)
+            .where(_mine(row.id, worker_id))
             .values(
                 state=state,
-                attempts=attempts,
+                attempts=outbox.c.attempts + 1,
                 last_error=error[:2000],
-                next_attempt_at=now + timedelta(seconds=delay),
+                next_attempt_at=next_attempt_at,
                 claimed_by=None,
+                phase=None,
             )
         )
-    return state
+        if start_next is not None:
+            _start(conn, start_next, worker_id)
 
 
-# Jitter spreads retries; it needs no unpredictability, so the plain PRNG is right.
-_RNG = random.Random()
-
-
-def finish(db: Db, row: OutboxRow, state: OutboxState, note: str, *, worker_id: str) -> None:
+def finish(
+    db: Db,
+    row: OutboxRow,
+    state: OutboxState,
+    note: str,
+    *,
+    worker_id: str,
+    start_next: NextRow | None = None,
+) -> None:
     """End a claimed row without sending it (``empty`` or ``dead``) with a reason."""
     with transaction(db) as conn:
         conn.execute(
             update(outbox)
-            .where(outbox.c.id == row.id, outbox.c.claimed_by == worker_id)
-            .values(state=state, last_error=note, claimed_by=None)
+            .where(_mine(row.id, worker_id))
+            .values(state=state, last_error=note, claimed_by=None, phase=None)
         )
+        if start_next is not None:
+            _start(conn, start_next, worker_id)
 
 
 def retry(db: Db, row_id: int, *, now: datetime) -> bool:
-    """Put an ``unknown``, ``dead`` or ``failed`` row back to pending (an operator's call)."""
+    """Put an ``unknown``, ``dead`` or ``failed`` row back to pending (an operator's call),
+    with a fresh deadline counted from its next attempt."""
     with transaction(db) as conn:
         result = conn.execute(
             update(outbox)
@@ -423,7 +459,14 @@ def retry(db: Db, row_id: int, *, now: datetime) -> bool:
                 outbox.c.id == row_id,
                 outbox.c.state.in_((OutboxState.UNKNOWN, OutboxState.DEAD, OutboxState.FAILED)),
             )
-            .values(state=OutboxState.PENDING, next_attempt_at=now, attempts=0, claimed_by=None)
+            .values(
+                state=OutboxState.PENDING,
+                next_attempt_at=now,
+                attempts=0,
+                claimed_by=None,
+                phase=None,
+                deadline_at=None,
+            )
         )
         return result.rowcount == 1
 

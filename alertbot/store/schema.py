@@ -167,7 +167,7 @@ endpoints = Table(
     Column("disabled_reason", Text),
     Column("confirmed", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
-    # Added by 0007_due_selection: the latest digest date queued here (max of the outbox's),
+    # Added by 0008_due_selection: the latest digest date queued here (max of the outbox's),
     # and when the dispatcher should look at this endpoint next (alertbot/store/due.py).
     Column("last_digest_date", Date),
     Column("next_due_at", UTCDateTime, index=True),
@@ -197,12 +197,29 @@ outbox = Table(
     Column("paper_ids", JSON, nullable=False),
     Column("more", Integer, nullable=False, default=0),  # matches beyond the cap
     Column("message_id", Text),
-    # Added by 0006_outbox_matches: the chosen matches as JSON (alertbot/store/chosen.py).
+    # Added by 0007_outbox_matches: the chosen matches as JSON (alertbot/store/chosen.py).
     Column("matches", Text),
+    # Added by 0006_delivery_phases: how far the current attempt got (a SendPhase value,
+    # model.py), and when a digest that keeps failing gives up (set at its first attempt).
+    Column("phase", String(16)),
+    Column("deadline_at", UTCDateTime),
     UniqueConstraint("endpoint_id", "digest_date", name="uq_outbox_endpoint_date"),
     Index("ix_outbox_state_next", "state", "next_attempt_at"),
-    # Added by 0007_due_selection: an endpoint's last sent digest and its digests in flight.
+    # Added by 0008_due_selection: an endpoint's last sent digest and its digests in flight.
     Index("ix_outbox_endpoint_state", "endpoint_id", "state", "created_at"),
+)
+
+# Added by 0006_delivery_phases: a relay (an SMTP server, the Slack API) with consecutive
+# connection-level failures, and until when workers leave it alone (alertbot/store/breakers.py).
+relay_breakers = Table(
+    "relay_breakers",
+    metadata,
+    Column("relay", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("trips", Integer, nullable=False),
+    Column("open_until", UTCDateTime),
+    Column("last_error", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 delivered_papers = Table(
@@ -214,10 +231,10 @@ delivered_papers = Table(
     Column("paper_id", String(64), primary_key=True),
     Column("outbox_id", Integer, ForeignKey("outbox.id", ondelete="CASCADE"), nullable=False),
     Column("delivered_at", UTCDateTime, nullable=False, index=True),
-    # Added by 0007_due_selection: when the paper was first stored (papers.first_seen).
+    # Added by 0008_due_selection: when the paper was first stored (papers.first_seen).
     Column("first_seen", UTCDateTime),
     Index("ix_delivered_papers_since", "endpoint_id", "first_seen"),
-    # Added by 0007_due_selection: the ON DELETE CASCADE of an outbox row.
+    # Added by 0008_due_selection: the ON DELETE CASCADE of an outbox row.
     Index("ix_delivered_papers_outbox", "outbox_id"),
 )
 

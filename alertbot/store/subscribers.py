@@ -22,21 +22,6 @@ from alertbot.store.schema import endpoints, feedback, profile_queries, subscrib
 
 INTEREST = "interest"
 EXCLUSION = "exclusion"
-_UPDATABLE = frozenset(
-    {
-        "name",
-        "timezone",
-        "send_time",
-        "frequency",
-        "weekly_day",
-        "active",
-        "min_score",
-        "max_papers",
-        "slack_team_id",
-        "slack_user_id",
-        "learning",
-    }
-)
 
 
 _IDS_PER_QUERY = 5000
@@ -254,21 +239,46 @@ def count_subscribers(db: Db) -> int:
         return int(conn.execute(select(func.count()).select_from(subscribers)).scalar_one())
 
 
-def update_subscriber(db: Db, subscriber_id: int, *, now: datetime, **changes: Any) -> Subscriber:
-    """Change plain fields: name, timezone, send_time, frequency, weekly_day, active, ..."""
-    unknown = set(changes) - _UPDATABLE
-    if unknown:
-        raise TypeError(f"cannot update {', '.join(sorted(unknown))}")
-    values = dict(changes)
-    if "send_time" in values:
-        values["send_time"] = _time_text(values["send_time"])
-    if "frequency" in values:
-        values["frequency"] = Frequency(values["frequency"]).value
+def update_subscriber(
+    db: Db,
+    subscriber_id: int,
+    *,
+    now: datetime,
+    name: str | None = None,
+    timezone: str | None = None,
+    send_time: time | None = None,
+    frequency: Frequency | None = None,
+    weekly_day: int | None = None,
+    active: bool | None = None,
+    min_score: float | None = None,
+    max_papers: int | None = None,
+    slack_user: tuple[str, str] | None = None,
+    learning: bool | None = None,
+) -> Subscriber:
+    """Change the fields given; None leaves a field as it is.
+
+    ``slack_user`` is (team id, user id): who the subscriber is in Slack; ``learning``
+    whether their feedback may reorder their digests.
+    """
+    values: dict[str, object] = {
+        "name": name,
+        "timezone": timezone,
+        "send_time": _time_text(send_time) if send_time is not None else None,
+        "frequency": Frequency(frequency).value if frequency is not None else None,
+        "weekly_day": weekly_day,
+        "active": active,
+        "min_score": min_score,
+        "max_papers": max_papers,
+        "learning": learning,
+    }
+    if slack_user is not None:
+        values["slack_team_id"], values["slack_user_id"] = slack_user
+    changes = {key: value for key, value in values.items() if value is not None}
     with transaction(db) as conn:
         result = conn.execute(
             update(subscribers)
             .where(subscribers.c.id == subscriber_id)
-            .values(updated_at=now, **values)
+            .values(updated_at=now, **changes)
         )
         if result.rowcount == 0:
             raise NotFound(f"no subscriber with id {subscriber_id}")
@@ -319,19 +329,51 @@ def add_exclusion(db: Db, subscriber_id: int, query: str, *, now: datetime) -> S
     return _append(db, subscriber_id, EXCLUSION, query, now)
 
 
-def remove_interest(db: Db, subscriber_id: int, position: int, *, now: datetime) -> str:
-    """Remove the interest numbered ``position`` (1-based, as ``list`` shows it)."""
+def _queries(conn: Connection, subscriber_id: int, kind: str) -> tuple[str, ...]:
+    profile = _one(conn, subscriber_id).profile
+    return profile.interests if kind == INTEREST else profile.exclusions
+
+
+def _position_error(kind: str, position: int, current: Sequence[str]) -> IndexError:
+    return IndexError(
+        f"there is no {kind} number {position}"
+        + (f" (you have {len(current)})" if current else " (you have none)")
+    )
+
+
+def _remove(db: Db, subscriber_id: int, kind: str, position: int, now: datetime) -> str:
     with transaction(db) as conn:
-        current = _one(conn, subscriber_id).profile.interests
+        current = _queries(conn, subscriber_id, kind)
         if not 1 <= position <= len(current):
-            raise IndexError(
-                f"there is no interest number {position}"
-                + (f" (you have {len(current)})" if current else " (you have none)")
-            )
+            raise _position_error(kind, position, current)
         removed = current[position - 1]
-        _write_queries(conn, subscriber_id, INTEREST, current[: position - 1] + current[position:])
+        _write_queries(conn, subscriber_id, kind, current[: position - 1] + current[position:])
         _touch(conn, subscriber_id, now)
         return removed
+
+
+def remove_interest(db: Db, subscriber_id: int, position: int, *, now: datetime) -> str:
+    """Remove the interest numbered ``position`` (1-based, as ``list`` shows it)."""
+    return _remove(db, subscriber_id, INTEREST, position, now)
+
+
+def remove_exclusion(db: Db, subscriber_id: int, position: int, *, now: datetime) -> str:
+    """Remove the exclusion numbered ``position`` (1-based)."""
+    return _remove(db, subscriber_id, EXCLUSION, position, now)
+
+
+def replace_query(
+    db: Db, subscriber_id: int, kind: str, position: int, query: str, *, now: datetime
+) -> Subscriber:
+    """Put ``query`` in place of the interest or exclusion numbered ``position`` (1-based)."""
+    with transaction(db) as conn:
+        current = list(_queries(conn, subscriber_id, kind))
+        if not 1 <= position <= len(current):
+            raise _position_error(kind, position, current)
+        current[position - 1] = query
+        _write_queries(conn, subscriber_id, kind, current)
+        _touch(conn, subscriber_id, now)
+        return _one(conn, subscriber_id)
 
 
 def clear_profile(db: Db, subscriber_id: int, *, now: datetime) -> Subscriber:

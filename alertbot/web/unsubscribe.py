@@ -26,19 +26,20 @@ from alertbot.config import Settings
 from alertbot.links import signer_for
 from alertbot.logs import get_logger
 from alertbot.model import Endpoint, EndpointKind
-from alertbot.store import subscribers as store
+from alertbot.subscribers import UNSUBSCRIBED, SubscriberService
 from alertbot.tokens import BadToken
 from alertbot.web.pages import MAX_TOKEN_CHARS, Pages
 
 log = get_logger(__name__)
 
 ONE_CLICK = "One-Click"
-UNSUBSCRIBED = "unsubscribed"
 CONFIRM_REFUSED = "This confirmation link is not valid or has expired."
 
 
-def _owned_endpoint(engine: Engine, endpoint_id: int, subscriber_id: int) -> Endpoint | None:
-    endpoint = store.get_endpoint(engine, endpoint_id)
+def _owned_endpoint(
+    service: SubscriberService, endpoint_id: int, subscriber_id: int
+) -> Endpoint | None:
+    endpoint = service.endpoint(endpoint_id)
     if endpoint is None or endpoint.subscriber_id != subscriber_id:
         return None
     return endpoint
@@ -64,6 +65,7 @@ def unsubscribe_routes(
     """``GET/POST /unsubscribe`` and ``GET/POST /confirm``."""
     pages = Pages(templates_dir)
     signer = signer_for(settings)
+    service = SubscriberService(engine, settings, now=now)
 
     def token_of(request: Request) -> str:
         token = request.query_params.get("token", "")
@@ -74,7 +76,7 @@ def unsubscribe_routes(
             claim = signer.read_unsubscribe(token)
         except BadToken:
             return None
-        return _owned_endpoint(engine, claim.endpoint_id, claim.subscriber_id)
+        return _owned_endpoint(service, claim.endpoint_id, claim.subscriber_id)
 
     async def unsubscribe_page(request: Request) -> Response:
         token = token_of(request)
@@ -89,9 +91,7 @@ def unsubscribe_routes(
             return pages.refused("This unsubscribe link is not valid.")
         if not await _one_click(request):
             return pages.refused("The request did not say List-Unsubscribe=One-Click.")
-        await run_in_threadpool(
-            store.set_endpoint_active, engine, endpoint.id, False, reason=UNSUBSCRIBED
-        )
+        await run_in_threadpool(service.turn_off, endpoint.id, UNSUBSCRIBED)
         log.info(
             "unsubscribed",
             subscriber_id=endpoint.subscriber_id,
@@ -104,7 +104,7 @@ def unsubscribe_routes(
             claim = signer.read_confirm(token)
         except BadToken:
             return None
-        endpoint = _owned_endpoint(engine, claim.endpoint_id, claim.subscriber_id)
+        endpoint = _owned_endpoint(service, claim.endpoint_id, claim.subscriber_id)
         if endpoint is None or endpoint.kind != EndpointKind.EMAIL:
             return None
         # Bound to the address too: an endpoint re-pointed elsewhere is not confirmed by it.
@@ -121,7 +121,7 @@ def unsubscribe_routes(
         endpoint = await run_in_threadpool(confirm_target, token_of(request))
         if endpoint is None:
             return pages.refused(CONFIRM_REFUSED)
-        await run_in_threadpool(store.confirm_endpoint, engine, endpoint.id)
+        await run_in_threadpool(service.confirm_email, endpoint.id)
         log.info(
             "email confirmed",
             subscriber_id=endpoint.subscriber_id,

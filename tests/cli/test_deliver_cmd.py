@@ -58,7 +58,7 @@ def _configure(tmp_path: Path, sink: SmtpSink, slack: SlackStandIn) -> None:
         'secret_key = "cli-test-secret-key-0123456789"\n'
         f'[smtp]\nhost = "{sink.host}"\nport = {sink.port}\nsecurity = "none"\n'
         f'[slack]\nbot_token = "xoxb-test"\napi_url = "{slack.url}"\n'
-        "[delivery]\nbackoff_base_seconds = 0\nmax_attempts = 2\n"
+        "[delivery]\nbackoff_base_seconds = 0\n"
     )
     engine = connect(f"sqlite:///{db}")
     migrate(engine)

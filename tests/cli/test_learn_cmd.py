@@ -66,8 +66,8 @@ def test_show_waits_for_enough_feedback_then_says_on(db: Engine) -> None:
 
 
 def test_show_names_an_unknown_reader_in_one_line(db: Engine) -> None:
-    """An unknown name is a one-line error and a non-zero exit."""
-    result = run("learn", "show", "Nobody")
+    """An unknown name is a one-line error and a non-zero exit (-q: no config note)."""
+    result = run("-q", "learn", "show", "Nobody")
     assert result.exit_code != 0
     assert "Nobody" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

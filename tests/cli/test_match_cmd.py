@@ -98,9 +98,65 @@ def test_it_names_the_bad_line_of_a_profiles_file(tmp_path: Path) -> None:
 
 
 def test_it_runs_a_small_benchmark_and_confirms_identical_results() -> None:
-    """bench match prints its figures and that index and naive agree."""
+    """bench match prints its figures for both workloads, and index and naive agree."""
     code, stdout, _ = run("bench", "match", "--profiles", "300", "--papers", "40")
     assert code == 0, stdout
-    assert "identical match sets:  yes (300 profiles compared)" in stdout
-    assert "speed-up" in stdout
+    assert stdout.count("identical to naive:    yes (300 profiles, Matches compared)") == 2
+    assert "realistic: 300 profiles x 40 papers" in stdout
+    assert "easy: 300 profiles x 40 papers" in stdout
     assert "papers/s" in stdout
+
+
+def test_it_compares_match_sets_with_fts5_and_explains_the_differences() -> None:
+    """--against fts5 runs one MATCH per profile and every difference has a named rule."""
+    code, stdout, _ = run(
+        "bench", "match", "--profiles", "300", "--papers", "60", "--workload", "realistic",
+        "--against", "fts5",
+    )  # fmt: skip
+    assert code == 0, stdout
+    assert "-> alertbot" in stdout
+    assert "unexplained" not in stdout
+
+
+def test_it_refuses_an_unknown_engine() -> None:
+    """An engine it does not know is a usage error, before any work."""
+    code, _, stderr = run("bench", "match", "--against", "lucene")
+    assert code == 2
+    assert "unknown workload or engine 'lucene'" in stderr
+
+
+FEED = str(Path(__file__).parent.parent / "fixtures" / "arxiv-cs.CL.rss.xml")
+
+
+def test_it_matches_arxiv_categories_in_a_feed() -> None:
+    """cat: selects by the feed's categories; a prefix and an exclusion work too."""
+    _, cl, _ = run("match", FEED, "-q", "cat:CS.cl", "--json")
+    _, cs, _ = run("match", FEED, "-q", "cat:cs.*", "--json")
+    _, no_ir, _ = run("match", FEED, "-q", "cat:cs.* -cat:cs.IR", "--json")
+    ids = [[json.loads(line)["paper_id"] for line in o.splitlines()] for o in (cl, cs, no_ir)]
+    assert ids == [["1903.06902", "2404.03715"], ["1903.06902", "2404.03715"], ["2404.03715"]]
+
+
+def test_it_says_where_a_category_is_malformed() -> None:
+    """A bad cat: term exits 2 with the column."""
+    code, _, stderr = run("match", FEED, "-q", "graph cat:cs..LG")
+    assert code == 2
+    assert "'cs..LG' is not an arXiv category" in stderr
+    assert "at column 11" in stderr
+
+
+TEX_FEED = str(Path(__file__).parent.parent / "fixtures" / "tex" / "schrodinger.rss.xml")
+
+
+def test_it_finds_tex_spelled_titles_with_and_without_the_accent() -> None:
+    """ti:schrödinger and ti:schrodinger both find Schr\\"odinger and Schrodinger titles,
+    and the highlight covers the word in the displayed title."""
+    for query in ("ti:schrödinger", "ti:schrodinger", "ti:Schrödinger"):
+        code, stdout, _ = run("match", TEX_FEED, "-q", query, "--json")
+        assert code == 0
+        rows = {r["paper_id"]: r for r in map(json.loads, stdout.splitlines())}
+        assert set(rows) == {"2607.18184", "2608.06893"}
+        tex = rows["2607.18184"]
+        assert tex["title"].startswith("anyakrakusuma: A Python Library for Entropic Schrödinger")
+        [(start, end)] = tex["matches"][0]["spans"]
+        assert tex["title"][start:end] == "Schrödinger"

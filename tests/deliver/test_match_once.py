@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, update
 
 from alertbot.deliver import plan_due, queue_due, send_due
-from alertbot.deliver.base import Rendered
+from alertbot.deliver.base import HandOver, Rendered
 from alertbot.deliver.file import FileChannel
 from alertbot.model import Digest, EndpointKind, OutboxState, Paper, Profile
 from alertbot.store import deliveries
@@ -27,9 +27,11 @@ class Recording(FileChannel):
         super().__init__(folder, from_address="digest@example.org")
         self.digests: list[Digest] = []
 
-    def send(self, digest: Digest, rendered: Rendered, *, outbox_id: int) -> str | None:
+    def send(
+        self, digest: Digest, rendered: Rendered, *, outbox_id: int, hand_over: HandOver
+    ) -> str | None:
         self.digests.append(digest)
-        return super().send(digest, rendered, outbox_id=outbox_id)
+        return super().send(digest, rendered, outbox_id=outbox_id, hand_over=hand_over)
 
 
 def _send(engine: Engine, tmp_path: Path) -> tuple[Recording, dict[int, str]]:

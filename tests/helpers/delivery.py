@@ -50,5 +50,5 @@ def make_settings(tmp_path: Path, **smtp: Any) -> Settings:
             timeout_seconds=smtp.pop("timeout_seconds", 5.0),
             **smtp,
         ),
-        delivery=DeliverySettings(backoff_base_seconds=0, max_attempts=4),
+        delivery=DeliverySettings(backoff_base_seconds=0),
     )

@@ -14,6 +14,7 @@ def paper(
     id: str | None = None,
     authors: tuple[str, ...] = (),
     published: date | None = None,
+    categories: tuple[str, ...] = (),
 ) -> Paper:
     """A paper with just the fields the matcher reads."""
     return Paper(
@@ -23,4 +24,5 @@ def paper(
         source_format="test",
         authors=authors,
         published=published,
+        categories=categories,
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from alertbot.match.normalise import tokenise
+from alertbot.match.normalise import analyse, offsets, tokenise, words
 
 
 def stems(text: str) -> list[str]:
@@ -53,3 +55,18 @@ def test_it_keeps_spans_into_the_original_text() -> None:
 def test_it_splits_on_punctuation_and_underscores() -> None:
     """Only letters and digits make words; everything else separates them."""
     assert [t.surface for t in tokenise("GPT-4o, (x_y) 3.5")] == ["gpt", "4o", "x", "y", "3", "5"]
+
+
+@given(st.lists(st.sampled_from([*"ab É-ﬁ½ö\u0308 .Straße1", "LLMs"]), max_size=30).map("".join))
+def test_it_gives_the_same_words_and_offsets_on_every_path(text: str) -> None:
+    """analyse() and offsets() give exactly tokenise()'s words, stems and spans."""
+    tokens = tokenise(text)
+    assert analyse(text) == ([t.surface for t in tokens], [t.stem for t in tokens])
+    assert offsets(text) == ([t.start for t in tokens], [t.end for t in tokens])
+
+
+def test_it_folds_accents_as_ascii_folding_does() -> None:
+    """Schrödinger, a decomposed o + U+0308, and the ASCII spelling are one word."""
+    spellings = ["Schrödinger", "Schro\u0308dinger", "SCHRODINGER"]
+    assert {tuple(words(s)) for s in spellings} == {("schrodinger",)}
+    assert words("Łukasz Søren Đorđe") == ["lukasz", "soren", "dorde"]

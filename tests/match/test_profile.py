@@ -107,3 +107,28 @@ def test_it_names_the_failing_interest() -> None:
 def test_it_matches_nothing_without_interests() -> None:
     """An empty profile matches no paper."""
     assert ids(Profile(), [paper("Graph", "")]) == []
+
+
+def test_it_matches_categories_whole_by_prefix_and_excluded() -> None:
+    """cat:cs.LG is one whole category (any case), cs.* a prefix, -cat: a veto."""
+    lg = paper("Graph nets", "", id="lg", categories=("cs.LG", "stat.ML"))
+    ap = paper("Graph flows", "", id="ap", categories=("math.AP", "cs.NA"))
+    lgs = paper("Graph sets", "", id="lgs", categories=("cs.LGS",))
+    words = paper("Graph cs lg", "cs.LG in text", id="words")
+    papers = [lg, ap, lgs, words]
+    assert ids(Profile(("cat:cs.lg",)), papers) == ["lg"]
+    assert ids(Profile(("cat:CS.*",)), papers) == ["ap", "lg", "lgs"]
+    assert ids(Profile(("graph -cat:math.*",)), papers) == ["lg", "lgs", "words"]
+    assert ids(Profile(("graph",), ("cat:math.*",)), papers) == ["lg", "lgs", "words"]
+
+
+def test_a_category_filters_without_scoring_or_highlighting() -> None:
+    """A category adds nothing to the score and has no highlight."""
+    p = paper("Graph nets", "", id="p", categories=("cs.LG",))
+    stats = CorpusStats.from_papers([p, paper("Other", "")])
+    [with_cat] = match_profile(Profile(("graph cat:cs.LG",)), [p], stats)
+    [without] = match_profile(Profile(("graph",)), [p], stats)
+    assert with_cat.score == without.score > 0
+    assert [h.term for h in with_cat.hits] == ["graph"]
+    [only] = match_profile(Profile(("cat:cs.LG",)), [p], stats)
+    assert (only.score, only.hits, only.interests) == (0.0, (), ("cat:cs.LG",))

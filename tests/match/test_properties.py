@@ -25,13 +25,15 @@ Render = Callable[[str], str]
 texts = st.lists(st.sampled_from(WORDS), min_size=0, max_size=12).flatmap(
     lambda ws: st.sampled_from([" ", "-", ", "]).map(lambda sep: sep.join(ws))
 )
+CATEGORIES = ["cs.LG", "cs.CL", "math.AP", "stat.ML", "hep-th"]
 papers_st = st.lists(
     st.builds(
-        lambda i, t, a, au: paper(t, a, id=f"p{i}", authors=tuple(au)),
+        lambda i, t, a, au, cat: paper(t, a, id=f"p{i}", authors=tuple(au), categories=cat),
         st.integers(0, 10**6),
         texts,
         texts,
         st.lists(st.sampled_from(["Ann Graph", "Bob Survey", "Wei Model"]), max_size=2),
+        st.lists(st.sampled_from(CATEGORIES), max_size=2, unique=True).map(tuple),
     ),
     min_size=1,
     max_size=8,
@@ -40,7 +42,10 @@ papers_st = st.lists(
 
 
 def _atom(draw: st.DrawFn) -> Callable[[Render], str]:
-    kind = draw(st.integers(0, 3))
+    kind = draw(st.integers(0, 4))
+    if kind == 4:
+        category = draw(st.sampled_from([*CATEGORIES, "cs.*", "math*"]))
+        return lambda case: f"cat:{case(category)}"
     field = draw(st.sampled_from(FIELDS))
     a, b = draw(st.sampled_from(WORDS)), draw(st.sampled_from(WORDS))
     weight = draw(st.sampled_from(["", "", "^2"]))
@@ -79,6 +84,7 @@ def test_it_matches_case_insensitively(query: Callable[[Render], str], papers: l
             p.abstract.upper(),
             id=p.id,
             authors=tuple(a.upper() for a in p.authors),
+            categories=tuple(c.upper() for c in p.categories),
         )
         for p in papers
     ]
@@ -167,8 +173,10 @@ def test_it_never_raises_on_an_accepted_query(text: str) -> None:
 def test_it_agrees_with_naive_across_batches_and_on_huge_queries(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Batches of 2 papers and a query too big for normal form give the naive results."""
+    """Batches of 2 papers, blocks of 2 profiles and a query too big for normal form
+    give the naive results."""
     monkeypatch.setattr(index, "BATCH", 2)
+    monkeypatch.setattr(index, "PROFILE_CHUNK", 2)
     words = ["graph", "neural", "network", "survey", "model", "gan", "llm"]
     papers = [
         paper(" ".join(words[i % 7 : i % 7 + 3]), " ".join(words[(i * 3) % 7 :]), id=f"p{i}")
@@ -191,3 +199,23 @@ def test_it_names_the_profile_whose_query_is_bad() -> None:
     """ProfileIndex.build refuses a bad profile, naming its key and the interest."""
     with pytest.raises(QueryError, match=r"profile 'bob': interest 2 '\(x': unclosed '\('"):
         ProfileIndex.build({"ann": Profile(("ok",)), "bob": Profile(("fine", "(x"))})
+
+
+def test_it_agrees_with_naive_on_long_phrases_repeats_and_every_field() -> None:
+    """Phrases of 4+ words (overlapping too), repeated interests, author and category
+    prefixes, weights under OR and AND gates: the index equals match_profile exactly."""
+    words = ["graph", "neural", "network", "model", "graph", "neural", "network", "model", "graph"]
+    papers = [
+        paper(" ".join(words[i % 3 :]), " ".join(words[: 4 + i % 5]) * 2, id=f"p{i}",
+              authors=("Ann Graphson", "Wei Model"), categories=("cs.LG",) if i % 2 else ())
+        for i in range(7)
+    ] + [paper("a a a a a", "a a a a a a", id="rep")]  # fmt: skip
+    profiles = {
+        "long": Profile(('"graph neural network model"', '"a a a a"')),
+        "twice": Profile(("graph", "graph", "ti:graph^3")),
+        "fields": Profile(("au:graph*", "cat:cs.* model"), min_score=0.0),
+        "gated": Profile(("(graph neural^2) OR (model -network)", "(a OR (b c))^0.5 a")),
+        "floor": Profile(("graph",), min_score=3.0),
+    }
+    stats = CorpusStats.from_papers(papers)
+    assert ProfileIndex.build(profiles).match(papers, stats) == naive_match(profiles, papers, stats)

@@ -116,3 +116,63 @@ def test_it_accepts_exactly_the_limits() -> None:
     """A query at the length and term limits is accepted."""
     query = parse_query("a b c", max_length=5, max_clauses=3)
     assert query.n_clauses == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [
+        ("(" * 1000 + "a" + ")" * 1000, 33),
+        ("-" * 1000 + "a b", 33),
+        ("NOT " * 1000 + "a b", 129),
+        ("a " + "(-" * 500 + "b" + ")" * 500, 35),
+    ],
+)
+def test_it_refuses_nesting_deeper_than_the_cap_at_its_column(text: str, column: int) -> None:
+    """A thousand nested groups or negations is a query error at the first level too
+    deep, never a RecursionError."""
+    with pytest.raises(QueryError) as info:
+        parse_query(text, max_length=10_000, max_clauses=10_000)
+    assert info.value.message == "nested more than 32 levels deep (parentheses and NOT/-)"
+    assert info.value.column == column
+
+
+def test_it_accepts_nesting_at_the_cap() -> None:
+    """Exactly 32 levels of parentheses parse."""
+    assert parse_query("(" * 32 + "a" + ")" * 32).root == word("a")
+
+
+@pytest.mark.parametrize(
+    ("text", "tree"),
+    [
+        ("cat:cs.LG", Term("cat", ("cs.lg",), "cs.LG")),
+        ("cat:hep-th", Term("cat", ("hep-th",), "hep-th")),
+        ("cat:cs.*", Prefix("cat", "cs.")),
+        ("cat:astro-ph*", Prefix("cat", "astro-ph")),
+        ("cat:(cs.LG OR stat.ML)", Or((Term("cat", ("cs.lg",), "cs.LG"),
+                                       Term("cat", ("stat.ml",), "stat.ML")))),
+        ("graph -cat:math.*", And((word("graph"), Not(Prefix("cat", "math."))))),
+    ],
+)  # fmt: skip
+def test_it_parses_category_terms_whole_and_case_folded(text: str, tree: object) -> None:
+    """cat: takes one whole arXiv category, or a category prefix ending in '*'."""
+    assert parse_query(text).root == tree
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "column"),
+    [
+        ('cat:"cs LG"', "cat: takes a category such as cs.LG, not a phrase", 5),
+        ("graph cat:cs.LG.x", "'cs.LG.x' is not an arXiv category", 11),
+        ("cat:c$", "'c$' is not an arXiv category", 5),
+        ("ti:cat:cs.LG", "field cat: inside another field", 4),
+        ("-cat:math.*", "query has no positive term", None),
+    ],
+)
+def test_it_says_where_a_category_term_is_wrong(
+    text: str, message: str, column: int | None
+) -> None:
+    """A malformed cat: term is a query error at the category's column."""
+    with pytest.raises(QueryError) as info:
+        parse_query(text)
+    assert info.value.message.startswith(message)
+    assert info.value.column == column

@@ -201,3 +201,17 @@ def test_it_starts_the_meta_line_with_a_link_when_nothing_else_is_known(
     p = replace(paper(10, authors=(), arxiv=False, source_format="lines"), published=None)
     page = _unstyled(_email(renderer, [item(p)]).html)
     assert '<p class="meta"><a href="https://huggingface.co/papers?q=' in page
+
+
+def test_it_shows_tex_as_unicode_and_highlights_the_matcher_s_spans(renderer: Renderer) -> None:
+    """A TeX title reads Schrödinger, and the real matcher's spans mark that very word."""
+    from alertbot.match import CorpusStats, match_profile
+    from alertbot.model import Profile
+
+    tex = paper(10, title='Entropic Schr\\"odinger Bridges', abstract="On $\\mathbb{T}^{d}$.")
+    [found] = match_profile(Profile(("ti:schrodinger",)), [tex], CorpusStats.from_papers([tex]))
+    email = _email(renderer, [item(tex, list(found.hits))])
+    assert "Entropic <mark>Schrödinger</mark> Bridges" in _unstyled(email.html)
+    assert "Entropic Schrödinger Bridges" in email.text
+    assert "On 𝕋^d." in email.text
+    assert "Schrödinger" in email.subject

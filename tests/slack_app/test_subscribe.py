@@ -319,3 +319,21 @@ def test_it_keeps_two_workspaces_apart_for_the_same_user_id(any_world: World) ->
     assert me(any_world, "T1").profile.interests == ("alpha",)
     assert me(any_world, "T2").profile.interests == ()
     assert "alpha" not in any_world.session.reply("list", team="T2")
+
+
+def test_it_answers_a_thousand_nested_parentheses_with_the_parsers_column(
+    sqlite_engine: Engine, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    """Deep nesting through /subscribe is a query error at a column, not "Sorry..."."""
+    for world in build_world(sqlite_engine, tmp_path, slack, match={"max_query_length": 3000}):
+        text = world.session.reply("(" * 1000 + "a" + ")" * 1000)
+        assert "nested more than 32 levels deep" in text
+        assert "column 33" in text
+        assert me(world).profile.interests == ()
+
+
+def test_it_takes_a_category_interest_and_says_where_a_bad_one_is(world: World) -> None:
+    """/subscribe cat:cs.LG is stored; a malformed category is refused at its column."""
+    assert "column 11, at `cs..LG`" in world.session.reply("graph cat:cs..LG")
+    world.session.reply("cat:cs.LG -cat:math.*")
+    assert me(world).profile.interests == ("cat:cs.LG -cat:math.*",)

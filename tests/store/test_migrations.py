@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from alertbot.store import connect, migrate, migrations
 from alertbot.store.candidates import candidate_papers
 from alertbot.store.deliveries import list_rows
 from alertbot.store.papers import get_papers
+from alertbot.store.reclaim import reclaim
 from alertbot.store.schema import metadata
 from alertbot.store.subscribers import get_subscriber
 
@@ -273,7 +274,8 @@ def test_an_upgrade_through_learning_keeps_profiles_and_feedback(db_url: str) ->
         with engine.begin() as conn:
             _fill_baseline(conn)
         _at(engine, "0004_outgoing_mail")
-        assert migrate(engine)[:1] == ["0005_learning"]
+        history = migrations.history()
+        assert migrate(engine) == history[history.index("0005_learning") :]
         subscriber = get_subscriber(engine, 1)
         assert subscriber is not None
         assert subscriber.profile.interests == ("graph transformer",)
@@ -286,8 +288,30 @@ def test_an_upgrade_through_learning_keeps_profiles_and_feedback(db_url: str) ->
         engine.dispose()
 
 
+def test_a_row_an_old_worker_left_sending_is_reclaimed_at_no_cost_after_0006(db_url: str) -> None:
+    """A row left 'sending' by a worker from before 0006 has no phase: after the upgrade
+    it is reclaimed as pending with its attempts as they were."""
+    engine = connect(db_url)
+    try:
+        _at(engine, "0003_paper_links")
+        with engine.begin() as conn:
+            _fill_baseline(conn)
+        _at(engine, "0005_learning")
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE outbox SET state = 'sending', claimed_by = 'old:1', claimed_at = :at"),
+                {"at": T0.replace(tzinfo=None) if engine.dialect.name == "sqlite" else T0},
+            )
+        assert migrate(engine)[:1] == ["0006_delivery_phases"]
+        assert reclaim(engine, now=T0 + timedelta(hours=1), lease_seconds=600) == 1
+        (row,) = list_rows(engine)
+        assert (row.state, row.phase, row.deadline_at) == ("pending", None, None)
+    finally:
+        engine.dispose()
+
+
 def test_an_upgrade_through_stored_matches_keeps_the_outbox_readable(db_url: str) -> None:
-    """A store from before 0006: its rows read as bare matches (sent unhighlighted), each
+    """A store from before 0007: its rows read as bare matches (sent unhighlighted), each
     endpoint knows its last digest date, and each delivered paper when it was stored."""
     from alertbot.store.due import to_look_at
     from alertbot.store.schema import delivered_papers
@@ -297,8 +321,8 @@ def test_an_upgrade_through_stored_matches_keeps_the_outbox_readable(db_url: str
         _at(engine, "0003_paper_links")
         with engine.begin() as conn:
             _fill_baseline(conn)
-        _at(engine, "0005_learning")
-        assert migrate(engine) == ["0006_outbox_matches", "0007_due_selection"]
+        _at(engine, "0006_delivery_phases")
+        assert migrate(engine) == ["0007_outbox_matches", "0008_due_selection"]
         (row,) = list_rows(engine)
         assert [(m.paper_id, m.score, m.interests, m.hits) for m in row.matches()] == [
             ("2611.00001", 0.0, (), ())

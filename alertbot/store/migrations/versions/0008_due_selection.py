@@ -25,8 +25,8 @@ from alembic import op
 
 from alertbot.store.types import UTCDateTime
 
-revision = "0007_due_selection"
-down_revision = "0006_outbox_matches"
+revision = "0008_due_selection"
+down_revision = "0007_outbox_matches"
 branch_labels = None
 depends_on = None
 

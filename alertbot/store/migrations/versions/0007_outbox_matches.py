@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_outbox_matches"
-down_revision = "0005_learning"
+revision = "0007_outbox_matches"
+down_revision = "0006_delivery_phases"
 branch_labels = None
 depends_on = None
 

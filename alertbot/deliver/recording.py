@@ -1,0 +1,94 @@
+"""Recording an attempt's steps as they happen: the hand-over, then the relay's answer.
+
+Each write is what lets a reclaim after a crash know what the far side may have, so
+each is made durably, for one row, at the moment it describes (see
+``alertbot/store/outbox.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from alertbot.deliver.base import LeaseLost
+from alertbot.logs import get_logger
+from alertbot.store import outbox
+
+log = get_logger(__name__)
+
+
+class HandOverHook:
+    """The ``hand_over`` a channel calls just before the message leaves for good.
+
+    It records the row as handed over, or raises :class:`LeaseLost` when the row is no
+    longer this worker's (the channel then sends nothing). ``called`` tells the worker
+    whether an unexpected failure came before or after that point.
+    """
+
+    def __init__(
+        self, engine: Engine, row_id: int, *, worker_id: str, now: Callable[[], datetime]
+    ) -> None:
+        self.engine = engine
+        self.row_id = row_id
+        self.worker_id = worker_id
+        self.now = now
+        self.called = False
+
+    def __call__(self) -> None:
+        if not outbox.hand_over(self.engine, self.row_id, worker_id=self.worker_id, now=self.now()):
+            raise LeaseLost(f"outbox row {self.row_id} was taken over by another worker")
+        self.called = True
+
+
+def record_sent(
+    engine: Engine,
+    row: outbox.OutboxRow,
+    *,
+    worker_id: str,
+    now: datetime,
+    message_id: str | None,
+    paper_ids: Sequence[str],
+    start_next: outbox.NextRow | None,
+    seconds: float,
+) -> bool:
+    """Commit ``sent`` straight after the relay's answer; False if the row was taken over.
+
+    While the database fails (SQLite locked past ``busy_timeout``, PostgreSQL restarting)
+    the commit is retried for ``seconds``, then the error is raised: the worker must stop
+    rather than send more it cannot record, and the row, handed over, ends ``unknown``
+    once reclaimed (or ``sent``, should this worker record it after all).
+    """
+    ctx = {"outbox_id": row.id, "message_id": message_id}
+
+    def retrying(_state: object) -> None:
+        log.warning("the relay accepted the digest but recording it failed; retrying", **ctx)
+
+    attempts = Retrying(
+        stop=stop_after_delay(seconds),
+        wait=wait_exponential(multiplier=0.05, max=2.0),
+        retry=retry_if_exception_type(SQLAlchemyError),
+        before_sleep=retrying,
+        reraise=True,
+    )
+    try:
+        return attempts(
+            outbox.complete,
+            engine,
+            row,
+            worker_id=worker_id,
+            now=now,
+            message_id=message_id,
+            paper_ids=paper_ids,
+            start_next=start_next,
+        )
+    except SQLAlchemyError:
+        log.error(
+            "the relay accepted the digest but the database cannot record it; stopping "
+            "(the row will be 'unknown' once reclaimed)",
+            **ctx,
+        )
+        raise

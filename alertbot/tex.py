@@ -1,0 +1,43 @@
+"""TeX in titles, abstracts and author names, shown as Unicode. Pure.
+
+Listings carry TeX as their authors typed it: ``Schr\\"odinger``, ``Cram\\'er``,
+``R\\'emy``, ``$\\mathbb{T}^{d}$``. The store keeps the source text as it came;
+:func:`display` is what a reader sees (``Schrödinger``, ``Cramér``, ``Rémy``, ``𝕋^d``)
+and what the matcher reads, so a highlight's spans (``model.Hit``) point into the
+displayed text. pylatexenc does the conversion.
+
+Never raises and never loses text: ``%`` (a TeX comment, which would swallow the rest
+of the line) and ``&`` (an alignment tab) are escaped first, since in listings they mean
+a percent and an ampersand; anything pylatexenc fails on is shown as it came.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from pylatexenc.latex2text import LatexNodes2Text
+
+# Only text with one of these can hold TeX worth converting; the rest is returned as is.
+_MARKERS = re.compile(r"[\\$]")
+_BARE = re.compile(r"(?<!\\)([%&])")
+_SPACES = re.compile(r"\s+")
+_converter = LatexNodes2Text(math_mode="text", strict_latex_spaces=False)
+
+
+@functools.lru_cache(maxsize=16384)
+def display(text: str) -> str:
+    """``text`` with TeX accents, symbols and simple math as Unicode."""
+    if not _MARKERS.search(text):
+        return text
+    try:
+        converted = _converter.latex_to_text(_BARE.sub(r"\\\1", text))
+    except Exception:  # malformed TeX of any kind: show it as it came
+        return text
+    converted = _SPACES.sub(" ", converted).strip()
+    return converted if converted or not text.strip() else text
+
+
+def display_authors(authors: tuple[str, ...]) -> str:
+    """The author list as shown and matched: each name displayed, joined with ", "."""
+    return ", ".join(display(a) for a in authors)
