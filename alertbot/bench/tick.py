@@ -1,10 +1,12 @@
 """``alertbot bench tick``: one dispatcher tick for N due subscribers, and an idle one.
 
 The world is a store as it looks on a working day: ``days`` days of 1,000 papers each
-(the last day's are the new ones), N subscribers with generated profiles of realistic
-shape (``alertbot.bench.match``), each with one email endpoint whose send time has
-passed, and yesterday's digest sent to every one of them with its papers marked
-delivered, so the candidates rules have history to read. Rows are bulk-loaded (COPY on
+(the last day's are the new ones), N subscribers with the realistic profiles of
+``alertbot bench match`` (real text, 1-4 interests, about 2.5% of a day's papers
+matching each; ``--workload easy`` for the older generator), max 20 papers each, each
+with one email endpoint whose send time has passed, and yesterday's digest sent to
+every one of them with its papers marked delivered, so the candidates rules have
+history to read. Rows are bulk-loaded (COPY on
 PostgreSQL), not through the store's functions: setting up is not what is measured.
 
 Each run deletes today's outbox rows (and puts ``last_digest_date`` back), then times
@@ -34,6 +36,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, Table, delete, select, text, update
 
 from alertbot.bench.match import generate_papers, generate_profiles
+from alertbot.bench.workload import real_papers, realistic_profiles
 from alertbot.config import Settings
 from alertbot.deliver.queue import QueueReport, queue_report
 from alertbot.model import EndpointKind, OutboxState, Paper, Profile
@@ -58,6 +61,7 @@ class TickResult:
     """Medians over the runs, in seconds."""
 
     backend: str
+    workload: str
     subscribers: int
     papers: int
     runs: int
@@ -73,7 +77,7 @@ class TickResult:
     def rows(self) -> list[tuple[str, str]]:
         other = max(self.tick - sum(self.phases.values()), 0.0)
         out = [
-            ("backend", self.backend),
+            ("backend / workload", f"{self.backend} / {self.workload}"),
             ("due subscribers / digests queued", f"{self.subscribers:,} / {self.queued:,}"),
             ("papers stored (new today)", f"{self.papers:,} ({PAPERS_PER_DAY:,})"),
             (f"tick, median of {self.runs}", f"{self.tick:.2f} s"),
@@ -307,11 +311,10 @@ def run_bench(
     days: int = 2,
     baseline_sample: int = 1000,
     workdir: str | None = None,
+    workload: str = "realistic",
 ) -> TickResult:
     """Build the world once, then time ``runs`` busy ticks and idle ticks; medians."""
-    texts = _texts()
-    papers = generate_papers(texts, days * PAPERS_PER_DAY)
-    profiles = list(generate_profiles(texts, min(n, 200_000)).values())
+    papers, profiles = workload_for(workload, days * PAPERS_PER_DAY, n)
     with (
         tempfile.TemporaryDirectory(prefix="alertbot-bench-tick-", dir=workdir) as tmp,
         store_url(backend, postgres_url, tmp) as url,
@@ -343,6 +346,7 @@ def run_bench(
             engine.dispose()
     return TickResult(
         backend=backend,
+        workload=workload,
         subscribers=n,
         papers=len(papers),
         runs=runs,
@@ -367,6 +371,20 @@ def store_url(backend: str, postgres_url: str, tmp: str) -> Iterator[str]:
         yield f"sqlite:///{tmp}/bench.sqlite3"
     else:
         raise ValueError(f"unknown backend {backend!r} (sqlite or postgres)")
+
+
+def workload_for(kind: str, n_papers: int, n_profiles: int) -> tuple[list[Paper], list[Profile]]:
+    """Papers and profiles: ``realistic`` (real text, profiles calibrated to match about
+    2.5% of a day's papers, as ``bench match`` uses) or ``easy`` (the older generator)."""
+    seed = [p for path in sample_dump_paths() for p in load_papers(str(path), now=NOW)]
+    if kind == "realistic":
+        papers = real_papers(seed, n_papers)
+        today = papers[-PAPERS_PER_DAY:]
+        return papers, list(realistic_profiles(today, n_profiles).values())
+    if kind == "easy":
+        texts = [p.abstract for p in seed]
+        return generate_papers(texts, n_papers), list(generate_profiles(texts, n_profiles).values())
+    raise ValueError(f"unknown workload {kind!r} (realistic or easy)")
 
 
 def _texts() -> list[str]:

@@ -416,11 +416,13 @@ def bench_tick(
         str, typer.Option(help="Server for --db postgres (a schema is made and dropped).")
     ] = "postgresql://postgres@127.0.0.1:5432/postgres",
     runs: Annotated[int, typer.Option(min=1, help="Ticks timed; medians are shown.")] = 3,
+    workload: Annotated[str, typer.Option(help="realistic or easy profiles.")] = "realistic",
 ) -> None:
     """One dispatcher tick for N due subscribers, the idle tick, and where the time goes.
 
-    Builds a store with two days of 1,000 generated papers, N subscribers with
-    generated profiles (max 20 papers each) all due now, and yesterday's digest sent to
+    Builds a store with two days of 1,000 papers of real text, N subscribers with
+    realistic profiles (max 20 papers each; --workload easy for the older generator) all
+    due now, and yesterday's digest sent to
     each; then times queue_due --runs times (medians), the idle tick right after, and
     the baseline of queueing one transaction per digest on a sample, extrapolated.
     """
@@ -429,7 +431,9 @@ def bench_tick(
     for name in backend or ["sqlite", "postgres"]:
         if name not in ("sqlite", "postgres"):
             fail(f"unknown --db {name!r} (sqlite or postgres)", code=2)
-        result = run_bench(subscribers, backend=name, postgres_url=postgres_url, runs=runs)
+        result = run_bench(
+            subscribers, backend=name, postgres_url=postgres_url, runs=runs, workload=workload
+        )
         table = Table("measure", "value")
         for measure, value in result.rows():
             table.add_row(measure, value)
