@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from datetime import time as clock_time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,6 +37,7 @@ from alertbot.schedule.clock import utcnow
 from alertbot.store import connect, migrate, schema
 from alertbot.store.papers import upsert_papers
 from alertbot.store.subscribers import add_endpoint, create_subscriber
+from tests.helpers.clock import due_a_minute_ago
 from tests.helpers.slack import command_body, signed_headers
 from tests.servers import QuietHandler, SmtpSink, free_port, http_server, slack_api, smtp_server
 
@@ -137,7 +137,7 @@ heartbeat_seconds = 1
 
 
 def subscriber_due_now(engine: Engine, *, slack: bool) -> None:
-    """A subscriber whose send time (00:00 UTC) has passed today, matching many papers."""
+    """A subscriber whose send time passed a minute ago, matching many papers."""
     now = utcnow()
     sub = create_subscriber(
         engine,
@@ -145,7 +145,7 @@ def subscriber_due_now(engine: Engine, *, slack: bool) -> None:
         now=now,
         profile=Profile(interests=("neural", "language model")),
         timezone="UTC",
-        send_time=clock_time(0, 0),
+        send_time=due_a_minute_ago(now),
     )
     add_endpoint(engine, sub.id, EndpointKind.EMAIL, "ada@example.org", now=now)
     if slack:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -15,6 +15,7 @@ from alertbot.model import EndpointKind, Profile
 from alertbot.store import connect, migrate
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
+from tests.helpers.clock import due_a_minute_ago
 from tests.helpers.delivery import make_papers
 from tests.servers import Reply, SlackStandIn, SmtpSink, slack_api, smtp_server
 
@@ -73,7 +74,7 @@ def _configure(tmp_path: Path, sink: SmtpSink, slack: SlackStandIn) -> None:
             name=name,
             now=now - timedelta(days=1),
             profile=Profile(interests=("diffusion",)),
-            send_time=time(0, 0),
+            send_time=due_a_minute_ago(now),
         )
         subscriber_store.add_endpoint(engine, sub.id, kind, address, now=now)
     engine.dispose()

@@ -17,7 +17,6 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from datetime import time as clock_time
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from alertbot.store import connect, migrate
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 from tests.helpers import REPO
+from tests.helpers.clock import due_a_minute_ago
 from tests.helpers.delivery import make_papers
 from tests.servers import free_port
 
@@ -114,7 +114,7 @@ def _stocked_store(data_dir: Path) -> None:
         name="Reader",
         now=now - timedelta(days=1),
         profile=Profile(interests=("diffusion",)),
-        send_time=clock_time(0, 0),
+        send_time=due_a_minute_ago(now),
     )
     subscriber_store.add_endpoint(engine, sub.id, EndpointKind.FILE, str(data_dir), now=now)
     engine.dispose()

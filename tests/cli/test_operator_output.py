@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.schema import outbox
 from tests.helpers.cli import run
+from tests.helpers.clock import due_a_minute_ago
 from tests.helpers.delivery import make_papers
 from tests.servers import free_port, smtp_server
 
@@ -46,7 +47,7 @@ def stock(tmp_path: Path, *, smtp_port: int, readers: int = 1) -> Path:
             name=LONG_NAME if n == 0 else f"Reader {n}",
             now=now - timedelta(days=1),
             profile=Profile(interests=("diffusion",)),
-            send_time=time(0, 0),
+            send_time=due_a_minute_ago(now),
         )
         subscriber_store.add_endpoint(
             engine, sub.id, EndpointKind.EMAIL, f"reader{n}@example.org", now=now

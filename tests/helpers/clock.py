@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 
 class Clock:
@@ -14,3 +14,10 @@ class Clock:
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)
         return self.now
+
+
+def due_a_minute_ago(now: datetime) -> time:
+    """A local send time (UTC readers) that passed a minute before ``now``: the digest is
+    due at once, and the next one, which bounds how long a failed one is retried, is
+    about a day away whatever the time of day a test runs at."""
+    return (now - timedelta(minutes=1)).time().replace(second=0, microsecond=0)

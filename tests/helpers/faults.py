@@ -30,6 +30,7 @@ from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.schema import endpoints, outbox
 from tests.helpers import REPO
+from tests.helpers.clock import due_a_minute_ago
 from tests.helpers.delivery import make_papers
 
 SECRET_KEY = "fault-test-secret-key-0123456789"
@@ -47,9 +48,6 @@ def readers_due_now(
     """``n`` readers whose digest (two diffusion papers) is queued ``now`` (default: the
     real clock's); returns that moment."""
     now = now or datetime.now(UTC)
-    # Due a minute ago, so the next digest (which bounds retries) is about a day away
-    # whatever the time of day the test runs at.
-    sends_at = (now - timedelta(minutes=1)).time().replace(second=0, microsecond=0)
     paper_store.upsert_papers(engine, make_papers(), source="test", now=now - timedelta(hours=1))
     for i in range(n):
         sub = subscriber_store.create_subscriber(
@@ -57,7 +55,7 @@ def readers_due_now(
             name=f"Reader {i}",
             now=now - timedelta(days=1),
             profile=Profile(interests=("diffusion",)),
-            send_time=sends_at,
+            send_time=due_a_minute_ago(now),
         )
         subscriber_store.add_endpoint(engine, sub.id, kind, address(i), now=now)
     assert queue_due(engine, settings, now=now) == n
