@@ -12,12 +12,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from alertbot.model import EndpointKind, Profile
 from alertbot.store import connect, migrate
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
-from alertbot.store.schema import outbox
+from alertbot.store.schema import outbox, subscribers
 from tests.helpers.cli import run
 from tests.helpers.clock import due_a_minute_ago
 from tests.helpers.delivery import make_papers
@@ -214,7 +215,9 @@ def test_preview_labels_the_next_digest_once_todays_has_gone(tmp_path: Path) -> 
     engine = connect(f"sqlite:///{db}")
     with engine.connect() as conn:
         (queued,) = conn.execute(outbox.select()).all()
+        (send_time,) = conn.execute(select(subscribers.c.send_time)).one()
     engine.dispose()
     today, tomorrow = queued.digest_date, queued.digest_date + timedelta(days=1)
+    due = str(send_time)[:5]  # stored as "HH:MM[:SS]"
     assert f"{today:%a} {today.day} {today:%b} (due now)" in before.stdout
-    assert f"{tomorrow:%a} {tomorrow.day} {tomorrow:%b} (due 00:00 UTC)" in after.stdout
+    assert f"{tomorrow:%a} {tomorrow.day} {tomorrow:%b} (due {due} UTC)" in after.stdout
