@@ -280,6 +280,21 @@ class RankReason:
     like: int = 0
 
 
+SuggestionKind = Literal["interest", "exclusion"]
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A query change the reader's feedback argues for (:mod:`alertbot.learn.suggest`):
+    ``query`` is what would be added, as the reader would type it."""
+
+    kind: SuggestionKind
+    query: str
+    term: str
+    useful: int  # judged useful papers containing the term
+    not_useful: int  # judged not useful papers containing it
+
+
 @dataclass(frozen=True, slots=True)
 class DigestItem:
     """One paper of a digest; ``reason`` is set when the learned ranking moved it."""
@@ -295,7 +310,8 @@ class Digest:
 
     ``more`` counts the matching papers left out by the profile's cap ("and N more").
     ``learned``: the order (and which papers made the cap) came from the reader's
-    feedback, not from the keyword scores alone.
+    feedback, not from the keyword scores alone; ``suggestions``: the query changes
+    that feedback argues for, shown in the footer.
     """
 
     subscriber: Subscriber
@@ -304,6 +320,7 @@ class Digest:
     items: tuple[DigestItem, ...]
     more: int = 0
     learned: bool = False
+    suggestions: tuple[Suggestion, ...] = ()
 
     @property
     def is_empty(self) -> bool:

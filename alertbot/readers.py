@@ -5,28 +5,43 @@ The vocabulary is fitted once per corpus (once per tick: :func:`corpus_vocabular
 then each reader costs one query for their feedback, one for the judged papers missing
 from the corpus, and one model fit (``alertbot bench learn`` measures it).
 
-Not wired into queueing yet: the dispatcher will call :func:`load_reader` and pass
-:func:`ranker_for`'s result to ``build_digest(..., ranker=...)`` once the matches chosen
-at queue time are stored on the outbox row (see the README, "How learning works").
+At queue time the dispatcher asks :class:`TickLearning` for the rankers of a bucket's
+due readers: one grouped query per tick says who has enough feedback (the others cost
+nothing more), the vocabulary is fitted once per corpus (:class:`VocabularyCache`), the
+chosen readers' verdicts are read in batched queries and their models trained inside
+:func:`one_blas_thread`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections import ChainMap
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from threadpoolctl import threadpool_limits
 
 from alertbot.config import Settings
+from alertbot.corpus import window_start
 from alertbot.digest import Ranker
-from alertbot.learn import LearnParams, Reader, Vector, Vocabulary, fit_transform, reader_for
+from alertbot.learn import (
+    LearnParams,
+    Reader,
+    Suggestion,
+    Vector,
+    Vocabulary,
+    fit_transform,
+    reader_for,
+    suggest,
+)
 from alertbot.learn import ranker as bind_ranker
 from alertbot.model import FeedbackValue, Paper, Subscriber
 from alertbot.store import Db
-from alertbot.store.feedback import get_feedback
-from alertbot.store.papers import get_papers
+from alertbot.store.feedback import get_feedback, get_feedback_of, judged_enough
+from alertbot.store.papers import get_papers, papers_version
 
 LearningStatus = Literal["on", "off", "waiting"]
 
@@ -101,3 +116,95 @@ def ranker_for(state: ReaderState, params: LearnParams) -> Ranker | None:
     if state.reader is None:
         return None
     return bind_ranker(state.reader, state.vectors, weight=params.weight)
+
+
+@dataclass
+class VocabularyCache:
+    """:func:`corpus_vocabulary`, kept while the corpus is the same: fitting it reads
+    every recent paper's words (about a millisecond a paper), so a tick fits it only
+    when a paper was stored or the window moved since the last fit."""
+
+    _key: object = None
+    _value: tuple[Vocabulary, dict[str, Vector]] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(
+        self, db: Db, papers: Sequence[Paper], *, now: datetime, days: int
+    ) -> tuple[Vocabulary, dict[str, Vector]]:
+        key = (papers_version(db), window_start(now, days).isoformat())
+        with self._lock:
+            if self._key == key and self._value is not None:
+                return self._value
+        value = corpus_vocabulary(papers)
+        with self._lock:
+            self._key, self._value = key, value
+        return value
+
+
+@dataclass
+class Learned:
+    """What learning decided for one due reader: the order, and the query suggestions."""
+
+    ranker: Ranker
+    suggestions: tuple[Suggestion, ...]
+
+
+class TickLearning:
+    """The learned rankings of one tick's due readers (see the module docstring).
+
+    ``corpus`` is the tick's recent papers; their vocabulary is fitted (or taken from
+    ``cache``) only when a due reader has learning on and enough feedback.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        now: datetime,
+        corpus: Sequence[Paper],
+        cache: VocabularyCache | None = None,
+    ) -> None:
+        self.params = learn_params(settings)
+        self.days = settings.match.corpus_days
+        self.now = now
+        self.corpus = corpus
+        self.cache = cache if cache is not None else VocabularyCache()
+        self._ready: set[int] | None = None
+
+    def for_readers(
+        self, db: Db, subscribers: Iterable[Subscriber], papers: Mapping[str, Paper]
+    ) -> dict[int, Learned]:
+        """Subscriber id -> what learning decided, for those whose digests it orders.
+
+        ``papers`` are the candidates the digests are built from (vectorised when the
+        corpus does not hold them)."""
+        params = self.params
+        if params.weight <= 0:  # [learn] weight = 0: off for everyone
+            return {}
+        if self._ready is None:
+            self._ready = judged_enough(
+                db, min_useful=params.min_useful, min_not_useful=params.min_not_useful
+            )
+        chosen = {s.id: s for s in subscribers if s.learning and s.id in self._ready}
+        if not chosen:
+            return {}
+        vocabulary, vectors = self.cache.get(db, self.corpus, now=self.now, days=self.days)
+        verdicts = get_feedback_of(db, chosen)
+        judged_ids = {pid for f in verdicts.values() for pid in f}
+        judged = {pid: sp.paper for pid, sp in get_papers(db, judged_ids).items()}
+        extra = vocabulary.vectors(
+            p for p in [*judged.values(), *papers.values()] if p.id not in vectors
+        )
+        known: Mapping[str, Vector] = ChainMap(extra, vectors)
+        found: dict[int, Learned] = {}
+        with one_blas_thread():
+            for sid, subscriber in chosen.items():
+                feedback = verdicts.get(sid, {})
+                reader = reader_for(feedback, known, vocabulary, params)
+                if reader is None:
+                    continue
+                mine = {pid: judged[pid] for pid in feedback if pid in judged}
+                suggestions = suggest(feedback, mine, vocabulary, subscriber.profile)
+                ranker = bind_ranker(reader, known, weight=params.weight)
+                found[sid] = Learned(ranker, tuple(suggestions))
+        return found

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
+from alertbot.digest import Ranker
 from alertbot.match import CorpusStats, IndexCache, MatchTable, QueryError, validate_profile
-from alertbot.model import Match, Paper, Profile
+from alertbot.model import Match, Paper, Profile, RankReason
 
 _Queries = tuple[tuple[str, ...], tuple[str, ...]]
 
@@ -81,6 +82,31 @@ class IndexedMatches:
                 else:
                     more += 1
         return shown, more
+
+    def reranked(
+        self, key: int, allows: Callable[[str], bool], cap: int, ranker: Ranker
+    ) -> tuple[list[Match], int, list[RankReason | None]]:
+        """:meth:`chosen` in the reader's learned order: every allowed match is ranked
+        (as a bare paper and score, all a ranker reads), and only the ``cap`` kept are
+        built with their hits. Returns them, the count beyond, and each one's reason."""
+        if key in self.errors:
+            raise self.errors[key]
+        if key not in self._indexed:
+            return [], 0, []
+        table = self.table
+        i = table.position(key)
+        lo, hi = int(table.ptr[i]), int(table.ptr[i + 1])
+        papers, scores = table.papers, table.score
+        rows: dict[str, int] = {}
+        bare: list[Match] = []
+        for row, j in enumerate(table.paper[lo:hi].tolist(), lo):
+            pid = papers[j].id
+            if allows(pid):
+                rows[pid] = row
+                bare.append(Match(pid, float(scores[row]), ()))
+        ranked = ranker(bare)[: max(cap, 0)]
+        shown = [table.build(i, rows[m.paper_id]) for m, _ in ranked]
+        return shown, len(bare) - len(shown), [reason for _, reason in ranked]
 
 
 def _error(profile: Profile) -> QueryError | None:

@@ -36,6 +36,7 @@ of a ``dead`` digest roll into the next digest.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -49,16 +50,18 @@ from sqlalchemy import Connection, Engine, text
 
 from alertbot import metrics
 from alertbot.config import Settings
-from alertbot.corpus import load_corpus
+from alertbot.corpus import Corpus, load_corpus
 from alertbot.deliver.indexed import IndexedMatches
 from alertbot.logs import get_logger
 from alertbot.match import CorpusStats, QueryError
 from alertbot.model import Endpoint, Match, OutboxState, Paper, Subscriber
+from alertbot.readers import Learned, TickLearning, VocabularyCache
 from alertbot.schedule.due import LOOK_AT_LEAST_EVERY, due_digest_date, look_again_at
 from alertbot.store import outbox
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.candidates import Candidates, gather
 from alertbot.store.due import Looked, look_again, to_look_at
+from alertbot.store.learned import RowLearning
 
 log = get_logger(__name__)
 
@@ -79,6 +82,7 @@ class Planned:
     state: OutboxState
     error: str | None = None
     top_paper: str | None = None
+    learning: RowLearning | None = None  # None: in keyword order
 
     @property
     def paper_ids(self) -> tuple[str, ...]:
@@ -111,8 +115,12 @@ def plan_due(
         due, _ = _decide(conn, to_look_at(conn, now=now), now, QueueReport())
         if not due:
             return []
-        stats = load_corpus(conn, now=now, days=settings.match.corpus_days).stats
-        return _plan(conn, settings, due, stats, QueueReport(), now=now, window_days=window_days)
+        corpus = load_corpus(conn, now=now, days=settings.match.corpus_days)
+        learning = TickLearning(settings, now=now, corpus=corpus.papers)
+        return _plan(
+            conn, settings, due, corpus.stats, learning, QueueReport(),
+            now=now, window_days=window_days,
+        )  # fmt: skip
 
 
 @dataclass
@@ -124,6 +132,7 @@ class QueueReport:
     looked_at: int = 0
     buckets_taken: int = 0
     buckets_skipped: int = 0
+    learned: int = 0  # readers whose digests their learned ranking ordered
     phases: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     @contextmanager
@@ -142,13 +151,17 @@ def queue_due(
     now: datetime,
     window_days: int = NEW_ENDPOINT_WINDOW_DAYS,
     chunk: int = PLAN_CHUNK,
+    vocabulary: VocabularyCache | None = None,
 ) -> int:
     """Queue every digest due at ``now`` (see :func:`plan_due`); returns rows to send.
 
     Safe to run in several processes at once on PostgreSQL: they split the work by
     bucket (see the module docstring). ``chunk`` is the bucket size in subscribers.
+    ``vocabulary`` keeps the learned ranking's corpus vocabulary between ticks.
     """
-    return queue_report(engine, settings, now=now, window_days=window_days, chunk=chunk).queued
+    return queue_report(
+        engine, settings, now=now, window_days=window_days, chunk=chunk, vocabulary=vocabulary
+    ).queued
 
 
 def queue_report(
@@ -158,6 +171,7 @@ def queue_report(
     now: datetime,
     window_days: int = NEW_ENDPOINT_WINDOW_DAYS,
     chunk: int = PLAN_CHUNK,
+    vocabulary: VocabularyCache | None = None,
 ) -> QueueReport:
     """:func:`queue_due`, reporting the work done and the time of each phase."""
     report = QueueReport()
@@ -165,7 +179,8 @@ def queue_report(
         looked = to_look_at(engine, now=now)
     if not looked:
         return report
-    stats: CorpusStats | None = None
+    corpus: Corpus | None = None
+    learning: TickLearning | None = None
     # From the number of subscribers, not of those due: every planner of this tick must
     # cut the same buckets, and the due set shrinks as planners commit.
     n_buckets = _buckets(subscriber_store.count_subscribers(engine), chunk)
@@ -183,10 +198,16 @@ def queue_report(
             plans: list[Planned] = []
             added: set[tuple[int, date]] = set()
             if due:
-                if stats is None:
+                if corpus is None or learning is None:
                     with report.phase("corpus"):
-                        stats = load_corpus(engine, now=now, days=settings.match.corpus_days).stats
-                plans = _plan(conn, settings, due, stats, report, now=now, window_days=window_days)
+                        corpus = load_corpus(engine, now=now, days=settings.match.corpus_days)
+                    learning = TickLearning(
+                        settings, now=now, corpus=corpus.papers, cache=vocabulary
+                    )
+                plans = _plan(
+                    conn, settings, due, corpus.stats, learning, report,
+                    now=now, window_days=window_days,
+                )  # fmt: skip
                 with report.phase("insert"):
                     added = outbox.insert_many(conn, [_row(p) for p in plans], now=now)
             with report.phase("insert"):
@@ -206,6 +227,7 @@ def _row(plan: Planned) -> outbox.NewRow:
         matches=plan.matches,
         more=plan.more,
         last_error=plan.error,
+        learning=plan.learning,
     )
 
 
@@ -306,6 +328,7 @@ def _plan(
     settings: Settings,
     due: Sequence[Due],
     stats: CorpusStats,
+    learning: TickLearning,
     report: QueueReport,
     *,
     now: datetime,
@@ -319,13 +342,18 @@ def _plan(
         matches = IndexedMatches(
             {d.subscriber.id: d.subscriber.profile for d in due}, papers.values(), stats
         )
+    with report.phase("learn"):
+        # One grouped query says who has enough feedback; only those are trained.
+        learned = learning.for_readers(conn, (d.subscriber for d in due), papers)
+        report.learned += len(learned)
     with report.phase("build"):
         return [
             _plan_one(
-                settings, d.subscriber, d.endpoint, d.digest_date, candidates, papers, matches
+                settings, d.subscriber, d.endpoint, d.digest_date, candidates, papers, matches,
+                learned.get(d.subscriber.id),
             )
             for d in due
-        ]
+        ]  # fmt: skip
 
 
 def _plan_one(
@@ -336,15 +364,22 @@ def _plan_one(
     candidates: Candidates,
     papers: dict[str, Paper],
     matches: IndexedMatches,
+    learned: Learned | None = None,
 ) -> Planned:
     cap = max(subscriber.profile.max_papers, 0)
+    allows = functools.partial(candidates.allows, endpoint.id)
+    learning: RowLearning | None = None
     try:
-        shown, more = matches.chosen(
-            subscriber.id, lambda pid: candidates.allows(endpoint.id, pid), cap
-        )
+        if learned is None:
+            shown, more = matches.chosen(subscriber.id, allows, cap)
+        else:
+            shown, more, reasons = matches.reranked(subscriber.id, allows, cap, learned.ranker)
+            learning = RowLearning(tuple(reasons), learned.suggestions)
     except QueryError as exc:
         error = f"profile does not parse: {exc}"
         return Planned(subscriber, endpoint, day, (), 0, OutboxState.DEAD, error)
     state = OutboxState.PENDING if shown or settings.delivery.send_empty else OutboxState.EMPTY
     top = papers[shown[0].paper_id].title if shown else None
-    return Planned(subscriber, endpoint, day, tuple(shown), more, state, top_paper=top)
+    return Planned(
+        subscriber, endpoint, day, tuple(shown), more, state, top_paper=top, learning=learning
+    )

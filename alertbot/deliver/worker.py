@@ -64,10 +64,11 @@ from alertbot.model import (
     Subscriber,
 )
 from alertbot.render import Renderer
-from alertbot.store import outbox, reclaim
+from alertbot.store import learned, outbox, reclaim
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.chosen import StoredMatchesError
+from alertbot.store.learned import StoredLearningError
 
 log = get_logger(__name__)
 
@@ -267,7 +268,7 @@ def _deliver(
         return replace(result, state=OutboxState.DEAD, error=why)
     try:
         digest = _rebuild(row, subscriber, endpoint, papers)
-    except StoredMatchesError as exc:
+    except (StoredMatchesError, StoredLearningError) as exc:
         why = str(exc)
         outbox.finish(run.engine, row, OutboxState.DEAD, why, worker_id=me, start_next=start_next)
         return replace(result, state=OutboxState.DEAD, error=why)
@@ -336,9 +337,27 @@ def _rebuild(
     endpoint: Endpoint,
     papers: Mapping[str, Paper],
 ) -> Digest:
-    """The digest as it was queued: the row's stored matches with their papers."""
-    items = tuple(DigestItem(papers[m.paper_id], m) for m in row.matches() if m.paper_id in papers)
-    return Digest(subscriber, endpoint, row.digest_date, items, more=row.more)
+    """The digest as it was queued: the row's stored matches with their papers (and, when
+    the learned ranking ordered it, each paper's reason and the suggestions)."""
+    matches = row.matches()
+    learning = row.learning()
+    reasons = learned.reasons_for(learning, len(matches))
+    items = tuple(
+        DigestItem(papers[m.paper_id], m, reason)
+        for m, reason in zip(matches, reasons, strict=True)
+        if m.paper_id in papers
+    )
+    if learning is None:
+        return Digest(subscriber, endpoint, row.digest_date, items, more=row.more)
+    return Digest(
+        subscriber,
+        endpoint,
+        row.digest_date,
+        items,
+        more=row.more,
+        learned=True,
+        suggestions=learning.suggestions,
+    )
 
 
 def _with_dm_channel(run: _Run, channel: Channel, digest: Digest) -> Digest:

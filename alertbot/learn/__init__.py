@@ -20,8 +20,9 @@ from alertbot.learn.rank import (
     reader_for,
     rerank,
 )
-from alertbot.learn.suggest import Suggestion, accept, suggest
+from alertbot.learn.suggest import accept, suggest
 from alertbot.learn.tfidf import Vector, Vocabulary, fit_transform
+from alertbot.model import Suggestion
 
 __all__ = [
     "LearnParams",

@@ -21,15 +21,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import replace
 
 from alertbot.learn.features import ngrams, paper_terms
 from alertbot.learn.rank import _overlaps
 from alertbot.learn.tfidf import Vocabulary
 from alertbot.match import QueryError, parse_query
 from alertbot.match.normalise import tokenise
-from alertbot.model import FeedbackValue, Paper, Profile
+from alertbot.model import FeedbackValue, Paper, Profile, Suggestion, SuggestionKind
 
 MIN_SUPPORT = 3
 MIN_PRECISION = 0.8
@@ -37,19 +36,6 @@ MAX_SUGGESTIONS = 3
 # A term in more than this share of recent papers ("data", "deep") is not a topic: as an
 # interest it floods the digest, as an exclusion it empties it.
 MAX_CORPUS_SHARE = 0.1
-
-SuggestionKind = Literal["interest", "exclusion"]
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    """One proposed change: ``query`` is what would be added, as the reader would type it."""
-
-    kind: SuggestionKind
-    query: str
-    term: str
-    useful: int  # judged useful papers containing the term
-    not_useful: int  # judged not useful papers containing it
 
 
 def suggest(

@@ -36,6 +36,7 @@ from alertbot import deliver, metrics, pipeline
 from alertbot.config import Settings, SourceConfig
 from alertbot.logs import get_logger
 from alertbot.model import EndpointKind
+from alertbot.readers import VocabularyCache
 from alertbot.schedule.health import HealthState
 from alertbot.schedule.triggers import parse_schedule
 from alertbot.store import fetches
@@ -102,6 +103,8 @@ class Jobs:
         # Set once the start-up fetch is over; the dispatcher waits for it.
         self.fetched_on_start = threading.Event()
         self.scheduler: BackgroundScheduler | None = None
+        # The learned ranking's corpus vocabulary, refitted only when the corpus changes.
+        self.vocabulary = VocabularyCache()
 
     def fetch(self, only: str | None = None) -> None:
         """Fetch one source (or all): a failing source is logged, never raised."""
@@ -141,7 +144,9 @@ class Jobs:
             return
         try:
             if queue:
-                queued = deliver.queue_due(self.engine, self.settings, now=self.now())
+                queued = deliver.queue_due(
+                    self.engine, self.settings, now=self.now(), vocabulary=self.vocabulary
+                )
                 metrics.digests_queued.inc(queued)
                 if queued:
                     log.info("digests queued", queued=queued)

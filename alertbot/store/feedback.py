@@ -8,10 +8,11 @@ once cannot both insert. :mod:`alertbot.learn` trains each reader's ranking on t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from alertbot.model import FEEDBACK_VALUES, FeedbackValue
@@ -27,6 +28,8 @@ __all__ = [
     "FeedbackValue",
     "count_feedback",
     "get_feedback",
+    "get_feedback_of",
+    "judged_enough",
     "record_feedback",
 ]
 
@@ -81,3 +84,38 @@ def count_feedback(db: Db, subscriber_id: int) -> dict[FeedbackValue, int]:
         )
         found = {r[0]: int(r[1]) for r in rows}
     return {value: found.get(value, 0) for value in FEEDBACK_VALUES}
+
+
+def judged_enough(db: Db, *, min_useful: int, min_not_useful: int) -> set[int]:
+    """The subscribers with at least ``min_useful`` useful and ``min_not_useful`` not
+    useful verdicts: one grouped query, so a tick learns who may be re-ranked at once."""
+    useful = func.sum(case((feedback.c.value == "useful", 1), else_=0))
+    not_useful = func.sum(case((feedback.c.value == "not_useful", 1), else_=0))
+    with transaction(db) as conn:
+        rows = conn.execute(
+            select(feedback.c.subscriber_id)
+            .group_by(feedback.c.subscriber_id)
+            .having((useful >= min_useful) & (not_useful >= min_not_useful))
+        )
+        return {int(r[0]) for r in rows}
+
+
+FEEDBACK_CHUNK = 500  # subscribers per IN list
+
+
+def get_feedback_of(db: Db, subscriber_ids: Iterable[int]) -> dict[int, dict[str, FeedbackValue]]:
+    """:func:`get_feedback` of many subscribers, a few hundred per query."""
+    wanted = sorted(set(subscriber_ids))
+    found: dict[int, dict[str, FeedbackValue]] = {sid: {} for sid in wanted}
+    with transaction(db) as conn:
+        for start in range(0, len(wanted), FEEDBACK_CHUNK):
+            part = wanted[start : start + FEEDBACK_CHUNK]
+            rows = conn.execute(
+                select(feedback.c.subscriber_id, feedback.c.paper_id, feedback.c.value).where(
+                    feedback.c.subscriber_id.in_(part)
+                )
+            )
+            for r in rows:
+                if r.value in FEEDBACK_VALUES:
+                    found[int(r.subscriber_id)][r.paper_id] = r.value
+    return found

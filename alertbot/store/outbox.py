@@ -39,7 +39,7 @@ from sqlalchemy import Connection, Engine, bindparam, case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from alertbot.model import CLAIMABLE, EndpointKind, Match, OutboxState, SendPhase
-from alertbot.store import chosen
+from alertbot.store import chosen, learned
 from alertbot.store.db import Db, transaction
 from alertbot.store.schema import delivered_papers, endpoints, outbox, papers
 from alertbot.store.types import UTCDateTime
@@ -68,10 +68,15 @@ class OutboxRow:
     phase: SendPhase | None = None
     deadline_at: datetime | None = None
     matches_json: str | None = None  # the chosen matches, see alertbot.store.chosen
+    learning_json: str | None = None  # the learned ranking's part, see alertbot.store.learned
 
     def matches(self) -> tuple[Match, ...]:
         """The matches the row was queued with (bare ones for a row older than 0007)."""
         return chosen.decode(self.matches_json, self.paper_ids)
+
+    def learning(self) -> learned.RowLearning | None:
+        """The reasons and suggestions, when the learned ranking ordered the digest."""
+        return learned.decode(self.learning_json)
 
 
 def columns() -> list[Any]:
@@ -99,6 +104,7 @@ def row_from(r: Any) -> OutboxRow:
         phase=SendPhase(r.phase) if r.phase else None,
         deadline_at=r.deadline_at,
         matches_json=r.matches,
+        learning_json=r.learning,
     )
 
 
@@ -117,6 +123,7 @@ class NewRow:
     matches: Sequence[Match] = ()
     more: int = 0
     last_error: str | None = None
+    learning: learned.RowLearning | None = None  # None: in keyword order
 
 
 INSERT_CHUNK = 2000  # rows per INSERT statement and transaction
@@ -146,6 +153,7 @@ def insert_many(db: Db, rows: Sequence[NewRow], *, now: datetime) -> set[tuple[i
                 "more": r.more,
                 "last_error": r.last_error,
                 "matches": encoder.encode(r.matches) if r.matches else None,
+                "learning": learned.encode(r.learning),
             }
             for r in part
         ]

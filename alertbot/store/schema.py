@@ -199,6 +199,9 @@ outbox = Table(
     Column("message_id", Text),
     # Added by 0007_outbox_matches: the chosen matches as JSON (alertbot/store/chosen.py).
     Column("matches", Text),
+    # Added by 0009_outbox_learning: NULL in keyword order, else the learned ranking's
+    # reasons and suggestions as JSON (alertbot/store/learned.py).
+    Column("learning", Text),
     # Added by 0006_delivery_phases: how far the current attempt got (a SendPhase value,
     # model.py), and when a digest that keeps failing gives up (set at its first attempt).
     Column("phase", String(16)),
