@@ -53,3 +53,9 @@ def confirm_url(settings: Settings, subscriber_id: int, endpoint_id: int, email:
     """The link that confirms a new email address (double opt-in); it expires."""
     token = signer_for(settings).confirm_token(subscriber_id, endpoint_id, email)
     return _url(settings, "/confirm", token)
+
+
+def suggestion_url(settings: Settings, subscriber_id: int, kind: str, query: str) -> str:
+    """The link under a digest's suggestion: a page with one button that accepts it."""
+    token = signer_for(settings).suggestion_token(subscriber_id, kind, query)
+    return _url(settings, "/suggestion", token)

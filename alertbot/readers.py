@@ -197,6 +197,7 @@ class TickLearning:
         )
         known: Mapping[str, Vector] = ChainMap(extra, vectors)
         found: dict[int, Learned] = {}
+        titles: dict[str, set[int]] = {}
         with one_blas_thread():
             for sid, subscriber in chosen.items():
                 feedback = verdicts.get(sid, {})
@@ -204,7 +205,9 @@ class TickLearning:
                 if reader is None:
                     continue
                 mine = {pid: judged[pid] for pid in feedback if pid in judged}
-                suggestions = suggest(feedback, mine, vocabulary, subscriber.profile)
+                suggestions = suggest(
+                    feedback, mine, vocabulary, subscriber.profile, vectors=known, titles=titles
+                )
                 ranker = bind_ranker(reader, known, weight=params.weight)
                 found[sid] = Learned(ranker, tuple(suggestions))
         return found

@@ -47,6 +47,7 @@ from alertbot.slack_app import slack_routes, socket_mode
 from alertbot.store import connect, migrate
 from alertbot.web.app import create_app
 from alertbot.web.feedback import feedback_routes
+from alertbot.web.suggestion import suggestion_routes
 from alertbot.web.unsubscribe import unsubscribe_routes
 
 log = get_logger(__name__)
@@ -139,6 +140,7 @@ def extra_routes(
         routes.extend(slack_routes(engine, settings, now=now, background=background))
     routes.extend(unsubscribe_routes(engine, settings, now=now))
     routes.extend(feedback_routes(engine, settings, now=now))
+    routes.extend(suggestion_routes(engine, settings, now=now))
     return routes
 
 

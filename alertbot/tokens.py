@@ -1,5 +1,5 @@
-"""Signed tokens for links that act without a login: unsubscribe, email confirmation and
-feedback on a paper.
+"""Signed tokens for links that act without a login: unsubscribe, email confirmation,
+feedback on a paper and accepting a query suggestion.
 
 A token is bound to one subscriber and one endpoint (feedback: one paper and one
 verdict) and signed with the secret key,
@@ -25,6 +25,8 @@ UNSUBSCRIBE_SALT = "alertbot.unsubscribe.v1"
 CONFIRM_SALT = "alertbot.confirm-email.v1"
 CONFIRM_MAX_AGE_SECONDS = 3 * 24 * 3600
 FEEDBACK_SALT = "alertbot.feedback.v1"
+SUGGESTION_SALT = "alertbot.suggestion.v1"
+SUGGESTION_KINDS = ("interest", "exclusion")
 
 
 class BadToken(ValueError):
@@ -51,6 +53,13 @@ class FeedbackClaim:
     value: FeedbackValue
 
 
+@dataclass(frozen=True, slots=True)
+class SuggestionClaim:
+    subscriber_id: int
+    kind: str  # interest | exclusion
+    query: str
+
+
 class Signer:
     def __init__(self, secret_key: str) -> None:
         if len(secret_key) < 16:
@@ -58,6 +67,7 @@ class Signer:
         self._unsubscribe = URLSafeTimedSerializer(secret_key, salt=UNSUBSCRIBE_SALT)
         self._confirm = URLSafeTimedSerializer(secret_key, salt=CONFIRM_SALT)
         self._feedback = URLSafeTimedSerializer(secret_key, salt=FEEDBACK_SALT)
+        self._suggestion = URLSafeTimedSerializer(secret_key, salt=SUGGESTION_SALT)
 
     def unsubscribe_token(self, subscriber_id: int, endpoint_id: int) -> str:
         return str(self._unsubscribe.dumps([subscriber_id, endpoint_id]))
@@ -102,6 +112,25 @@ class Signer:
         ):
             raise BadToken("malformed token")
         return FeedbackClaim(data[0], data[1], data[2])
+
+    def suggestion_token(self, subscriber_id: int, kind: str, query: str) -> str:
+        if kind not in SUGGESTION_KINDS:
+            raise ValueError(f"unknown suggestion kind {kind!r}")
+        return str(self._suggestion.dumps([subscriber_id, kind, query]))
+
+    def read_suggestion(self, token: str) -> SuggestionClaim:
+        # Never expiring, like feedback links: accepting adds one query to the reader's
+        # own profile, which they can remove again.
+        data = _loads(self._suggestion, token, max_age=None)
+        if not (
+            isinstance(data, list)
+            and len(data) == 3
+            and type(data[0]) is int
+            and data[1] in SUGGESTION_KINDS
+            and isinstance(data[2], str)
+        ):
+            raise BadToken("malformed token")
+        return SuggestionClaim(data[0], data[1], data[2])
 
 
 def _loads(serializer: URLSafeTimedSerializer, token: str, max_age: int | None) -> object:

@@ -38,13 +38,16 @@ from sqlalchemy import Engine, Table, delete, select, text, update
 from alertbot.bench.match import generate_papers, generate_profiles
 from alertbot.bench.workload import real_papers, realistic_profiles
 from alertbot.config import Settings
+from alertbot.corpus import load_corpus
 from alertbot.deliver.queue import QueueReport, queue_report
 from alertbot.model import EndpointKind, OutboxState, Paper, Profile
+from alertbot.readers import VocabularyCache
 from alertbot.samples import sample_dump_paths
 from alertbot.sources import load_papers
 from alertbot.store import chosen, connect, migrate, outbox
 from alertbot.store.papers import upsert_papers
 from alertbot.store.schema import delivered_papers, endpoints, profile_queries, subscribers
+from alertbot.store.schema import feedback as feedback_table
 from alertbot.store.schema import outbox as outbox_table
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # a Monday morning
@@ -53,7 +56,8 @@ MAX_PAPERS = 20
 DELIVERED_PER_DIGEST = 20
 # Zones whose local time at NOW is past the send times drawn below (before 07:00 local).
 ZONES = ("UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "Asia/Kolkata", "Asia/Tokyo")
-PHASES = ("due", "subscribers", "corpus", "candidates", "match", "build", "insert")
+PHASES = ("due", "subscribers", "corpus", "candidates", "match", "learn", "build", "insert")
+VERDICTS_EACH = 10  # --feedback: useful and not useful verdicts per reader who gives them
 
 
 @dataclass
@@ -73,6 +77,9 @@ class TickResult:
     phases: dict[str, float] = field(default_factory=dict)
     per_digest_insert_sample: int = 0
     per_digest_insert_seconds: float = 0.0  # extrapolated to every digest
+    feedback: float = 0.0  # share of readers with enough feedback for the learned ranking
+    learned: int = 0  # digests the learned ranking ordered
+    vocabulary_fit: float = 0.0  # the learned ranking's corpus vocabulary, fitted once
 
     def rows(self) -> list[tuple[str, str]]:
         other = max(self.tick - sum(self.phases.values()), 0.0)
@@ -87,7 +94,16 @@ class TickResult:
                 f"{self.looked_at:,} / {self.idle_looked_at:,}",
             ),
             ("idle tick (nothing due)", f"{self.idle * 1000:.1f} ms"),
+            (
+                "readers with feedback / digests re-ranked",
+                f"{self.feedback:.0%} / {self.learned:,}",
+            ),
         ]
+        if self.learned:
+            out.append(
+                ("  vocabulary fit (once per corpus, kept between ticks)",
+                 f"{self.vocabulary_fit:.2f} s")
+            )  # fmt: skip
         out += [(f"  phase {p}", f"{self.phases.get(p, 0.0):.2f} s") for p in PHASES]
         out.append(("  phase other (commits, logs)", f"{other:.2f} s"))
         if self.per_digest_insert_sample:
@@ -312,8 +328,14 @@ def run_bench(
     baseline_sample: int = 1000,
     workdir: str | None = None,
     workload: str = "realistic",
+    feedback: float = 0.0,
 ) -> TickResult:
-    """Build the world once, then time ``runs`` busy ticks and idle ticks; medians."""
+    """Build the world once, then time ``runs`` busy ticks and idle ticks; medians.
+
+    ``feedback``: the share of readers who judged yesterday's papers (VERDICTS_EACH
+    useful and as many not useful, drawn from their delivered papers), so their digests
+    are re-ranked. The corpus vocabulary is kept between ticks as the service keeps it
+    (refitted when papers arrive): its one fit is timed apart."""
     papers, profiles = workload_for(workload, days * PAPERS_PER_DAY, n)
     with (
         tempfile.TemporaryDirectory(prefix="alertbot-bench-tick-", dir=workdir) as tmp,
@@ -323,19 +345,31 @@ def run_bench(
         try:
             migrate(engine)
             build_world(engine, n, papers, profiles)
+            _feedback(engine, n, feedback)
             settings = Settings(
                 data_dir=tmp,
                 database_url=url,
                 secret_key=SecretStr("bench-secret-key-not-for-production"),
             )
             reports: list[QueueReport] = []
+            vocabulary = VocabularyCache()
+            fit = 0.0
+            if feedback > 0:
+                started = time.perf_counter()
+                vocabulary.get(
+                    engine,
+                    load_corpus(engine, now=NOW, days=settings.match.corpus_days).papers,
+                    now=NOW,
+                    days=settings.match.corpus_days,
+                )
+                fit = time.perf_counter() - started
             ticks: list[float] = []
             idles: list[float] = []
             for run in range(runs):
                 if run:
                     _reset(engine)
                 started = time.perf_counter()
-                reports.append(queue_report(engine, settings, now=NOW))
+                reports.append(queue_report(engine, settings, now=NOW, vocabulary=vocabulary))
                 ticks.append(time.perf_counter() - started)
                 started = time.perf_counter()
                 idle = queue_report(engine, settings, now=NOW + timedelta(minutes=1))
@@ -358,7 +392,36 @@ def run_bench(
         phases={p: statistics.median(r.phases.get(p, 0.0) for r in reports) for p in PHASES},
         per_digest_insert_sample=sample,
         per_digest_insert_seconds=per_digest,
+        feedback=feedback,
+        learned=reports[-1].learned,
+        vocabulary_fit=fit,
     )
+
+
+def _feedback(engine: Engine, n: int, share: float) -> None:
+    """Verdicts from ``share`` of the readers on papers yesterday's digest brought them."""
+    if share <= 0:
+        return
+    rng = random.Random(15)  # reproducible test data, not secrets
+    judges = rng.sample(range(1, n + 1), round(share * n))
+    with engine.connect() as conn:
+        delivered = conn.execute(
+            select(delivered_papers.c.endpoint_id, delivered_papers.c.paper_id).where(
+                delivered_papers.c.endpoint_id.in_(judges)
+            )
+        ).all()
+    by_reader: dict[int, list[str]] = {}
+    for endpoint_id, paper_id in delivered:
+        by_reader.setdefault(int(endpoint_id), []).append(str(paper_id))
+    rows: list[dict[str, Any]] = []
+    for sid, got in sorted(by_reader.items()):
+        picked = rng.sample(sorted(got), min(2 * VERDICTS_EACH, len(got)))
+        rows += [
+            {"subscriber_id": sid, "paper_id": pid, "at": NOW - timedelta(hours=20),
+             "value": "useful" if k < VERDICTS_EACH else "not_useful", "channel": "email"}
+            for k, pid in enumerate(picked)
+        ]  # fmt: skip
+    _bulk(engine, feedback_table, rows)
 
 
 @contextmanager

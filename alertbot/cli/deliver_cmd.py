@@ -417,6 +417,10 @@ def bench_tick(
     ] = "postgresql://postgres@127.0.0.1:5432/postgres",
     runs: Annotated[int, typer.Option(min=1, help="Ticks timed; medians are shown.")] = 3,
     workload: Annotated[str, typer.Option(help="realistic or easy profiles.")] = "realistic",
+    feedback: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of readers whose digests learning orders."),
+    ] = 0.0,
 ) -> None:
     """One dispatcher tick for N due subscribers, the idle tick, and where the time goes.
 
@@ -425,6 +429,8 @@ def bench_tick(
     due now, and yesterday's digest sent to
     each; then times queue_due --runs times (medians), the idle tick right after, and
     the baseline of queueing one transaction per digest on a sample, extrapolated.
+    --feedback 0.1 gives a tenth of the readers 10 useful and 10 not useful verdicts on
+    yesterday's papers, so the tick trains and applies their learned ranking.
     """
     from alertbot.bench.tick import run_bench
 
@@ -432,7 +438,12 @@ def bench_tick(
         if name not in ("sqlite", "postgres"):
             fail(f"unknown --db {name!r} (sqlite or postgres)", code=2)
         result = run_bench(
-            subscribers, backend=name, postgres_url=postgres_url, runs=runs, workload=workload
+            subscribers,
+            backend=name,
+            postgres_url=postgres_url,
+            runs=runs,
+            workload=workload,
+            feedback=feedback,
         )
         table = Table("measure", "value")
         for measure, value in result.rows():

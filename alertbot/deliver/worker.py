@@ -52,7 +52,7 @@ from alertbot.deliver.outcome import HANDLING, Outcome
 from alertbot.deliver.recording import HandOverHook, record_sent
 from alertbot.deliver.relays import RelayBreakers
 from alertbot.deliver.report import Delivery, SendReport
-from alertbot.links import feedback_url
+from alertbot.links import feedback_url, suggestion_url
 from alertbot.logs import get_logger
 from alertbot.model import (
     Digest,
@@ -62,6 +62,7 @@ from alertbot.model import (
     OutboxState,
     Paper,
     Subscriber,
+    Suggestion,
 )
 from alertbot.render import Renderer
 from alertbot.store import learned, outbox, reclaim
@@ -360,6 +361,10 @@ def _rebuild(
     )
 
 
+def suggestion_link(settings: Settings, subscriber_id: int, suggestion: Suggestion) -> str:
+    return suggestion_url(settings, subscriber_id, suggestion.kind, suggestion.query)
+
+
 def _with_dm_channel(run: _Run, channel: Channel, digest: Digest) -> Digest:
     endpoint = digest.endpoint
     if endpoint.kind is not EndpointKind.SLACK_USER or endpoint.slack_dm_channel:
@@ -388,6 +393,9 @@ def _render(run: _Run, channel: Channel, digest: Digest) -> Rendered:
                 digest,
                 unsubscribe_url=url,
                 feedback_url=functools.partial(feedback_url, run.settings, digest.subscriber.id),
+                suggestion_url=functools.partial(
+                    suggestion_link, run.settings, digest.subscriber.id
+                ),
             )
             if "email" in channel.renders
             else None

@@ -25,7 +25,7 @@ from dataclasses import replace
 
 from alertbot.learn.features import ngrams, paper_terms
 from alertbot.learn.rank import _overlaps
-from alertbot.learn.tfidf import Vocabulary
+from alertbot.learn.tfidf import Vector, Vocabulary
 from alertbot.match import QueryError, parse_query
 from alertbot.match.normalise import tokenise
 from alertbot.model import FeedbackValue, Paper, Profile, Suggestion, SuggestionKind
@@ -47,10 +47,14 @@ def suggest(
     min_support: int = MIN_SUPPORT,
     limit: int = MAX_SUGGESTIONS,
     max_share: float = MAX_CORPUS_SHARE,
+    vectors: Mapping[str, Vector] | None = None,
+    titles: dict[str, set[int]] | None = None,
 ) -> list[Suggestion]:
     """At most ``limit`` suggestions, strongest first; deterministic.
 
-    ``papers`` holds the judged papers (the others are skipped).
+    ``papers`` holds the judged papers (the others are skipped). A tick suggesting for
+    many readers passes the papers' ``vectors`` (their columns are the features found)
+    and one ``titles`` memo, so no judged paper is tokenised twice.
     """
     useful: Counter[int] = Counter()
     not_useful: Counter[int] = Counter()
@@ -61,9 +65,18 @@ def suggest(
         if paper is None:
             continue
         totals[value] += 1
-        found = _columns(paper_terms(paper), vocabulary)
+        vector = vectors.get(pid) if vectors is not None else None
+        if vector is not None:
+            found = set(vector.indices.tolist())
+        else:
+            found = _columns(paper_terms(paper), vocabulary)
         (useful if value == "useful" else not_useful).update(found)
-        in_title.update(_columns(Counter(k for k, _ in ngrams(paper.title)), vocabulary))
+        title = titles.get(pid) if titles is not None else None
+        if title is None:
+            title = _columns(Counter(k for k, _ in ngrams(paper.title)), vocabulary)
+            if titles is not None:
+                titles[pid] = title
+        in_title.update(title)
     interest_stems = _stems(profile.interests)
     exclusion_stems = _stems(profile.exclusions)
     scored: list[tuple[float, str, Suggestion]] = []

@@ -38,6 +38,7 @@ from alertbot.model import (
     EndpointKind,
     FeedbackValue,
     Paper,
+    Suggestion,
 )
 from alertbot.render import slack as render_slack
 from alertbot.render.parts import (
@@ -53,6 +54,7 @@ from alertbot.render.parts import (
     reason_text,
     sentence,
     spans_for,
+    suggestion_text,
     why,
 )
 from alertbot.render.templates import environment, find_templates
@@ -61,6 +63,8 @@ from alertbot.tex import display
 # (paper id, verdict) -> the signed link that records it (alertbot.links.feedback_url
 # with the subscriber bound); None renders no feedback links (previews).
 FeedbackLinks = Callable[[str, FeedbackValue], str]
+# A query suggestion -> the signed link to the page that accepts it (links.suggestion_url).
+SuggestionLinks = Callable[[Suggestion], str]
 
 MAX_HTML_BYTES = 100_000  # Gmail clips messages above ~102 KB
 PAPERS_MARK = "<!--alertbot:papers-->"  # where the papers' blocks go in the inlined frame
@@ -121,12 +125,18 @@ class Renderer:
         *,
         unsubscribe_url: str,
         feedback_url: FeedbackLinks | None = None,
+        suggestion_url: SuggestionLinks | None = None,
     ) -> RenderedEmail:
         """Subject, plain text and HTML (CSS inlined, under ``max_html_bytes``).
 
-        ``feedback_url`` gives each paper its "useful" / "not useful" links.
+        ``feedback_url`` gives each paper its "useful" / "not useful" links;
+        ``suggestion_url`` each of the digest's query suggestions its accept link.
         """
         base = self._context(digest, unsubscribe_url)
+        base["suggestions"] = [
+            {"text": sentence(suggestion_text(s)), "url": suggestion_url(s)}
+            for s in digest.suggestions
+        ] if suggestion_url else []  # fmt: skip
         subject = one_line(self._subject.render(base), SUBJECT_CHARS)
         base["subject"] = subject
         total = len(digest.items) + digest.more

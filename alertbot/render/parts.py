@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 
 from markupsafe import Markup
 
-from alertbot.model import Field, Match, Paper, RankReason
+from alertbot.model import Field, Match, Paper, RankReason, Suggestion
 from alertbot.tex import display
 
 ARXIV_ABS = "https://arxiv.org/abs/{id}"
@@ -256,3 +256,13 @@ def reason_text(reason: RankReason) -> str:
         papers = f"{reason.like} paper{'s' if reason.like != 1 else ''}"
         return f"{head}: like {papers} {verdict}, on {on}"
     return f"{head}: on {on}, from your feedback"
+
+
+def suggestion_text(suggestion: Suggestion) -> str:
+    """A query suggestion in words: 'add interest "speculative decoding"? (in 4 papers
+    you found useful, 0 you marked not useful)'."""
+    verb = "add interest" if suggestion.kind == "interest" else "exclude"
+    return (
+        f"{verb} {suggestion.query}? (in {suggestion.useful} papers you found useful, "
+        f"{suggestion.not_useful} you marked not useful)"
+    )

@@ -18,14 +18,17 @@ Untrusted text (titles, abstracts, authors, queries) is made inert:
 
 Action ids: ``feedback_useful`` / ``feedback_not_useful`` (value: the paper id) in one
 actions block per paper whose ``block_id`` is ``feedback:<paper id>`` (action ids need
-only be unique within a block); ``unsubscribe`` (value: the endpoint id) in the footer.
+only be unique within a block); ``unsubscribe`` (value: the endpoint id) in the footer;
+``suggestion_accept`` (value: JSON ``[kind, query]``) beside each query suggestion of a
+digest the learned ranking ordered.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from alertbot.model import Digest, DigestItem
+from alertbot.model import Digest, DigestItem, Suggestion
 from alertbot.render.parts import (
     LEARNED_NOTE,
     authors_text,
@@ -37,6 +40,7 @@ from alertbot.render.parts import (
     paper_links,
     reason_text,
     sentence,
+    suggestion_text,
     trim,
     why,
 )
@@ -49,6 +53,7 @@ MAX_URL_CHARS = 1000
 BLOCKS_PER_PAPER = 4  # section, context, actions, divider
 FIXED_BLOCKS = 4  # header, "and N more", footer context, footer actions
 MAX_PAPERS = (MAX_BLOCKS - FIXED_BLOCKS) // BLOCKS_PER_PAPER
+MAX_SUGGESTIONS = 3  # one section each, before the footer: fewer papers fit
 TITLE_CHARS = 300
 ABSTRACT_CHARS = 280
 
@@ -76,7 +81,9 @@ def link(url: str, label: str) -> str:
 
 def build(digest: Digest) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks) for ``digest``; never more than :data:`MAX_BLOCKS` blocks."""
-    items = digest.items[:MAX_PAPERS]
+    suggestions = digest.suggestions[:MAX_SUGGESTIONS]
+    room = (MAX_BLOCKS - FIXED_BLOCKS - len(suggestions)) // BLOCKS_PER_PAPER
+    items = digest.items[:room]
     more = digest.more + len(digest.items) - len(items)
     total = len(digest.items) + digest.more
     day = day_label(digest.digest_date)
@@ -96,6 +103,7 @@ def build(digest: Digest) -> tuple[str, list[dict[str, Any]]]:
     footer = [_mrkdwn("Change your interests with `/subscribe`, for example `/subscribe help`.")]
     if digest.learned:
         footer.insert(0, _mrkdwn(LEARNED_NOTE))
+    blocks.extend(suggestion_block(n, s) for n, s in enumerate(suggestions))
     blocks.append({"type": "context", "elements": footer})
     blocks.append(
         {
@@ -119,6 +127,18 @@ def build(digest: Digest) -> tuple[str, list[dict[str, Any]]]:
         }
     )
     return mrkdwn_text(summary), blocks
+
+
+def suggestion_block(n: int, suggestion: Suggestion) -> dict[str, Any]:
+    """A query suggestion with the button that accepts it (``suggestion_accept``)."""
+    label = "Add" if suggestion.kind == "interest" else "Exclude"
+    value = json.dumps([suggestion.kind, suggestion.query], ensure_ascii=False)
+    return {
+        "type": "section",
+        "block_id": f"suggestion:{n}",
+        "text": _mrkdwn(mrkdwn_text(sentence(suggestion_text(suggestion)))),
+        "accessory": _button(label, "suggestion_accept", value),
+    }
 
 
 def _paper_blocks(item: DigestItem) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from alertbot.logs import get_logger
 from alertbot.match import ProfileIndex, QueryError
 from alertbot.model import EndpointKind, Profile, Subscriber
 from alertbot.render import Renderer
+from alertbot.render.slack import suggestion_block
 from alertbot.slack_app import commands as c
 from alertbot.slack_app import replies
 from alertbot.slack_app.context import SlackDeps, SlackUser
@@ -90,6 +91,13 @@ def perform(action: c.Action, user: SlackUser, deps: SlackDeps) -> Outcome:
             )
         case c.AddEmail(address):
             return _add_email(sub, address, user, deps)
+        case c.SetLearning(allowed):
+            service.set_learning(sub.id, allowed)
+            return Outcome(replies.LEARNING_ON if allowed else replies.LEARNING_OFF)
+        case c.Suggest():
+            return Outcome(
+                "Looking at your feedback…", follow_up=lambda respond: _suggest(sub, deps, respond)
+            )
     raise TypeError(f"unhandled action {action!r}")  # pragma: no cover - the match is total
 
 
@@ -265,6 +273,18 @@ def _add_email(sub: Subscriber, address: str, user: SlackUser, deps: SlackDeps) 
         "Until then nothing is sent there.",
         follow_up=send,
     )
+
+
+def _suggest(sub: Subscriber, deps: SlackDeps, respond: Respond) -> None:
+    """The query changes the user's feedback argues for, each with its accept button."""
+    found = deps.subscribers.suggestions_for(sub.id)
+    if not found:
+        respond(text=replies.NO_SUGGESTIONS, response_type="ephemeral")
+        return
+    head = "Your useful / not useful clicks suggest (one click adds it to your profile):"
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
+    blocks += [suggestion_block(n, s) for n, s in enumerate(found)]
+    respond(text=head, blocks=blocks, response_type="ephemeral")
 
 
 def _preview(sub: Subscriber, deps: SlackDeps, respond: Respond) -> None:

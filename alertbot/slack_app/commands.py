@@ -113,6 +113,16 @@ class AddEmail:
 
 
 @dataclass(frozen=True, slots=True)
+class Suggest:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SetLearning:
+    allowed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Invalid:
     """Text we cannot act on; ``message`` is the (already escaped) answer."""
 
@@ -133,6 +143,8 @@ Action = (
     | Stop
     | Preview
     | AddEmail
+    | Suggest
+    | SetLearning
     | Invalid
 )
 
@@ -144,10 +156,11 @@ _NO_ARGS: dict[str, Action] = {
     "resume": Resume(),
     "stop": Stop(),
     "preview": Preview(),
+    "suggest": Suggest(),
     "daily": SetFrequency(Frequency.DAILY),
     "weekdays": SetFrequency(Frequency.WEEKDAYS),
 }
-SUBCOMMANDS = (*_NO_ARGS, "add", "remove", "exclude", "time", "weekly", "email")
+SUBCOMMANDS = (*_NO_ARGS, "add", "remove", "exclude", "time", "weekly", "email", "learning")
 _WHITESPACE = frozenset("\t\n\r\x0b\x0c")
 
 
@@ -198,6 +211,10 @@ def parse_command(text: str) -> Action:
         return _weekly(args)
     if head == "email":
         return _email(args)
+    if head == "learning":
+        if len(args) != 1 or args[0].lower() not in ("on", "off"):
+            return _usage(head, "/subscribe learning on|off")
+        return SetLearning(args[0].lower() == "on")
     if len(words) == 1 and head.isalpha():
         close = difflib.get_close_matches(head, SUBCOMMANDS, n=1, cutoff=0.75)
         if close:

@@ -1,4 +1,5 @@
-"""Digest buttons: useful / not useful feedback, and unsubscribe.
+"""Digest buttons: useful / not useful feedback, accepting a query suggestion, and
+unsubscribe.
 
 The clicking user is found by (team, user) from the signed payload; a button value is
 untrusted input like any other: an endpoint id that is not the clicker's own changes
@@ -8,18 +9,20 @@ nothing.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
 from alertbot.logs import get_logger
-from alertbot.model import EndpointKind
+from alertbot.model import EndpointKind, SuggestionKind
 from alertbot.slack_app.context import SlackDeps, SlackUser
+from alertbot.slack_app.replies import echo, escape
 from alertbot.store import feedback as feedback_store
 from alertbot.store.feedback import FeedbackValue
 from alertbot.store.papers import get_papers
-from alertbot.subscribers import PAUSED_FROM_SLACK
+from alertbot.subscribers import PAUSED_FROM_SLACK, AlreadyThere, Refused
 
 log = get_logger(__name__)
 
@@ -32,6 +35,7 @@ FEEDBACK_DONE = {
     "not_useful": "Marked as not useful. Thanks!",
 }
 MAX_PAPER_ID = 64
+MAX_SUGGESTION_VALUE = 2000  # Slack's limit on a button value
 
 
 def clicker(body: dict[str, Any]) -> SlackUser | None:
@@ -130,12 +134,54 @@ def register(app: App, deps: SlackDeps) -> None:
             "`/subscribe list` shows your settings.",
         )
 
+    def on_suggestion(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        action = first_action(body)
+        user = clicker(body)
+        sub = deps.subscribers.by_slack(user.team_id, user.user_id) if user else None
+        wanted = _suggestion(action.get("value"))
+        if sub is None or wanted is None:
+            ack()
+            _ephemeral(respond, "That suggestion could not be added: you are not subscribed here.")
+            return
+        kind, query = wanted
+        ack()
+        try:
+            deps.subscribers.accept_suggestion(sub, kind, query)
+        except AlreadyThere:
+            note = f"You already have {echo(query)}."
+        except Refused as exc:
+            note = f"That suggestion could not be added: {escape(str(exc))}."
+        else:
+            log.info("suggestion accepted", subscriber_id=sub.id, kind=kind, channel="slack")
+            added = "Added interest" if kind == "interest" else "Now excluded"
+            note = f"{added}: {echo(query)}. It is an ordinary part of your profile now."
+        blocks = acknowledged_blocks(body, str(action.get("block_id") or ""), note)
+        if blocks is None:
+            _ephemeral(respond, note)
+        else:
+            text = str((body.get("message") or {}).get("text") or note)
+            respond(text=text, blocks=blocks, replace_original=True)
+
     app.action("feedback_useful")(_guarded(on_feedback))
+    app.action("suggestion_accept")(_guarded(on_suggestion))
     app.action("feedback_not_useful")(_guarded(on_feedback))
     app.action("unsubscribe")(_guarded(on_unsubscribe))
 
 
 Listener = Callable[[Ack, dict[str, Any], Respond], None]
+
+
+def _suggestion(raw: object) -> tuple[SuggestionKind, str] | None:
+    """A suggestion button's value, JSON ``[kind, query]``; None if it is not one."""
+    if not isinstance(raw, str) or len(raw) > MAX_SUGGESTION_VALUE:
+        return None
+    try:
+        kind, query = json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    if kind not in ("interest", "exclusion") or not isinstance(query, str):
+        return None
+    return ("interest" if kind == "interest" else "exclusion"), query
 
 
 def _guarded(listener: Listener) -> Listener:

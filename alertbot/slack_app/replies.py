@@ -42,6 +42,8 @@ HELP = """*alertbot: paper alerts by keyword*
 • `/subscribe pause` | `resume` | `stop` (stop unsubscribes; your interests are kept until `clear`)
 • `/subscribe preview` today's digest as it would be sent, only to you
 • `/subscribe email you@example.org` also send it by email (after you confirm a link)
+• `/subscribe suggest` query changes your useful / not useful clicks argue for, each one click
+• `/subscribe learning on` | `off` whether your clicks may reorder your digest
 *Query language*: words match title or abstract (`transformer`); quotes make \
 a phrase (`"diffusion model"`); `OR` between alternatives (`LLM OR "language model"`); \
 `-word` excludes (`-survey`); `prefix*` matches word starts (`quantiz*`); \
@@ -134,3 +136,15 @@ def mail_limited_text(address: str, verdict: MailVerdict, limits: MailLimits, no
         f"We already sent {verdict.count} confirmation emails to {echo(address)} in the last "
         f"{hours}, the most allowed: open the link in one of them, or try again in {wait}."
     )
+
+
+LEARNING_ON = (
+    "Learning is on: once you have marked enough papers useful and not useful, your "
+    "digest puts papers like the useful ones first (keyword matching still decides which "
+    "papers are in)."
+)
+LEARNING_OFF = (
+    "Learning is off: your digest keeps the keyword order. Your clicks are kept; "
+    "`/subscribe learning on` uses them again."
+)
+NO_SUGGESTIONS = "No suggestions yet: mark a few more papers of your digests useful or not useful."

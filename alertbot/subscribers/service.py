@@ -20,10 +20,13 @@ from sqlalchemy.exc import IntegrityError
 
 from alertbot import validate
 from alertbot.config import Settings
+from alertbot.corpus import CorpusCache
 from alertbot.match import QueryError, parse_query
-from alertbot.model import Endpoint, EndpointKind, Frequency, Subscriber
+from alertbot.model import Endpoint, EndpointKind, Frequency, Subscriber, Suggestion, SuggestionKind
+from alertbot.readers import VocabularyCache
 from alertbot.store import subscribers as store
 from alertbot.store.db import transaction
+from alertbot.subscribers import suggestions
 from alertbot.subscribers.refusals import (
     AlreadyThere,
     NameTaken,
@@ -59,6 +62,8 @@ class SubscriberService:
         self.settings = settings
         self.now = now
         self.limits = QueryLimits(settings.match.max_query_length, settings.match.max_clauses)
+        self._corpus = CorpusCache()
+        self._vocabulary = VocabularyCache()
 
     # -- reading ------------------------------------------------------------------------
 
@@ -272,6 +277,30 @@ class SubscriberService:
     def set_learning(self, subscriber_id: int, allowed: bool) -> Subscriber:
         """Whether the subscriber's feedback may reorder their digests (``alertbot learn``)."""
         return store.update_subscriber(self.engine, subscriber_id, now=self.now(), learning=allowed)
+
+    # -- suggestions from feedback ------------------------------------------------------
+
+    def suggestions_for(self, subscriber_id: int) -> tuple[Suggestion, ...]:
+        """The query changes the subscriber's feedback argues for (none without feedback)."""
+        sub = self.get(subscriber_id)
+        if sub is None:
+            raise NotFound(f"no subscriber with id {subscriber_id}")
+        found = suggestions.suggestions_for(
+            self.engine, self.settings, sub, now=self.now(), corpus=self._corpus,
+            vocabulary=self._vocabulary,
+        )  # fmt: skip
+        return tuple(found)
+
+    def accept_suggestion(
+        self, subscriber: Subscriber, kind: SuggestionKind, query: str
+    ) -> tuple[Subscriber, int]:
+        """A suggestion accepted: an ordinary interest or exclusion from then on (parsed,
+        capped and refused when already there like any other); returns its number."""
+        if kind == "interest":
+            return self.add_interest(subscriber, query)
+        if kind == "exclusion":
+            return self.add_exclusion(subscriber, query)
+        raise Refused(f"a suggestion is an interest or an exclusion, not {kind!r}")
 
     def resume(self, subscriber: Subscriber) -> Subscriber:
         """Digests again, on every channel the subscriber turned off themselves.

@@ -96,3 +96,19 @@ def test_a_term_common_to_the_corpus_is_no_suggestion() -> None:
     vocabulary, _ = fit_transform(papers, min_df=1, max_df=1.0)
     found = suggest(liked_decoding(papers), {p.id: p for p in papers}, vocabulary, PROFILE)
     assert '"speculative decoding"' not in {s.query for s in found}
+
+
+def test_the_papers_vectors_and_a_title_memo_change_nothing() -> None:
+    """Given the judged papers' vectors and a shared title memo (what a tick passes so no
+    paper is tokenised twice), the suggestions are the same, the second time too."""
+    papers = corpus()
+    vocabulary, vectors = fit_transform(papers, min_df=1, max_df=1.0)
+    judged = liked_decoding(papers)
+    by_id = {p.id: p for p in papers}
+    plain = suggest(judged, by_id, vocabulary, PROFILE, max_share=SHARE)
+    titles: dict[str, set[int]] = {}
+    for _ in range(2):
+        fast = suggest(judged, by_id, vocabulary, PROFILE, max_share=SHARE,
+                       vectors=vectors, titles=titles)  # fmt: skip
+        assert fast == plain
+    assert set(titles) == set(judged)
