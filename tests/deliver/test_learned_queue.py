@@ -4,6 +4,7 @@ by the worker as stored; anyone else gets exactly the keyword order."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from sqlalchemy import Engine, select
 from alertbot.corpus import load_corpus
 from alertbot.deliver import queue_due, send_due
 from alertbot.deliver.queue import queue_report
+from alertbot.deliver.worker import suggestion_link
 from alertbot.digest import build_digest
 from alertbot.model import EndpointKind, Paper, Profile, Subscriber
 from alertbot.readers import (
@@ -32,7 +34,7 @@ from alertbot.store.outbox import OutboxRow
 from alertbot.store.schema import endpoints, outbox
 from tests.deliver.test_match_once import Recording
 from tests.helpers.delivery import NOW, make_settings
-from tests.helpers.learning import corpus, liked_decoding
+from tests.helpers.learning import among_others, corpus, liked_decoding
 
 INTEREST = '"language model"'
 
@@ -193,3 +195,31 @@ def test_the_worker_renders_the_stored_reasons_and_the_header_note(
     )
     assert LEARNED_NOTE.split(".")[0] in email.text
     assert "ranked up" in email.text.lower()
+
+
+def test_the_days_suggestions_are_stored_and_offered_in_the_footer(
+    tmp_path: Path, engine: Engine, stock: Callable[..., list[Paper]], subscribe: Any
+) -> None:
+    """On a corpus where decoding is a rare topic, the learned row stores the day's
+    suggestions; the sent digest carries them, and its email links each to its page."""
+    papers = stock(among_others())
+    ada = _reader(engine, subscribe, "ada", cap=6)
+    _judge(engine, ada, papers)
+    settings = make_settings(tmp_path)
+    queue_due(engine, settings, now=NOW)
+    stored = _rows(engine)[ada.id].learning()
+    assert stored is not None
+    assert ("interest", '"speculative decoding"') in {(s.kind, s.query) for s in stored.suggestions}
+    channel = Recording(tmp_path / "out")
+    send_due(engine, settings, now=lambda: NOW + timedelta(minutes=5),
+             channels={EndpointKind.FILE: channel})  # fmt: skip
+    (digest,) = channel.digests
+    assert digest.suggestions == stored.suggestions
+    email = Renderer(public_url="https://alertbot.example.org").email(
+        digest,
+        unsubscribe_url="https://alertbot.example.org/u",
+        suggestion_url=functools.partial(suggestion_link, settings, ada.id),
+    )
+    assert email.text.count("https://alertbot.example.org/suggestion?token=") == len(
+        stored.suggestions
+    )

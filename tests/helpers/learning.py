@@ -70,3 +70,11 @@ def liked_decoding(papers: list[Paper], n: int = 5) -> dict[str, FeedbackValue]:
     feedback: dict[str, FeedbackValue] = {p.id: "useful" for p in papers[:n]}
     feedback.update({p.id: "not_useful" for p in papers[6 : 6 + n]})
     return feedback
+
+
+def among_others(n: int = 60) -> list[Paper]:
+    """:func:`corpus` among ``n`` papers on other topics, so that each of its topics is in
+    under a tenth of the papers: rare enough for a real corpus's suggestions."""
+    from tests.helpers.delivery import make_papers
+
+    return corpus() + make_papers(n, prefix="2612")

@@ -3,13 +3,15 @@ paper moved, and the note that the digest was ordered by the reader's feedback."
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
 
-from alertbot.model import FeedbackValue, RankReason
+from alertbot.model import FeedbackValue, RankReason, Suggestion
 from alertbot.render import Renderer
 from alertbot.render.parts import LEARNED_NOTE, reason_text
+from alertbot.render.slack import MAX_BLOCKS
 from tests.helpers.builders import digest, item, paper
 
 UNSUBSCRIBE = "https://alerts.example.org/unsubscribe?token=abc.def"
@@ -82,3 +84,47 @@ def test_the_header_says_when_learning_ordered_the_digest(renderer: Renderer) ->
 def test_reason_text_reads_well_in_every_case(reason: RankReason, expected: str) -> None:
     """Singular and plural, no count, no terms."""
     assert reason_text(reason) == expected
+
+
+ADD = Suggestion("interest", '"speculative decoding"', "speculative decoding", 4, 0)
+EXCLUDE = Suggestion("exclusion", "survey", "survey", 0, 5)
+
+
+def accept_links(suggestion: Suggestion) -> str:
+    return f"https://alerts.example.org/suggestion?token={suggestion.kind}.{suggestion.term}"
+
+
+def test_an_emails_footer_offers_each_suggestion_with_its_link(renderer: Renderer) -> None:
+    """Text and HTML list each suggestion in words with its own accept link."""
+    d = replace(digest([item(paper(1))]), learned=True, suggestions=(ADD, EXCLUDE))
+    email = renderer.email(d, unsubscribe_url=UNSUBSCRIBE, suggestion_url=accept_links)
+    for s in (ADD, EXCLUDE):
+        assert accept_links(s) in email.text
+        assert f'href="{accept_links(s)}"' in email.html
+    assert 'Add interest "speculative decoding"?' in email.text
+    assert "Exclude survey?" in email.text
+    assert 'Add interest "speculative decoding"?' in email.html
+
+
+def test_no_suggestions_no_footer_lines(renderer: Renderer) -> None:
+    """A digest without suggestions (keyword order, or a preview) shows none."""
+    email = renderer.email(digest([item(paper(1))]), unsubscribe_url=UNSUBSCRIBE,
+                           suggestion_url=accept_links)  # fmt: skip
+    assert "/suggestion" not in email.text
+    assert "/suggestion" not in email.html
+    assert "suggestion_accept" not in json.dumps(renderer.slack(digest([item(paper(1))])).blocks)
+
+
+def test_slack_offers_each_suggestion_with_a_button_within_fifty_blocks(
+    renderer: Renderer,
+) -> None:
+    """Each suggestion is a section with an accept button whose value is [kind, query];
+    forty papers and three suggestions still fit in 50 blocks."""
+    three = (ADD, EXCLUDE, Suggestion("interest", "draft", "draft", 3, 0))
+    d = replace(digest([item(paper(n)) for n in range(40)]), learned=True, suggestions=three)
+    blocks = renderer.slack(d).blocks
+    assert len(blocks) <= MAX_BLOCKS
+    buttons = [b["accessory"] for b in blocks if "accessory" in b]
+    assert [json.loads(b["value"]) for b in buttons] == [[s.kind, s.query] for s in three]
+    assert {b["action_id"] for b in buttons} == {"suggestion_accept"}
+    assert [b["text"]["text"] for b in buttons] == ["Add", "Exclude", "Add"]
