@@ -234,6 +234,9 @@ class LearnSettings(Section):
         default=0.7, ge=0.0, le=1.0, description="Share of the model in the order (0: keywords)."
     )
     l2: float = Field(default=0.3, gt=0.0, description="Regularisation of each reader's model.")
+    like_threshold: float = Field(
+        default=0.2, gt=0.0, le=1.0, description="tf-idf similarity a like: interest needs."
+    )
 
 
 class SubscribeSettings(Section):

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import threading
 from collections import ChainMap
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from threadpoolctl import threadpool_limits
 
@@ -34,11 +34,26 @@ from alertbot.learn import (
     Vector,
     Vocabulary,
     fit_transform,
+    like_matches,
     reader_for,
     suggest,
 )
 from alertbot.learn import ranker as bind_ranker
-from alertbot.model import FeedbackValue, Paper, Subscriber
+from alertbot.match import QueryError
+from alertbot.match.evaluate import doc_for, matches
+from alertbot.match.like import is_like, parse_like
+from alertbot.match.profile import compile_profile, rank
+from alertbot.model import (
+    FeedbackValue,
+    Field,
+    Hit,
+    Match,
+    Paper,
+    Profile,
+    Subscriber,
+    normalise_title,
+    title_id,
+)
 from alertbot.store import Db
 from alertbot.store.feedback import get_feedback, get_feedback_of, judged_enough
 from alertbot.store.papers import get_papers, papers_version
@@ -170,6 +185,7 @@ class TickLearning:
         self.corpus = corpus
         self.cache = cache if cache is not None else VocabularyCache()
         self._ready: set[int] | None = None
+        self.likes = LikePass(settings, now=now, corpus=corpus, cache=self.cache)
 
     def for_readers(
         self, db: Db, subscribers: Iterable[Subscriber], papers: Mapping[str, Paper]
@@ -211,3 +227,147 @@ class TickLearning:
                 ranker = bind_ranker(reader, known, weight=params.weight)
                 found[sid] = Learned(ranker, tuple(suggestions))
         return found
+
+
+LIKE_SCORE = 10.0  # a like: match scores as an interest scoring 10 x its similarity
+
+
+class LikePass:
+    """The ``like:`` interests of one tick's due profiles over the day's papers.
+
+    Few readers have any, so rather than teach the keyword index tf-idf similarity
+    (:mod:`alertbot.match.like`), each distinct like: interest is evaluated once per
+    bucket here: its paper is found (by arXiv id, or by title among the stored and the
+    day's papers), and every candidate whose cosine similarity to it is at least
+    ``[learn] like_threshold`` matches, explained by the terms they share. A profile's
+    exclusions veto like matches as they veto keyword ones.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        now: datetime,
+        corpus: Sequence[Paper],
+        cache: VocabularyCache,
+    ) -> None:
+        self.threshold = settings.learn.like_threshold
+        self.days = settings.match.corpus_days
+        self.now = now
+        self.corpus = corpus
+        self.cache = cache
+
+    def for_profiles(
+        self, db: Db, profiles: Mapping[int, Profile], papers: Mapping[str, Paper]
+    ) -> dict[int, dict[str, Match]]:
+        """Subscriber id -> paper id -> the like: match, for profiles with like: interests."""
+        texts = {q for profile in profiles.values() for q in profile.interests if is_like(q)}
+        if not texts:
+            return {}
+        vocabulary, vectors = self.cache.get(db, self.corpus, now=self.now, days=self.days)
+        targets = self._targets(db, texts)
+        return like_matches_of(profiles, targets, papers, vocabulary, vectors, self.threshold)
+
+    def _targets(self, db: Db, texts: Iterable[str]) -> dict[str, Paper]:
+        """Each like: interest's paper, when it is stored (else it matches nothing)."""
+        refs: dict[str, tuple[str, str | None]] = {}
+        for text in texts:
+            try:
+                ref = parse_like(text)
+            except QueryError:
+                continue  # the keyword side plans this profile's digests dead, saying why
+            refs[text] = (ref.arxiv or title_id(ref.title or ""), ref.title)
+        stored = get_papers(db, [pid for pid, _ in refs.values()])
+        out = targets_among(refs, self.corpus)
+        out.update((text, stored[pid].paper) for text, (pid, _) in refs.items() if pid in stored)
+        return out
+
+
+def targets_among(texts: Iterable[str], papers: Iterable[Paper]) -> dict[str, Paper]:
+    """Each like: interest's paper among ``papers`` (by arXiv id, or by title)."""
+    by_id: dict[str, Paper] = {}
+    by_title: dict[str, Paper] = {}
+    for paper in papers:
+        by_id[paper.id] = paper
+        by_title.setdefault(normalise_title(paper.title), paper)
+    out: dict[str, Paper] = {}
+    for text in texts:
+        try:
+            ref = parse_like(text)
+        except QueryError:
+            continue
+        if ref.arxiv:
+            found = by_id.get(ref.arxiv)
+        else:
+            found = by_title.get(normalise_title(ref.title or ""))
+        if found is not None:
+            out[text] = found
+    return out
+
+
+K = TypeVar("K")
+
+
+def like_matches_of(
+    profiles: Mapping[K, Profile],
+    targets: Mapping[str, Paper],
+    papers: Mapping[str, Paper],
+    vocabulary: Vocabulary,
+    vectors: Mapping[str, Vector],
+    threshold: float,
+) -> dict[K, dict[str, Match]]:
+    """Profile -> paper id -> the match of its like: interests among ``papers`` (each
+    interest's paper in ``targets``; one whose paper is unknown matches nothing)."""
+    candidates = {pid: vectors.get(pid) or vocabulary.vector(p) for pid, p in papers.items()}
+    found: dict[str, list[Match]] = {}
+    for text, target in targets.items():
+        vector = vectors.get(target.id) or vocabulary.vector(target)
+        found[text] = [
+            Match(m.paper_id, LIKE_SCORE * m.similarity, (text,),
+                  tuple(_hit(text, term, papers[m.paper_id]) for term in m.shared))
+            for m in like_matches(vector, candidates, vocabulary,
+                                  threshold=threshold, exclude=target.id)
+        ]  # fmt: skip
+    out: dict[K, dict[str, Match]] = {}
+    for key, profile in profiles.items():
+        likes = [q for q in profile.interests if is_like(q)]
+        if not likes:
+            continue
+        vetoes = _exclusions(profile)
+        mine: dict[str, Match] = {}
+        for text in likes:
+            for m in found.get(text, ()):
+                if m.score < profile.min_score or vetoes(papers[m.paper_id]):
+                    continue
+                old = mine.get(m.paper_id)
+                mine[m.paper_id] = m if old is None else _joined(old, m)
+        out[key] = mine
+    return out
+
+
+def with_likes(
+    keyword: Sequence[Match], liked: Mapping[str, Match], papers: Mapping[str, Paper]
+) -> list[Match]:
+    """Keyword matches and like: matches in one ranking (a paper in both sums its scores),
+    ranked as ``match_profile`` ranks: score, then published date, then id."""
+    merged = {m.paper_id: m for m in keyword}
+    for pid, m in liked.items():
+        merged[pid] = _joined(merged[pid], m) if pid in merged else m
+    return rank(list(merged.values()), dict(papers))
+
+
+def _joined(a: Match, b: Match) -> Match:
+    return Match(a.paper_id, a.score + b.score, a.interests + b.interests, a.hits + b.hits)
+
+
+def _hit(text: str, term: str, paper: Paper) -> Hit:
+    field: Field = "title" if term.casefold() in paper.title.casefold() else "abstract"
+    return Hit(text, field, term)
+
+
+def _exclusions(profile: Profile) -> Callable[[Paper], bool]:
+    try:
+        compiled = compile_profile(Profile(exclusions=profile.exclusions))
+    except QueryError:
+        return lambda paper: True  # the keyword side plans its digests dead, saying why
+    return lambda paper: any(matches(q.root, doc_for(paper)) for q in compiled.exclusions)

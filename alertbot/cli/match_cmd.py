@@ -23,8 +23,10 @@ from alertbot.bench.workload import real_papers, realistic_profiles
 from alertbot.cli.common import ConfigOption, err, fail, out, settings
 from alertbot.config import HttpSettings, MatchSettings
 from alertbot.match import CorpusStats, ProfileIndex, QueryError, match_profile, validate_profile
+from alertbot.match.like import is_like
 from alertbot.model import Hit, Match, Paper, Profile
 from alertbot.parse import ParseError
+from alertbot.readers import corpus_vocabulary, like_matches_of, targets_among, with_likes
 from alertbot.samples import sample_dump_paths
 from alertbot.schedule.clock import utcnow
 from alertbot.sources import SourceError, load_papers
@@ -156,6 +158,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
           cat:cs.LG  cat:cs.*   an arXiv category (whole, any case) or category prefix
           quantiz*              prefix wildcard
           retrieval^2           weight
+          like:2405.12345       papers like that one of the dump (tf-idf similarity,
+          like:"a title"        [learn] like_threshold), explained by the shared terms
         Example: --query '"neural machine translation" OR NMT' --exclude survey
 
         Batch mode, --profiles FILE: one JSON object per line, for example
@@ -188,6 +192,17 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         except QueryError as exc:
             fail(str(exc), code=2)
         by_id = {p.id: p for p in papers}
+        if any(is_like(q) for q in profile.interests):
+            # like: interests name a paper of the dump; its words' rarity is the dump's too.
+            vocabulary, vectors = corpus_vocabulary(papers)
+            targets = targets_among(profile.interests, papers)
+            for q in profile.interests:
+                if is_like(q) and q not in targets:
+                    err.print(Text(f"{q}: no such paper in {location}; it matches nothing"))
+            liked = like_matches_of(
+                {0: profile}, targets, by_id, vocabulary, vectors, cfg.learn.like_threshold
+            )
+            found = with_likes(found, liked.get(0, {}), by_id)
         shown = found[:limit] if limit else found
         for rank, match in enumerate(shown, 1):
             paper = by_id[match.paper_id]

@@ -16,6 +16,7 @@ The matches are a ``MatchTable`` (columns of paper and score per profile):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from datetime import date
 
 from alertbot.digest import Ranker
 from alertbot.match import CorpusStats, IndexCache, MatchTable, QueryError, validate_profile
@@ -37,7 +38,8 @@ class IndexedMatches:
         self.stats = stats
         self.errors: dict[int, QueryError] = {}
         cache = cache or IndexCache()
-        union = list({paper.id: paper for paper in papers}.values())
+        self.by_id = {paper.id: paper for paper in papers}
+        union = list(self.by_id.values())
         try:
             index = cache.get(profiles)
         except QueryError:
@@ -83,30 +85,63 @@ class IndexedMatches:
                     more += 1
         return shown, more
 
-    def reranked(
-        self, key: int, allows: Callable[[str], bool], cap: int, ranker: Ranker
+    def ranked(
+        self,
+        key: int,
+        allows: Callable[[str], bool],
+        cap: int,
+        *,
+        ranker: Ranker | None = None,
+        extra: Mapping[str, Match] | None = None,
     ) -> tuple[list[Match], int, list[RankReason | None]]:
-        """:meth:`chosen` in the reader's learned order: every allowed match is ranked
-        (as a bare paper and score, all a ranker reads), and only the ``cap`` kept are
-        built with their hits. Returns them, the count beyond, and each one's reason."""
+        """:meth:`chosen` with the reader's ``like:`` matches (``extra``, by paper: added to
+        the keyword match of the same paper, else matches of their own) and in the learned
+        order when a ``ranker`` is given. Every allowed match is ranked as a bare paper and
+        score (all a ranker reads); only the ``cap`` kept are built with their hits.
+        Returns them, the count beyond, and each one's reason."""
         if key in self.errors:
             raise self.errors[key]
-        if key not in self._indexed:
-            return [], 0, []
         table = self.table
-        i = table.position(key)
-        lo, hi = int(table.ptr[i]), int(table.ptr[i + 1])
-        papers, scores = table.papers, table.score
         rows: dict[str, int] = {}
-        bare: list[Match] = []
-        for row, j in enumerate(table.paper[lo:hi].tolist(), lo):
-            pid = papers[j].id
-            if allows(pid):
-                rows[pid] = row
-                bare.append(Match(pid, float(scores[row]), ()))
-        ranked = ranker(bare)[: max(cap, 0)]
-        shown = [table.build(i, rows[m.paper_id]) for m, _ in ranked]
+        scores: dict[str, float] = {}
+        i = -1
+        if key in self._indexed:
+            i = table.position(key)
+            lo, hi = int(table.ptr[i]), int(table.ptr[i + 1])
+            for row, j in enumerate(table.paper[lo:hi].tolist(), lo):
+                pid = table.papers[j].id
+                if allows(pid):
+                    rows[pid] = row
+                    scores[pid] = float(table.score[row])
+        for pid, match in (extra or {}).items():
+            if pid in self.by_id and allows(pid):
+                scores[pid] = scores.get(pid, 0.0) + match.score
+        bare = [Match(pid, score, ()) for pid, score in scores.items()]
+        if extra:  # ranked as match_profile ranks: score, then published, then id
+            bare.sort(key=lambda m: _rank_key(m, self.by_id[m.paper_id]))
+        if ranker is not None:
+            ranked = ranker(bare)[: max(cap, 0)]
+        else:
+            ranked = [(m, None) for m in bare[: max(cap, 0)]]
+        shown = [self._built(i, rows, extra or {}, m) for m, _ in ranked]
         return shown, len(bare) - len(shown), [reason for _, reason in ranked]
+
+    def _built(
+        self, i: int, rows: Mapping[str, int], extra: Mapping[str, Match], m: Match
+    ) -> Match:
+        pid = m.paper_id
+        liked = extra.get(pid)
+        if pid not in rows:
+            assert liked is not None
+            return liked
+        built = self.table.build(i, rows[pid])
+        if liked is None:
+            return built
+        return Match(pid, m.score, built.interests + liked.interests, built.hits + liked.hits)
+
+
+def _rank_key(match: Match, paper: Paper) -> tuple[float, int, str]:
+    return (-match.score, -(paper.published or date.min).toordinal(), match.paper_id)
 
 
 def _error(profile: Profile) -> QueryError | None:

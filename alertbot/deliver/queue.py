@@ -40,7 +40,7 @@ import functools
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -339,18 +339,19 @@ def _plan(
         papers = {p.id: p for p in candidates.union(d.endpoint.id for d in due)}
     with report.phase("match"):
         # One matching pass for the whole bucket rather than one per endpoint.
-        matches = IndexedMatches(
-            {d.subscriber.id: d.subscriber.profile for d in due}, papers.values(), stats
-        )
+        profiles = {d.subscriber.id: d.subscriber.profile for d in due}
+        matches = IndexedMatches(profiles, papers.values(), stats)
     with report.phase("learn"):
         # One grouped query says who has enough feedback; only those are trained.
         learned = learning.for_readers(conn, (d.subscriber for d in due), papers)
         report.learned += len(learned)
+        # like: interests, in a pass of their own (alertbot/likes.py): few readers have any.
+        liked = learning.likes.for_profiles(conn, profiles, papers)
     with report.phase("build"):
         return [
             _plan_one(
                 settings, d.subscriber, d.endpoint, d.digest_date, candidates, papers, matches,
-                learned.get(d.subscriber.id),
+                learned.get(d.subscriber.id), liked.get(d.subscriber.id),
             )
             for d in due
         ]  # fmt: skip
@@ -365,16 +366,21 @@ def _plan_one(
     papers: dict[str, Paper],
     matches: IndexedMatches,
     learned: Learned | None = None,
+    liked: Mapping[str, Match] | None = None,
 ) -> Planned:
     cap = max(subscriber.profile.max_papers, 0)
     allows = functools.partial(candidates.allows, endpoint.id)
     learning: RowLearning | None = None
     try:
-        if learned is None:
+        if learned is None and not liked:
             shown, more = matches.chosen(subscriber.id, allows, cap)
         else:
-            shown, more, reasons = matches.reranked(subscriber.id, allows, cap, learned.ranker)
-            learning = RowLearning(tuple(reasons), learned.suggestions)
+            ranker = learned.ranker if learned is not None else None
+            shown, more, reasons = matches.ranked(
+                subscriber.id, allows, cap, ranker=ranker, extra=liked
+            )
+            if learned is not None:
+                learning = RowLearning(tuple(reasons), learned.suggestions)
     except QueryError as exc:
         error = f"profile does not parse: {exc}"
         return Planned(subscriber, endpoint, day, (), 0, OutboxState.DEAD, error)

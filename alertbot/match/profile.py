@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from alertbot.match.evaluate import Doc, HitPart, doc_for, explain, matches
+from alertbot.match.like import LIKE_EXCLUSION, is_like
 from alertbot.match.query import Query, QueryError, parse_query
 from alertbot.match.score import CorpusStats
 from alertbot.model import Hit, Match, Paper, Profile
@@ -30,14 +31,18 @@ def compile_profile(
         for i, q in enumerate(profile.interests, 1)
     )
     exclusions = tuple(
-        parse_labelled(q, f"exclusion {i}", max_length, max_clauses)
+        parse_labelled(q, f"exclusion {i}", max_length, max_clauses, exclusion=True)
         for i, q in enumerate(profile.exclusions, 1)
     )
     return CompiledProfile(interests, exclusions, profile.min_score)
 
 
-def parse_labelled(text: str, label: str, max_length: int, max_clauses: int) -> Query:
+def parse_labelled(
+    text: str, label: str, max_length: int, max_clauses: int, *, exclusion: bool = False
+) -> Query:
     try:
+        if exclusion and is_like(text):
+            raise QueryError(LIKE_EXCLUSION, 1)
         return parse_query(text, max_length=max_length, max_clauses=max_clauses)
     except QueryError as exc:
         raise QueryError(f"{label} {text!r}: {exc.message}", exc.column) from exc

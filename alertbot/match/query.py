@@ -190,6 +190,10 @@ def _lex_run(run: str, col: int) -> Iterator[_Tok]:
         return
     name, colon, rest = run.partition(":")
     if colon:
+        if name.lower() == "like":
+            raise QueryError(
+                'like: stands alone as an interest (like:2405.12345 or like:"a title")', col
+            )
         if name.lower() not in FIELDS:
             raise QueryError(
                 f"unknown field '{name}:' (use ti:, abs:, au: or cat:, or quote the text)", col
@@ -395,6 +399,10 @@ def parse_query(text: str, *, max_length: int = 500, max_clauses: int = 40) -> Q
     """
     if len(text) > max_length:
         raise QueryError(f"query is {len(text)} characters long; the limit is {max_length}")
+    if text.lstrip()[:5].lower() == "like:":
+        from alertbot.match.like import like_query  # like.py builds on this module
+
+        return like_query(text)
     parser = _Parser(_lex(text), len(text) + 1)
     root = parser.parse()
     if parser.n_atoms > max_clauses:

@@ -22,6 +22,7 @@ from alertbot import validate
 from alertbot.config import Settings
 from alertbot.corpus import CorpusCache
 from alertbot.match import QueryError, parse_query
+from alertbot.match.like import LIKE_EXCLUSION, is_like
 from alertbot.model import Endpoint, EndpointKind, Frequency, Subscriber, Suggestion, SuggestionKind
 from alertbot.readers import VocabularyCache
 from alertbot.store import subscribers as store
@@ -190,6 +191,8 @@ class SubscriberService:
         """``query`` stripped, or :class:`QueryRefused` with the parser's column."""
         query = query.strip()
         try:
+            if kind == "exclusion" and is_like(query):
+                raise QueryError(LIKE_EXCLUSION, 1)
             parse_query(
                 query, max_length=self.limits.max_length, max_clauses=self.limits.max_clauses
             )
