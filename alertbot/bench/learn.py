@@ -143,11 +143,20 @@ class ArmState:
     ndcg: list[float] = field(default_factory=list)
 
 
+EFFECTS = ("helped", "hurt", "no change", "too late to tell")
+
+
 @dataclass
 class Accepted:
+    """A suggestion a reader accepted on ``day`` (1-based), and whether it helped: on the
+    papers of the later days (never seen when it was accepted), the profile with it
+    agrees better (F1) with the hidden interest than the profile without it."""
+
     reader: str
     day: int
     suggestion: Suggestion
+    before: Profile
+    effect: str = "too late to tell"  # helped | hurt | no change | too late to tell
 
 
 @dataclass
@@ -232,6 +241,7 @@ def run_bench(
     result = BenchResult(days, cap, len(papers), sources, [r.name for r in readers], states)
     with one_blas_thread():
         _simulate(schedule, readers, truth, params, judge_rate, noise, result)
+        _effects(schedule, truth, result)
         result.sklearn = (
             _against_sklearn(result, papers, params) if against_sklearn else "not asked for"
         )
@@ -269,6 +279,26 @@ def _simulate(
                 _judge(state, shown, relevant, judge_rate, noise)
                 if arm == "learned+suggest":
                     _review(reader.name, state, number, day, relevant, result)
+
+
+def _effects(
+    schedule: Sequence[Sequence[Paper]], truth: Mapping[str, set[str]], result: BenchResult
+) -> None:
+    """Whether each accepted suggestion helped on the days after it (see Accepted)."""
+    for accepted in result.accepted:
+        later = [p for d in schedule[accepted.day :] for p in d]
+        if not later:
+            continue
+        stats = CorpusStats.from_papers(later)
+        relevant = truth[accepted.reader] & {p.id for p in later}
+        before = _f1(accepted.before, later, stats, relevant)
+        after = _f1(accept(accepted.before, accepted.suggestion), later, stats, relevant)
+        accepted.effect = "helped" if after > before else "hurt" if after < before else "no change"
+
+
+def _f1(profile: Profile, papers: Sequence[Paper], stats: CorpusStats, relevant: set[str]) -> float:
+    found = {m.paper_id for m in match_profile(profile, papers, stats)}
+    return 2 * len(found & relevant) / (len(found) + (len(relevant) or 1))
 
 
 def _relevant(queries: tuple[str, ...], papers: Sequence[Paper], stats: CorpusStats) -> set[str]:
@@ -321,8 +351,8 @@ def _review(
     result.offered += len(offered)
     for suggestion in offered:
         if _fits(suggestion, state.profile, day.seen, day.stats, relevant):
+            result.accepted.append(Accepted(name, number + 1, suggestion, state.profile))
             state.profile = accept(state.profile, suggestion)
-            result.accepted.append(Accepted(name, number + 1, suggestion))
             break
         state.declined.add(suggestion.query)
 

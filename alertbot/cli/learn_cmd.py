@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from alertbot.bench.learn import ARMS, READERS, BenchResult, run_bench
+from alertbot.bench.learn import ARMS, EFFECTS, READERS, BenchResult, run_bench
 from alertbot.cli.common import (
     ConfigOption,
     Ref,
@@ -148,9 +149,16 @@ def _print_bench(result: BenchResult) -> None:
             *(f"{statistics.fmean(result.states[(name, arm)].ndcg[1:]):.3f}" for arm in ARMS),
         )
     out.print(per_reader)
-    out.print(f"suggestions offered {result.offered}, accepted {len(result.accepted)}:")
+    effects = Counter(a.effect for a in result.accepted)
+    tally = ", ".join(f"{effects[e]} {e}" for e in EFFECTS if effects[e])
+    out.print(
+        f"suggestions offered {result.offered}, accepted {len(result.accepted)} ({tally}; "
+        "F1 against the hidden interest on the later days' papers, with vs without):"
+    )
     for a in result.accepted:
-        out.print(Text(f"  day {a.day} {a.reader}: {a.suggestion.kind} {a.suggestion.query}"))
+        out.print(
+            Text(f"  day {a.day} {a.reader}: {a.suggestion.kind} {a.suggestion.query}: {a.effect}")
+        )
     if result.train_seconds:
         t = sorted(result.train_seconds)
         out.print(
