@@ -1,7 +1,8 @@
 """``like:`` interests, the pure part: papers similar to one paper, and the shared terms.
 
-The design (README "How learning works"; not wired into the query language yet): an
-interest ``like:2405.12345`` (or ``like:"a paper title"``) matches the candidates whose
+The query language reads the interest (:mod:`alertbot.match.like`), the dispatcher's
+like pass (:class:`alertbot.readers.LikePass`) calls this: an interest
+``like:2405.12345`` (or ``like:"a paper title"``) matches the candidates whose
 tf-idf cosine similarity to that paper is at least ``threshold``, and explains itself
 by the terms the two papers share, strongest first (the products of their weights).
 Vectors are unit length, so the cosine is a dot product.
