@@ -19,6 +19,7 @@ from alertbot.digest import build_digest
 from alertbot.links import confirm_url
 from alertbot.logs import get_logger
 from alertbot.match import ProfileIndex, QueryError
+from alertbot.match.like import is_like
 from alertbot.model import EndpointKind, Profile, Subscriber
 from alertbot.render import Renderer
 from alertbot.render.slack import suggestion_block
@@ -166,6 +167,12 @@ def _add_interest(sub: Subscriber, query: str, deps: SlackDeps) -> Outcome:
         return Outcome(
             f"You have {len(interests)} interests, the most allowed. "
             "Remove one first (`/subscribe list`, then `/subscribe remove N`)."
+        )
+
+    if is_like(query):  # matched by similarity at queue time, not by the keyword index
+        return Outcome(
+            f"Added interest {number}: {echo(query)}. Papers like it come in your digests "
+            "from the next one."
         )
 
     def count(respond: Respond) -> None:

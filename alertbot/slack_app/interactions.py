@@ -144,8 +144,7 @@ def register(app: App, deps: SlackDeps) -> None:
             _ephemeral(respond, "That suggestion could not be added: you are not subscribed here.")
             return
         kind, query = wanted
-        ack()
-        try:
+        try:  # added before the acknowledgement, as feedback is recorded before it
             deps.subscribers.accept_suggestion(sub, kind, query)
         except AlreadyThere:
             note = f"You already have {echo(query)}."
@@ -155,6 +154,7 @@ def register(app: App, deps: SlackDeps) -> None:
             log.info("suggestion accepted", subscriber_id=sub.id, kind=kind, channel="slack")
             added = "Added interest" if kind == "interest" else "Now excluded"
             note = f"{added}: {echo(query)}. It is an ordinary part of your profile now."
+        ack()
         blocks = acknowledged_blocks(body, str(action.get("block_id") or ""), note)
         if blocks is None:
             _ephemeral(respond, note)

@@ -99,3 +99,14 @@ def test_a_forged_or_foreign_suggestion_click_changes_nothing(world: World) -> N
     assert sub is not None
     assert sub.profile.interests == ()
     assert store.find_by_slack(world.engine, "T1", "U9") is None
+
+
+def test_a_like_interest_is_added_from_slack_without_a_keyword_count(world: World) -> None:
+    """`/subscribe like:2405.12345` adds it and says papers like it come in the digests
+    (the keyword count would say 0); a malformed one is refused at its column."""
+    sid = subscribed(world)
+    assert "Papers like it come" in world.session.reply("like:2405.12345")
+    sub = store.get_subscriber(world.engine, sid)
+    assert sub is not None
+    assert sub.profile.interests == ("like:2405.12345",)
+    assert "column 6" in world.session.reply("like:foo")
