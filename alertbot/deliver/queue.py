@@ -12,6 +12,10 @@ A tick's cost follows the digests that are due, not the subscribers:
   (:mod:`alertbot.store.candidates`), kept as suffixes of one list of recent papers;
 * all due profiles are matched in one indexed pass (:mod:`alertbot.deliver.indexed`),
   and each digest is its subscriber's ranked matches kept to the endpoint's candidates;
+* readers with learning on and enough feedback (one grouped query per tick finds them)
+  get their matches in their model's order before the cap, the reasons and the day's
+  suggestions stored on the row (:mod:`alertbot.readers`, :mod:`alertbot.store.learned`);
+  ``like:`` interests are matched in a pass of their own; everyone else costs nothing more;
 * the rows go in with multi-row INSERTs, a few thousand per statement.
 
 **Several planners on one PostgreSQL.** Subscribers are split into buckets (subscriber

@@ -93,6 +93,8 @@ def suggest(
     scored: list[tuple[float, str, Suggestion]] = []
     for col in sorted(set(useful) | set(not_useful)):
         u, n = useful[col], not_useful[col]
+        if u < min_support and n < min_support:
+            continue  # what both kinds need, checked first: most features fail it
         if vocabulary.df[col] > max_share * vocabulary.n_docs or not in_title[col]:
             continue
         key = vocabulary.keys[col]
