@@ -339,3 +339,20 @@ def test_an_upgrade_through_stored_matches_keeps_the_outbox_readable(db_url: str
         assert [tuple(r) for r in seen] == [("2611.00001", T0)]
     finally:
         engine.dispose()
+
+
+def test_an_upgrade_through_stored_learning_keeps_rows_in_keyword_order(db_url: str) -> None:
+    """A store from before 0009: its rows have no learning part (keyword order, no
+    reasons, no suggestions) and still read."""
+    engine = connect(db_url)
+    try:
+        _at(engine, "0003_paper_links")
+        with engine.begin() as conn:
+            _fill_baseline(conn)
+        _at(engine, "0008_due_selection")
+        assert migrate(engine) == ["0009_outbox_learning"]
+        (row,) = list_rows(engine)
+        assert row.learning() is None
+        assert [m.paper_id for m in row.matches()] == ["2611.00001"]
+    finally:
+        engine.dispose()
