@@ -1,5 +1,6 @@
-"""Signed tokens for links that act without a login: unsubscribe, email confirmation and
-feedback on a paper.
+"""Signed tokens for links that act without a login: unsubscribe, email confirmation,
+feedback on a paper, a digest's web page and a reader's archive of digests; and the
+CSRF token of the forms on those pages.
 
 A token is bound to one subscriber and one endpoint (feedback: one paper and one
 verdict) and signed with the secret key,
@@ -25,6 +26,11 @@ UNSUBSCRIBE_SALT = "alertbot.unsubscribe.v1"
 CONFIRM_SALT = "alertbot.confirm-email.v1"
 CONFIRM_MAX_AGE_SECONDS = 3 * 24 * 3600
 FEEDBACK_SALT = "alertbot.feedback.v1"
+DIGEST_SALT = "alertbot.digest-page.v1"
+ARCHIVE_SALT = "alertbot.digest-archive.v1"
+CSRF_SALT = "alertbot.page-form.v1"
+# A page's forms stay usable this long after the page was served (a tab left open).
+CSRF_MAX_AGE_SECONDS = 7 * 24 * 3600
 
 
 class BadToken(ValueError):
@@ -51,6 +57,12 @@ class FeedbackClaim:
     value: FeedbackValue
 
 
+@dataclass(frozen=True, slots=True)
+class DigestClaim:
+    subscriber_id: int
+    outbox_id: int
+
+
 class Signer:
     def __init__(self, secret_key: str) -> None:
         if len(secret_key) < 16:
@@ -58,6 +70,9 @@ class Signer:
         self._unsubscribe = URLSafeTimedSerializer(secret_key, salt=UNSUBSCRIBE_SALT)
         self._confirm = URLSafeTimedSerializer(secret_key, salt=CONFIRM_SALT)
         self._feedback = URLSafeTimedSerializer(secret_key, salt=FEEDBACK_SALT)
+        self._digest = URLSafeTimedSerializer(secret_key, salt=DIGEST_SALT)
+        self._archive = URLSafeTimedSerializer(secret_key, salt=ARCHIVE_SALT)
+        self._csrf = URLSafeTimedSerializer(secret_key, salt=CSRF_SALT)
 
     def unsubscribe_token(self, subscriber_id: int, endpoint_id: int) -> str:
         return str(self._unsubscribe.dumps([subscriber_id, endpoint_id]))
@@ -102,6 +117,37 @@ class Signer:
         ):
             raise BadToken("malformed token")
         return FeedbackClaim(data[0], data[1], data[2])
+
+    def digest_token(self, subscriber_id: int, outbox_id: int) -> str:
+        return str(self._digest.dumps([subscriber_id, outbox_id]))
+
+    def read_digest(self, token: str) -> DigestClaim:
+        # Never expiring, like the other links of a digest: it is the digest itself, and
+        # a stolen link shows one reader's papers of one day and nothing else.
+        data = _loads(self._digest, token, max_age=None)
+        if not (isinstance(data, list) and len(data) == 2 and all(type(x) is int for x in data)):
+            raise BadToken("malformed token")
+        return DigestClaim(data[0], data[1])
+
+    def archive_token(self, subscriber_id: int) -> str:
+        return str(self._archive.dumps(subscriber_id))
+
+    def read_archive(self, token: str) -> int:
+        """The subscriber whose past digests the token opens (never expiring)."""
+        data = _loads(self._archive, token, max_age=None)
+        if type(data) is not int:
+            raise BadToken("malformed token")
+        return data
+
+    def csrf_token(self, subscriber_id: int) -> str:
+        """The token a page's forms carry: bound to the reader the page was served to."""
+        return str(self._csrf.dumps(subscriber_id))
+
+    def read_csrf(self, token: str, max_age: int = CSRF_MAX_AGE_SECONDS) -> int:
+        data = _loads(self._csrf, token, max_age=max_age)
+        if type(data) is not int:
+            raise BadToken("malformed token")
+        return data
 
 
 def _loads(serializer: URLSafeTimedSerializer, token: str, max_age: int | None) -> object:

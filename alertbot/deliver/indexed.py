@@ -21,6 +21,9 @@ from alertbot.match import CorpusStats, IndexCache, MatchTable, QueryError, vali
 from alertbot.model import Match, Paper, Profile
 
 _Queries = tuple[tuple[str, ...], tuple[str, ...]]
+# The matches beyond a digest's cap kept on its row for the web page: all of them for
+# any real profile, and a bound for one that matches everything (its row stays small).
+MAX_REST = 1000
 
 
 class IndexedMatches:
@@ -61,26 +64,33 @@ class IndexedMatches:
                 self.errors[key] = error
         return valid
 
-    def chosen(self, key: int, allows: Callable[[str], bool], cap: int) -> tuple[list[Match], int]:
-        """Subscriber ``key``'s best ``cap`` matches among the papers ``allows`` accepts,
-        and how many more it matched there. Raises the profile's ``QueryError``."""
+    def chosen(
+        self, key: int, allows: Callable[[str], bool], cap: int, keep: int = MAX_REST
+    ) -> tuple[list[Match], list[Match], int]:
+        """Subscriber ``key``'s best ``cap`` matches among the papers ``allows`` accepts
+        (with their hits), the next ``keep`` of the rest (bare: score and interests, see
+        ``MatchTable.bare``), and how many more it matched there beyond the cap.
+        Raises the profile's ``QueryError``."""
         if key in self.errors:
             raise self.errors[key]
         if key not in self._indexed:
-            return [], 0
+            return [], [], 0
         table = self.table
         i = table.position(key)
         lo, hi = int(table.ptr[i]), int(table.ptr[i + 1])
         papers = table.papers
         shown: list[Match] = []
+        rest: list[Match] = []
         more = 0
         for row, j in enumerate(table.paper[lo:hi].tolist(), lo):
             if allows(papers[j].id):
                 if len(shown) < cap:
                     shown.append(table.build(i, row))
                 else:
+                    if more < keep:
+                        rest.append(table.bare(i, row))
                     more += 1
-        return shown, more
+        return shown, rest, more
 
 
 def _error(profile: Profile) -> QueryError | None:

@@ -79,6 +79,7 @@ class Planned:
     state: OutboxState
     error: str | None = None
     top_paper: str | None = None
+    rest: tuple[Match, ...] = ()  # the matches beyond the cap, bare (for the web page)
 
     @property
     def paper_ids(self) -> tuple[str, ...]:
@@ -206,6 +207,7 @@ def _row(plan: Planned) -> outbox.NewRow:
         matches=plan.matches,
         more=plan.more,
         last_error=plan.error,
+        rest=plan.rest,
     )
 
 
@@ -339,7 +341,7 @@ def _plan_one(
 ) -> Planned:
     cap = max(subscriber.profile.max_papers, 0)
     try:
-        shown, more = matches.chosen(
+        shown, rest, more = matches.chosen(
             subscriber.id, lambda pid: candidates.allows(endpoint.id, pid), cap
         )
     except QueryError as exc:
@@ -347,4 +349,6 @@ def _plan_one(
         return Planned(subscriber, endpoint, day, (), 0, OutboxState.DEAD, error)
     state = OutboxState.PENDING if shown or settings.delivery.send_empty else OutboxState.EMPTY
     top = papers[shown[0].paper_id].title if shown else None
-    return Planned(subscriber, endpoint, day, tuple(shown), more, state, top_paper=top)
+    return Planned(
+        subscriber, endpoint, day, tuple(shown), more, state, top_paper=top, rest=tuple(rest)
+    )

@@ -93,3 +93,23 @@ def match_profile(profile: Profile, papers: Sequence[Paper], stats: CorpusStats)
             found.append(match)
             by_id[paper.id] = paper
     return rank(found, by_id)
+
+
+def explain_match(match: Match, paper: Paper) -> Match:
+    """``match`` with the hits of its interests on ``paper`` (highlights for a match stored
+    bare, as the papers beyond a digest's cap are); score and interests kept as stored.
+
+    An interest that no longer parses (a parser grown stricter since) adds no hits.
+    """
+    doc = doc_for(paper)
+    stats = CorpusStats.empty()  # the spans do not depend on the statistics, only scores
+    hits: list[Hit] = []
+    for text in match.interests:
+        try:
+            query = parse_query(text)
+        except QueryError:
+            continue
+        if matches(query.root, doc):
+            _, parts = explain(query.root, doc, stats)
+            hits.extend(Hit(text, p.field, p.term, p.spans) for p in parts)
+    return Match(match.paper_id, match.score, match.interests, tuple(hits))

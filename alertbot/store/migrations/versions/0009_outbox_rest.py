@@ -1,0 +1,26 @@
+"""Each outbox row keeps the matches beyond its cap too, for the digest's web page.
+
+``outbox.rest`` holds, in the format of ``outbox.matches`` (:mod:`alertbot.store.chosen`),
+the papers the profile matched beyond ``max_papers``, ranked, each with its score and
+the interests that matched but without highlights: those are worked out when the page is
+opened, only for the pages that are (building them at queue time for every digest would
+double the tick's most expensive phase). ``ix_outbox_subscriber_date`` serves a reader's
+archive, newest first. Rows queued before this revision have no rest; their page lists
+the papers the digest showed and says how many more there were.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009_outbox_rest"
+down_revision = "0008_due_selection"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("outbox") as outbox:
+        outbox.add_column(sa.Column("rest", sa.Text(), nullable=True))
+    op.create_index("ix_outbox_subscriber_date", "outbox", ["subscriber_id", "digest_date", "id"])
