@@ -73,13 +73,13 @@ CHANNELS = {
     EndpointKind.FILE: "file",
 }
 
-# What the archive says of a digest not (yet) delivered.
+# What the pages say of a digest not (yet) delivered ("this digest ...").
 NOTES = {
-    OutboxState.PENDING: "being sent",
-    OutboxState.SENDING: "being sent",
-    OutboxState.FAILED: "being retried",
+    OutboxState.PENDING: "is being sent",
+    OutboxState.SENDING: "is being sent",
+    OutboxState.FAILED: "is being retried",
     OutboxState.UNKNOWN: "may not have arrived",
-    OutboxState.DEAD: "not delivered",
+    OutboxState.DEAD: "was not delivered",
 }
 
 
@@ -159,6 +159,7 @@ def digest_routes(
             "row": row,
             "shown": shown,
             "channel": CHANNELS.get(row.kind, row.kind.value),
+            "note": NOTES.get(row.state, ""),
             "more_than_kept": row.more - (shown.total - shown.shown_in_message),
             "verdicts": verdicts,
             "csrf": signer.csrf_token(row.subscriber_id),
