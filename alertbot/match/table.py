@@ -13,8 +13,7 @@ one per match:
 - ``top(key, cap)``: its first ``cap`` Matches and the count beyond them;
 - ``matches(key)``: a lazy, list-like ranked sequence of Matches (``len`` costs
   nothing; indexing or slicing builds only the Matches taken);
-- ``as_dict()``: every Match of every profile (what ``ProfileIndex.match`` returns);
-- ``bare(i, row)``: a Match without its hits (score and interests only), cheap.
+- ``as_dict()``: every Match of every profile (what ``ProfileIndex.match`` returns).
 
 Every Match equals, field for field, the one ``match_profile`` gives for that profile.
 """
@@ -119,17 +118,6 @@ class MatchTable(Generic[K]):
                 names.append(text)
                 hits.extend(self._hits(text, j))
         return Match(self.papers[j].id, float(self.score[row]), tuple(names), tuple(hits))
-
-    def bare(self, i: int, row: int) -> Match:
-        """:meth:`build` without the hits: the score and the interests that matched, at
-        the cost of a set lookup per interest (what a digest keeps of the papers beyond
-        its cap; the page that lists them works out their highlights when opened)."""
-        j = int(self.paper[row])
-        query_of = self.index.query_of
-        names = tuple(
-            text for text in self.index.profiles[i].interests if self.truth.holds(query_of[text], j)
-        )
-        return Match(self.papers[j].id, float(self.score[row]), names)
 
     def _hits(self, text: str, j: int) -> list[Hit]:
         q = self.index.query_of[text]

@@ -75,9 +75,10 @@ class OutboxRow:
         return chosen.decode(self.matches_json, self.paper_ids)
 
     def rest(self) -> tuple[Match, ...]:
-        """The matches beyond the cap, ranked, without hits (none for a row older than
+        """The matches beyond the cap, ranked, each naming all the profile's interests
+        and no hits (see :class:`~alertbot.store.chosen.Rest`; none for a row older than
         0009; at most ``MAX_REST`` of the ``more``)."""
-        return chosen.decode(self.rest_json) if self.rest_json else ()
+        return chosen.decode_rest(self.rest_json).matches()
 
 
 def columns() -> list[Any]:
@@ -124,7 +125,7 @@ class NewRow:
     matches: Sequence[Match] = ()
     more: int = 0
     last_error: str | None = None
-    rest: Sequence[Match] = ()
+    rest: chosen.Rest | None = None
 
 
 INSERT_CHUNK = 2000  # rows per INSERT statement and transaction
@@ -154,7 +155,7 @@ def insert_many(db: Db, rows: Sequence[NewRow], *, now: datetime) -> set[tuple[i
                 "more": r.more,
                 "last_error": r.last_error,
                 "matches": encoder.encode(r.matches) if r.matches else None,
-                "rest": encoder.encode(r.rest) if r.rest else None,
+                "rest": r.rest.encode() if r.rest else None,
             }
             for r in part
         ]
@@ -201,7 +202,7 @@ def insert(
     now: datetime,
     last_error: str | None = None,
     matches: Sequence[Match] | None = None,
-    rest: Sequence[Match] = (),
+    rest: chosen.Rest | None = None,
 ) -> bool:
     """Queue one digest; False if that (endpoint, date) is already in the outbox.
 

@@ -1,12 +1,13 @@
 """Each outbox row keeps the matches beyond its cap too, for the digest's web page.
 
-``outbox.rest`` holds, in the format of ``outbox.matches`` (:mod:`alertbot.store.chosen`),
-the papers the profile matched beyond ``max_papers``, ranked, each with its score and
-the interests that matched but without highlights: those are worked out when the page is
-opened, only for the pages that are (building them at queue time for every digest would
-double the tick's most expensive phase). ``ix_outbox_subscriber_date`` serves a reader's
-archive, newest first. Rows queued before this revision have no rest; their page lists
-the papers the digest showed and says how many more there were.
+``outbox.rest`` holds, as JSON text (:class:`alertbot.store.chosen.Rest`), the papers the
+profile matched beyond ``max_papers``, ranked, with their scores and the profile's
+interests at queue time: which interests matched each paper and what to highlight are
+worked out when the page is opened, only for the pages that are (building them at queue
+time for every digest would add to the tick's most expensive phase).
+``ix_outbox_subscriber_date`` serves a reader's archive, newest first. Rows queued
+before this revision have no rest; their page lists the papers the digest showed and
+says how many more there were.
 """
 
 from __future__ import annotations
