@@ -25,6 +25,13 @@ UNSUBSCRIBE_SALT = "alertbot.unsubscribe.v1"
 CONFIRM_SALT = "alertbot.confirm-email.v1"
 CONFIRM_MAX_AGE_SECONDS = 3 * 24 * 3600
 FEEDBACK_SALT = "alertbot.feedback.v1"
+# The web account (alertbot.web): emailed sign-in links, the session cookie, and the
+# CSRF token of its forms, each under its own salt so none passes for another.
+SIGNIN_SALT = "alertbot.sign-in.v1"
+SIGNIN_MAX_AGE_SECONDS = 15 * 60
+SESSION_SALT = "alertbot.session.v1"
+SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600
+CSRF_SALT = "alertbot.csrf.v1"
 
 
 class BadToken(ValueError):
@@ -51,6 +58,21 @@ class FeedbackClaim:
     value: FeedbackValue
 
 
+@dataclass(frozen=True, slots=True)
+class SigninClaim:
+    """A sign-in link: for one subscriber's address, used once (``link_id``)."""
+
+    subscriber_id: int
+    endpoint_id: int
+    link_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClaim:
+    subscriber_id: int
+    generation: int
+
+
 class Signer:
     def __init__(self, secret_key: str) -> None:
         if len(secret_key) < 16:
@@ -58,6 +80,9 @@ class Signer:
         self._unsubscribe = URLSafeTimedSerializer(secret_key, salt=UNSUBSCRIBE_SALT)
         self._confirm = URLSafeTimedSerializer(secret_key, salt=CONFIRM_SALT)
         self._feedback = URLSafeTimedSerializer(secret_key, salt=FEEDBACK_SALT)
+        self._signin = URLSafeTimedSerializer(secret_key, salt=SIGNIN_SALT)
+        self._session = URLSafeTimedSerializer(secret_key, salt=SESSION_SALT)
+        self._csrf = URLSafeTimedSerializer(secret_key, salt=CSRF_SALT)
 
     def unsubscribe_token(self, subscriber_id: int, endpoint_id: int) -> str:
         return str(self._unsubscribe.dumps([subscriber_id, endpoint_id]))
@@ -102,6 +127,49 @@ class Signer:
         ):
             raise BadToken("malformed token")
         return FeedbackClaim(data[0], data[1], data[2])
+
+    def signin_token(self, subscriber_id: int, endpoint_id: int) -> str:
+        """A new sign-in link's token, with a random id that makes it single-use."""
+        return str(self._signin.dumps([subscriber_id, endpoint_id, secrets.token_urlsafe(16)]))
+
+    def read_signin(self, token: str, max_age: int = SIGNIN_MAX_AGE_SECONDS) -> SigninClaim:
+        data = _loads(self._signin, token, max_age=max_age)
+        if not (
+            isinstance(data, list)
+            and len(data) == 3
+            and type(data[0]) is int
+            and type(data[1]) is int
+            and isinstance(data[2], str)
+            and 0 < len(data[2]) <= 64
+        ):
+            raise BadToken("malformed token")
+        return SigninClaim(data[0], data[1], data[2])
+
+    def session_token(self, subscriber_id: int, generation: int) -> str:
+        return str(self._session.dumps([subscriber_id, generation]))
+
+    def read_session(self, token: str, max_age: int = SESSION_MAX_AGE_SECONDS) -> SessionClaim:
+        data = _loads(self._session, token, max_age=max_age)
+        if not (isinstance(data, list) and len(data) == 2 and all(type(x) is int for x in data)):
+            raise BadToken("malformed token")
+        return SessionClaim(data[0], data[1])
+
+    def csrf_token(self, browser_secret: str) -> str:
+        """The forms' hidden field: ``browser_secret`` (the CSRF cookie's value) signed."""
+        return str(self._csrf.dumps(browser_secret))
+
+    def check_csrf(self, token: str, browser_secret: str) -> bool:
+        """Whether ``token`` is this key's signature of ``browser_secret`` (double submit:
+        another site can neither read the cookie nor sign a value of its own)."""
+        try:
+            data = _loads(self._csrf, token, max_age=SESSION_MAX_AGE_SECONDS)
+        except BadToken:
+            return False
+        return (
+            isinstance(data, str)
+            and bool(browser_secret)
+            and secrets.compare_digest(data, browser_secret)
+        )
 
 
 def _loads(serializer: URLSafeTimedSerializer, token: str, max_age: int | None) -> object:

@@ -267,3 +267,26 @@ outgoing_mail = Table(
     Index("ix_outgoing_mail_address", "purpose", "address_key", "sent_at"),
     Index("ix_outgoing_mail_requester", "purpose", "requester_key", "sent_at"),
 )
+
+# -- the subscribers' web accounts (alertbot.web) ---------------------------------------
+
+# Added by 0009_web_accounts. A sign-in link works once: its id is kept here when it is
+# used (rows older than the link's lifetime can go: the signature refuses those anyway).
+used_signin_links = Table(
+    "used_signin_links",
+    metadata,
+    Column("link_id", String(64), primary_key=True),
+    Column("used_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Added by 0009_web_accounts. A session cookie carries its subscriber's generation when
+# it was issued; signing out or unsubscribing moves the generation on, which ends every
+# session issued before. No row: generation 0.
+session_generations = Table(
+    "session_generations",
+    metadata,
+    Column(
+        "subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("generation", Integer, nullable=False),
+)

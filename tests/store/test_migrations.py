@@ -322,7 +322,7 @@ def test_an_upgrade_through_stored_matches_keeps_the_outbox_readable(db_url: str
         with engine.begin() as conn:
             _fill_baseline(conn)
         _at(engine, "0006_delivery_phases")
-        assert migrate(engine) == ["0007_outbox_matches", "0008_due_selection"]
+        assert migrate(engine)[:2] == ["0007_outbox_matches", "0008_due_selection"]
         (row,) = list_rows(engine)
         assert [(m.paper_id, m.score, m.interests, m.hits) for m in row.matches()] == [
             ("2611.00001", 0.0, (), ())
