@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 from html import unescape
 from pathlib import Path
@@ -19,7 +20,10 @@ from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from alertbot.config import Settings
-from alertbot.model import Subscriber
+from alertbot.model import Paper, Subscriber
+from alertbot.samples import sample_dump_paths
+from alertbot.sources import load_papers
+from alertbot.store.papers import upsert_papers
 from alertbot.store.schema import metadata
 from alertbot.subscribers import SubscriberService
 from tests.helpers.browser import service_app
@@ -84,6 +88,12 @@ class Accounts:
         )
         return response
 
+    def sessions_csrf_for(self, browser_secret: str) -> str:
+        """A valid CSRF field for *another* browser (whose CSRF cookie is ``browser_secret``)."""
+        from alertbot.links import signer_for
+
+        return signer_for(self.settings).csrf_token(browser_secret)
+
     def mails(self, count: int) -> list[EmailMessage]:
         return self.sink.wait_for(count)
 
@@ -116,6 +126,14 @@ class Accounts:
         assert self.post("/signin", {"email": address}).status_code == 303
         link = local(link_in(self.mails(before + 1)[before]))
         return self.post(link, {}, csrf_from=link)
+
+
+def store_sample_papers(accounts: Accounts) -> list[Paper]:
+    """The bundled real listing (42 Hugging Face papers), stored a day ago."""
+    dump = next(p for p in sample_dump_paths() if p.name == "hf-papers-blocks.txt")
+    papers = load_papers(str(dump), format="auto", now=accounts.clock())
+    upsert_papers(accounts.engine, papers, source="hf", now=accounts.clock() - timedelta(days=1))
+    return papers
 
 
 @contextmanager
