@@ -23,6 +23,21 @@
     return params;
   }
 
+  // The parser's complaint beside the field being typed in, not only in the preview.
+  var draftError = document.getElementById("draft-error");
+  function showDraftError() {
+    if (!draftError) return;
+    var found = preview.querySelector("#preview-error");
+    var caret = preview.querySelector(".caret");
+    draftError.replaceChildren();
+    if (!found) return;
+    var line = document.createElement("p");
+    line.className = "error";
+    line.textContent = found.textContent;
+    draftError.appendChild(line);
+    if (caret) draftError.appendChild(caret.cloneNode(true));
+  }
+
   function refresh() {
     var mine = ++asked;
     fetch("/account/preview?" + draft().toString(), { credentials: "same-origin" })
@@ -31,6 +46,7 @@
         if (mine !== asked) return; // an older answer arriving late
         // Server-rendered and escaped; the page's policy runs no script in it.
         preview.innerHTML = new DOMParser().parseFromString(html, "text/html").body.innerHTML;
+        showDraftError();
       })
       .catch(function () {});
   }

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from html import unescape
 from pathlib import Path
@@ -128,11 +128,11 @@ class Accounts:
         return self.post(link, {}, csrf_from=link)
 
 
-def store_sample_papers(accounts: Accounts) -> list[Paper]:
-    """The bundled real listing (42 Hugging Face papers), stored a day ago."""
+def store_sample_papers(engine: Engine, now: datetime) -> list[Paper]:
+    """The bundled real listing (42 Hugging Face papers), stored a day before ``now``."""
     dump = next(p for p in sample_dump_paths() if p.name == "hf-papers-blocks.txt")
-    papers = load_papers(str(dump), format="auto", now=accounts.clock())
-    upsert_papers(accounts.engine, papers, source="hf", now=accounts.clock() - timedelta(days=1))
+    papers = load_papers(str(dump), format="auto", now=now)
+    upsert_papers(engine, papers, source="hf", now=now - timedelta(days=1))
     return papers
 
 

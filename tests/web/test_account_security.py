@@ -144,7 +144,7 @@ def test_the_walk_would_see_a_post_change_a_row(ada: Accounts) -> None:
 def test_every_page_weighs_under_100_kb_with_its_css_and_js(ada: Accounts) -> None:
     """The HTML plus every stylesheet and script it links, for each page (the account
     page with a full preview: a digest's 20 papers of the real sample listing)."""
-    store_sample_papers(ada)
+    store_sample_papers(ada.engine, ada.clock())
     ada.post(
         "/account/queries/add", {"kind": "interest", "query": "learning"}, csrf_from="/account"
     )
