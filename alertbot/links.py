@@ -65,3 +65,9 @@ def confirm_url(settings: Settings, subscriber_id: int, endpoint_id: int, email:
     """The link that confirms a new email address (double opt-in); it expires."""
     token = signer_for(settings).confirm_token(subscriber_id, endpoint_id, email)
     return _url(settings, "/confirm", token)
+
+
+def signin_url(settings: Settings, subscriber_id: int, endpoint_id: int) -> str:
+    """A new single-use sign-in link for the web pages; it expires in minutes."""
+    token = signer_for(settings).signin_token(subscriber_id, endpoint_id)
+    return _url(settings, "/signin/link", token)

@@ -26,11 +26,20 @@ UNSUBSCRIBE_SALT = "alertbot.unsubscribe.v1"
 CONFIRM_SALT = "alertbot.confirm-email.v1"
 CONFIRM_MAX_AGE_SECONDS = 3 * 24 * 3600
 FEEDBACK_SALT = "alertbot.feedback.v1"
+# The web account (alertbot.web): emailed sign-in links, the session cookie, and the
+# CSRF token of its forms, each under its own salt so none passes for another.
+SIGNIN_SALT = "alertbot.sign-in.v1"
+SIGNIN_MAX_AGE_SECONDS = 15 * 60
+SESSION_SALT = "alertbot.session.v1"
+SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600
+CSRF_SALT = "alertbot.csrf.v1"
+# A digest's web page, the reader's archive, and the CSRF token of the digest page's
+# forms (bound to the reader, since the page may be opened by its link alone).
 DIGEST_SALT = "alertbot.digest-page.v1"
 ARCHIVE_SALT = "alertbot.digest-archive.v1"
-CSRF_SALT = "alertbot.page-form.v1"
+PAGE_FORM_SALT = "alertbot.page-form.v1"
 # A page's forms stay usable this long after the page was served (a tab left open).
-CSRF_MAX_AGE_SECONDS = 7 * 24 * 3600
+PAGE_FORM_MAX_AGE_SECONDS = 7 * 24 * 3600
 
 
 class BadToken(ValueError):
@@ -63,6 +72,21 @@ class DigestClaim:
     outbox_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class SigninClaim:
+    """A sign-in link: for one subscriber's address, used once (``link_id``)."""
+
+    subscriber_id: int
+    endpoint_id: int
+    link_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClaim:
+    subscriber_id: int
+    generation: int
+
+
 class Signer:
     def __init__(self, secret_key: str) -> None:
         if len(secret_key) < 16:
@@ -72,6 +96,9 @@ class Signer:
         self._feedback = URLSafeTimedSerializer(secret_key, salt=FEEDBACK_SALT)
         self._digest = URLSafeTimedSerializer(secret_key, salt=DIGEST_SALT)
         self._archive = URLSafeTimedSerializer(secret_key, salt=ARCHIVE_SALT)
+        self._page_form = URLSafeTimedSerializer(secret_key, salt=PAGE_FORM_SALT)
+        self._signin = URLSafeTimedSerializer(secret_key, salt=SIGNIN_SALT)
+        self._session = URLSafeTimedSerializer(secret_key, salt=SESSION_SALT)
         self._csrf = URLSafeTimedSerializer(secret_key, salt=CSRF_SALT)
 
     def unsubscribe_token(self, subscriber_id: int, endpoint_id: int) -> str:
@@ -139,15 +166,59 @@ class Signer:
             raise BadToken("malformed token")
         return data
 
-    def csrf_token(self, subscriber_id: int) -> str:
-        """The token a page's forms carry: bound to the reader the page was served to."""
-        return str(self._csrf.dumps(subscriber_id))
+    def page_form_token(self, subscriber_id: int) -> str:
+        """The CSRF token of a digest page's forms: bound to the reader the page was
+        served to (the page may be opened by its link, with no session cookie)."""
+        return str(self._page_form.dumps(subscriber_id))
 
-    def read_csrf(self, token: str, max_age: int = CSRF_MAX_AGE_SECONDS) -> int:
-        data = _loads(self._csrf, token, max_age=max_age)
+    def read_page_form(self, token: str, max_age: int = PAGE_FORM_MAX_AGE_SECONDS) -> int:
+        data = _loads(self._page_form, token, max_age=max_age)
         if type(data) is not int:
             raise BadToken("malformed token")
         return data
+
+    def signin_token(self, subscriber_id: int, endpoint_id: int) -> str:
+        """A new sign-in link's token, with a random id that makes it single-use."""
+        return str(self._signin.dumps([subscriber_id, endpoint_id, secrets.token_urlsafe(16)]))
+
+    def read_signin(self, token: str, max_age: int = SIGNIN_MAX_AGE_SECONDS) -> SigninClaim:
+        data = _loads(self._signin, token, max_age=max_age)
+        if not (
+            isinstance(data, list)
+            and len(data) == 3
+            and type(data[0]) is int
+            and type(data[1]) is int
+            and isinstance(data[2], str)
+            and 0 < len(data[2]) <= 64
+        ):
+            raise BadToken("malformed token")
+        return SigninClaim(data[0], data[1], data[2])
+
+    def session_token(self, subscriber_id: int, generation: int) -> str:
+        return str(self._session.dumps([subscriber_id, generation]))
+
+    def read_session(self, token: str, max_age: int = SESSION_MAX_AGE_SECONDS) -> SessionClaim:
+        data = _loads(self._session, token, max_age=max_age)
+        if not (isinstance(data, list) and len(data) == 2 and all(type(x) is int for x in data)):
+            raise BadToken("malformed token")
+        return SessionClaim(data[0], data[1])
+
+    def csrf_token(self, browser_secret: str) -> str:
+        """The forms' hidden field: ``browser_secret`` (the CSRF cookie's value) signed."""
+        return str(self._csrf.dumps(browser_secret))
+
+    def check_csrf(self, token: str, browser_secret: str) -> bool:
+        """Whether ``token`` is this key's signature of ``browser_secret`` (double submit:
+        another site can neither read the cookie nor sign a value of its own)."""
+        try:
+            data = _loads(self._csrf, token, max_age=SESSION_MAX_AGE_SECONDS)
+        except BadToken:
+            return False
+        return (
+            isinstance(data, str)
+            and bool(browser_secret)
+            and secrets.compare_digest(data, browser_secret)
+        )
 
 
 def _loads(serializer: URLSafeTimedSerializer, token: str, max_age: int | None) -> object:

@@ -182,6 +182,13 @@ class Renderer:
             html = html.replace(mark, str(escape(url)))
         return _Block(text, html)
 
+    def paper_html(self, item: DigestItem) -> Markup:
+        """One paper as the email digest shows it (``email/paper.html``, the digest's
+        highlights and "why", no feedback links), not CSS-inlined: for a web page that
+        styles it with its own stylesheet (the account page's live preview)."""
+        view = paper_view(item, ABSTRACT_STEPS[0], None)
+        return Markup(self._paper_html.render(p=view))  # noqa: S704 - autoescaped template
+
     def slack(self, digest: Digest, links: DigestLinks | None = None) -> SlackMessage:
         """Block Kit blocks (at most 50) and the plain ``text`` fallback; ``links`` as
         for :meth:`email`."""

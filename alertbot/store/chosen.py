@@ -118,7 +118,7 @@ def _hit(item: Any, interests: tuple[str, ...]) -> Hit:
 
 @dataclass(frozen=True, slots=True)
 class Rest:
-    """A digest's matches beyond its cap, as ``outbox.rest`` keeps them (0009): the
+    """A digest's matches beyond its cap, as ``outbox.rest`` keeps them (0010): the
     profile's interests when it was queued, and the ranked papers with their scores.
 
     Which of the interests matched each paper, and what to highlight, is worked out
@@ -149,7 +149,7 @@ class Rest:
 
 
 def decode_rest(text: str | None) -> Rest:
-    """What :meth:`Rest.encode` wrote (an empty rest for a row older than 0009)."""
+    """What :meth:`Rest.encode` wrote (an empty rest for a row older than 0010)."""
     if not text:
         return Rest((), (), ())
     try:

@@ -68,7 +68,7 @@ class OutboxRow:
     phase: SendPhase | None = None
     deadline_at: datetime | None = None
     matches_json: str | None = None  # the chosen matches, see alertbot.store.chosen
-    rest_json: str | None = None  # the matches beyond the cap, bare (0009_outbox_rest)
+    rest_json: str | None = None  # the matches beyond the cap, bare (0010_outbox_rest)
 
     def matches(self) -> tuple[Match, ...]:
         """The matches the row was queued with (bare ones for a row older than 0007)."""
@@ -77,7 +77,7 @@ class OutboxRow:
     def rest(self) -> tuple[Match, ...]:
         """The matches beyond the cap, ranked, each naming all the profile's interests
         and no hits (see :class:`~alertbot.store.chosen.Rest`; none for a row older than
-        0009; at most ``MAX_REST`` of the ``more``)."""
+        0010; at most ``MAX_REST`` of the ``more``)."""
         return chosen.decode_rest(self.rest_json).matches()
 
 

@@ -55,10 +55,12 @@ from alertbot.store import subscribers as subscriber_store
 from alertbot.store.feedback import get_feedback, record_feedback
 from alertbot.store.outbox import OutboxRow
 from alertbot.store.papers import get_papers
+from alertbot.subscribers import SubscriberService
 from alertbot.tex import display
 from alertbot.tokens import BadToken
-from alertbot.web.access import DigestAccess, SessionReader, no_session
+from alertbot.web.access import DigestAccess, SessionReader
 from alertbot.web.headers import page_headers
+from alertbot.web.session import Sessions
 
 log = get_logger(__name__)
 
@@ -107,17 +109,18 @@ def digest_routes(
     settings: Settings,
     *,
     now: Callable[[], datetime],
-    session: SessionReader = no_session,
+    session: SessionReader | None = None,
     templates_dir: Path | None = None,
 ) -> list[BaseRoute]:
     """``GET /digest/<id>``, ``POST /digest/<id>/feedback`` and ``GET /digests``.
 
-    ``session`` names the subscriber a request is signed in as (the account pages'
-    session), so a signed-in reader needs no link.
+    ``session`` names the subscriber a request is signed in as; by default the account
+    pages' session cookie (:mod:`alertbot.web.session`), so a signed-in reader needs no
+    link.
     """
     env = _templates(templates_dir)
     signer = signer_for(settings)
-    access = DigestAccess(signer, session)
+    access = DigestAccess(signer, session or account_session(engine, settings, now=now))
 
     def render(name: str, status: int = 200, **context: Any) -> Response:
         html = env.get_template(name).render(**context)
@@ -162,7 +165,7 @@ def digest_routes(
             "note": NOTES.get(row.state, ""),
             "more_than_kept": row.more - (shown.total - shown.shown_in_message),
             "verdicts": verdicts,
-            "csrf": signer.csrf_token(row.subscriber_id),
+            "csrf": signer.page_form_token(row.subscriber_id),
             "action": _with_token(f"/digest/{row.id}/feedback", token),
             "page_url": lambda n: _with_token(f"/digest/{row.id}", token, page=n),
             "archive_url": _archive_link(signer.archive_token(row.subscriber_id), request, access),
@@ -195,7 +198,7 @@ def digest_routes(
         form = await _form(request)
         paper_id, value = form.get("paper", ""), form.get("value", "")
         try:
-            if signer.read_csrf(form.get("csrf", "")) != row.subscriber_id:
+            if signer.read_page_form(form.get("csrf", "")) != row.subscriber_id:
                 raise BadToken("another reader's form")
         except BadToken:
             return refused(403, "This form has expired or is not yours: reload the page.")
@@ -262,6 +265,19 @@ def digest_routes(
         Route("/digest/{outbox_id:int}/feedback", feedback, methods=["POST"]),
         Route("/digests", archive_page, methods=["GET"]),
     ]
+
+
+def account_session(
+    engine: Engine, settings: Settings, *, now: Callable[[], datetime]
+) -> SessionReader:
+    """The account pages' session as a :data:`SessionReader` (blocking: reads the store)."""
+    sessions = Sessions(settings, SubscriberService(engine, settings, now=now))
+
+    def signed_in(request: Request) -> int | None:
+        subscriber = sessions.subscriber(request)
+        return subscriber.id if subscriber is not None else None
+
+    return signed_in
 
 
 def _with_token(path: str, token: str, **params: object) -> str:

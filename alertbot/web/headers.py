@@ -19,6 +19,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # What a page may do when it has no inline style: nothing but post its forms back here.
 BASE_POLICY = "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+# The account pages: their own stylesheet and script from here, fetches back to here.
+SITE_POLICY = (
+    BASE_POLICY + "; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'"
+)
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -51,6 +55,11 @@ def page_policy(html: str) -> str:
 def page_headers(html: str) -> dict[str, str]:
     """Every header a page sends: :data:`SECURITY_HEADERS` and its policy."""
     return {**SECURITY_HEADERS, "Content-Security-Policy": page_policy(html)}
+
+
+def site_headers() -> dict[str, str]:
+    """The headers of the account pages (:data:`SITE_POLICY`: no inline script or style)."""
+    return {**SECURITY_HEADERS, "Content-Security-Policy": SITE_POLICY}
 
 
 class SecurityHeaders:

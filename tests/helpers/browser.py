@@ -48,6 +48,7 @@ WIDTHS = (DESKTOP, PHONE)
 WINDOW_HEIGHT = 900
 SCREENSHOTS = REPO / "templates" / "web" / "screenshots"
 SCREENSHOTS_VARIABLE = "ALERTBOT_SCREENSHOTS"
+MAX_SHOT_HEIGHT = 1800  # a long page is pictured from its top: the pictures stay small
 # Read once at import: the autouse fixture in tests/conftest.py drops ALERTBOT_* from the
 # environment before each test runs.
 _TAKE_SCREENSHOTS = os.environ.get(SCREENSHOTS_VARIABLE) == "1"
@@ -147,13 +148,14 @@ def assert_no_horizontal_overflow(driver: WebDriver) -> None:
 
 def screenshot(driver: WebDriver, name: str) -> Path | None:
     """Write ``templates/web/screenshots/NAME-WIDTH.png`` when ``ALERTBOT_SCREENSHOTS=1``
-    (the whole page's height, the viewport's width); returns the path, or None when off."""
+    (the viewport's width, the page's height up to :data:`MAX_SHOT_HEIGHT`); returns the
+    path, or None when off."""
     if not _TAKE_SCREENSHOTS:
         return None
     width = int(driver.execute_script("return window.innerWidth"))
     height = int(driver.execute_script("return document.documentElement.scrollHeight"))
     saved = driver.get_window_size()
-    driver.set_window_size(saved["width"], max(height, 200))
+    driver.set_window_size(saved["width"], min(max(height, 200), MAX_SHOT_HEIGHT))
     try:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}-{width}.png"
@@ -196,13 +198,22 @@ def service_app(engine: Engine, settings: Settings, *, now: Callable[[], datetim
 
 
 @contextmanager
-def live_server(app: ASGIApp) -> Iterator[str]:
+def live_server(
+    app: ASGIApp | None = None, *, build: Callable[[str], ASGIApp] | None = None
+) -> Iterator[str]:
     """Serve ``app`` with uvicorn on a free loopback port in a thread; yields its base
-    URL (``http://127.0.0.1:PORT``) once it accepts connections."""
+    URL (``http://127.0.0.1:PORT``) once it accepts connections. ``build`` instead makes
+    the app from that URL (for settings whose ``web.public_url`` must be it: the links
+    in emails)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
+    if build is not None:
+        app = build(f"http://127.0.0.1:{port}")
+    if app is None:
+        sock.close()
+        raise TypeError("give the app or a build function")
     config = uvicorn.Config(
         app, log_config=None, log_level="warning", access_log=False, lifespan="off"
     )

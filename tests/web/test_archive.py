@@ -52,7 +52,7 @@ def test_it_refuses_without_the_readers_archive_link(world: World) -> None:
     """No token, a digest token, another key's token: 403; nothing listed."""
     sid = reader(world, "ada", ("diffusion",), cap=2)
     signer = signer_for(world.settings)
-    for token in ("", signer.digest_token(sid, 1), signer.csrf_token(sid), "abc"):
+    for token in ("", signer.digest_token(sid, 1), signer.page_form_token(sid), "abc"):
         page = world.http.get(f"/digests?token={token}")
         assert page.status_code == 403
         assert "/digest/" not in page.text

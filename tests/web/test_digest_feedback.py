@@ -102,8 +102,8 @@ def test_it_refuses_a_post_without_the_readers_csrf_token(world: World) -> None:
     signer = signer_for(world.settings)
     for csrf in (
         None,
-        Signer("another-secret-key-0123456789").csrf_token(row.subscriber_id),
-        signer.csrf_token(bob.subscriber_id),
+        Signer("another-secret-key-0123456789").page_form_token(row.subscriber_id),
+        signer.page_form_token(bob.subscriber_id),
         fields["csrf"][:-2],
         signer.archive_token(row.subscriber_id),
     ):

@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_outbox_rest"
-down_revision = "0008_due_selection"
+revision = "0010_outbox_rest"
+down_revision = "0009_web_accounts"
 branch_labels = None
 depends_on = None
 
