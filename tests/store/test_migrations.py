@@ -322,7 +322,7 @@ def test_an_upgrade_through_stored_matches_keeps_the_outbox_readable(db_url: str
         with engine.begin() as conn:
             _fill_baseline(conn)
         _at(engine, "0006_delivery_phases")
-        assert migrate(engine) == ["0007_outbox_matches", "0008_due_selection"]
+        assert migrate(engine)[:2] == ["0007_outbox_matches", "0008_due_selection"]
         (row,) = list_rows(engine)
         assert [(m.paper_id, m.score, m.interests, m.hits) for m in row.matches()] == [
             ("2611.00001", 0.0, (), ())
@@ -337,5 +337,24 @@ def test_an_upgrade_through_stored_matches_keeps_the_outbox_readable(db_url: str
                 )
             ).all()
         assert [tuple(r) for r in seen] == [("2611.00001", T0)]
+    finally:
+        engine.dispose()
+
+
+def test_an_upgrade_through_0010_keeps_the_outbox_and_has_no_rest(db_url: str) -> None:
+    """A row queued before the rest was stored reads with none (its page lists what the
+    digest showed), and the reader's archive finds it."""
+    from alertbot.store.archive import reader_rows
+
+    engine = connect(db_url)
+    try:
+        _at(engine, "0003_paper_links")
+        with engine.begin() as conn:
+            _fill_baseline(conn)
+        _at(engine, "0009_web_accounts")
+        assert migrate(engine) == ["0010_outbox_rest"]
+        (row,) = list_rows(engine)
+        assert row.rest() == ()
+        assert [r.id for r in reader_rows(engine, row.subscriber_id, limit=5)] == [row.id]
     finally:
         engine.dispose()
