@@ -39,6 +39,15 @@ def use_signin_link(db: Db, link_id: str, *, now: datetime) -> bool:
     return True
 
 
+def signin_link_used(db: Db, link_id: str) -> bool:
+    """Whether the sign-in link ``link_id`` was used already (a read: no change)."""
+    with transaction(db) as conn:
+        found = conn.execute(
+            select(used_signin_links.c.link_id).where(used_signin_links.c.link_id == link_id)
+        ).first()
+    return found is not None
+
+
 def forget_used_links(db: Db, *, before: datetime) -> int:
     """Drop the used links older than ``before`` (past their lifetime); returns how many."""
     with transaction(db) as conn:

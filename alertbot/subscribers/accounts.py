@@ -91,6 +91,9 @@ class AccountsMixin:
         """Sign the subscriber out everywhere (every session cookie issued so far)."""
         return accounts.end_sessions(self.engine, subscriber_id)
 
+    def signin_link_used(self, link_id: str) -> bool:
+        return accounts.signin_link_used(self.engine, link_id)
+
     def use_signin_link(self, link_id: str) -> bool:
         """Spend a sign-in link; False if it was spent before."""
         return accounts.use_signin_link(self.engine, link_id, now=self.now())
