@@ -83,8 +83,18 @@ def account_routes(site: Site) -> list[BaseRoute]:
             "done": DONE.get(done, ""),
             "days": DAYS,
             "frequencies": [f.value for f in Frequency],
-            "slack_enabled": bool(site.settings.slack.bot_token),
+            "slack_code": slack_code(sub),
         }
+
+    slack = site.settings.slack
+    slack_on = bool(slack.bot_token and (slack.signing_secret or slack.app_token))
+
+    def slack_code(sub: Subscriber) -> str:
+        """The ``/subscribe link`` code for a reader not linked to Slack yet ("" if
+        linked, or if this alertbot has no Slack app)."""
+        if not slack_on or sub.slack_user_id is not None:
+            return ""
+        return site.sessions.signer.slack_link_token(sub.id)
 
     def account_page(request: Request) -> Response:
         browser = site.sessions.browser(request)
