@@ -1,5 +1,6 @@
-"""Signed tokens for links that act without a login: unsubscribe, email confirmation and
-feedback on a paper.
+"""Signed tokens for links that act without a login: unsubscribe, email confirmation,
+feedback on a paper, a digest's web page and a reader's archive of digests; and the
+CSRF token of the forms on those pages.
 
 A token is bound to one subscriber and one endpoint (feedback: one paper and one
 verdict) and signed with the secret key,
@@ -34,6 +35,13 @@ SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600
 CSRF_SALT = "alertbot.csrf.v1"
 # The code the account page shows for linking a Slack user (``/subscribe link CODE``).
 SLACK_LINK_SALT = "alertbot.slack-link.v1"
+# A digest's web page, the reader's archive, and the CSRF token of the digest page's
+# forms (bound to the reader, since the page may be opened by its link alone).
+DIGEST_SALT = "alertbot.digest-page.v1"
+ARCHIVE_SALT = "alertbot.digest-archive.v1"
+PAGE_FORM_SALT = "alertbot.page-form.v1"
+# A page's forms stay usable this long after the page was served (a tab left open).
+PAGE_FORM_MAX_AGE_SECONDS = 7 * 24 * 3600
 
 
 class BadToken(ValueError):
@@ -61,6 +69,12 @@ class FeedbackClaim:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestClaim:
+    subscriber_id: int
+    outbox_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class SigninClaim:
     """A sign-in link: for one subscriber's address, used once (``link_id``)."""
 
@@ -82,6 +96,9 @@ class Signer:
         self._unsubscribe = URLSafeTimedSerializer(secret_key, salt=UNSUBSCRIBE_SALT)
         self._confirm = URLSafeTimedSerializer(secret_key, salt=CONFIRM_SALT)
         self._feedback = URLSafeTimedSerializer(secret_key, salt=FEEDBACK_SALT)
+        self._digest = URLSafeTimedSerializer(secret_key, salt=DIGEST_SALT)
+        self._archive = URLSafeTimedSerializer(secret_key, salt=ARCHIVE_SALT)
+        self._page_form = URLSafeTimedSerializer(secret_key, salt=PAGE_FORM_SALT)
         self._signin = URLSafeTimedSerializer(secret_key, salt=SIGNIN_SALT)
         self._session = URLSafeTimedSerializer(secret_key, salt=SESSION_SALT)
         self._csrf = URLSafeTimedSerializer(secret_key, salt=CSRF_SALT)
@@ -130,6 +147,38 @@ class Signer:
         ):
             raise BadToken("malformed token")
         return FeedbackClaim(data[0], data[1], data[2])
+
+    def digest_token(self, subscriber_id: int, outbox_id: int) -> str:
+        return str(self._digest.dumps([subscriber_id, outbox_id]))
+
+    def read_digest(self, token: str) -> DigestClaim:
+        # Never expiring, like the other links of a digest: it is the digest itself, and
+        # a stolen link shows one reader's papers of one day and nothing else.
+        data = _loads(self._digest, token, max_age=None)
+        if not (isinstance(data, list) and len(data) == 2 and all(type(x) is int for x in data)):
+            raise BadToken("malformed token")
+        return DigestClaim(data[0], data[1])
+
+    def archive_token(self, subscriber_id: int) -> str:
+        return str(self._archive.dumps(subscriber_id))
+
+    def read_archive(self, token: str) -> int:
+        """The subscriber whose past digests the token opens (never expiring)."""
+        data = _loads(self._archive, token, max_age=None)
+        if type(data) is not int:
+            raise BadToken("malformed token")
+        return data
+
+    def page_form_token(self, subscriber_id: int) -> str:
+        """The CSRF token of a digest page's forms: bound to the reader the page was
+        served to (the page may be opened by its link, with no session cookie)."""
+        return str(self._page_form.dumps(subscriber_id))
+
+    def read_page_form(self, token: str, max_age: int = PAGE_FORM_MAX_AGE_SECONDS) -> int:
+        data = _loads(self._page_form, token, max_age=max_age)
+        if type(data) is not int:
+            raise BadToken("malformed token")
+        return data
 
     def signin_token(self, subscriber_id: int, endpoint_id: int) -> str:
         """A new sign-in link's token, with a random id that makes it single-use."""

@@ -19,8 +19,13 @@ from collections.abc import Callable, Iterable, Mapping
 
 from alertbot.match import CorpusStats, IndexCache, MatchTable, QueryError, validate_profile
 from alertbot.model import Match, Paper, Profile
+from alertbot.store.chosen import Rest
 
 _Queries = tuple[tuple[str, ...], tuple[str, ...]]
+# The matches beyond a digest's cap kept on its row for the web page: all of them for
+# any real profile, and a bound for one that matches everything (its row stays small).
+MAX_REST = 1000
+NO_REST = Rest((), (), ())
 
 
 class IndexedMatches:
@@ -61,26 +66,39 @@ class IndexedMatches:
                 self.errors[key] = error
         return valid
 
-    def chosen(self, key: int, allows: Callable[[str], bool], cap: int) -> tuple[list[Match], int]:
-        """Subscriber ``key``'s best ``cap`` matches among the papers ``allows`` accepts,
-        and how many more it matched there. Raises the profile's ``QueryError``."""
+    def chosen(
+        self, key: int, allows: Callable[[str], bool], cap: int, keep: int = MAX_REST
+    ) -> tuple[list[Match], Rest, int]:
+        """Subscriber ``key``'s best ``cap`` matches among the papers ``allows`` accepts
+        (with their hits), the next ``keep`` of the rest (papers and scores only, see
+        :class:`~alertbot.store.chosen.Rest`), and how many more it matched there beyond
+        the cap. Raises the profile's ``QueryError``."""
         if key in self.errors:
             raise self.errors[key]
         if key not in self._indexed:
-            return [], 0
+            return [], NO_REST, 0
         table = self.table
         i = table.position(key)
         lo, hi = int(table.ptr[i]), int(table.ptr[i + 1])
         papers = table.papers
         shown: list[Match] = []
+        rest_ids: list[str] = []
+        rest_rows: list[int] = []
         more = 0
         for row, j in enumerate(table.paper[lo:hi].tolist(), lo):
-            if allows(papers[j].id):
+            pid = papers[j].id
+            if allows(pid):
                 if len(shown) < cap:
                     shown.append(table.build(i, row))
                 else:
+                    if more < keep:
+                        rest_ids.append(pid)
+                        rest_rows.append(row)
                     more += 1
-        return shown, more
+        if not rest_ids:
+            return shown, NO_REST, more
+        interests = table.index.profiles[i].interests
+        return shown, Rest(interests, rest_ids, table.score[rest_rows].tolist()), more
 
 
 def _error(profile: Profile) -> QueryError | None:

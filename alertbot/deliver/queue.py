@@ -50,7 +50,7 @@ from sqlalchemy import Connection, Engine, text
 from alertbot import metrics
 from alertbot.config import Settings
 from alertbot.corpus import load_corpus
-from alertbot.deliver.indexed import IndexedMatches
+from alertbot.deliver.indexed import NO_REST, IndexedMatches
 from alertbot.logs import get_logger
 from alertbot.match import CorpusStats, QueryError
 from alertbot.model import Endpoint, Match, OutboxState, Paper, Subscriber
@@ -58,6 +58,7 @@ from alertbot.schedule.due import LOOK_AT_LEAST_EVERY, due_digest_date, look_aga
 from alertbot.store import outbox
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.candidates import Candidates, gather
+from alertbot.store.chosen import Rest
 from alertbot.store.due import Looked, look_again, to_look_at
 
 log = get_logger(__name__)
@@ -79,6 +80,7 @@ class Planned:
     state: OutboxState
     error: str | None = None
     top_paper: str | None = None
+    rest: Rest = NO_REST  # the matches beyond the cap, bare (for the web page)
 
     @property
     def paper_ids(self) -> tuple[str, ...]:
@@ -206,6 +208,7 @@ def _row(plan: Planned) -> outbox.NewRow:
         matches=plan.matches,
         more=plan.more,
         last_error=plan.error,
+        rest=plan.rest,
     )
 
 
@@ -294,9 +297,13 @@ def _take(conn: Connection, n_buckets: int, bucket: int) -> bool:
     if conn.dialect.name != "postgresql":
         return True  # SQLite has one writer: planners take turns, the unique key does the rest
     key = n_buckets * 100_000 + bucket
+    # Advisory locks are per database, not per schema: the class is scoped by the store's
+    # schema, or a planner of another store in the same database (a second deployment
+    # behind its own search_path) would make this one skip its bucket for the tick.
     return bool(
         conn.execute(
-            text("SELECT pg_try_advisory_xact_lock(:cls, :key)"), {"cls": _PLAN_LOCK, "key": key}
+            text("SELECT pg_try_advisory_xact_lock(hashtext(current_schema()) # :cls, :key)"),
+            {"cls": _PLAN_LOCK, "key": key},
         ).scalar_one()
     )
 
@@ -339,7 +346,7 @@ def _plan_one(
 ) -> Planned:
     cap = max(subscriber.profile.max_papers, 0)
     try:
-        shown, more = matches.chosen(
+        shown, rest, more = matches.chosen(
             subscriber.id, lambda pid: candidates.allows(endpoint.id, pid), cap
         )
     except QueryError as exc:
@@ -347,4 +354,4 @@ def _plan_one(
         return Planned(subscriber, endpoint, day, (), 0, OutboxState.DEAD, error)
     state = OutboxState.PENDING if shown or settings.delivery.send_empty else OutboxState.EMPTY
     top = papers[shown[0].paper_id].title if shown else None
-    return Planned(subscriber, endpoint, day, tuple(shown), more, state, top_paper=top)
+    return Planned(subscriber, endpoint, day, tuple(shown), more, state, top_paper=top, rest=rest)

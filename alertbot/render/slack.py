@@ -28,6 +28,7 @@ from typing import Any
 from alertbot.model import Digest, DigestItem
 from alertbot.render.parts import (
     LEARNED_NOTE,
+    DigestLinks,
     authors_text,
     day_label,
     display_text,
@@ -74,8 +75,12 @@ def link(url: str, label: str) -> str:
     return f"<{target}|{mrkdwn_text(label)}>"
 
 
-def build(digest: Digest) -> tuple[str, list[dict[str, Any]]]:
-    """(fallback text, blocks) for ``digest``; never more than :data:`MAX_BLOCKS` blocks."""
+def build(digest: Digest, links: DigestLinks | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text, blocks) for ``digest``; never more than :data:`MAX_BLOCKS` blocks.
+
+    ``links``: the "and N more" line links to the digest's page, and the footer to it and
+    to the reader's archive.
+    """
     items = digest.items[:MAX_PAPERS]
     more = digest.more + len(digest.items) - len(items)
     total = len(digest.items) + digest.more
@@ -89,11 +94,16 @@ def build(digest: Digest) -> tuple[str, list[dict[str, Any]]]:
     ]
     for item in items:
         blocks.extend(_paper_blocks(item))
-    if more:
+    if more and links is not None:
+        blocks.append(_section(link(links.page, more_hint(more, slack=True, linked=True))))
+    elif more:
         blocks.append(_section(mrkdwn_text(more_hint(more, slack=True))))
     elif not items:
         blocks.append(_section("Nothing new matched your interests today."))
     footer = [_mrkdwn("Change your interests with `/subscribe`, for example `/subscribe help`.")]
+    if links is not None:
+        web = f"{link(links.page, 'Open in your browser')} · {link(links.archive, 'Past digests')}"
+        footer.append(_mrkdwn(web))
     if digest.learned:
         footer.insert(0, _mrkdwn(LEARNED_NOTE))
     blocks.append({"type": "context", "elements": footer})

@@ -68,10 +68,17 @@ class OutboxRow:
     phase: SendPhase | None = None
     deadline_at: datetime | None = None
     matches_json: str | None = None  # the chosen matches, see alertbot.store.chosen
+    rest_json: str | None = None  # the matches beyond the cap, bare (0010_outbox_rest)
 
     def matches(self) -> tuple[Match, ...]:
         """The matches the row was queued with (bare ones for a row older than 0007)."""
         return chosen.decode(self.matches_json, self.paper_ids)
+
+    def rest(self) -> tuple[Match, ...]:
+        """The matches beyond the cap, ranked, each naming all the profile's interests
+        and no hits (see :class:`~alertbot.store.chosen.Rest`; none for a row older than
+        0010; at most ``MAX_REST`` of the ``more``)."""
+        return chosen.decode_rest(self.rest_json).matches()
 
 
 def columns() -> list[Any]:
@@ -99,6 +106,7 @@ def row_from(r: Any) -> OutboxRow:
         phase=SendPhase(r.phase) if r.phase else None,
         deadline_at=r.deadline_at,
         matches_json=r.matches,
+        rest_json=r.rest,
     )
 
 
@@ -107,7 +115,7 @@ class NewRow:
     """A digest to queue: what :func:`insert_many` writes for one (endpoint, date).
 
     ``matches`` are the papers chosen, best first (their ids are the row's
-    ``paper_ids``).
+    ``paper_ids``); ``rest`` the ones beyond the cap, bare, for the digest's web page.
     """
 
     subscriber_id: int
@@ -117,6 +125,7 @@ class NewRow:
     matches: Sequence[Match] = ()
     more: int = 0
     last_error: str | None = None
+    rest: chosen.Rest | None = None
 
 
 INSERT_CHUNK = 2000  # rows per INSERT statement and transaction
@@ -146,6 +155,7 @@ def insert_many(db: Db, rows: Sequence[NewRow], *, now: datetime) -> set[tuple[i
                 "more": r.more,
                 "last_error": r.last_error,
                 "matches": encoder.encode(r.matches) if r.matches else None,
+                "rest": r.rest.encode() if r.rest else None,
             }
             for r in part
         ]
@@ -192,17 +202,19 @@ def insert(
     now: datetime,
     last_error: str | None = None,
     matches: Sequence[Match] | None = None,
+    rest: chosen.Rest | None = None,
 ) -> bool:
     """Queue one digest; False if that (endpoint, date) is already in the outbox.
 
     ``matches`` (one per paper, in order) are stored for sending; without them the
-    papers are sent bare, as a row queued before stored matches would be.
+    papers are sent bare, as a row queued before stored matches would be. ``rest``: the
+    matches beyond the cap (for the web page).
     """
     if matches is None:
         matches = [Match(pid, 0.0, ()) for pid in paper_ids]
     elif [m.paper_id for m in matches] != list(paper_ids):
         raise ValueError("matches must be the row's papers, in order")
-    row = NewRow(subscriber_id, endpoint_id, digest_date, state, matches, more, last_error)
+    row = NewRow(subscriber_id, endpoint_id, digest_date, state, matches, more, last_error, rest)
     return bool(insert_many(db, [row], now=now))
 
 

@@ -199,6 +199,9 @@ outbox = Table(
     Column("message_id", Text),
     # Added by 0007_outbox_matches: the chosen matches as JSON (alertbot/store/chosen.py).
     Column("matches", Text),
+    # Added by 0010_outbox_rest: the ranked matches beyond the cap, without highlights
+    # (alertbot/store/chosen.py), for the digest's web page.
+    Column("rest", Text),
     # Added by 0006_delivery_phases: how far the current attempt got (a SendPhase value,
     # model.py), and when a digest that keeps failing gives up (set at its first attempt).
     Column("phase", String(16)),
@@ -207,6 +210,8 @@ outbox = Table(
     Index("ix_outbox_state_next", "state", "next_attempt_at"),
     # Added by 0008_due_selection: an endpoint's last sent digest and its digests in flight.
     Index("ix_outbox_endpoint_state", "endpoint_id", "state", "created_at"),
+    # Added by 0010_outbox_rest: a reader's archive, newest first.
+    Index("ix_outbox_subscriber_date", "subscriber_id", "digest_date", "id"),
 )
 
 # Added by 0006_delivery_phases: a relay (an SMTP server, the Slack API) with consecutive
