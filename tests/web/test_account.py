@@ -126,6 +126,17 @@ def test_it_edits_and_removes_an_interest(accounts: Accounts) -> None:
     assert profile(accounts, sid) == ((), ())
 
 
+def test_it_forgets_every_interest_and_exclusion_at_once(accounts: Accounts) -> None:
+    """What /subscribe clear does: the profile is empty, schedule and channels stay."""
+    sid = signed_in(accounts)
+    accounts.post("/account/queries/add", {"kind": "exclusion", "query": "x"}, csrf_from="/account")
+    assert accounts.post("/account/queries/clear", {}, csrf_from="/account").status_code == 303
+    assert profile(accounts, sid) == ((), ())
+    sub = accounts.service.get(sid)
+    assert sub is not None
+    assert sub.endpoints[0].active is True
+
+
 def test_an_edit_with_a_typo_is_shown_beside_its_row(accounts: Accounts) -> None:
     """The error at the column, under the row edited; the old query stays."""
     sid = signed_in(accounts)

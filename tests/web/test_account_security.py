@@ -20,6 +20,7 @@ ACCOUNT_POSTS = {
     "/signout": {},
     "/account/queries/add": {"kind": "interest", "query": "graph"},
     "/account/queries/change": {"kind": "interest", "position": "1", "action": "remove"},
+    "/account/queries/clear": {},
     "/account/schedule": {"send_time": "9", "timezone": "UTC", "frequency": "daily"},
     "/account/state": {"action": "pause"},
     "/account/email": {"email": "eve@example.org"},
