@@ -180,14 +180,17 @@ def test_a_reader_signs_up_tunes_interests_gets_a_digest_and_leaves(
     text = live.mail(3).get_body(("plain",))
     assert text is not None
     content = text.get_content()
-    # TODO(lead, after merging webdigest): open the digest's "see all" page from this
-    # email and give the feedback there. Until then the walk gives it through the
-    # email's own "Useful" link, which records it in the same feedback table.
-    useful = re.search(r"Useful: (\S+)", content)
-    assert useful is not None, content
-    b.get(useful.group(1))
-    press(b, "form button[type=submit]")
-    wait_for(b, lambda d: get_feedback(live.engine, sub.id))
+    # Its "see all" page, from the email's own link (signed in or not): every match,
+    # and a click on "Useful" records the verdict without leaving the page.
+    page = re.search(r"This digest in your browser: (\S+)", content)
+    assert page is not None, content
+    b.get(page.group(1))
+    forms = b.find_elements(By.CSS_SELECTOR, "form.feedback")
+    assert len(forms) == report.deliveries[0].n_papers + report.deliveries[0].more
+    first = forms[0].find_element(By.CSS_SELECTOR, "button[value=useful]")
+    first.click()
+    wait_for(b, lambda d: first.get_attribute("aria-pressed") == "true")
+    wait_for(b, lambda d: list(get_feedback(live.engine, sub.id).values()) == ["useful"])
 
     # Unsubscribe from the account page: everything stops and the session is over.
     b.get(f"{live.base}/account")
