@@ -297,9 +297,13 @@ def _take(conn: Connection, n_buckets: int, bucket: int) -> bool:
     if conn.dialect.name != "postgresql":
         return True  # SQLite has one writer: planners take turns, the unique key does the rest
     key = n_buckets * 100_000 + bucket
+    # Advisory locks are per database, not per schema: the class is scoped by the store's
+    # schema, or a planner of another store in the same database (a second deployment
+    # behind its own search_path) would make this one skip its bucket for the tick.
     return bool(
         conn.execute(
-            text("SELECT pg_try_advisory_xact_lock(:cls, :key)"), {"cls": _PLAN_LOCK, "key": key}
+            text("SELECT pg_try_advisory_xact_lock(hashtext(current_schema()) # :cls, :key)"),
+            {"cls": _PLAN_LOCK, "key": key},
         ).scalar_one()
     )
 

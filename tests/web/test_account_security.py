@@ -51,8 +51,9 @@ def ada(accounts: Accounts) -> Accounts:
 
 
 def test_the_list_of_forms_is_every_account_post(ada: Accounts) -> None:
-    """The CSRF table below covers every POST route of the account pages."""
-    # The digest page's feedback form has its own CSRF tests (tests/web/test_digest_*.py).
+    """The CSRF table below covers every POST route of the account pages (the signed-link
+    pages and the digest page's feedback form have their own tests: test_unsubscribe,
+    test_feedback, test_digest_feedback)."""
     others = {"/unsubscribe", "/confirm", "/feedback", "/digest/{outbox_id:int}/feedback"}
     posts = routes(ada, "POST") - others
     assert posts == {*ACCOUNT_POSTS, "/signin/link"}
