@@ -33,6 +33,8 @@ SIGNIN_MAX_AGE_SECONDS = 15 * 60
 SESSION_SALT = "alertbot.session.v1"
 SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600
 CSRF_SALT = "alertbot.csrf.v1"
+# The code the account page shows for linking a Slack user (``/subscribe link CODE``).
+SLACK_LINK_SALT = "alertbot.slack-link.v1"
 # A digest's web page, the reader's archive, and the CSRF token of the digest page's
 # forms (bound to the reader, since the page may be opened by its link alone).
 DIGEST_SALT = "alertbot.digest-page.v1"
@@ -100,6 +102,7 @@ class Signer:
         self._signin = URLSafeTimedSerializer(secret_key, salt=SIGNIN_SALT)
         self._session = URLSafeTimedSerializer(secret_key, salt=SESSION_SALT)
         self._csrf = URLSafeTimedSerializer(secret_key, salt=CSRF_SALT)
+        self._slack_link = URLSafeTimedSerializer(secret_key, salt=SLACK_LINK_SALT)
 
     def unsubscribe_token(self, subscriber_id: int, endpoint_id: int) -> str:
         return str(self._unsubscribe.dumps([subscriber_id, endpoint_id]))
@@ -193,6 +196,24 @@ class Signer:
         ):
             raise BadToken("malformed token")
         return SigninClaim(data[0], data[1], data[2])
+
+    def slack_link_token(self, subscriber_id: int) -> str:
+        """A code that links the Slack user who types it to ``subscriber_id`` (single use,
+        like a sign-in link, and as short-lived)."""
+        return str(self._slack_link.dumps([subscriber_id, secrets.token_urlsafe(9)]))
+
+    def read_slack_link(self, token: str, max_age: int = SIGNIN_MAX_AGE_SECONDS) -> SigninClaim:
+        """The claim of a Slack link code (``endpoint_id`` is 0: it names no address)."""
+        data = _loads(self._slack_link, token, max_age=max_age)
+        if not (
+            isinstance(data, list)
+            and len(data) == 2
+            and type(data[0]) is int
+            and isinstance(data[1], str)
+            and 0 < len(data[1]) <= 64
+        ):
+            raise BadToken("malformed token")
+        return SigninClaim(data[0], 0, "slack:" + data[1])
 
     def session_token(self, subscriber_id: int, generation: int) -> str:
         return str(self._session.dumps([subscriber_id, generation]))

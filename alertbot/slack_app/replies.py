@@ -42,6 +42,7 @@ HELP = """*alertbot: paper alerts by keyword*
 • `/subscribe pause` | `resume` | `stop` (stop unsubscribes; your interests are kept until `clear`)
 • `/subscribe preview` today's digest as it would be sent, only to you
 • `/subscribe email you@example.org` also send it by email (after you confirm a link)
+• `/subscribe link CODE` use your web account here (the code is on its page)
 *Query language*: words match title or abstract (`transformer`); quotes make \
 a phrase (`"diffusion model"`); `OR` between alternatives (`LLM OR "language model"`); \
 `-word` excludes (`-survey`); `prefix*` matches word starts (`quantiz*`); \

@@ -31,12 +31,23 @@ def email_owner(db: Db, address: str) -> tuple[int, int] | None:
 def use_signin_link(db: Db, link_id: str, *, now: datetime) -> bool:
     """Mark the sign-in link ``link_id`` used; False if it was used before (two uses at
     once: one wins, by the primary key)."""
-    try:
-        with transaction(db) as conn:
-            conn.execute(used_signin_links.insert().values(link_id=link_id, used_at=now))
-    except IntegrityError:
-        return False
+    with transaction(db) as conn:
+        try:
+            # A savepoint: inside a caller's transaction, the refusal must not end it.
+            with conn.begin_nested():
+                conn.execute(used_signin_links.insert().values(link_id=link_id, used_at=now))
+        except IntegrityError:
+            return False
     return True
+
+
+def signin_link_used(db: Db, link_id: str) -> bool:
+    """Whether the sign-in link ``link_id`` was used already (a read: no change)."""
+    with transaction(db) as conn:
+        found = conn.execute(
+            select(used_signin_links.c.link_id).where(used_signin_links.c.link_id == link_id)
+        ).first()
+    return found is not None
 
 
 def forget_used_links(db: Db, *, before: datetime) -> int:

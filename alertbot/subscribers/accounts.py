@@ -20,7 +20,7 @@ from alertbot.model import Endpoint, EndpointKind, Profile, Subscriber
 from alertbot.store import accounts
 from alertbot.store import subscribers as store
 from alertbot.store.db import transaction
-from alertbot.subscribers.refusals import QueryRefused, Refused
+from alertbot.subscribers.refusals import QueryRefused, Refused, SlackUserTaken
 from alertbot.subscribers.spec import QueryLimits
 
 AWAITING_CONFIRMATION = "awaiting confirmation"
@@ -90,6 +90,47 @@ class AccountsMixin:
     def end_sessions(self, subscriber_id: int) -> int:
         """Sign the subscriber out everywhere (every session cookie issued so far)."""
         return accounts.end_sessions(self.engine, subscriber_id)
+
+    def link_slack(
+        self, subscriber_id: int, team_id: str, user_id: str, *, link_id: str
+    ) -> Subscriber:
+        """Make the Slack user ``team_id:user_id`` the web subscriber ``subscriber_id``'s
+        too (digests by DM, ``/subscribe`` on the same profile); ``link_id`` spends the
+        code the account page showed.
+
+        A Slack user with a subscription of their own (any interest or exclusion) is
+        refused: two profiles are not merged silently. An empty one (what a first
+        ``/subscribe`` creates) is replaced. Refused for a spent code.
+        """
+        now = self.now()
+        with transaction(self.engine) as conn:
+            target = store.get_subscriber(conn, subscriber_id)
+            if target is None:
+                raise Refused("that account no longer exists")
+            other = store.find_by_slack(conn, team_id, user_id)
+            if other is not None and other.id == target.id:
+                return target
+            if other is not None and (other.profile.interests or other.profile.exclusions):
+                raise SlackUserTaken(
+                    "this Slack user has its own interests already: `/subscribe clear` "
+                    "them first (or keep the two apart)"
+                )
+            if target.slack_user_id is not None:
+                raise SlackUserTaken("that account is linked to another Slack user already")
+            if not accounts.use_signin_link(conn, link_id, now=now):
+                raise Refused("that link code was used already: reload your account page")
+            if other is not None:
+                store.delete_subscriber(conn, other.id)
+            store.update_subscriber(conn, target.id, now=now, slack_user=(team_id, user_id))
+            store.add_endpoint(
+                conn, target.id, EndpointKind.SLACK_USER, user_id, now=now, slack_team_id=team_id
+            )
+            found = store.get_subscriber(conn, target.id)
+            assert found is not None  # updated in this very transaction
+            return found
+
+    def signin_link_used(self, link_id: str) -> bool:
+        return accounts.signin_link_used(self.engine, link_id)
 
     def use_signin_link(self, link_id: str) -> bool:
         """Spend a sign-in link; False if it was spent before."""

@@ -39,6 +39,7 @@ DONE = {
     "added": "Added.",
     "saved": "Saved.",
     "removed": "Removed.",
+    "cleared": "Forgot every interest and exclusion.",
     "schedule": "Schedule saved.",
     "paused": "Paused: no digests until you resume.",
     "resumed": "Resumed.",
@@ -83,8 +84,18 @@ def account_routes(site: Site) -> list[BaseRoute]:
             "done": DONE.get(done, ""),
             "days": DAYS,
             "frequencies": [f.value for f in Frequency],
-            "slack_enabled": bool(site.settings.slack.bot_token),
+            "slack_code": slack_code(sub),
         }
+
+    slack = site.settings.slack
+    slack_on = bool(slack.bot_token and (slack.signing_secret or slack.app_token))
+
+    def slack_code(sub: Subscriber) -> str:
+        """The ``/subscribe link`` code for a reader not linked to Slack yet ("" if
+        linked, or if this alertbot has no Slack app)."""
+        if not slack_on or sub.slack_user_id is not None:
+            return ""
+        return site.sessions.signer.slack_link_token(sub.id)
 
     def account_page(request: Request) -> Response:
         browser = site.sessions.browser(request)
@@ -179,6 +190,10 @@ def account_routes(site: Site) -> list[BaseRoute]:
             return refused(browser, sub, f"{kind}-{position}", exc, (kind, ""))
         return see_other("/account?done=saved")
 
+    def clear(browser: Browser, sub: Subscriber, form: FormData) -> Response:
+        site.service.clear_profile(sub.id)
+        return see_other("/account?done=cleared")
+
     def schedule(browser: Browser, sub: Subscriber, form: FormData) -> Response:
         try:
             frequency = Frequency(_text(form, "frequency", 16))
@@ -231,6 +246,7 @@ def account_routes(site: Site) -> list[BaseRoute]:
         Route("/account/preview", preview_fragment, methods=["GET"]),
         Route("/account/queries/add", acting(add_query), methods=["POST"]),
         Route("/account/queries/change", acting(change_query), methods=["POST"]),
+        Route("/account/queries/clear", acting(clear), methods=["POST"]),
         Route("/account/schedule", acting(schedule), methods=["POST"]),
         Route("/account/state", acting(state), methods=["POST"]),
         Route("/account/email", acting(add_email), methods=["POST"]),

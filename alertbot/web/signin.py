@@ -89,7 +89,8 @@ def signin_routes(site: Site) -> list[BaseRoute]:
     def link_page(request: Request) -> Response:
         browser = site.sessions.browser(request)
         token = token_of(request)
-        if link_claim(token) is None:
+        claim = link_claim(token)
+        if claim is None or site.service.signin_link_used(claim.link_id):
             return site.page(browser, "refused_site.html", 400, message=LINK_REFUSED)
         return site.page(browser, "signin_link.html", token=token)
 

@@ -104,14 +104,14 @@ def chromium_driver(width: int = DESKTOP) -> Iterator[WebDriver]:
         driver.quit()
 
 
-def set_width(driver: WebDriver, width: int) -> None:
-    """Make the page's viewport ``width`` CSS px wide (what a phone or laptop shows)."""
-    driver.set_window_size(width, WINDOW_HEIGHT)
-    # The window's outer size includes no chrome in headless mode, but check: the
-    # overflow test must be about the page, not about the window.
-    inner = int(driver.execute_script("return window.innerWidth"))
-    if inner != width:
-        driver.set_window_size(width + (width - inner), WINDOW_HEIGHT)
+def set_width(driver: WebDriver, width: int, height: int = WINDOW_HEIGHT) -> None:
+    """Make the page's viewport exactly ``width`` x ``height`` CSS px (what a phone or a
+    laptop shows), whatever the window around it: Chromium's device-metrics override,
+    so the overflow check is about the page, not about window decorations."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
 
 
 def page_overflow(driver: WebDriver) -> int:
@@ -154,14 +154,13 @@ def screenshot(driver: WebDriver, name: str) -> Path | None:
         return None
     width = int(driver.execute_script("return window.innerWidth"))
     height = int(driver.execute_script("return document.documentElement.scrollHeight"))
-    saved = driver.get_window_size()
-    driver.set_window_size(saved["width"], min(max(height, 200), MAX_SHOT_HEIGHT))
+    set_width(driver, width, min(max(height, 200), MAX_SHOT_HEIGHT))
     try:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}-{width}.png"
         driver.save_screenshot(str(path))
     finally:
-        driver.set_window_size(saved["width"], saved["height"])
+        set_width(driver, width)
     return path
 
 

@@ -3,11 +3,18 @@ schedule, pause, channels and unsubscribe, all through plain forms (no JavaScrip
 
 from __future__ import annotations
 
+import re
 from datetime import time
+from html import unescape
+from pathlib import Path
 
+from sqlalchemy import Engine
+
+from alertbot.links import signer_for
 from alertbot.model import Frequency
 from alertbot.store import subscribers as store
-from tests.helpers.web import Accounts, link_in, snapshot
+from tests.helpers.slack import SIGNING_SECRET
+from tests.helpers.web import Accounts, accounts_app, link_in, snapshot
 
 
 def signed_in(accounts: Accounts, interest: str = "diffusion") -> int:
@@ -119,6 +126,17 @@ def test_it_edits_and_removes_an_interest(accounts: Accounts) -> None:
     assert profile(accounts, sid) == ((), ())
 
 
+def test_it_forgets_every_interest_and_exclusion_at_once(accounts: Accounts) -> None:
+    """What /subscribe clear does: the profile is empty, schedule and channels stay."""
+    sid = signed_in(accounts)
+    accounts.post("/account/queries/add", {"kind": "exclusion", "query": "x"}, csrf_from="/account")
+    assert accounts.post("/account/queries/clear", {}, csrf_from="/account").status_code == 303
+    assert profile(accounts, sid) == ((), ())
+    sub = accounts.service.get(sid)
+    assert sub is not None
+    assert sub.endpoints[0].active is True
+
+
 def test_an_edit_with_a_typo_is_shown_beside_its_row(accounts: Accounts) -> None:
     """The error at the column, under the row edited; the old query stays."""
     sid = signed_in(accounts)
@@ -221,3 +239,22 @@ def test_the_no_javascript_preview_button_previews_the_draft(accounts: Accounts)
     assert "AND needs a term after it, at column 7" in page.text
     assert snapshot(accounts.engine) == before
     assert profile(accounts, sid) == (("diffusion",), ())
+
+
+def test_with_the_slack_app_the_page_shows_a_code_to_link_a_slack_user(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """A signed code for /subscribe link, bound to this reader; none without Slack."""
+    with accounts_app(sqlite_engine, tmp_path, slack={"signing_secret": SIGNING_SECRET}) as app:
+        sub = app.sign_up()
+        app.sign_in()
+        found = re.search(r"/subscribe link (\S+)</code>", app.http.get("/account").text)
+    assert found is not None
+    claim = signer_for(app.settings).read_slack_link(unescape(found.group(1)))
+    assert claim.subscriber_id == sub.id
+
+
+def test_without_the_slack_app_the_page_shows_no_code(accounts: Accounts) -> None:
+    """No Slack app configured: no code to type anywhere."""
+    signed_in(accounts)
+    assert "/subscribe link" not in accounts.http.get("/account").text

@@ -64,6 +64,7 @@ def test_a_used_link_signs_nobody_in_again(accounts: Accounts) -> None:
     accounts.http.cookies.clear()
     again = accounts.post(link, {}, csrf_from="/signin")
     assert again.status_code == 400
+    assert accounts.http.get(link).status_code == 400  # its page says so before the button
     assert "alertbot_session" not in again.headers.get("set-cookie", "")
     assert accounts.http.get("/account", follow_redirects=False).headers["location"] == "/signin"
 
