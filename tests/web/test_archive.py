@@ -10,7 +10,7 @@ from html import unescape
 from alertbot.deliver import queue_due
 from alertbot.links import archive_url, signer_for
 from alertbot.store.papers import upsert_papers
-from alertbot.web.digest import ARCHIVE_PAGE
+from alertbot.web.digest import ARCHIVE_PAGE, MAX_PAGE_BYTES
 from tests.helpers.digests import papers, reader
 from tests.helpers.slack import World
 
@@ -32,6 +32,7 @@ def test_it_lists_the_readers_digests_newest_first_a_page_at_a_time(world: World
         world.clock.advance(days=1)
     first = world.http.get(archive_url(world.settings, sid))
     assert first.status_code == 200
+    assert len(first.content) < MAX_PAGE_BYTES
     newest = digest_links(first.text)
     assert len(newest) == ARCHIVE_PAGE
     older_link = unescape(re.search(r'<a href="([^"]*)">Older', first.text).group(1))  # type: ignore[union-attr]

@@ -6,10 +6,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from alertbot.links import archive_url, digest_url, signer_for
+from alertbot.model import Match, OutboxState
+from alertbot.store import archive, outbox
 from alertbot.store import subscribers as store
+from alertbot.store.chosen import Rest
 from alertbot.tokens import Signer
 from alertbot.web.digest import MAX_PAGE_BYTES, PER_PAGE
-from tests.helpers.digests import listed_papers, page_link, papers, queued
+from tests.helpers.builders import DAY
+from tests.helpers.digests import listed_papers, page_link, papers, queued, reader
 from tests.helpers.slack import World
 from tests.helpers.tokens import alter_payload, alter_signature
 
@@ -133,3 +137,42 @@ def test_the_service_serves_the_digest_pages(world: World) -> None:
         for r in extra_routes(world.engine, world.settings, now=world.clock)
     }
     assert {"/digest/{outbox_id:int}", "/digest/{outbox_id:int}/feedback", "/digests"} <= paths
+
+
+def test_a_row_from_before_stored_matches_shows_its_papers(world: World) -> None:
+    """A sent row queued before 0007 (papers only, no stored matches, no rest) opens:
+    its papers, unhighlighted, and how many more there were."""
+    stocked = papers(3)
+    queued(world, stocked, {}, cap=3)  # stores the papers
+    sid = reader(world, "old", ("diffusion",), cap=3)
+    (endpoint,) = store.get_subscriber(world.engine, sid).endpoints  # type: ignore[union-attr]
+    ids = [p.id for p in stocked[:2]]
+    assert outbox.insert(
+        world.engine, subscriber_id=sid, endpoint_id=endpoint.id, digest_date=DAY,
+        paper_ids=ids, more=5, state=OutboxState.SENT, now=world.clock(),
+    )  # fmt: skip
+    (row,) = archive.reader_rows(world.engine, sid, limit=5)
+    page = world.http.get(page_link(world, row))
+    assert page.status_code == 200
+    assert listed_papers(page.text) == ids
+    assert "and 5 more matched that this page cannot list" in page.text
+
+
+def test_it_says_how_many_more_matched_than_it_kept(world: World) -> None:
+    """A row whose rest was bounded (more than MAX_REST beyond the cap) lists what it
+    kept and counts the others."""
+    stocked = papers(4)
+    queued(world, stocked, {}, cap=3)
+    sid = reader(world, "wide", ("diffusion",), cap=1)
+    (endpoint,) = store.get_subscriber(world.engine, sid).endpoints  # type: ignore[union-attr]
+    first = Match(stocked[0].id, 2.0, ("diffusion",))
+    rest = Rest(("diffusion",), [p.id for p in stocked[1:]], [1.5, 1.2, 1.0])
+    assert outbox.insert(
+        world.engine, subscriber_id=sid, endpoint_id=endpoint.id, digest_date=DAY,
+        paper_ids=[first.paper_id], more=1003, state=OutboxState.SENT, now=world.clock(),
+        matches=[first], rest=rest,
+    )  # fmt: skip
+    (row,) = archive.reader_rows(world.engine, sid, limit=5)
+    page = world.http.get(page_link(world, row))
+    assert listed_papers(page.text) == [p.id for p in stocked]
+    assert "and 1000 more matched that this page cannot list" in page.text

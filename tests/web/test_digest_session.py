@@ -1,5 +1,6 @@
 """A reader signed in to the account pages opens their digest pages and archive without
-a link, and gives feedback there; signed in as someone else, they open none of them."""
+a link, and gives feedback there (the page's CSRF token still required); signed in as
+someone else, they open none of them."""
 
 from __future__ import annotations
 
@@ -40,6 +41,12 @@ def test_a_signed_in_reader_needs_no_link(sqlite_engine: Engine, tmp_path: Path)
         assert page.status_code == 200
         assert listed_papers(page.text) == [m.paper_id for m in ada_row.matches()]
         action, fields = form_fields(page.text, ada_row.paper_ids[0])
+        # Signed in, the session cookie goes with any POST: the form's token is what
+        # tells her own page from another site's form.
+        for csrf in ("", acc.csrf("/account"), "forged.token"):
+            forged = {**fields, "csrf": csrf, "value": "not_useful"}
+            assert acc.http.post(action, data=forged).status_code == 403
+        assert get_feedback(acc.engine, ada.id) == {}
         done = acc.http.post(action, data={**fields, "value": "useful"}, follow_redirects=False)
         assert done.status_code == 303
         assert get_feedback(acc.engine, ada.id) == {ada_row.paper_ids[0]: "useful"}
