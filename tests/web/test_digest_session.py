@@ -62,3 +62,16 @@ def test_a_signed_in_reader_needs_no_link(sqlite_engine: Engine, tmp_path: Path)
         assert f"/digest/{ada_row.id}" not in acc.http.get("/digests").text
         assert acc.http.get(f"/digest/{bob_row.id}").status_code == 200
     assert get_feedback(sqlite_engine, ada.id) == {ada_row.paper_ids[0]: "useful"}
+
+
+def test_the_account_pages_link_the_archive_once_signed_in(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """Signed in, every account page's header links "Past digests"; signed out, none does."""
+    with accounts_app(sqlite_engine, tmp_path) as acc:
+        acc.sign_up("ada@example.org", "diffusion")
+        assert 'href="/digests"' not in acc.http.get("/signin").text
+        assert acc.sign_in("ada@example.org").status_code == 303
+        page = acc.http.get("/account")
+        assert re.search(r'<a href="/digests">Past digests</a>', page.text)
+        assert acc.http.get("/digests").status_code == 200
