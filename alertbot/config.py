@@ -154,6 +154,12 @@ class WebSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str = "http://127.0.0.1:8080"
+    preview_days: int = Field(
+        default=7,
+        ge=1,
+        le=60,
+        description="The account page's live preview matches the papers of this many days.",
+    )
 
 
 class SmtpSettings(Section):

@@ -49,6 +49,18 @@ def feedback_url(
     return _url(settings, "/feedback", token)
 
 
+def digest_url(settings: Settings, subscriber_id: int, outbox_id: int) -> str:
+    """The web page of one digest (every match, not only those the message showed)."""
+    token = signer_for(settings).digest_token(subscriber_id, outbox_id)
+    return _url(settings, f"/digest/{outbox_id}", token)
+
+
+def archive_url(settings: Settings, subscriber_id: int) -> str:
+    """The reader's past digests, newest first."""
+    token = signer_for(settings).archive_token(subscriber_id)
+    return _url(settings, "/digests", token)
+
+
 def confirm_url(settings: Settings, subscriber_id: int, endpoint_id: int, email: str) -> str:
     """The link that confirms a new email address (double opt-in); it expires."""
     token = signer_for(settings).confirm_token(subscriber_id, endpoint_id, email)
@@ -59,3 +71,9 @@ def suggestion_url(settings: Settings, subscriber_id: int, kind: str, query: str
     """The link under a digest's suggestion: a page with one button that accepts it."""
     token = signer_for(settings).suggestion_token(subscriber_id, kind, query)
     return _url(settings, "/suggestion", token)
+
+
+def signin_url(settings: Settings, subscriber_id: int, endpoint_id: int) -> str:
+    """A new single-use sign-in link for the web pages; it expires in minutes."""
+    token = signer_for(settings).signin_token(subscriber_id, endpoint_id)
+    return _url(settings, "/signin/link", token)

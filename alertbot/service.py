@@ -46,7 +46,9 @@ from alertbot.schedule.jobs import Jobs, NoNotifier, Notifier, build_scheduler
 from alertbot.slack_app import slack_routes, socket_mode
 from alertbot.store import connect, migrate
 from alertbot.web.app import create_app
+from alertbot.web.digest import digest_routes
 from alertbot.web.feedback import feedback_routes
+from alertbot.web.routes import account_site_routes
 from alertbot.web.suggestion import suggestion_routes
 from alertbot.web.unsubscribe import unsubscribe_routes
 
@@ -133,7 +135,8 @@ def extra_routes(
     background: ThreadPoolExecutor | None = None,
 ) -> list[BaseRoute]:
     """The Slack endpoints (when Slack is configured over HTTP), the unsubscribe and the
-    email feedback pages."""
+    email feedback pages, the subscribers' account pages, and the digest pages and
+    archive."""
     routes: list[BaseRoute] = []
     # With an app token, Slack talks to us over Socket Mode instead of HTTP.
     if settings.slack.signing_secret and not settings.slack.app_token:
@@ -141,6 +144,8 @@ def extra_routes(
     routes.extend(unsubscribe_routes(engine, settings, now=now))
     routes.extend(feedback_routes(engine, settings, now=now))
     routes.extend(suggestion_routes(engine, settings, now=now))
+    routes.extend(account_site_routes(engine, settings, now=now))
+    routes.extend(digest_routes(engine, settings, now=now))
     return routes
 
 

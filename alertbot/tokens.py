@@ -1,5 +1,6 @@
 """Signed tokens for links that act without a login: unsubscribe, email confirmation,
-feedback on a paper and accepting a query suggestion.
+feedback on a paper, accepting a query suggestion, a digest's web page and a reader's
+archive of digests; and the CSRF token of the forms on those pages.
 
 A token is bound to one subscriber and one endpoint (feedback: one paper and one
 verdict) and signed with the secret key,
@@ -27,6 +28,22 @@ CONFIRM_MAX_AGE_SECONDS = 3 * 24 * 3600
 FEEDBACK_SALT = "alertbot.feedback.v1"
 SUGGESTION_SALT = "alertbot.suggestion.v1"
 SUGGESTION_KINDS = ("interest", "exclusion")
+# The web account (alertbot.web): emailed sign-in links, the session cookie, and the
+# CSRF token of its forms, each under its own salt so none passes for another.
+SIGNIN_SALT = "alertbot.sign-in.v1"
+SIGNIN_MAX_AGE_SECONDS = 15 * 60
+SESSION_SALT = "alertbot.session.v1"
+SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600
+CSRF_SALT = "alertbot.csrf.v1"
+# The code the account page shows for linking a Slack user (``/subscribe link CODE``).
+SLACK_LINK_SALT = "alertbot.slack-link.v1"
+# A digest's web page, the reader's archive, and the CSRF token of the digest page's
+# forms (bound to the reader, since the page may be opened by its link alone).
+DIGEST_SALT = "alertbot.digest-page.v1"
+ARCHIVE_SALT = "alertbot.digest-archive.v1"
+PAGE_FORM_SALT = "alertbot.page-form.v1"
+# A page's forms stay usable this long after the page was served (a tab left open).
+PAGE_FORM_MAX_AGE_SECONDS = 7 * 24 * 3600
 
 
 class BadToken(ValueError):
@@ -60,6 +77,27 @@ class SuggestionClaim:
     query: str
 
 
+@dataclass(frozen=True, slots=True)
+class DigestClaim:
+    subscriber_id: int
+    outbox_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SigninClaim:
+    """A sign-in link: for one subscriber's address, used once (``link_id``)."""
+
+    subscriber_id: int
+    endpoint_id: int
+    link_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClaim:
+    subscriber_id: int
+    generation: int
+
+
 class Signer:
     def __init__(self, secret_key: str) -> None:
         if len(secret_key) < 16:
@@ -68,6 +106,13 @@ class Signer:
         self._confirm = URLSafeTimedSerializer(secret_key, salt=CONFIRM_SALT)
         self._feedback = URLSafeTimedSerializer(secret_key, salt=FEEDBACK_SALT)
         self._suggestion = URLSafeTimedSerializer(secret_key, salt=SUGGESTION_SALT)
+        self._digest = URLSafeTimedSerializer(secret_key, salt=DIGEST_SALT)
+        self._archive = URLSafeTimedSerializer(secret_key, salt=ARCHIVE_SALT)
+        self._page_form = URLSafeTimedSerializer(secret_key, salt=PAGE_FORM_SALT)
+        self._signin = URLSafeTimedSerializer(secret_key, salt=SIGNIN_SALT)
+        self._session = URLSafeTimedSerializer(secret_key, salt=SESSION_SALT)
+        self._csrf = URLSafeTimedSerializer(secret_key, salt=CSRF_SALT)
+        self._slack_link = URLSafeTimedSerializer(secret_key, salt=SLACK_LINK_SALT)
 
     def unsubscribe_token(self, subscriber_id: int, endpoint_id: int) -> str:
         return str(self._unsubscribe.dumps([subscriber_id, endpoint_id]))
@@ -131,6 +176,99 @@ class Signer:
         ):
             raise BadToken("malformed token")
         return SuggestionClaim(data[0], data[1], data[2])
+
+    def digest_token(self, subscriber_id: int, outbox_id: int) -> str:
+        return str(self._digest.dumps([subscriber_id, outbox_id]))
+
+    def read_digest(self, token: str) -> DigestClaim:
+        # Never expiring, like the other links of a digest: it is the digest itself, and
+        # a stolen link shows one reader's papers of one day and nothing else.
+        data = _loads(self._digest, token, max_age=None)
+        if not (isinstance(data, list) and len(data) == 2 and all(type(x) is int for x in data)):
+            raise BadToken("malformed token")
+        return DigestClaim(data[0], data[1])
+
+    def archive_token(self, subscriber_id: int) -> str:
+        return str(self._archive.dumps(subscriber_id))
+
+    def read_archive(self, token: str) -> int:
+        """The subscriber whose past digests the token opens (never expiring)."""
+        data = _loads(self._archive, token, max_age=None)
+        if type(data) is not int:
+            raise BadToken("malformed token")
+        return data
+
+    def page_form_token(self, subscriber_id: int) -> str:
+        """The CSRF token of a digest page's forms: bound to the reader the page was
+        served to (the page may be opened by its link, with no session cookie)."""
+        return str(self._page_form.dumps(subscriber_id))
+
+    def read_page_form(self, token: str, max_age: int = PAGE_FORM_MAX_AGE_SECONDS) -> int:
+        data = _loads(self._page_form, token, max_age=max_age)
+        if type(data) is not int:
+            raise BadToken("malformed token")
+        return data
+
+    def signin_token(self, subscriber_id: int, endpoint_id: int) -> str:
+        """A new sign-in link's token, with a random id that makes it single-use."""
+        return str(self._signin.dumps([subscriber_id, endpoint_id, secrets.token_urlsafe(16)]))
+
+    def read_signin(self, token: str, max_age: int = SIGNIN_MAX_AGE_SECONDS) -> SigninClaim:
+        data = _loads(self._signin, token, max_age=max_age)
+        if not (
+            isinstance(data, list)
+            and len(data) == 3
+            and type(data[0]) is int
+            and type(data[1]) is int
+            and isinstance(data[2], str)
+            and 0 < len(data[2]) <= 64
+        ):
+            raise BadToken("malformed token")
+        return SigninClaim(data[0], data[1], data[2])
+
+    def slack_link_token(self, subscriber_id: int) -> str:
+        """A code that links the Slack user who types it to ``subscriber_id`` (single use,
+        like a sign-in link, and as short-lived)."""
+        return str(self._slack_link.dumps([subscriber_id, secrets.token_urlsafe(9)]))
+
+    def read_slack_link(self, token: str, max_age: int = SIGNIN_MAX_AGE_SECONDS) -> SigninClaim:
+        """The claim of a Slack link code (``endpoint_id`` is 0: it names no address)."""
+        data = _loads(self._slack_link, token, max_age=max_age)
+        if not (
+            isinstance(data, list)
+            and len(data) == 2
+            and type(data[0]) is int
+            and isinstance(data[1], str)
+            and 0 < len(data[1]) <= 64
+        ):
+            raise BadToken("malformed token")
+        return SigninClaim(data[0], 0, "slack:" + data[1])
+
+    def session_token(self, subscriber_id: int, generation: int) -> str:
+        return str(self._session.dumps([subscriber_id, generation]))
+
+    def read_session(self, token: str, max_age: int = SESSION_MAX_AGE_SECONDS) -> SessionClaim:
+        data = _loads(self._session, token, max_age=max_age)
+        if not (isinstance(data, list) and len(data) == 2 and all(type(x) is int for x in data)):
+            raise BadToken("malformed token")
+        return SessionClaim(data[0], data[1])
+
+    def csrf_token(self, browser_secret: str) -> str:
+        """The forms' hidden field: ``browser_secret`` (the CSRF cookie's value) signed."""
+        return str(self._csrf.dumps(browser_secret))
+
+    def check_csrf(self, token: str, browser_secret: str) -> bool:
+        """Whether ``token`` is this key's signature of ``browser_secret`` (double submit:
+        another site can neither read the cookie nor sign a value of its own)."""
+        try:
+            data = _loads(self._csrf, token, max_age=SESSION_MAX_AGE_SECONDS)
+        except BadToken:
+            return False
+        return (
+            isinstance(data, str)
+            and bool(browser_secret)
+            and secrets.compare_digest(data, browser_secret)
+        )
 
 
 def _loads(serializer: URLSafeTimedSerializer, token: str, max_age: int | None) -> object:

@@ -8,6 +8,7 @@ import pytest
 from freezegun import freeze_time
 
 from alertbot.tokens import BadToken, Signer, load_or_create_secret_key
+from tests.helpers.tokens import alter_payload, alter_signature
 
 KEY = "k" * 32
 
@@ -19,24 +20,9 @@ def test_it_round_trips_an_unsubscribe_token() -> None:
     assert (claim.subscriber_id, claim.endpoint_id) == (7, 42)
 
 
-def _swap(char: str) -> str:
-    return "B" if char == "A" else "A"
-
-
-def _alter_signature(token: str) -> str:
-    # Not the last character: its low bits are base64 padding and do not reach the
-    # decoded signature, so changing it can leave the token valid.
-    payload, signature = token.rsplit(".", 1)
-    return f"{payload}.{_swap(signature[0])}{signature[1:]}"
-
-
-def _alter_payload(token: str) -> str:
-    return _swap(token[0]) + token[1:]
-
-
 @pytest.mark.parametrize(
     "mutate",
-    [_alter_signature, _alter_payload, lambda t: "x" + t, lambda t: t[:-3], lambda t: ""],
+    [alter_signature, alter_payload, lambda t: "x" + t, lambda t: t[:-3], lambda t: ""],
     ids=["signature", "payload", "prefix", "truncated", "empty"],
 )
 def test_it_refuses_an_altered_token(mutate) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from alertbot.cli import faults
-from alertbot.cli.common import ConfigOption, fail, fail_lines, settings
+from alertbot.cli.common import ConfigOption, fail, fail_lines, out, settings
 from alertbot.cli.config_checks import (
     check_settings,
     settings_warnings,
@@ -60,6 +60,32 @@ def run(
     raise typer.Exit(code)
 
 
+def bench_web(
+    papers: Annotated[int, typer.Option("--papers", min=1, help="Recent papers.")] = 1000,
+    profiles: Annotated[
+        int, typer.Option("--profiles", min=1, help="Realistic profiles, one per keystroke.")
+    ] = 200,
+) -> None:
+    """The account page's live preview: median and p95 per keystroke (target 200 ms).
+
+    A SQLite store with --papers recent papers of real text and one signed-in reader;
+    each realistic profile is previewed as the page does (papers and term statistics
+    kept between keystrokes: match, build the digest, render its papers), through
+    GET /account/preview on the real app, and the naive way (recent papers read and
+    counted again on every keystroke) on a sample.
+    """
+    from rich.table import Table
+
+    from alertbot.bench.web import run_bench
+
+    result = run_bench(papers, profiles)
+    table = Table("measure", "value")
+    for measure, value in result.rows():
+        table.add_row(measure, value)
+    out.print(table)
+
+
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     """Add this module's commands to ``app`` and its benchmarks to ``bench``."""
     app.command("run")(run)
+    bench.command("web")(bench_web)

@@ -21,8 +21,13 @@ from datetime import date
 from alertbot.digest import Ranker
 from alertbot.match import CorpusStats, IndexCache, MatchTable, QueryError, validate_profile
 from alertbot.model import Match, Paper, Profile, RankReason
+from alertbot.store.chosen import Rest
 
 _Queries = tuple[tuple[str, ...], tuple[str, ...]]
+# The matches beyond a digest's cap kept on its row for the web page: all of them for
+# any real profile, and a bound for one that matches everything (its row stays small).
+MAX_REST = 1000
+NO_REST = Rest((), (), ())
 
 
 class IndexedMatches:
@@ -64,26 +69,39 @@ class IndexedMatches:
                 self.errors[key] = error
         return valid
 
-    def chosen(self, key: int, allows: Callable[[str], bool], cap: int) -> tuple[list[Match], int]:
-        """Subscriber ``key``'s best ``cap`` matches among the papers ``allows`` accepts,
-        and how many more it matched there. Raises the profile's ``QueryError``."""
+    def chosen(
+        self, key: int, allows: Callable[[str], bool], cap: int, keep: int = MAX_REST
+    ) -> tuple[list[Match], Rest, int]:
+        """Subscriber ``key``'s best ``cap`` matches among the papers ``allows`` accepts
+        (with their hits), the next ``keep`` of the rest (papers and scores only, see
+        :class:`~alertbot.store.chosen.Rest`), and how many more it matched there beyond
+        the cap. Raises the profile's ``QueryError``."""
         if key in self.errors:
             raise self.errors[key]
         if key not in self._indexed:
-            return [], 0
+            return [], NO_REST, 0
         table = self.table
         i = table.position(key)
         lo, hi = int(table.ptr[i]), int(table.ptr[i + 1])
         papers = table.papers
         shown: list[Match] = []
+        rest_ids: list[str] = []
+        rest_rows: list[int] = []
         more = 0
         for row, j in enumerate(table.paper[lo:hi].tolist(), lo):
-            if allows(papers[j].id):
+            pid = papers[j].id
+            if allows(pid):
                 if len(shown) < cap:
                     shown.append(table.build(i, row))
                 else:
+                    if more < keep:
+                        rest_ids.append(pid)
+                        rest_rows.append(row)
                     more += 1
-        return shown, more
+        if not rest_ids:
+            return shown, NO_REST, more
+        interests = table.index.profiles[i].interests
+        return shown, Rest(interests, rest_ids, table.score[rest_rows].tolist()), more
 
     def ranked(
         self,
@@ -93,12 +111,14 @@ class IndexedMatches:
         *,
         ranker: Ranker | None = None,
         extra: Mapping[str, Match] | None = None,
-    ) -> tuple[list[Match], int, list[RankReason | None]]:
+        keep: int = MAX_REST,
+    ) -> tuple[list[Match], Rest, int, list[RankReason | None]]:
         """:meth:`chosen` with the reader's ``like:`` matches (``extra``, by paper: added to
         the keyword match of the same paper, else matches of their own) and in the learned
         order when a ``ranker`` is given. Every allowed match is ranked as a bare paper and
         score (all a ranker reads); only the ``cap`` kept are built with their hits.
-        Returns them, the count beyond, and each one's reason."""
+        Returns them, the next ``keep`` beyond the cap as a bare ``Rest`` in the same
+        (learned) order, the count beyond the cap, and each kept one's reason."""
         if key in self.errors:
             raise self.errors[key]
         table = self.table
@@ -119,12 +139,26 @@ class IndexedMatches:
         bare = [Match(pid, score, ()) for pid, score in scores.items()]
         if extra:  # ranked as match_profile ranks: score, then published, then id
             bare.sort(key=lambda m: _rank_key(m, self.by_id[m.paper_id]))
-        if ranker is not None:
-            ranked = ranker(bare)[: max(cap, 0)]
-        else:
-            ranked = [(m, None) for m in bare[: max(cap, 0)]]
-        shown = [self._built(i, rows, extra or {}, m) for m, _ in ranked]
-        return shown, len(bare) - len(shown), [reason for _, reason in ranked]
+        ordered = ranker(bare) if ranker is not None else [(m, None) for m in bare]
+        cap = max(cap, 0)
+        kept = ordered[:cap]
+        shown = [self._built(i, rows, extra or {}, m) for m, _ in kept]
+        beyond = [m for m, _ in ordered[cap : cap + max(keep, 0)]]
+        rest = NO_REST
+        if beyond:
+            rest = Rest(
+                self._interests(i, extra or {}),
+                [m.paper_id for m in beyond],
+                [m.score for m in beyond],
+            )
+        return shown, rest, len(bare) - len(shown), [reason for _, reason in kept]
+
+    def _interests(self, i: int, extra: Mapping[str, Match]) -> tuple[str, ...]:
+        """The interests a rest names (``explain_match`` narrows them per paper): the
+        profile's, else (a profile the index left out) those its ``like:`` matches name."""
+        if i >= 0:
+            return self.table.index.profiles[i].interests
+        return tuple(dict.fromkeys(name for m in extra.values() for name in m.interests))
 
     def _built(
         self, i: int, rows: Mapping[str, int], extra: Mapping[str, Match], m: Match

@@ -55,7 +55,7 @@ from sqlalchemy import Connection, Engine, text
 from alertbot import metrics
 from alertbot.config import Settings
 from alertbot.corpus import Corpus, load_corpus
-from alertbot.deliver.indexed import IndexedMatches
+from alertbot.deliver.indexed import NO_REST, IndexedMatches
 from alertbot.logs import get_logger
 from alertbot.match import CorpusStats, QueryError
 from alertbot.model import Endpoint, Match, OutboxState, Paper, Subscriber
@@ -64,6 +64,7 @@ from alertbot.schedule.due import LOOK_AT_LEAST_EVERY, due_digest_date, look_aga
 from alertbot.store import outbox
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.candidates import Candidates, gather
+from alertbot.store.chosen import Rest
 from alertbot.store.due import Looked, look_again, to_look_at
 from alertbot.store.learned import RowLearning
 
@@ -87,6 +88,7 @@ class Planned:
     error: str | None = None
     top_paper: str | None = None
     learning: RowLearning | None = None  # None: in keyword order
+    rest: Rest = NO_REST  # the matches beyond the cap, bare (for the web page)
 
     @property
     def paper_ids(self) -> tuple[str, ...]:
@@ -232,6 +234,7 @@ def _row(plan: Planned) -> outbox.NewRow:
         more=plan.more,
         last_error=plan.error,
         learning=plan.learning,
+        rest=plan.rest,
     )
 
 
@@ -320,9 +323,13 @@ def _take(conn: Connection, n_buckets: int, bucket: int) -> bool:
     if conn.dialect.name != "postgresql":
         return True  # SQLite has one writer: planners take turns, the unique key does the rest
     key = n_buckets * 100_000 + bucket
+    # Advisory locks are per database, not per schema: the class is scoped by the store's
+    # schema, or a planner of another store in the same database (a second deployment
+    # behind its own search_path) would make this one skip its bucket for the tick.
     return bool(
         conn.execute(
-            text("SELECT pg_try_advisory_xact_lock(:cls, :key)"), {"cls": _PLAN_LOCK, "key": key}
+            text("SELECT pg_try_advisory_xact_lock(hashtext(current_schema()) # :cls, :key)"),
+            {"cls": _PLAN_LOCK, "key": key},
         ).scalar_one()
     )
 
@@ -377,10 +384,10 @@ def _plan_one(
     learning: RowLearning | None = None
     try:
         if learned is None and not liked:
-            shown, more = matches.chosen(subscriber.id, allows, cap)
+            shown, rest, more = matches.chosen(subscriber.id, allows, cap)
         else:
             ranker = learned.ranker if learned is not None else None
-            shown, more, reasons = matches.ranked(
+            shown, rest, more, reasons = matches.ranked(
                 subscriber.id, allows, cap, ranker=ranker, extra=liked
             )
             if learned is not None:
@@ -391,5 +398,6 @@ def _plan_one(
     state = OutboxState.PENDING if shown or settings.delivery.send_empty else OutboxState.EMPTY
     top = papers[shown[0].paper_id].title if shown else None
     return Planned(
-        subscriber, endpoint, day, tuple(shown), more, state, top_paper=top, learning=learning
-    )
+        subscriber, endpoint, day, tuple(shown), more, state,
+        top_paper=top, learning=learning, rest=rest,
+    )  # fmt: skip

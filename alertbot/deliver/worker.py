@@ -52,7 +52,7 @@ from alertbot.deliver.outcome import HANDLING, Outcome
 from alertbot.deliver.recording import HandOverHook, record_sent
 from alertbot.deliver.relays import RelayBreakers
 from alertbot.deliver.report import Delivery, SendReport
-from alertbot.links import feedback_url, suggestion_url
+from alertbot.links import archive_url, digest_url, feedback_url, suggestion_url
 from alertbot.logs import get_logger
 from alertbot.model import (
     Digest,
@@ -64,7 +64,7 @@ from alertbot.model import (
     Subscriber,
     Suggestion,
 )
-from alertbot.render import Renderer
+from alertbot.render import DigestLinks, Renderer
 from alertbot.store import learned, outbox, reclaim
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
@@ -285,7 +285,7 @@ def _deliver(
         if channel is None:
             raise DeliveryError(f"no {row.kind.value} channel configured")
         digest = _with_dm_channel(run, channel, digest)
-        rendered = _render(run, channel, digest)
+        rendered = _render(run, channel, digest, row.id)
         sent_at = time.perf_counter()
         try:
             hook = HandOverHook(run.engine, row.id, worker_id=run.worker_id, now=run.now)
@@ -384,23 +384,25 @@ def _with_dm_channel(run: _Run, channel: Channel, digest: Digest) -> Digest:
     return replace(digest, endpoint=endpoint, subscriber=subscriber)
 
 
-def _render(run: _Run, channel: Channel, digest: Digest) -> Rendered:
+def _render(run: _Run, channel: Channel, digest: Digest, outbox_id: int) -> Rendered:
     started = time.perf_counter()
-    url = run.unsubscribe_url(digest.subscriber.id, digest.endpoint.id)
+    sid = digest.subscriber.id
+    url = run.unsubscribe_url(sid, digest.endpoint.id)
+    # The row's id names the digest's web page: it exists from the moment it was queued.
+    links = DigestLinks(digest_url(run.settings, sid, outbox_id), archive_url(run.settings, sid))
     try:
         email = (
             run.renderer.email(
                 digest,
                 unsubscribe_url=url,
-                feedback_url=functools.partial(feedback_url, run.settings, digest.subscriber.id),
-                suggestion_url=functools.partial(
-                    suggestion_link, run.settings, digest.subscriber.id
-                ),
+                feedback_url=functools.partial(feedback_url, run.settings, sid),
+                links=links,
+                suggestion_url=functools.partial(suggestion_link, run.settings, sid),
             )
             if "email" in channel.renders
             else None
         )
-        slack = run.renderer.slack(digest) if "slack" in channel.renders else None
+        slack = run.renderer.slack(digest, links) if "slack" in channel.renders else None
     except Exception as exc:  # a template bug must not stop the whole batch
         log.exception("render failed", endpoint_id=digest.endpoint.id)
         raise DeliveryError(f"render failed: {exc.__class__.__name__}: {exc}") from exc

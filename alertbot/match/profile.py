@@ -98,3 +98,26 @@ def match_profile(profile: Profile, papers: Sequence[Paper], stats: CorpusStats)
             found.append(match)
             by_id[paper.id] = paper
     return rank(found, by_id)
+
+
+def explain_match(match: Match, paper: Paper) -> Match:
+    """A match stored bare (the papers beyond a digest's cap: the profile's interests,
+    no hits) as the matcher makes it: the interests whose query is true on ``paper``,
+    with their hits. The score is kept as stored.
+
+    An interest that no longer parses (a parser grown stricter since) is left out.
+    """
+    doc = doc_for(paper)
+    stats = CorpusStats.empty()  # the spans do not depend on the statistics, only scores
+    names: list[str] = []
+    hits: list[Hit] = []
+    for text in match.interests:
+        try:
+            query = parse_query(text)
+        except QueryError:
+            continue
+        if matches(query.root, doc):
+            _, parts = explain(query.root, doc, stats)
+            names.append(text)
+            hits.extend(Hit(text, p.field, p.term, p.spans) for p in parts)
+    return Match(match.paper_id, match.score, tuple(names), tuple(hits))

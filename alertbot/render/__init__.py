@@ -6,6 +6,14 @@ text), ``email.py`` and ``slack.py`` build each channel's message.
 """
 
 from alertbot.render.email import RenderedEmail, Renderer, SlackMessage
+from alertbot.render.parts import DigestLinks
 from alertbot.render.templates import environment, find_templates
 
-__all__ = ["RenderedEmail", "Renderer", "SlackMessage", "environment", "find_templates"]
+__all__ = [
+    "DigestLinks",
+    "RenderedEmail",
+    "Renderer",
+    "SlackMessage",
+    "environment",
+    "find_templates",
+]

@@ -43,6 +43,7 @@ from alertbot.model import (
 from alertbot.render import slack as render_slack
 from alertbot.render.parts import (
     LEARNED_NOTE,
+    DigestLinks,
     authors_text,
     day_label,
     display_text,
@@ -125,14 +126,18 @@ class Renderer:
         *,
         unsubscribe_url: str,
         feedback_url: FeedbackLinks | None = None,
+        links: DigestLinks | None = None,
         suggestion_url: SuggestionLinks | None = None,
     ) -> RenderedEmail:
         """Subject, plain text and HTML (CSS inlined, under ``max_html_bytes``).
 
-        ``feedback_url`` gives each paper its "useful" / "not useful" links;
+        ``feedback_url`` gives each paper its "useful" / "not useful" links; ``links``
+        (a digest from the outbox) its web page, which the "and N more" line and an
+        "open in your browser" link point at, and the reader's archive;
         ``suggestion_url`` each of the digest's query suggestions its accept link.
         """
         base = self._context(digest, unsubscribe_url)
+        base["links"] = links
         base["suggestions"] = [
             {"text": sentence(suggestion_text(s)), "url": suggestion_url(s)}
             for s in digest.suggestions
@@ -157,7 +162,7 @@ class Renderer:
             base,
             papers=[b.text for b in blocks[:shown]],
             more=total - shown,
-            more_hint=more_hint(total - shown, slack=False),
+            more_hint=more_hint(total - shown, slack=False, linked=links is not None),
         )
         return RenderedEmail(subject=subject, text=text, html=html)
 
@@ -175,7 +180,7 @@ class Renderer:
             if feedback_url:
                 marks = self._marks
                 stand_in = lambda _paper_id, value: marks[value]  # noqa: E731
-            view = _paper_view(item, abstract_chars, stand_in)
+            view = paper_view(item, abstract_chars, stand_in)
             html = self._inliner.inline_fragment(self._paper_html.render(p=view), self._css)
             found = self._papers[key] = _Block(self._paper_text.render(p=view), str(html))
         if not feedback_url:
@@ -187,9 +192,17 @@ class Renderer:
             html = html.replace(mark, str(escape(url)))
         return _Block(text, html)
 
-    def slack(self, digest: Digest) -> SlackMessage:
-        """Block Kit blocks (at most 50) and the plain ``text`` fallback."""
-        text, blocks = render_slack.build(digest)
+    def paper_html(self, item: DigestItem) -> Markup:
+        """One paper as the email digest shows it (``email/paper.html``, the digest's
+        highlights and "why", no feedback links), not CSS-inlined: for a web page that
+        styles it with its own stylesheet (the account page's live preview)."""
+        view = paper_view(item, ABSTRACT_STEPS[0], None)
+        return Markup(self._paper_html.render(p=view))  # noqa: S704 - autoescaped template
+
+    def slack(self, digest: Digest, links: DigestLinks | None = None) -> SlackMessage:
+        """Block Kit blocks (at most 50) and the plain ``text`` fallback; ``links`` as
+        for :meth:`email`."""
+        text, blocks = render_slack.build(digest, links)
         return SlackMessage(text=text, blocks=blocks)
 
     def _render_html(self, base: dict[str, Any], blocks: list[_Block], more: int) -> str:
@@ -199,7 +212,7 @@ class Renderer:
             base,
             papers=[Markup(PAPERS_MARK)] if blocks else [],  # noqa: S704 - a constant
             more=more,
-            more_hint=more_hint(more, slack=False),
+            more_hint=more_hint(more, slack=False, linked=base["links"] is not None),
         )
         inlined = str(self._inliner.inline(frame))
         return inlined.replace(PAPERS_MARK, "".join(b.html for b in blocks), 1)
@@ -246,7 +259,7 @@ def _size(html: str) -> int:
     return len(html.encode("utf-8"))
 
 
-def _paper_view(
+def paper_view(
     item: DigestItem, abstract_chars: int, feedback_url: FeedbackLinks | None
 ) -> dict[str, Any]:
     """What the templates show of one paper: plain fields for text, ``*_html`` for HTML."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote, urlsplit
 
@@ -139,9 +140,21 @@ def paper_facts(paper: Paper) -> list[str]:
     return [f for f in facts if f]
 
 
-def more_hint(more: int, *, slack: bool) -> str:
-    """The "and N more" line, saying how to see the papers left out."""
+@dataclass(frozen=True, slots=True)
+class DigestLinks:
+    """A delivered digest's links to the web: its own page (every match, the papers left
+    out included) and the reader's archive (``alertbot.links``)."""
+
+    page: str
+    archive: str
+
+
+def more_hint(more: int, *, slack: bool, linked: bool = False) -> str:
+    """The "and N more" line, saying how to see the papers left out (``linked``: the
+    line is a link to the digest's page)."""
     papers = f"{more} more matching paper{'s' if more != 1 else ''}"
+    if linked:
+        return f"… and {papers} not shown: see them all on the web"
     if slack:
         return f"… and {papers}: type /subscribe preview to see them all."
     return (

@@ -1,8 +1,10 @@
 """A digest as Slack Block Kit: a small builder (blocks are data, a template adds nothing).
 
-Layout: a header; per paper a section (linked title, byline, trimmed abstract), a context
-line with why it matched, an actions block with the feedback buttons, and a divider; an
-"and N more" section; a footer with the unsubscribe button.
+Layout: a header (and, when the learned ranking ordered the digest, a context line saying
+so); per paper a section (linked title, byline, trimmed abstract), a context line with
+why it matched, an actions block with the feedback buttons, and a divider; an "and N
+more" section (a link to the digest's page when it has one); the query suggestions; a
+footer with the web links and the unsubscribe button.
 
 Slack's limits are constants here: at most 50 blocks (papers beyond what fits join the
 "and N more" count), header text 150 characters, section text 3,000, button text 75.
@@ -31,6 +33,7 @@ from typing import Any
 from alertbot.model import Digest, DigestItem, Suggestion
 from alertbot.render.parts import (
     LEARNED_NOTE,
+    DigestLinks,
     authors_text,
     day_label,
     display_text,
@@ -79,10 +82,16 @@ def link(url: str, label: str) -> str:
     return f"<{target}|{mrkdwn_text(label)}>"
 
 
-def build(digest: Digest) -> tuple[str, list[dict[str, Any]]]:
-    """(fallback text, blocks) for ``digest``; never more than :data:`MAX_BLOCKS` blocks."""
+def build(digest: Digest, links: DigestLinks | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text, blocks) for ``digest``; never more than :data:`MAX_BLOCKS` blocks.
+
+    ``links``: the "and N more" line links to the digest's page, and the footer to it and
+    to the reader's archive. A digest the learned ranking ordered has its query
+    suggestions (at most :data:`MAX_SUGGESTIONS`, each a section: fewer papers fit).
+    """
     suggestions = digest.suggestions[:MAX_SUGGESTIONS]
-    room = (MAX_BLOCKS - FIXED_BLOCKS - len(suggestions)) // BLOCKS_PER_PAPER
+    noted = 1 if digest.learned else 0  # the learned note, a context under the header
+    room = (MAX_BLOCKS - FIXED_BLOCKS - noted - len(suggestions)) // BLOCKS_PER_PAPER
     items = digest.items[:room]
     more = digest.more + len(digest.items) - len(items)
     total = len(digest.items) + digest.more
@@ -94,15 +103,20 @@ def build(digest: Digest) -> tuple[str, list[dict[str, Any]]]:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain(one_line(summary, HEADER_CHARS))},
     ]
+    if digest.learned:
+        blocks.append({"type": "context", "elements": [_mrkdwn(LEARNED_NOTE)]})
     for item in items:
         blocks.extend(_paper_blocks(item))
-    if more:
+    if more and links is not None:
+        blocks.append(_section(link(links.page, more_hint(more, slack=True, linked=True))))
+    elif more:
         blocks.append(_section(mrkdwn_text(more_hint(more, slack=True))))
     elif not items:
         blocks.append(_section("Nothing new matched your interests today."))
     footer = [_mrkdwn("Change your interests with `/subscribe`, for example `/subscribe help`.")]
-    if digest.learned:
-        footer.insert(0, _mrkdwn(LEARNED_NOTE))
+    if links is not None:
+        web = f"{link(links.page, 'Open in your browser')} · {link(links.archive, 'Past digests')}"
+        footer.append(_mrkdwn(web))
     blocks.extend(suggestion_block(n, s) for n, s in enumerate(suggestions))
     blocks.append({"type": "context", "elements": footer})
     blocks.append(

@@ -40,8 +40,10 @@ from alertbot.readers import VocabularyCache
 from alertbot.schedule.health import HealthState
 from alertbot.schedule.triggers import parse_schedule
 from alertbot.store import fetches
+from alertbot.store.accounts import forget_used_links
 from alertbot.store.outbox import prune_delivered
 from alertbot.store.outgoing_mail import prune_outgoing_mail
+from alertbot.tokens import SIGNIN_MAX_AGE_SECONDS
 
 log = get_logger(__name__)
 
@@ -166,8 +168,8 @@ class Jobs:
         metrics.job_runs.labels("dispatch", "ok").inc()
 
     def cleanup(self) -> None:
-        """Prune fetch-log and delivered-paper rows past their retention, and the
-        outgoing-mail counts past their window."""
+        """Prune fetch-log and delivered-paper rows past their retention, the
+        outgoing-mail counts past their window, and used sign-in links past their life."""
         now = self.now()
         retention = self.settings.retention
         try:
@@ -181,6 +183,10 @@ class Jobs:
                 self.engine,
                 before=now - timedelta(hours=self.settings.outgoing_mail.window_hours),
             )
+            # Past its lifetime a link's signature refuses it; its id need not be kept.
+            n_links = forget_used_links(
+                self.engine, before=now - timedelta(seconds=2 * SIGNIN_MAX_AGE_SECONDS)
+            )
         except Exception:
             metrics.job_runs.labels("cleanup", "error").inc()
             log.exception("cleanup failed")
@@ -190,6 +196,7 @@ class Jobs:
             fetch_log_rows=n_fetches,
             delivered_rows=n_delivered,
             outgoing_mail_rows=n_mail,
+            used_signin_links=n_links,
         )
         metrics.job_runs.labels("cleanup", "ok").inc()
 

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from alertbot import validate
 from alertbot.digest import build_digest
-from alertbot.links import confirm_url
+from alertbot.links import confirm_url, signer_for
 from alertbot.logs import get_logger
 from alertbot.match import ProfileIndex, QueryError
 from alertbot.match.like import is_like
@@ -34,8 +34,10 @@ from alertbot.subscribers import (
     AlreadyThere,
     NoSuchItem,
     QueryRefused,
+    Refused,
     TooMany,
 )
+from alertbot.tokens import BadToken
 
 log = get_logger(__name__)
 
@@ -54,6 +56,8 @@ def perform(action: c.Action, user: SlackUser, deps: SlackDeps) -> Outcome:
         return Outcome(action.message)
     if isinstance(action, c.Help):
         return Outcome(replies.HELP)
+    if isinstance(action, c.LinkWeb):
+        return _link_web(action.code, user, deps)
     sub = subscriber_for(user, deps)
     service = deps.subscribers
     match action:
@@ -100,6 +104,25 @@ def perform(action: c.Action, user: SlackUser, deps: SlackDeps) -> Outcome:
                 "Looking at your feedback…", follow_up=lambda respond: _suggest(sub, deps, respond)
             )
     raise TypeError(f"unhandled action {action!r}")  # pragma: no cover - the match is total
+
+
+def _link_web(code: str, user: SlackUser, deps: SlackDeps) -> Outcome:
+    """Link this Slack user to the web account whose page showed ``code``."""
+    try:
+        claim = signer_for(deps.settings).read_slack_link(code)
+    except BadToken:
+        return Outcome("That link code is not valid or has expired: reload your account page.")
+    try:
+        sub = deps.subscribers.link_slack(
+            claim.subscriber_id, user.team_id, user.user_id, link_id=claim.link_id
+        )
+    except Refused as exc:
+        return Outcome(escape(str(exc)))
+    log.info("slack user linked", subscriber_id=sub.id, team=user.team_id, user=user.user_id)
+    return Outcome(
+        "Linked: your digests now also come here, and `/subscribe` changes the same "
+        "interests as your web account."
+    )
 
 
 def subscriber_for(user: SlackUser, deps: SlackDeps) -> Subscriber:

@@ -123,6 +123,13 @@ class SetLearning:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkWeb:
+    """``/subscribe link CODE``: the code the web account page shows."""
+
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
 class Invalid:
     """Text we cannot act on; ``message`` is the (already escaped) answer."""
 
@@ -145,6 +152,7 @@ Action = (
     | AddEmail
     | Suggest
     | SetLearning
+    | LinkWeb
     | Invalid
 )
 
@@ -162,6 +170,8 @@ _NO_ARGS: dict[str, Action] = {
 }
 SUBCOMMANDS = (*_NO_ARGS, "add", "remove", "exclude", "time", "weekly", "email", "learning")
 _WHITESPACE = frozenset("\t\n\r\x0b\x0c")
+# A signed code (three dot-separated base64url parts): "link prediction" stays a query.
+_LINK_CODE = re.compile(r"^[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{8,}$")
 
 
 def _usage(word: str, usage: str, problem: str | None = None) -> Invalid:
@@ -215,6 +225,8 @@ def parse_command(text: str) -> Action:
         if len(args) != 1 or args[0].lower() not in ("on", "off"):
             return _usage(head, "/subscribe learning on|off")
         return SetLearning(args[0].lower() == "on")
+    if head == "link" and len(args) == 1 and _LINK_CODE.match(args[0]):
+        return LinkWeb(args[0])
     if len(words) == 1 and head.isalpha():
         close = difflib.get_close_matches(head, SUBCOMMANDS, n=1, cutoff=0.75)
         if close:

@@ -44,6 +44,7 @@ HELP = """*alertbot: paper alerts by keyword*
 • `/subscribe email you@example.org` also send it by email (after you confirm a link)
 • `/subscribe suggest` query changes your useful / not useful clicks argue for, each one click
 • `/subscribe learning on` | `off` whether your clicks may reorder your digest
+• `/subscribe link CODE` use your web account here (the code is on its page)
 *Query language*: words match title or abstract (`transformer`); quotes make \
 a phrase (`"diffusion model"`); `OR` between alternatives (`LLM OR "language model"`); \
 `-word` excludes (`-survey`); `prefix*` matches word starts (`quantiz*`); \

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from alertbot.model import Hit, Match
@@ -113,3 +114,52 @@ def _hit(item: Any, interests: tuple[str, ...]) -> Hit:
         raise ValueError(f"not a hit: {item!r}")
     interest = interests[which] if isinstance(which, int) else which
     return Hit(interest, field, term, tuple(zip(flat[::2], flat[1::2], strict=True)))
+
+
+@dataclass(frozen=True, slots=True)
+class Rest:
+    """A digest's matches beyond its cap, as ``outbox.rest`` keeps them (0010): the
+    profile's interests when it was queued, and the ranked papers with their scores.
+
+    Which of the interests matched each paper, and what to highlight, is worked out
+    when the digest's page is opened (``alertbot.match.explain_match``): the query texts
+    and the paper decide both. Keeping them this bare costs the tick next to nothing
+    (no per-match object; one ``json.dumps`` of three flat lists per row).
+    """
+
+    interests: tuple[str, ...]
+    paper_ids: Sequence[str]
+    scores: Sequence[float]
+
+    def __len__(self) -> int:
+        return len(self.paper_ids)
+
+    def encode(self) -> str:
+        return json.dumps(
+            [list(self.interests), list(self.paper_ids), list(self.scores)], ensure_ascii=False
+        )
+
+    def matches(self) -> tuple[Match, ...]:
+        """One match per paper, naming all the profile's interests and no hits (to be
+        narrowed and highlighted by ``explain_match``)."""
+        return tuple(
+            Match(pid, score, self.interests)
+            for pid, score in zip(self.paper_ids, self.scores, strict=True)
+        )
+
+
+def decode_rest(text: str | None) -> Rest:
+    """What :meth:`Rest.encode` wrote (an empty rest for a row older than 0010)."""
+    if not text:
+        return Rest((), (), ())
+    try:
+        interests, paper_ids, scores = json.loads(text)
+        if len(paper_ids) != len(scores):
+            raise ValueError("as many scores as papers expected")
+        return Rest(
+            tuple(str(i) for i in interests),
+            [str(p) for p in paper_ids],
+            [float(x) for x in scores],
+        )
+    except (TypeError, ValueError) as exc:
+        raise StoredMatchesError(f"stored matches beyond the cap do not read: {exc}") from exc

@@ -68,11 +68,18 @@ class OutboxRow:
     phase: SendPhase | None = None
     deadline_at: datetime | None = None
     matches_json: str | None = None  # the chosen matches, see alertbot.store.chosen
+    rest_json: str | None = None  # the matches beyond the cap, bare (0010_outbox_rest)
     learning_json: str | None = None  # the learned ranking's part, see alertbot.store.learned
 
     def matches(self) -> tuple[Match, ...]:
         """The matches the row was queued with (bare ones for a row older than 0007)."""
         return chosen.decode(self.matches_json, self.paper_ids)
+
+    def rest(self) -> tuple[Match, ...]:
+        """The matches beyond the cap, ranked, each naming all the profile's interests
+        and no hits (see :class:`~alertbot.store.chosen.Rest`; none for a row older than
+        0010; at most ``MAX_REST`` of the ``more``)."""
+        return chosen.decode_rest(self.rest_json).matches()
 
     def learning(self) -> learned.RowLearning | None:
         """The reasons and suggestions, when the learned ranking ordered the digest."""
@@ -104,6 +111,7 @@ def row_from(r: Any) -> OutboxRow:
         phase=SendPhase(r.phase) if r.phase else None,
         deadline_at=r.deadline_at,
         matches_json=r.matches,
+        rest_json=r.rest,
         learning_json=r.learning,
     )
 
@@ -113,7 +121,7 @@ class NewRow:
     """A digest to queue: what :func:`insert_many` writes for one (endpoint, date).
 
     ``matches`` are the papers chosen, best first (their ids are the row's
-    ``paper_ids``).
+    ``paper_ids``); ``rest`` the ones beyond the cap, bare, for the digest's web page.
     """
 
     subscriber_id: int
@@ -123,6 +131,7 @@ class NewRow:
     matches: Sequence[Match] = ()
     more: int = 0
     last_error: str | None = None
+    rest: chosen.Rest | None = None
     learning: learned.RowLearning | None = None  # None: in keyword order
 
 
@@ -153,6 +162,7 @@ def insert_many(db: Db, rows: Sequence[NewRow], *, now: datetime) -> set[tuple[i
                 "more": r.more,
                 "last_error": r.last_error,
                 "matches": encoder.encode(r.matches) if r.matches else None,
+                "rest": r.rest.encode() if r.rest else None,
                 "learning": learned.encode(r.learning),
             }
             for r in part
@@ -200,17 +210,19 @@ def insert(
     now: datetime,
     last_error: str | None = None,
     matches: Sequence[Match] | None = None,
+    rest: chosen.Rest | None = None,
 ) -> bool:
     """Queue one digest; False if that (endpoint, date) is already in the outbox.
 
     ``matches`` (one per paper, in order) are stored for sending; without them the
-    papers are sent bare, as a row queued before stored matches would be.
+    papers are sent bare, as a row queued before stored matches would be. ``rest``: the
+    matches beyond the cap (for the web page).
     """
     if matches is None:
         matches = [Match(pid, 0.0, ()) for pid in paper_ids]
     elif [m.paper_id for m in matches] != list(paper_ids):
         raise ValueError("matches must be the row's papers, in order")
-    row = NewRow(subscriber_id, endpoint_id, digest_date, state, matches, more, last_error)
+    row = NewRow(subscriber_id, endpoint_id, digest_date, state, matches, more, last_error, rest)
     return bool(insert_many(db, [row], now=now))
 
 

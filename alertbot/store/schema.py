@@ -199,7 +199,10 @@ outbox = Table(
     Column("message_id", Text),
     # Added by 0007_outbox_matches: the chosen matches as JSON (alertbot/store/chosen.py).
     Column("matches", Text),
-    # Added by 0009_outbox_learning: NULL in keyword order, else the learned ranking's
+    # Added by 0010_outbox_rest: the ranked matches beyond the cap, without highlights
+    # (alertbot/store/chosen.py), for the digest's web page.
+    Column("rest", Text),
+    # Added by 0011_outbox_learning: NULL in keyword order, else the learned ranking's
     # reasons and suggestions as JSON (alertbot/store/learned.py).
     Column("learning", Text),
     # Added by 0006_delivery_phases: how far the current attempt got (a SendPhase value,
@@ -210,6 +213,8 @@ outbox = Table(
     Index("ix_outbox_state_next", "state", "next_attempt_at"),
     # Added by 0008_due_selection: an endpoint's last sent digest and its digests in flight.
     Index("ix_outbox_endpoint_state", "endpoint_id", "state", "created_at"),
+    # Added by 0010_outbox_rest: a reader's archive, newest first.
+    Index("ix_outbox_subscriber_date", "subscriber_id", "digest_date", "id"),
 )
 
 # Added by 0006_delivery_phases: a relay (an SMTP server, the Slack API) with consecutive
@@ -269,4 +274,27 @@ outgoing_mail = Table(
     Column("sent_at", UTCDateTime, nullable=False, index=True),
     Index("ix_outgoing_mail_address", "purpose", "address_key", "sent_at"),
     Index("ix_outgoing_mail_requester", "purpose", "requester_key", "sent_at"),
+)
+
+# -- the subscribers' web accounts (alertbot.web) ---------------------------------------
+
+# Added by 0009_web_accounts. A sign-in link works once: its id is kept here when it is
+# used (rows older than the link's lifetime can go: the signature refuses those anyway).
+used_signin_links = Table(
+    "used_signin_links",
+    metadata,
+    Column("link_id", String(64), primary_key=True),
+    Column("used_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Added by 0009_web_accounts. A session cookie carries its subscriber's generation when
+# it was issued; signing out or unsubscribing moves the generation on, which ends every
+# session issued before. No row: generation 0.
+session_generations = Table(
+    "session_generations",
+    metadata,
+    Column(
+        "subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("generation", Integer, nullable=False),
 )

@@ -6,6 +6,7 @@ a subscriber described by a person (options, an import entry, a form);
 ``importing.py`` reads ``alertbot subscribers import`` files.
 """
 
+from alertbot.subscribers.accounts import AWAITING_CONFIRMATION
 from alertbot.subscribers.refusals import (
     AlreadyThere,
     NameTaken,
@@ -16,7 +17,6 @@ from alertbot.subscribers.refusals import (
     TooMany,
 )
 from alertbot.subscribers.service import (
-    AWAITING_CONFIRMATION,
     MAX_EMAILS,
     PAUSED_FROM_SLACK,
     STOPPED,

@@ -25,9 +25,11 @@ from alertbot.match import QueryError, parse_query
 from alertbot.match.like import LIKE_EXCLUSION, is_like
 from alertbot.model import Endpoint, EndpointKind, Frequency, Subscriber, Suggestion, SuggestionKind
 from alertbot.readers import VocabularyCache
+from alertbot.store import accounts
 from alertbot.store import subscribers as store
 from alertbot.store.db import transaction
 from alertbot.subscribers import suggestions
+from alertbot.subscribers.accounts import AWAITING_CONFIRMATION, AccountsMixin
 from alertbot.subscribers.refusals import (
     AlreadyThere,
     NameTaken,
@@ -44,7 +46,6 @@ NotFound = store.NotFound
 # Why an endpoint is off: shown in `subscribers show`, and deciding what resume restores.
 STOPPED = "stopped"
 PAUSED_FROM_SLACK = "paused from Slack"
-AWAITING_CONFIRMATION = "awaiting confirmation"
 UNSUBSCRIBED = "unsubscribed"  # by the link in a digest email
 MAX_EMAILS = 3  # addresses a subscriber may add: the service must not mail strangers
 
@@ -55,8 +56,9 @@ class ImportResult:
     updated: int
 
 
-class SubscriberService:
-    """Subscribers on one store, under one set of limits and one clock."""
+class SubscriberService(AccountsMixin):
+    """Subscribers on one store, under one set of limits and one clock (web accounts:
+    :class:`~alertbot.subscribers.accounts.AccountsMixin`)."""
 
     def __init__(self, engine: Engine, settings: Settings, *, now: Callable[[], datetime]) -> None:
         self.engine = engine
@@ -323,12 +325,14 @@ class SubscriberService:
             return self._reload(conn, subscriber.id)
 
     def stop(self, subscriber: Subscriber) -> Subscriber:
-        """Unsubscribe everywhere (paused, every channel off); the profile is kept."""
+        """Unsubscribe everywhere (paused, every channel off, signed out of the web
+        pages); the profile is kept."""
         with transaction(self.engine) as conn:
             store.update_subscriber(conn, subscriber.id, now=self.now(), active=False)
             for endpoint in subscriber.endpoints:
                 if endpoint.active:
                     store.set_endpoint_active(conn, endpoint.id, False, reason=STOPPED)
+            accounts.end_sessions(conn, subscriber.id)
             return self._reload(conn, subscriber.id)
 
     # -- channels -----------------------------------------------------------------------
@@ -368,8 +372,14 @@ class SubscriberService:
         store.confirm_endpoint(self.engine, endpoint_id)
 
     def turn_off(self, endpoint_id: int, reason: str) -> None:
-        """Stop one channel (an unsubscribe link, a Slack button), saying why."""
-        store.set_endpoint_active(self.engine, endpoint_id, False, reason=reason)
+        """Stop one channel (an unsubscribe link, a Slack button), saying why; an
+        unsubscribe also ends the subscriber's web sessions."""
+        with transaction(self.engine) as conn:
+            store.set_endpoint_active(conn, endpoint_id, False, reason=reason)
+            if reason == UNSUBSCRIBED:
+                endpoint = store.get_endpoint(conn, endpoint_id)
+                if endpoint is not None:
+                    accounts.end_sessions(conn, endpoint.subscriber_id)
 
     # -- internals ----------------------------------------------------------------------
 

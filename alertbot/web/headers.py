@@ -3,9 +3,9 @@
 Pages are reached from links in emails, with a token in the URL: the token must not
 leak to other sites (``Referrer-Policy``), caches (``Cache-Control``) or search engines
 (``X-Robots-Tag``), the page must not be framed (clickjacking a one-click button), and
-nothing but our own inline style may run or load. The policy allows that style by its
-hash rather than with ``'unsafe-inline'``, so an injected ``<style>`` or ``<script>``
-does nothing even if escaping were ever missed.
+nothing but our own inline style and script may run or load. The policy allows those by
+their hashes rather than with ``'unsafe-inline'``, so an injected ``<style>`` or
+``<script>`` does nothing even if escaping were ever missed.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # What a page may do when it has no inline style: nothing but post its forms back here.
 BASE_POLICY = "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+# The account pages: their own stylesheet and script from here, fetches back to here.
+SITE_POLICY = (
+    BASE_POLICY + "; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'"
+)
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -27,6 +31,7 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 _STYLE = re.compile(r"<style(?:\s[^>]*)?>(.*?)</style>", re.DOTALL | re.IGNORECASE)
+_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 
 
 def _hash_source(text: str) -> str:
@@ -36,14 +41,25 @@ def _hash_source(text: str) -> str:
 
 def page_policy(html: str) -> str:
     """The strict policy for ``html``: :data:`BASE_POLICY` plus the hash of each of its
-    inline ``<style>`` blocks (our templates'; user text is escaped, so it has none)."""
+    inline ``<style>`` and ``<script>`` blocks (our templates'; user text is escaped, so
+    it has none). A page with a script may also fetch from its own origin (a form posted
+    in the background), nothing else."""
     styles = sorted({_hash_source(css) for css in _STYLE.findall(html)})
-    return BASE_POLICY + (f"; style-src {' '.join(styles)}" if styles else "")
+    scripts = sorted({_hash_source(js) for js in _SCRIPT.findall(html)})
+    policy = BASE_POLICY + (f"; style-src {' '.join(styles)}" if styles else "")
+    if scripts:
+        policy += f"; script-src {' '.join(scripts)}; connect-src 'self'"
+    return policy
 
 
 def page_headers(html: str) -> dict[str, str]:
     """Every header a page sends: :data:`SECURITY_HEADERS` and its policy."""
     return {**SECURITY_HEADERS, "Content-Security-Policy": page_policy(html)}
+
+
+def site_headers() -> dict[str, str]:
+    """The headers of the account pages (:data:`SITE_POLICY`: no inline script or style)."""
+    return {**SECURITY_HEADERS, "Content-Security-Policy": SITE_POLICY}
 
 
 class SecurityHeaders:

@@ -10,7 +10,7 @@ import jinja2
 from starlette.responses import HTMLResponse, Response
 
 from alertbot.render.templates import find_templates
-from alertbot.web.headers import page_headers
+from alertbot.web.headers import page_headers, site_headers
 
 MAX_TOKEN_CHARS = 1000
 
@@ -33,6 +33,12 @@ class Pages:
     def render(self, name: str, status: int = 200, **context: Any) -> Response:
         html = self.env.get_template(name).render(**context)
         return HTMLResponse(html, status_code=status, headers=page_headers(html))
+
+    def site(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """An account page (``site.html`` and its children): stylesheet and script from
+        ``/assets``, under :data:`~alertbot.web.headers.SITE_POLICY`."""
+        html = self.env.get_template(name).render(**context)
+        return HTMLResponse(html, status_code=status, headers=site_headers())
 
     def refused(self, message: str) -> Response:
         return self.render("refused.html", 400, message=message)

@@ -223,3 +223,29 @@ def test_the_days_suggestions_are_stored_and_offered_in_the_footer(
     assert email.text.count("https://alertbot.example.org/suggestion?token=") == len(
         stored.suggestions
     )
+
+
+def test_a_learned_rows_rest_lists_every_match_beyond_the_cap_in_learned_order(
+    tmp_path: Path, engine: Engine, stock: Callable[..., list[Paper]], subscribe: Any
+) -> None:
+    """The matches the cap leaves out are stored (for the web page) in the model's order:
+    a capped reader's papers then rest are an uncapped reader's papers, both with the
+    same verdicts, and that order is not the keyword reader's."""
+    papers = stock(corpus())
+    capped = _reader(engine, subscribe, "capped", cap=4)
+    whole = _reader(engine, subscribe, "whole", cap=len(papers))
+    for reader in (capped, whole):
+        _judge(engine, reader, papers)
+    keyword = _reader(engine, subscribe, "keyword", cap=4)
+    queue_due(engine, make_settings(tmp_path), now=NOW)
+    rows = _rows(engine)
+    assert rows[capped.id].learning() is not None
+    rest = [m.paper_id for m in rows[capped.id].rest()]
+    assert len(rest) == rows[capped.id].more == len(papers) - 4
+    assert [*rows[capped.id].paper_ids, *rest] == list(rows[whole.id].paper_ids)
+    plain = rows[keyword.id]
+    assert [*plain.paper_ids, *(m.paper_id for m in plain.rest())] != [
+        *rows[capped.id].paper_ids,
+        *rest,
+    ]
+    assert {m.paper_id for m in plain.rest()} | set(plain.paper_ids) == {p.id for p in papers}

@@ -23,6 +23,7 @@ from alertbot.schedule.health import HealthState
 from alertbot.slack_app import slack_routes
 from alertbot.store.papers import upsert_papers
 from alertbot.web.app import create_app
+from alertbot.web.digest import digest_routes
 from alertbot.web.feedback import feedback_routes
 from alertbot.web.suggestion import suggestion_routes
 from alertbot.web.unsubscribe import unsubscribe_routes
@@ -273,6 +274,7 @@ def build_world(
         *unsubscribe_routes(engine, settings, now=clock),
         *feedback_routes(engine, settings, now=clock),
         *suggestion_routes(engine, settings, now=clock),
+        *digest_routes(engine, settings, now=clock),
     ]
     app = create_app(
         engine, settings, now=clock, health=HealthState(started_at=clock()), routes=routes

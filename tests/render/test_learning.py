@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from alertbot.model import FeedbackValue, RankReason, Suggestion
-from alertbot.render import Renderer
+from alertbot.render import DigestLinks, Renderer
 from alertbot.render.parts import LEARNED_NOTE, reason_text
 from alertbot.render.slack import MAX_BLOCKS
 from tests.helpers.builders import digest, item, paper
@@ -66,8 +66,9 @@ def test_the_header_says_when_learning_ordered_the_digest(renderer: Renderer) ->
         email = renderer.email(d, unsubscribe_url=UNSUBSCRIBE)
         assert email.text.count(LEARNED_NOTE) == expected
         assert email.html.count(LEARNED_NOTE) == expected
-        slack = str(renderer.slack(d).blocks)
-        assert slack.count(LEARNED_NOTE) == expected
+        blocks = renderer.slack(d).blocks
+        assert str(blocks).count(LEARNED_NOTE) == expected
+        assert (LEARNED_NOTE in str(blocks[1])) == bool(expected)  # right under the header
 
 
 @pytest.mark.parametrize(
@@ -128,3 +129,29 @@ def test_slack_offers_each_suggestion_with_a_button_within_fifty_blocks(
     assert [json.loads(b["value"]) for b in buttons] == [[s.kind, s.query] for s in three]
     assert {b["action_id"] for b in buttons} == {"suggestion_accept"}
     assert [b["text"]["text"] for b in buttons] == ["Add", "Exclude", "Add"]
+
+
+def test_a_learned_digests_footer_has_its_web_links_and_its_suggestions(
+    renderer: Renderer,
+) -> None:
+    """From the outbox, a learned digest's email and Slack message carry both the digest's
+    page and archive links and each suggestion, and the note sits under the header."""
+    web = DigestLinks(
+        "https://alerts.example.org/digest/7?token=p", "https://alerts.example.org/digests?token=a"
+    )
+    d = replace(digest([item(paper(1))], more=3), learned=True, suggestions=(ADD, EXCLUDE))
+    email = renderer.email(d, unsubscribe_url=UNSUBSCRIBE, links=web, suggestion_url=accept_links)
+    for part in (email.text, email.html):
+        assert web.page in part
+        assert web.archive in part
+        for s in (ADD, EXCLUDE):
+            assert accept_links(s) in part
+        assert part.index(LEARNED_NOTE) < part.index(accept_links(ADD))
+    blocks = renderer.slack(d, web).blocks
+    assert LEARNED_NOTE in str(blocks[1])
+    footer = json.dumps(blocks[-2])
+    assert "Open in your browser" in footer
+    assert "Past digests" in footer
+    buttons = [b["accessory"] for b in blocks if "accessory" in b]
+    assert [json.loads(b["value"]) for b in buttons] == [[s.kind, s.query] for s in (ADD, EXCLUDE)]
+    assert json.dumps(blocks).count(web.page) == 2  # the "and 3 more" line and the footer

@@ -341,16 +341,35 @@ def test_an_upgrade_through_stored_matches_keeps_the_outbox_readable(db_url: str
         engine.dispose()
 
 
+def test_an_upgrade_through_0010_keeps_the_outbox_and_has_no_rest(db_url: str) -> None:
+    """A row queued before the rest was stored reads with none (its page lists what the
+    digest showed), and the reader's archive finds it."""
+    from alertbot.store.archive import reader_rows
+
+    engine = connect(db_url)
+    try:
+        _at(engine, "0003_paper_links")
+        with engine.begin() as conn:
+            _fill_baseline(conn)
+        _at(engine, "0009_web_accounts")
+        assert migrate(engine)[:1] == ["0010_outbox_rest"]
+        (row,) = list_rows(engine)
+        assert row.rest() == ()
+        assert [r.id for r in reader_rows(engine, row.subscriber_id, limit=5)] == [row.id]
+    finally:
+        engine.dispose()
+
+
 def test_an_upgrade_through_stored_learning_keeps_rows_in_keyword_order(db_url: str) -> None:
-    """A store from before 0009: its rows have no learning part (keyword order, no
+    """A store from before 0011: its rows have no learning part (keyword order, no
     reasons, no suggestions) and still read."""
     engine = connect(db_url)
     try:
         _at(engine, "0003_paper_links")
         with engine.begin() as conn:
             _fill_baseline(conn)
-        _at(engine, "0008_due_selection")
-        assert migrate(engine) == ["0009_outbox_learning"]
+        _at(engine, "0010_outbox_rest")
+        assert migrate(engine) == ["0011_outbox_learning"]
         (row,) = list_rows(engine)
         assert row.learning() is None
         assert [m.paper_id for m in row.matches()] == ["2611.00001"]

@@ -20,8 +20,10 @@ from starlette.routing import Route
 from alertbot.links import signer_for
 from alertbot.model import EndpointKind, FetchStatus
 from alertbot.store import subscribers as store
+from alertbot.store.archive import digest_row
 from alertbot.store.fetches import FetchRecord, record_fetch
 from alertbot.store.schema import metadata
+from tests.helpers.digests import papers, queued
 from tests.helpers.slack import World, store_recent_papers
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
@@ -57,9 +59,15 @@ def populate(world: World) -> dict[str, str]:
         ),
     )
     signer = signer_for(world.settings)
+    # A queued digest, so the walk reaches the digest page (/digest/1) and the archive.
+    queued(world, papers(3), {"bob": ("diffusion",)}, cap=2)
+    first = digest_row(world.engine, 1)
+    assert first is not None
     return {
         "unsubscribe": signer.unsubscribe_token(sub.id, active.id),
         "confirm": signer.confirm_token(sub.id, waiting.id, waiting.address),
+        "digest": signer.digest_token(first.subscriber_id, first.id),
+        "archive": signer.archive_token(first.subscriber_id),
     }
 
 
@@ -118,10 +126,10 @@ def test_the_walk_would_see_a_post_change_a_row(world: World) -> None:
     assert snapshot(world) != before
 
 
-def style_hashes(html: str) -> set[str]:
+def style_hashes(html: str, tag: str = "style") -> set[str]:
     return {
         "'sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode() + "'"
-        for css in re.findall(r"<style>(.*?)</style>", html, flags=re.DOTALL)
+        for css in re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.DOTALL)
     }
 
 
@@ -139,6 +147,10 @@ def assert_strict_headers(response: httpx.Response) -> None:
     # The page's own inline style is allowed by its hash, so the strict policy breaks nothing.
     if response.request.method != "HEAD":
         assert style_hashes(response.text) <= set(directives.get("style-src", "").split())
+        scripts = style_hashes(response.text, "script")
+        assert scripts <= set(directives.get("script-src", "").split())
+        if scripts:  # a page's script may post its forms back, to its own origin only
+            assert directives["connect-src"] == "'self'"
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["x-frame-options"] == "DENY"
     assert headers["referrer-policy"] == "no-referrer"

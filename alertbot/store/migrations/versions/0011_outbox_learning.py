@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_outbox_learning"
-down_revision = "0008_due_selection"
+revision = "0011_outbox_learning"
+down_revision = "0010_outbox_rest"
 branch_labels = None
 depends_on = None
 
