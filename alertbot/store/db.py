@@ -43,6 +43,9 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any, *, busy_ms: in
     cursor = dbapi_conn.cursor()
     # WAL lets the web app read while a fetch or the outbox worker writes.
     cursor.execute("PRAGMA journal_mode=WAL")
+    # Every commit waits for the disk unless it asks not to (lazy_transaction): the
+    # delivery guarantees rest on the hand-over record surviving a power loss.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
     cursor.close()
@@ -92,3 +95,42 @@ def transaction(db: Db) -> Iterator[Connection]:
     else:
         with db.begin() as conn:
             yield conn
+
+
+@contextmanager
+def lazy_transaction(db: Db) -> Iterator[Connection]:
+    """A transaction whose commit does not wait for the disk to confirm the write.
+
+    Once it returns the change is committed, seen by every other connection and kept if
+    the process is killed; only a power loss or an OS crash before the next durable
+    commit can undo it. Both SQLite's and PostgreSQL's write-ahead logs are written in
+    order, so the next ordinary (durable) commit to the same database makes this one
+    durable too. For writes whose loss on power failure is harmless as long as they
+    reach the disk before some later write does (the outbox's, see
+    :mod:`alertbot.store.outbox`); a wait for the disk costs milliseconds, the write
+    itself microseconds. Given a ``Connection``, the caller's transaction decides.
+    """
+    if isinstance(db, Connection):
+        yield db
+        return
+    with db.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            with conn.begin():
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                yield conn
+            return
+        # SQLite takes the setting per connection, outside a transaction: NORMAL for this
+        # one (in WAL mode: no sync at commit), back to FULL before the pool reuses it.
+        raw = conn.connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        raw.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            try:
+                if raw.in_transaction:  # a commit that failed (locked) and was not undone
+                    raw.rollback()
+                raw.execute("PRAGMA synchronous=FULL")
+            except sqlite3.Error:
+                conn.invalidate()  # discarded: never handed to a durable write
