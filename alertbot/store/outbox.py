@@ -54,7 +54,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from alertbot.model import CLAIMABLE, EndpointKind, Match, OutboxState, SendPhase
 from alertbot.store import chosen
-from alertbot.store.db import Db, lazy_transaction, transaction
+from alertbot.store.db import Db, lazy_transaction, transaction, turn_transaction
 from alertbot.store.schema import delivered_papers, endpoints, outbox, papers
 from alertbot.store.types import UTCDateTime
 
@@ -387,7 +387,7 @@ def hand_over(db: Db, row_id: int, *, worker_id: str, now: datetime) -> bool:
 
     False if the row is no longer this worker's: the caller must then not send it.
     """
-    with transaction(db) as conn:
+    with turn_transaction(db) as conn:
         params = {"b_id": row_id, "b_worker": worker_id, "b_now": now}
         return int(conn.execute(_HAND_OVER, params).rowcount) == 1
 
@@ -407,7 +407,7 @@ def complete(
     params = {"b_id": row.id, "b_worker": worker_id, "b_now": now, "b_message_id": message_id}
     # Lazy while the batch goes on: the next row's hand-over, before its final dot, makes
     # this durable. The batch's last row has no such successor, so its commit waits.
-    with (transaction if start_next is None else lazy_transaction)(engine) as conn:
+    with turn_transaction(engine, wait_for_disk=start_next is None) as conn:
         ours = conn.execute(_SENT, params).rowcount == 1
         if ours:
             mark_delivered(conn, row.endpoint_id, paper_ids, row.id, now=now)
