@@ -409,8 +409,9 @@ def complete(
     # this durable. The batch's last row has no such successor, so its commit waits.
     with turn_transaction(engine, wait_for_disk=start_next is None) as conn:
         ours = conn.execute(_SENT, params).rowcount == 1
-        if ours:
-            mark_delivered(conn, row.endpoint_id, paper_ids, row.id, now=now)
+        marks = _marks(row.endpoint_id, paper_ids, row.id, now)
+        if ours and marks:
+            conn.execute(_MARK_UNCOUNTED[conn.dialect.name == "postgresql"], marks)
         if start_next is not None:
             _start(conn, start_next, worker_id)
     return ours
@@ -495,11 +496,7 @@ def mark_delivered(
     Each mark carries the paper's ``first_seen`` (looked up in the same statement), which
     is what the candidates rules ask of delivered papers.
     """
-    rows = [
-        {"endpoint_id": endpoint_id, "paper_id": pid, "outbox_id": outbox_id, "delivered_at": now,
-         "of_paper": pid}
-        for pid in dict.fromkeys(paper_ids)
-    ]  # fmt: skip
+    rows = _marks(endpoint_id, paper_ids, outbox_id, now)
     if not rows:
         return 0
     with transaction(db) as conn:
@@ -511,19 +508,30 @@ def mark_delivered(
         return len(conn.execute(stmt, rows).all())
 
 
-def _mark_statement(dialect: Any) -> Any:
+def _marks(
+    endpoint_id: int, paper_ids: Iterable[str], outbox_id: int, now: datetime
+) -> list[dict[str, Any]]:
+    return [
+        {"endpoint_id": endpoint_id, "paper_id": pid, "outbox_id": outbox_id, "delivered_at": now,
+         "of_paper": pid}
+        for pid in dict.fromkeys(paper_ids)
+    ]  # fmt: skip
+
+
+def _mark_statement(dialect: Any, *, counted: bool = True) -> Any:
     first_seen = (
         select(papers.c.first_seen).where(papers.c.id == bindparam("of_paper")).scalar_subquery()
     )
-    return (
-        dialect.insert(delivered_papers)
-        .values(first_seen=first_seen)
-        .on_conflict_do_nothing()
-        .returning(delivered_papers.c.paper_id)
-    )
+    stmt = dialect.insert(delivered_papers).values(first_seen=first_seen).on_conflict_do_nothing()
+    return stmt.returning(delivered_papers.c.paper_id) if counted else stmt
 
 
 _MARK = {False: _mark_statement(sqlite), True: _mark_statement(postgresql)}
+# For ``complete``, which needs no count: a plain executemany, no rows to fetch back.
+_MARK_UNCOUNTED = {
+    False: _mark_statement(sqlite, counted=False),
+    True: _mark_statement(postgresql, counted=False),
+}
 
 
 def prune_delivered(engine: Engine, *, before: datetime) -> int:
