@@ -72,15 +72,15 @@ class IndexedMatches:
         i = table.position(key)
         lo, hi = int(table.ptr[i]), int(table.ptr[i + 1])
         papers = table.papers
-        shown: list[Match] = []
+        rows: list[int] = []
         more = 0
         for row, j in enumerate(table.paper[lo:hi].tolist(), lo):
             if allows(papers[j].id):
-                if len(shown) < cap:
-                    shown.append(table.build(i, row))
+                if len(rows) < cap:
+                    rows.append(row)
                 else:
                     more += 1
-        return shown, more
+        return table.build_rows(i, rows), more
 
 
 def _error(profile: Profile) -> QueryError | None:

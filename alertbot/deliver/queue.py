@@ -50,6 +50,7 @@ from sqlalchemy import Connection, Engine, text
 from alertbot import metrics
 from alertbot.config import Settings
 from alertbot.corpus import load_corpus
+from alertbot.deliver.collector import collector_paused
 from alertbot.deliver.indexed import IndexedMatches
 from alertbot.logs import get_logger
 from alertbot.match import CorpusStats, QueryError
@@ -170,7 +171,7 @@ def queue_report(
     # cut the same buckets, and the due set shrinks as planners commit.
     n_buckets = _buckets(subscriber_store.count_subscribers(engine), chunk)
     for bucket in sorted({lk.subscriber_id % n_buckets for lk in looked}):
-        with engine.begin() as conn:
+        with collector_paused(), engine.begin() as conn:
             if not _take(conn, n_buckets, bucket):
                 log.debug("bucket taken by another planner", bucket=bucket, buckets=n_buckets)
                 report.buckets_skipped += 1

@@ -52,7 +52,8 @@ class MatchTable(Generic[K]):
     ) -> None:
         self.index = index
         self.truth = truth
-        self._parts: dict[tuple[int, int], list[Hit]] = {}
+        self._parts: dict[tuple[str, int], list[Hit]] = {}
+        self._matches: dict[tuple[int, tuple[str, ...], float], Match] = {}
         self.papers = papers
         self.docs = docs
         self.stats = stats
@@ -100,33 +101,48 @@ class MatchTable(Generic[K]):
                 out[key] = [self.build(i, r) for r in range(lo, hi)]
         return out
 
-    # Building Matches is where the collector still costs: what is built survives (the
-    # Matches, and the per-pair and per-atom hits shared between profiles), so full
-    # passes follow as the heap grows - about a third of the ~14 us a Match takes at
-    # 20,000 profiles. It is paid only for the Matches a digest shows; the collector
-    # stays on (a process-wide pause would stall the web and Slack threads too).
+    # Building Matches is where the collector still costs: what is built survives, so
+    # full passes follow as the heap grows. A Match is therefore made once per distinct
+    # (paper, interests true there, score) and shared by every profile that has it: at
+    # 100,000 realistic readers most shown items are popular interests on the same
+    # papers, so a tick makes a fraction of the Matches it shows.
     def build(self, i: int, row: int) -> Match:
         """The Match of profile ``i``'s table row ``row``: the interests whose query is
         true there (the table knows), each with the reference evaluator's hits (made once
         per interest and paper, however many profiles share them)."""
-        j = int(self.paper[row])
+        return self.build_rows(i, [row])[0]
+
+    def build_rows(self, i: int, rows: Sequence[int]) -> list[Match]:
+        """The Matches of profile ``i``'s table rows ``rows``, in that order."""
+        interests = self.index.profiles[i].interests
         query_of = self.index.query_of
-        names: list[str] = []
-        hits: list[Hit] = []
-        for text in self.index.profiles[i].interests:
-            if self.truth.holds(query_of[text], j):
-                names.append(text)
-                hits.extend(self._hits(text, j))
-        return Match(self.papers[j].id, float(self.score[row]), tuple(names), tuple(hits))
+        sets = [self.truth.papers_of(query_of[text]) for text in interests]
+        out: list[Match] = []
+        memo = self._matches
+        names: tuple[str, ...]
+        for row in rows:
+            j = int(self.paper[row])
+            if len(interests) == 1:
+                names = interests  # a match holds at least one interest: this one
+            else:
+                names = tuple([t for t, found in zip(interests, sets, strict=True) if j in found])
+            key = (j, names, float(self.score[row]))
+            match = memo.get(key)
+            if match is None:
+                hits: list[Hit] = []
+                for text in names:
+                    hits.extend(self._hits(text, j))
+                match = memo[key] = Match(self.papers[j].id, key[2], names, tuple(hits))
+            out.append(match)
+        return out
 
     def _hits(self, text: str, j: int) -> list[Hit]:
-        q = self.index.query_of[text]
-        found = self._parts.get((q, j))
-        if found is None or (found and found[0].interest != text):
+        found = self._parts.get((text, j))
+        if found is None:
             # Category terms never have hits: leaving them out of the list changes none.
+            q = self.index.query_of[text]
             _, parts = explain_occurrences(self.index.occurrences[q], self.docs[j], self.stats)
-            found = [Hit(text, p.field, p.term, p.spans) for p in parts]
-            self._parts[(q, j)] = found
+            found = self._parts[(text, j)] = [Hit(text, p.field, p.term, p.spans) for p in parts]
         return found
 
 
@@ -140,7 +156,8 @@ class Truth:
     def add(self, offset: int, ptr: npt.NDArray[np.int64], papers: npt.NDArray[np.int64]) -> None:
         self._batches.append((offset, ptr, papers))
 
-    def holds(self, query: int, paper: int) -> bool:
+    def papers_of(self, query: int) -> set[int]:
+        """The papers (indices into the table's papers) where ``query`` is true."""
         found = self._sets.get(query)
         if found is None:
             found = self._sets[query] = {
@@ -148,7 +165,7 @@ class Truth:
                 for offset, ptr, papers in self._batches
                 for j in papers[ptr[query] : ptr[query + 1]].tolist()
             }
-        return paper in found
+        return found
 
 
 class LazyMatches(Sequence[Match]):
