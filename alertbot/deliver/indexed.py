@@ -17,6 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
+import numpy as np
+import numpy.typing as npt
+
 from alertbot.match import CorpusStats, IndexCache, MatchTable, QueryError, validate_profile
 from alertbot.model import Match, Paper, Profile
 
@@ -81,6 +84,23 @@ class IndexedMatches:
                 else:
                     more += 1
         return table.build_rows(i, rows), more
+
+    def chosen_since(
+        self, key: int, positions: npt.NDArray[np.int64], start: int, cap: int
+    ) -> tuple[list[Match], int]:
+        """:meth:`chosen` where the papers allowed are those whose ``positions`` entry
+        (one per table paper) is at least ``start``: one array comparison per reader
+        instead of a call per ranked paper."""
+        if key in self.errors:
+            raise self.errors[key]
+        if key not in self._indexed:
+            return [], 0
+        table = self.table
+        i = table.position(key)
+        lo, hi = int(table.ptr[i]), int(table.ptr[i + 1])
+        rows = np.flatnonzero(positions[table.paper[lo:hi]] >= start)
+        shown = (rows[:cap] + lo).tolist() if cap > 0 else []
+        return table.build_rows(i, shown), len(rows) - len(shown)
 
 
 def _error(profile: Profile) -> QueryError | None:
