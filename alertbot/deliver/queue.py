@@ -45,11 +45,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfoNotFoundError
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection, Engine, text
 
 from alertbot import metrics
 from alertbot.config import Settings
 from alertbot.corpus import load_corpus
+from alertbot.deliver.collector import collector_paused
 from alertbot.deliver.indexed import NO_REST, IndexedMatches
 from alertbot.logs import get_logger
 from alertbot.match import CorpusStats, QueryError
@@ -172,7 +175,7 @@ def queue_report(
     # cut the same buckets, and the due set shrinks as planners commit.
     n_buckets = _buckets(subscriber_store.count_subscribers(engine), chunk)
     for bucket in sorted({lk.subscriber_id % n_buckets for lk in looked}):
-        with engine.begin() as conn:
+        with collector_paused(), engine.begin() as conn:
             if not _take(conn, n_buckets, bucket):
                 log.debug("bucket taken by another planner", bucket=bucket, buckets=n_buckets)
                 report.buckets_skipped += 1
@@ -327,28 +330,30 @@ def _plan(
             {d.subscriber.id: d.subscriber.profile for d in due}, papers.values(), stats
         )
     with report.phase("build"):
-        return [
-            _plan_one(
-                settings, d.subscriber, d.endpoint, d.digest_date, candidates, papers, matches
-            )
-            for d in due
-        ]
+        positions = np.array(
+            candidates.positions(p.id for p in matches.table.papers), dtype=np.int64
+        )
+        return [_plan_one(settings, d, candidates, papers, matches, positions) for d in due]
 
 
 def _plan_one(
     settings: Settings,
-    subscriber: Subscriber,
-    endpoint: Endpoint,
-    day: date,
+    due: Due,
     candidates: Candidates,
     papers: dict[str, Paper],
     matches: IndexedMatches,
+    positions: npt.NDArray[np.int64],
 ) -> Planned:
+    subscriber, endpoint, day = due.subscriber, due.endpoint, due.digest_date
     cap = max(subscriber.profile.max_papers, 0)
+    start = candidates.plain_start(endpoint.id)
     try:
-        shown, rest, more = matches.chosen(
-            subscriber.id, lambda pid: candidates.allows(endpoint.id, pid), cap
-        )
+        if start is not None:
+            shown, rest, more = matches.chosen_since(subscriber.id, positions, start, cap)
+        else:
+            shown, rest, more = matches.chosen(
+                subscriber.id, lambda pid: candidates.allows(endpoint.id, pid), cap
+            )
     except QueryError as exc:
         error = f"profile does not parse: {exc}"
         return Planned(subscriber, endpoint, day, (), 0, OutboxState.DEAD, error)

@@ -153,9 +153,9 @@ def insert_many(db: Db, rows: Sequence[NewRow], *, now: datetime) -> set[tuple[i
     (:mod:`alertbot.store.due`) never sees a queued date as due.
     """
     added: set[tuple[int, date]] = set()
+    encoder = chosen.MatchEncoder()  # one for all the rows: readers share matches
     for start in range(0, len(rows), INSERT_CHUNK):
         part = rows[start : start + INSERT_CHUNK]
-        encoder = chosen.MatchEncoder()
         values = [
             {
                 "subscriber_id": r.subscriber_id,
