@@ -8,6 +8,7 @@ same signer. The tokens themselves are :mod:`alertbot.tokens`.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from alertbot.config import Settings
@@ -45,8 +46,18 @@ def feedback_url(
     settings: Settings, subscriber_id: int, paper_id: str, value: FeedbackValue
 ) -> str:
     """The "useful" / "not useful" link under one paper of an email digest."""
-    token = signer_for(settings).feedback_token(subscriber_id, paper_id, value)
-    return _url(settings, "/feedback", token)
+    return feedback_links(settings)(subscriber_id, paper_id, value)
+
+
+def feedback_links(settings: Settings) -> Callable[[int, str, FeedbackValue], str]:
+    """:func:`feedback_url` with the key and the address looked up once: a worker makes
+    two links per paper of every digest."""
+    # Looked up at the first link, not before: a run with nothing to send must not
+    # create the key file.
+    signer = functools.cache(lambda: signer_for(settings))
+    # The token is URL-safe base64 and dots (alertbot.tokens), so it needs no quoting.
+    prefix = settings.web.public_url.rstrip("/") + "/feedback?token="
+    return lambda sid, paper_id, value: prefix + signer().feedback_token(sid, paper_id, value)
 
 
 def digest_url(settings: Settings, subscriber_id: int, outbox_id: int) -> str:

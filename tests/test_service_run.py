@@ -282,7 +282,9 @@ def test_it_finishes_the_message_in_flight_on_sigterm(tmp_path: Path, notify: No
             code, seconds = stop(process)
         log = (tmp_path / "service.log").read_text(encoding="utf-8", errors="replace")
         assert code == 0, log
-        assert seconds < 10
+        # Seconds, not the 30 s systemd waits before SIGKILL; generous for a loaded machine
+        # running the suite in parallel (its shutdown was 1-3 s alone, 12.8 s once there).
+        assert seconds < 20
         assert len(smtp.messages) == 1
     assert outbox_states(engine) == ["sent"]
     engine.dispose()

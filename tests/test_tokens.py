@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
+from itsdangerous import URLSafeTimedSerializer
 
-from alertbot.tokens import BadToken, Signer, load_or_create_secret_key
+from alertbot.tokens import FEEDBACK_SALT, BadToken, Signer, load_or_create_secret_key
 from tests.helpers.tokens import alter_payload, alter_signature
 
 KEY = "k" * 32
@@ -89,3 +90,39 @@ def test_an_empty_key_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "secret_key").write_text("")
     with pytest.raises(ValueError, match="delete it"):
         load_or_create_secret_key(None, tmp_path)
+
+
+def test_it_round_trips_a_feedback_token_for_any_paper_id() -> None:
+    """A feedback token names its subscriber, paper (whatever its characters) and verdict."""
+    signer = Signer(KEY)
+    for paper_id in ("arxiv:2401.00001", "hep-th/9901001v2", "hf:ünï code. dots"):
+        claim = signer.read_feedback(signer.feedback_token(7, paper_id, "not_useful"))
+        assert (claim.subscriber_id, claim.paper_id, claim.value) == (7, paper_id, "not_useful")
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [alter_signature, lambda t: t[:3] + alter_payload(t[3:]), lambda t: t[:-3], lambda t: t + "."],
+    ids=["signature", "payload", "truncated", "trailing-dot"],
+)
+def test_it_refuses_an_altered_feedback_token(mutate) -> None:  # type: ignore[no-untyped-def]
+    """Changing a feedback token's claim or its MAC makes it invalid."""
+    signer = Signer(KEY)
+    with pytest.raises(BadToken):
+        signer.read_feedback(mutate(signer.feedback_token(7, "arxiv:2401.00001", "useful")))
+
+
+def test_it_refuses_a_feedback_token_of_another_key_or_purpose() -> None:
+    """Another installation's feedback token, or an unsubscribe token, is no feedback."""
+    other = Signer("z" * 32).feedback_token(7, "arxiv:2401.00001", "useful")
+    signer = Signer(KEY)
+    for token in (other, signer.unsubscribe_token(7, 42)):
+        with pytest.raises(BadToken):
+            signer.read_feedback(token)
+
+
+def test_it_still_reads_the_feedback_links_of_digests_sent_before_v2() -> None:
+    """A link from an older digest (an itsdangerous token) still records its verdict."""
+    old = URLSafeTimedSerializer(KEY, salt=FEEDBACK_SALT).dumps([7, "arxiv:2401.00001", "useful"])
+    claim = Signer(KEY).read_feedback(str(old))
+    assert (claim.subscriber_id, claim.paper_id, claim.value) == (7, "arxiv:2401.00001", "useful")

@@ -18,6 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 
+import numpy as np
+import numpy.typing as npt
+
 from alertbot.digest import Ranker
 from alertbot.match import CorpusStats, IndexCache, MatchTable, QueryError, validate_profile
 from alertbot.model import Match, Paper, Profile, RankReason
@@ -84,24 +87,54 @@ class IndexedMatches:
         i = table.position(key)
         lo, hi = int(table.ptr[i]), int(table.ptr[i + 1])
         papers = table.papers
-        shown: list[Match] = []
+        rows: list[int] = []
         rest_ids: list[str] = []
         rest_rows: list[int] = []
         more = 0
         for row, j in enumerate(table.paper[lo:hi].tolist(), lo):
             pid = papers[j].id
             if allows(pid):
-                if len(shown) < cap:
-                    shown.append(table.build(i, row))
+                if len(rows) < cap:
+                    rows.append(row)
                 else:
                     if more < keep:
                         rest_ids.append(pid)
                         rest_rows.append(row)
                     more += 1
+        return table.build_rows(i, rows), self._rest(i, rest_ids, rest_rows), more
+
+    def chosen_since(
+        self,
+        key: int,
+        positions: npt.NDArray[np.int64],
+        start: int,
+        cap: int,
+        keep: int = MAX_REST,
+    ) -> tuple[list[Match], Rest, int]:
+        """:meth:`chosen` where the papers allowed are those whose ``positions`` entry
+        (one per table paper) is at least ``start``: one array comparison per reader
+        instead of a call per ranked paper."""
+        if key in self.errors:
+            raise self.errors[key]
+        if key not in self._indexed:
+            return [], NO_REST, 0
+        table = self.table
+        i = table.position(key)
+        lo, hi = int(table.ptr[i]), int(table.ptr[i + 1])
+        rows = np.flatnonzero(positions[table.paper[lo:hi]] >= start) + lo
+        cap = max(cap, 0)
+        shown = rows[:cap].tolist()
+        beyond = rows[cap : cap + keep].tolist()
+        papers = table.papers
+        rest_ids = [papers[j].id for j in table.paper[beyond].tolist()]
+        return table.build_rows(i, shown), self._rest(i, rest_ids, beyond), len(rows) - len(shown)
+
+    def _rest(self, i: int, rest_ids: list[str], rest_rows: list[int]) -> Rest:
         if not rest_ids:
-            return shown, NO_REST, more
+            return NO_REST
+        table = self.table
         interests = table.index.profiles[i].interests
-        return shown, Rest(interests, rest_ids, table.score[rest_rows].tolist()), more
+        return Rest(interests, rest_ids, table.score[rest_rows].tolist())
 
     def ranked(
         self,

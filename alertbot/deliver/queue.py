@@ -50,11 +50,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfoNotFoundError
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection, Engine, text
 
 from alertbot import metrics
 from alertbot.config import Settings
 from alertbot.corpus import Corpus, load_corpus
+from alertbot.deliver.collector import collector_paused
 from alertbot.deliver.indexed import NO_REST, IndexedMatches
 from alertbot.logs import get_logger
 from alertbot.match import CorpusStats, QueryError
@@ -191,7 +194,7 @@ def queue_report(
     # cut the same buckets, and the due set shrinks as planners commit.
     n_buckets = _buckets(subscriber_store.count_subscribers(engine), chunk)
     for bucket in sorted({lk.subscriber_id % n_buckets for lk in looked}):
-        with engine.begin() as conn:
+        with collector_paused(), engine.begin() as conn:
             if not _take(conn, n_buckets, bucket):
                 log.debug("bucket taken by another planner", bucket=bucket, buckets=n_buckets)
                 report.buckets_skipped += 1
@@ -359,9 +362,12 @@ def _plan(
         # like: interests, in a pass of their own (alertbot/likes.py): few readers have any.
         liked = learning.likes.for_profiles(conn, profiles, papers)
     with report.phase("build"):
+        positions = np.array(
+            candidates.positions(p.id for p in matches.table.papers), dtype=np.int64
+        )
         return [
             _plan_one(
-                settings, d.subscriber, d.endpoint, d.digest_date, candidates, papers, matches,
+                settings, d, candidates, papers, matches, positions,
                 learned.get(d.subscriber.id), liked.get(d.subscriber.id),
             )
             for d in due
@@ -370,28 +376,31 @@ def _plan(
 
 def _plan_one(
     settings: Settings,
-    subscriber: Subscriber,
-    endpoint: Endpoint,
-    day: date,
+    due: Due,
     candidates: Candidates,
     papers: dict[str, Paper],
     matches: IndexedMatches,
+    positions: npt.NDArray[np.int64],
     learned: Learned | None = None,
     liked: Mapping[str, Match] | None = None,
 ) -> Planned:
+    subscriber, endpoint, day = due.subscriber, due.endpoint, due.digest_date
     cap = max(subscriber.profile.max_papers, 0)
+    start = candidates.plain_start(endpoint.id)
     allows = functools.partial(candidates.allows, endpoint.id)
     learning: RowLearning | None = None
     try:
-        if learned is None and not liked:
-            shown, rest, more = matches.chosen(subscriber.id, allows, cap)
-        else:
+        if learned is not None or liked:
             ranker = learned.ranker if learned is not None else None
             shown, rest, more, reasons = matches.ranked(
                 subscriber.id, allows, cap, ranker=ranker, extra=liked
             )
             if learned is not None:
                 learning = RowLearning(tuple(reasons), learned.suggestions)
+        elif start is not None:
+            shown, rest, more = matches.chosen_since(subscriber.id, positions, start, cap)
+        else:
+            shown, rest, more = matches.chosen(subscriber.id, allows, cap)
     except QueryError as exc:
         error = f"profile does not parse: {exc}"
         return Planned(subscriber, endpoint, day, (), 0, OutboxState.DEAD, error)

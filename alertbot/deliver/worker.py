@@ -52,13 +52,14 @@ from alertbot.deliver.outcome import HANDLING, Outcome
 from alertbot.deliver.recording import HandOverHook, record_sent
 from alertbot.deliver.relays import RelayBreakers
 from alertbot.deliver.report import Delivery, SendReport
-from alertbot.links import archive_url, digest_url, feedback_url, suggestion_url
+from alertbot.links import archive_url, digest_url, feedback_links, suggestion_url
 from alertbot.logs import get_logger
 from alertbot.model import (
     Digest,
     DigestItem,
     Endpoint,
     EndpointKind,
+    FeedbackValue,
     OutboxState,
     Paper,
     Subscriber,
@@ -85,6 +86,7 @@ class _Run:
     worker_id: str
     renderer: Renderer
     unsubscribe_url: Callable[[int, int], str]
+    feedback_url: Callable[[int, str, FeedbackValue], str]
     rng: random.Random
     report: SendReport
     relays: RelayBreakers
@@ -126,6 +128,7 @@ def send_due(
         worker_id=worker_id or f"{socket.gethostname()}:{os.getpid()}",
         renderer=renderer or Renderer(public_url=settings.web.public_url),
         unsubscribe_url=unsubscribe_url_builder(settings),
+        feedback_url=feedback_links(settings),
         rng=jitter,
         report=SendReport(),
         progress=progress,
@@ -395,7 +398,7 @@ def _render(run: _Run, channel: Channel, digest: Digest, outbox_id: int) -> Rend
             run.renderer.email(
                 digest,
                 unsubscribe_url=url,
-                feedback_url=functools.partial(feedback_url, run.settings, sid),
+                feedback_url=functools.partial(run.feedback_url, sid),
                 links=links,
                 suggestion_url=functools.partial(suggestion_link, run.settings, sid),
             )

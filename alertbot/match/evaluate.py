@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,11 +29,13 @@ class FieldText:
     index, are made only when the reference evaluator asks (most papers never need them).
     """
 
-    __slots__ = ("_offsets", "_positions", "stems", "surfaces", "text")
+    __slots__ = ("_offsets", "_positions", "_spans", "_words", "stems", "surfaces", "text")
 
     def __init__(self, text: str, tokens: list[Token] | None = None) -> None:
         self.text = text
         self._positions: dict[str, list[int]] | None = None
+        self._words: tuple[list[str], dict[str, list[int]]] | None = None
+        self._spans: dict[tuple[str, ...] | str, tuple[Span, ...]] | None = None
         self._offsets: tuple[list[int], list[int]] | None = None
         if tokens is None:
             self.surfaces, self.stems = analyse(text)
@@ -59,7 +62,7 @@ class FieldText:
     def find(self, atom: Term | Prefix) -> list[tuple[int, int]]:
         """Token ranges ``[first, last]`` where ``atom`` occurs."""
         if isinstance(atom, Prefix):
-            return [(i, i) for i, w in enumerate(self.surfaces) if w.startswith(atom.prefix)]
+            return [(i, i) for i in self._prefixed(atom.prefix)]
         stems = atom.stems
         starts = self.positions.get(stems[0], ())
         if len(stems) == 1:
@@ -67,6 +70,42 @@ class FieldText:
         k = len(stems)
         own = self.stems
         return [(i, i + k - 1) for i in starts if tuple(own[i : i + k]) == stems]
+
+    def spans(self, atom: Term | Prefix) -> tuple[Span, ...]:
+        """The character spans of ``atom``'s occurrences (two NFKC parts of one written
+        word share a span, reported once); remembered per word, phrase or prefix, since
+        a tick explains the same atoms on the same paper for many interests."""
+        if self._spans is None:
+            self._spans = {}
+        key = atom.prefix if isinstance(atom, Prefix) else atom.stems
+        found = self._spans.get(key)
+        if found is None:
+            ranges = self.find(atom)
+            if ranges:
+                starts, ends = self.offsets
+                found = _merge([(starts[a], ends[b]) for a, b in ranges])
+            else:
+                found = ()
+            self._spans[key] = found
+        return found
+
+    def _prefixed(self, prefix: str) -> list[int]:
+        """Positions of the words that start with ``prefix``, in order: the words with a
+        prefix are one run of the sorted distinct words (a scan of every token per prefix
+        was most of the time spent explaining matches)."""
+        if self._words is None:
+            at: dict[str, list[int]] = {}
+            for i, w in enumerate(self.surfaces):
+                at.setdefault(w, []).append(i)
+            self._words = (sorted(at), at)
+        words, at = self._words
+        found: list[int] = []
+        k = bisect.bisect_left(words, prefix)
+        while k < len(words) and words[k].startswith(prefix):
+            found.extend(at[words[k]])
+            k += 1
+        found.sort()
+        return found
 
     def has(self, atom: Term | Prefix) -> bool:
         if isinstance(atom, Term) and len(atom.stems) == 1:
@@ -254,6 +293,19 @@ def _score_atom(atom: Term | Prefix, doc: Doc, stats: CorpusStats) -> tuple[floa
         spans = tuple((starts[a], ends[b]) for a, b in found)
         hits.append(HitPart(FIELD_NAMES[f], atom.display, _merge(spans)))
     return total, hits
+
+
+def atom_spans(atom: Term | Prefix, doc: Doc) -> list[tuple[Field, tuple[Span, ...]]]:
+    """Where ``atom`` occurs in ``doc``: per field searched, the spans to highlight (the
+    hits of :func:`_score_atom`, without the score, which a table already has)."""
+    if atom.field == CATEGORY:
+        return []
+    out: list[tuple[Field, tuple[Span, ...]]] = []
+    for f in SEARCHED[atom.field]:
+        spans = doc.fields[f].spans(atom)
+        if spans:
+            out.append((FIELD_NAMES[f], spans))
+    return out
 
 
 def _merge(spans: Sequence[Span]) -> tuple[Span, ...]:

@@ -129,9 +129,11 @@ class ProfileIndex(Generic[K]):
         occ_weight: list[float] = []
         occ_gate: list[int] = []
         self.occurrences: list[list[Occurrence]] = []  # per query, for explaining matches
+        self.occurrence_atoms: list[list[int]] = []  # their atom ids
         for root in self.roots[: self.n_queries]:
             found = [o for o in occurrences(root) if o.atom.field != CATEGORY]  # score 0
             self.occurrences.append(found)
+            self.occurrence_atoms.append([self.vocab.atom(o.atom) for o in found])
             n_occ.append(len(found))
             for occ in found:
                 occ_atom.append(self.vocab.atom(occ.atom))

@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 import numpy as np
 import numpy.typing as npt
 
-from alertbot.match.evaluate import Doc, explain_occurrences
+from alertbot.match.evaluate import Doc, atom_spans
+from alertbot.match.evaluate import matches as true_in
 from alertbot.match.score import CorpusStats
-from alertbot.model import Hit, Match, Paper
+from alertbot.model import Field, Hit, Match, Paper
 
 if TYPE_CHECKING:
     from alertbot.match.index import ProfileIndex
@@ -52,7 +53,9 @@ class MatchTable(Generic[K]):
     ) -> None:
         self.index = index
         self.truth = truth
-        self._parts: dict[tuple[int, int], list[Hit]] = {}
+        self._parts: dict[tuple[str, int], list[Hit]] = {}
+        self._matches: dict[tuple[int, tuple[str, ...], float], Match] = {}
+        self._spans: dict[int, list[tuple[Field, tuple[tuple[int, int], ...]]]] = {}
         self.papers = papers
         self.docs = docs
         self.stats = stats
@@ -97,36 +100,63 @@ class MatchTable(Generic[K]):
         for i, key in enumerate(self.index.keys):
             lo, hi = int(self.ptr[i]), int(self.ptr[i + 1])
             if hi > lo:
-                out[key] = [self.build(i, r) for r in range(lo, hi)]
+                out[key] = self.build_rows(i, range(lo, hi))
         return out
 
-    # Building Matches is where the collector still costs: what is built survives (the
-    # Matches, and the per-pair and per-atom hits shared between profiles), so full
-    # passes follow as the heap grows - about a third of the ~14 us a Match takes at
-    # 20,000 profiles. It is paid only for the Matches a digest shows; the collector
-    # stays on (a process-wide pause would stall the web and Slack threads too).
+    # Building Matches is where the collector still costs: what is built survives, so
+    # full passes follow as the heap grows. A Match is therefore made once per distinct
+    # (paper, interests true there, score) and shared by every profile that has it: at
+    # 100,000 realistic readers most shown items are popular interests on the same
+    # papers, so a tick makes a fraction of the Matches it shows.
     def build(self, i: int, row: int) -> Match:
         """The Match of profile ``i``'s table row ``row``: the interests whose query is
         true there (the table knows), each with the reference evaluator's hits (made once
         per interest and paper, however many profiles share them)."""
-        j = int(self.paper[row])
+        return self.build_rows(i, [row])[0]
+
+    def build_rows(self, i: int, rows: Sequence[int]) -> list[Match]:
+        """The Matches of profile ``i``'s table rows ``rows``, in that order."""
+        interests = self.index.profiles[i].interests
         query_of = self.index.query_of
-        names: list[str] = []
-        hits: list[Hit] = []
-        for text in self.index.profiles[i].interests:
-            if self.truth.holds(query_of[text], j):
-                names.append(text)
-                hits.extend(self._hits(text, j))
-        return Match(self.papers[j].id, float(self.score[row]), tuple(names), tuple(hits))
+        sets = [self.truth.papers_of(query_of[t]) for t in interests] if len(interests) > 1 else []
+        out: list[Match] = []
+        memo = self._matches
+        names: tuple[str, ...]
+        picked = np.asarray(rows, dtype=np.int64)
+        for j, score in zip(self.paper[picked].tolist(), self.score[picked].tolist(), strict=True):
+            if len(interests) == 1:
+                names = interests  # a match holds at least one interest: this one
+            else:
+                names = tuple([t for t, found in zip(interests, sets, strict=True) if j in found])
+            key = (j, names, score)
+            match = memo.get(key)
+            if match is None:
+                hits: list[Hit] = []
+                for text in names:
+                    hits.extend(self._hits(text, j))
+                match = memo[key] = Match(self.papers[j].id, score, names, tuple(hits))
+            out.append(match)
+        return out
 
     def _hits(self, text: str, j: int) -> list[Hit]:
-        q = self.index.query_of[text]
-        found = self._parts.get((q, j))
-        if found is None or (found and found[0].interest != text):
-            # Category terms never have hits: leaving them out of the list changes none.
-            _, parts = explain_occurrences(self.index.occurrences[q], self.docs[j], self.stats)
-            found = [Hit(text, p.field, p.term, p.spans) for p in parts]
-            self._parts[(q, j)] = found
+        """``explain_occurrences``' hits for the interest on paper ``j``, without its score
+        (the table has it); each atom's spans found once per paper, whatever shares it."""
+        found = self._parts.get((text, j))
+        if found is None:
+            q = self.index.query_of[text]
+            doc = self.docs[j]
+            n = len(self.docs)
+            found = []
+            occurrences = self.index.occurrences[q]
+            for occ, aid in zip(occurrences, self.index.occurrence_atoms[q], strict=True):
+                if occ.gate is not None and not true_in(occ.gate, doc):
+                    continue
+                spans = self._spans.get(aid * n + j)
+                if spans is None:
+                    spans = self._spans[aid * n + j] = atom_spans(occ.atom, doc)
+                term = occ.atom.display
+                found += [Hit(text, field, term, where) for field, where in spans]
+            self._parts[(text, j)] = found
         return found
 
 
@@ -140,7 +170,8 @@ class Truth:
     def add(self, offset: int, ptr: npt.NDArray[np.int64], papers: npt.NDArray[np.int64]) -> None:
         self._batches.append((offset, ptr, papers))
 
-    def holds(self, query: int, paper: int) -> bool:
+    def papers_of(self, query: int) -> set[int]:
+        """The papers (indices into the table's papers) where ``query`` is true."""
         found = self._sets.get(query)
         if found is None:
             found = self._sets[query] = {
@@ -148,7 +179,7 @@ class Truth:
                 for offset, ptr, papers in self._batches
                 for j in papers[ptr[query] : ptr[query + 1]].tolist()
             }
-        return paper in found
+        return found
 
 
 class LazyMatches(Sequence[Match]):
@@ -167,7 +198,12 @@ class LazyMatches(Sequence[Match]):
     def __getitem__(self, at: slice) -> list[Match]: ...
     def __getitem__(self, at: int | slice) -> Match | list[Match]:
         if isinstance(at, slice):
-            return [self[k] for k in range(*at.indices(len(self)))]
+            picked = range(*at.indices(len(self)))
+            missing = [self.rows[k] for k in picked if self.rows[k] not in self._built]
+            if missing:  # in one go: the profile's interests are looked up once
+                built = self.table.build_rows(self.i, missing)
+                self._built.update(zip(missing, built, strict=True))
+            return [self._built[self.rows[k]] for k in picked]
         row = self.rows[at]  # IndexError past the end, as a list would
         found = self._built.get(row)
         if found is None:

@@ -79,6 +79,18 @@ class Candidates:
         rescued = self.rescued.get(endpoint_id)
         return bool(rescued) and any(sp.paper.id == paper_id for sp in rescued or ())
 
+    def positions(self, paper_ids: Iterable[str]) -> list[int]:
+        """Each paper's place in ``recent`` (-1 if not there), for :meth:`plain_start`."""
+        at = self._position.get
+        return [at(pid, -1) for pid in paper_ids]
+
+    def plain_start(self, endpoint_id: int) -> int | None:
+        """When the endpoint's candidates are exactly ``recent[start:]`` (nothing held back,
+        nothing rescued: nearly always), that ``start``; else None (ask :meth:`allows`)."""
+        if self.held.get(endpoint_id) or self.rescued.get(endpoint_id):
+            return None
+        return self.start[endpoint_id]
+
     def first_seen(self, paper_id: str) -> datetime | None:
         at = self._position.get(paper_id)
         return self.recent[at].first_seen if at is not None else None

@@ -39,12 +39,14 @@ class StoredMatchesError(ValueError):
 class MatchEncoder:
     """Encodes the matches of many rows, writing each distinct piece's JSON once.
 
-    Hits are remembered by identity: the matcher hands the same ``Hit`` object to every
-    profile that shares an interest and a paper. The memo keeps each hit alive, so an id
-    is never reused while it is remembered; use one encoder per batch of rows.
+    Matches and hits are remembered by identity: the matcher hands the same ``Match`` to
+    every profile with the same interests true on a paper, and the same ``Hit`` to every
+    profile that shares an interest and a paper. The memo keeps each alive, so an id is
+    never reused while it is remembered; use one encoder per batch of rows.
     """
 
     def __init__(self) -> None:
+        self._matches: dict[int, tuple[Match, str]] = {}
         self._hits: dict[int, tuple[Hit, str]] = {}
         self._strings: dict[str, str] = {}
         self._interests: dict[tuple[str, ...], str] = {}
@@ -54,6 +56,14 @@ class MatchEncoder:
         return "[" + ",".join([self._match(m) for m in matches]) + "]"
 
     def _match(self, match: Match) -> str:
+        # The matcher shares one Match between the readers that have it (same paper,
+        # same interests true there, same score): its JSON is written once.
+        found = self._matches.get(id(match))
+        if found is None or found[0] is not match:
+            found = self._matches[id(match)] = (match, self._write(match))
+        return found[1]
+
+    def _write(self, match: Match) -> str:
         interests = match.interests
         pid = self._strings.get(match.paper_id)
         if pid is None:

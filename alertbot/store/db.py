@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from alertbot.private import create_private_file, make_private_dir
 from alertbot.store import migrations
@@ -43,6 +45,9 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any, *, busy_ms: in
     cursor = dbapi_conn.cursor()
     # WAL lets the web app read while a fetch or the outbox worker writes.
     cursor.execute("PRAGMA journal_mode=WAL")
+    # Every commit waits for the disk unless it asks not to (lazy_transaction): the
+    # delivery guarantees rest on the hand-over record surviving a power loss.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
     cursor.close()
@@ -92,3 +97,83 @@ def transaction(db: Db) -> Iterator[Connection]:
     else:
         with db.begin() as conn:
             yield conn
+
+
+@contextmanager
+def lazy_transaction(db: Db) -> Iterator[Connection]:
+    """A transaction whose commit does not wait for the disk to confirm the write.
+
+    Once it returns the change is committed, seen by every other connection and kept if
+    the process is killed; only a power loss or an OS crash before the next durable
+    commit can undo it. Both SQLite's and PostgreSQL's write-ahead logs are written in
+    order, so the next ordinary (durable) commit to the same database makes this one
+    durable too. For writes whose loss on power failure is harmless as long as they
+    reach the disk before some later write does (the outbox's, see
+    :mod:`alertbot.store.outbox`); a wait for the disk costs milliseconds, the write
+    itself microseconds. Given a ``Connection``, the caller's transaction decides.
+    On SQLite the write lock is taken as :func:`turn_transaction` takes it.
+    """
+    with turn_transaction(db, wait_for_disk=False) as conn:
+        yield conn
+
+
+@contextmanager
+def turn_transaction(db: Db, *, wait_for_disk: bool = True) -> Iterator[Connection]:
+    """A write transaction for a hot path that several processes share (the send loop).
+
+    On SQLite the write lock is taken up front (``BEGIN IMMEDIATE``), polled every 0.1 to
+    2 ms until the connection's ``busy_timeout``: SQLite's own wait sleeps 1, 2, 5, 10 ms
+    in turn, so two workers each holding the lock for an fsync (3-7 ms) lost more time
+    asleep than writing, and two sent fewer digests a second than one. On timeout the
+    usual "database is locked" error is raised. ``wait_for_disk=False``: a lazy commit
+    (:func:`lazy_transaction`). Given a ``Connection``, the caller's transaction decides.
+    """
+    if isinstance(db, Connection):
+        yield db
+        return
+    with db.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            with conn.begin():
+                if not wait_for_disk:
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                yield conn
+            return
+        # SQLite takes the setting per connection, outside a transaction: NORMAL for this
+        # one (in WAL mode: no sync at commit), back to FULL before the pool reuses it.
+        raw = conn.connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        if not wait_for_disk:
+            raw.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with conn.begin():
+                _begin_immediate(conn, raw)
+                yield conn
+        finally:
+            try:
+                if raw.in_transaction:  # a commit that failed (locked) and was not undone
+                    raw.rollback()
+                if not wait_for_disk:
+                    raw.execute("PRAGMA synchronous=FULL")
+            except sqlite3.Error:
+                conn.invalidate()  # discarded: never handed to a durable write
+
+
+def _begin_immediate(conn: Connection, raw: sqlite3.Connection) -> None:
+    (timeout_ms,) = raw.execute("PRAGMA busy_timeout").fetchone()
+    deadline = time.monotonic() + timeout_ms / 1000
+    pause = 0.0001
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                # Through SQLAlchemy, so a lock held past the timeout raises its
+                # OperationalError, the one callers retry on.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={int(timeout_ms):d}")

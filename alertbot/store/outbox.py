@@ -16,13 +16,27 @@ Claiming is a conditional ``UPDATE ... WHERE id = :id AND state IN ('pending',
 PostgreSQL the candidates are selected ``FOR UPDATE SKIP LOCKED`` so concurrent workers
 take different rows instead of queueing behind each other.
 
-Exactly once rests on recording each step durably before taking it, one row at a time
+Exactly once rests on recording each step before taking it, one row at a time
 (``phase``, a :class:`~alertbot.model.SendPhase`): ``start`` before a row is built and
 sent, ``hand_over`` just before the message leaves for good (SMTP's final dot, Slack's
 post), ``complete`` straight after the far side's answer. Every write is conditional on
 the row still being this worker's, so a worker whose lease was taken over cannot hand a
 message over. A worker that dies leaves its rows ``sending``; they are reclaimed by what
 their phase says (``alertbot/store/reclaim.py``).
+
+**One wait for the disk per message.** Every write is committed at once, so a killed
+process loses none of them; but only ``hand_over`` waits for the disk (an fsync, 2-4 ms
+on a cloud disk, against microseconds for the write). It is the one write whose loss in
+a power cut could send a message twice: the row would come back ``started`` and be
+retried although the relay had it. The others are lazy commits
+(:func:`~alertbot.store.db.lazy_transaction`), made durable by the next ``hand_over``
+(the write-ahead log is flushed in order), and losing one in a power cut only makes the
+row's recorded fate more cautious: a ``sent`` lost leaves it ``handed_over``, so
+``unknown`` (never resent); a ``start`` lost, an attempt not charged for a message whose
+final dot never left. So a row's ``sent`` is durable before the next message's final
+dot, as if the two were one transaction, and the duplicate window is what it was. The
+write ending a batch's last row waits for the disk itself, so no ``sent`` is left to a
+later run.
 
 Papers count as delivered only when their row becomes ``sent`` (``mark_delivered`` in
 the same transaction), so a dead digest's papers roll into the next digest.
@@ -40,7 +54,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from alertbot.model import CLAIMABLE, EndpointKind, Match, OutboxState, SendPhase
 from alertbot.store import chosen, learned
-from alertbot.store.db import Db, transaction
+from alertbot.store.db import Db, lazy_transaction, transaction, turn_transaction
 from alertbot.store.schema import delivered_papers, endpoints, outbox, papers
 from alertbot.store.types import UTCDateTime
 
@@ -146,9 +160,9 @@ def insert_many(db: Db, rows: Sequence[NewRow], *, now: datetime) -> set[tuple[i
     (:mod:`alertbot.store.due`) never sees a queued date as due.
     """
     added: set[tuple[int, date]] = set()
+    encoder = chosen.MatchEncoder()  # one for all the rows: readers share matches
     for start in range(0, len(rows), INSERT_CHUNK):
         part = rows[start : start + INSERT_CHUNK]
-        encoder = chosen.MatchEncoder()
         values = [
             {
                 "subscriber_id": r.subscriber_id,
@@ -296,7 +310,7 @@ def renew(db: Db, ids: Iterable[int], *, worker_id: str, now: datetime) -> None:
     ids = list(ids)
     if not ids:
         return
-    with transaction(db) as conn:
+    with lazy_transaction(db) as conn:
         conn.execute(
             update(outbox)
             .where(
@@ -316,7 +330,7 @@ def release(
     ids = list(ids)
     if not ids:
         return 0
-    with transaction(db) as conn:
+    with lazy_transaction(db) as conn:
         return int(
             conn.execute(
                 update(outbox)
@@ -335,7 +349,7 @@ def start(db: Db, row: NextRow, *, worker_id: str) -> bool:
 
     False if the row is no longer this worker's.
     """
-    with transaction(db) as conn:
+    with lazy_transaction(db) as conn:
         return _start(conn, row, worker_id)
 
 
@@ -393,7 +407,7 @@ def hand_over(db: Db, row_id: int, *, worker_id: str, now: datetime) -> bool:
 
     False if the row is no longer this worker's: the caller must then not send it.
     """
-    with transaction(db) as conn:
+    with turn_transaction(db) as conn:
         params = {"b_id": row_id, "b_worker": worker_id, "b_now": now}
         return int(conn.execute(_HAND_OVER, params).rowcount) == 1
 
@@ -411,10 +425,13 @@ def complete(
     """Mark the row sent and its papers delivered (and start ``start_next``), in one
     transaction. False if the row was no longer ours in any way."""
     params = {"b_id": row.id, "b_worker": worker_id, "b_now": now, "b_message_id": message_id}
-    with engine.begin() as conn:
+    # Lazy while the batch goes on: the next row's hand-over, before its final dot, makes
+    # this durable. The batch's last row has no such successor, so its commit waits.
+    with turn_transaction(engine, wait_for_disk=start_next is None) as conn:
         ours = conn.execute(_SENT, params).rowcount == 1
-        if ours:
-            mark_delivered(conn, row.endpoint_id, paper_ids, row.id, now=now)
+        marks = _marks(row.endpoint_id, paper_ids, row.id, now)
+        if ours and marks:
+            conn.execute(_MARK_UNCOUNTED[conn.dialect.name == "postgresql"], marks)
         if start_next is not None:
             _start(conn, start_next, worker_id)
     return ours
@@ -432,7 +449,7 @@ def fail(
 ) -> None:
     """Record a failed attempt: the row goes to ``state`` (failed, dead or unknown, as
     ``alertbot.deliver.outcome`` decided), retried from ``next_attempt_at`` if failed."""
-    with transaction(db) as conn:
+    with lazy_transaction(db) as conn:
         conn.execute(
             update(outbox)
             .where(_mine(row.id, worker_id))
@@ -459,7 +476,7 @@ def finish(
     start_next: NextRow | None = None,
 ) -> None:
     """End a claimed row without sending it (``empty`` or ``dead``) with a reason."""
-    with transaction(db) as conn:
+    with lazy_transaction(db) as conn:
         conn.execute(
             update(outbox)
             .where(_mine(row.id, worker_id))
@@ -499,11 +516,7 @@ def mark_delivered(
     Each mark carries the paper's ``first_seen`` (looked up in the same statement), which
     is what the candidates rules ask of delivered papers.
     """
-    rows = [
-        {"endpoint_id": endpoint_id, "paper_id": pid, "outbox_id": outbox_id, "delivered_at": now,
-         "of_paper": pid}
-        for pid in dict.fromkeys(paper_ids)
-    ]  # fmt: skip
+    rows = _marks(endpoint_id, paper_ids, outbox_id, now)
     if not rows:
         return 0
     with transaction(db) as conn:
@@ -515,19 +528,30 @@ def mark_delivered(
         return len(conn.execute(stmt, rows).all())
 
 
-def _mark_statement(dialect: Any) -> Any:
+def _marks(
+    endpoint_id: int, paper_ids: Iterable[str], outbox_id: int, now: datetime
+) -> list[dict[str, Any]]:
+    return [
+        {"endpoint_id": endpoint_id, "paper_id": pid, "outbox_id": outbox_id, "delivered_at": now,
+         "of_paper": pid}
+        for pid in dict.fromkeys(paper_ids)
+    ]  # fmt: skip
+
+
+def _mark_statement(dialect: Any, *, counted: bool = True) -> Any:
     first_seen = (
         select(papers.c.first_seen).where(papers.c.id == bindparam("of_paper")).scalar_subquery()
     )
-    return (
-        dialect.insert(delivered_papers)
-        .values(first_seen=first_seen)
-        .on_conflict_do_nothing()
-        .returning(delivered_papers.c.paper_id)
-    )
+    stmt = dialect.insert(delivered_papers).values(first_seen=first_seen).on_conflict_do_nothing()
+    return stmt.returning(delivered_papers.c.paper_id) if counted else stmt
 
 
 _MARK = {False: _mark_statement(sqlite), True: _mark_statement(postgresql)}
+# For ``complete``, which needs no count: a plain executemany, no rows to fetch back.
+_MARK_UNCOUNTED = {
+    False: _mark_statement(sqlite, counted=False),
+    True: _mark_statement(postgresql, counted=False),
+}
 
 
 def prune_delivered(engine: Engine, *, before: datetime) -> int:

@@ -91,7 +91,9 @@ def test_a_stop_signal_finishes_the_digest_in_flight_and_releases_the_rest(
         _signal_at_dot(sink, 2, process, sig)
         sink.behaviour.hang_after_data = 0.1  # the signal lands while the client waits
         process.append(start_send(config))
-        _, stderr = process[0].communicate(timeout=20)
+        # The whole run, start-up included (a few seconds alone; the bound allows a
+        # loaded machine running the suite in parallel).
+        _, stderr = process[0].communicate(timeout=45)
         assert process[0].returncode == 128 + sig, stderr
         rows = deliveries.list_rows(sqlite_engine, limit=n)
         assert sorted(r.state for r in rows) == ["pending"] * (n - 2) + ["sent"] * 2

@@ -9,10 +9,15 @@ from typing import Any
 
 from sqlalchemy import Engine, update
 
+from alertbot.corpus import load_corpus
 from alertbot.deliver import plan_due, queue_due, send_due
 from alertbot.deliver.base import HandOver, Rendered
 from alertbot.deliver.file import FileChannel
+from alertbot.digest import build_digest
 from alertbot.model import Digest, EndpointKind, OutboxState, Paper, Profile
+from alertbot.render import Renderer
+from alertbot.samples import sample_dump_paths
+from alertbot.sources import load_papers
 from alertbot.store import deliveries
 from alertbot.store import outbox as rows
 from alertbot.store import subscribers as subscriber_store
@@ -59,6 +64,45 @@ def test_it_stores_the_planned_matches_on_the_row(
     (row,) = deliveries.list_rows(engine)
     assert row.matches() == plan.matches
     assert row.paper_ids == plan.paper_ids
+
+
+# Real text (TeX included) and the query forms readers write; shared interests, so the
+# matcher's shared Matches and highlights are handed to several readers.
+READERS = (
+    ("diffusion", "ti:graph"),
+    ("diffusion", '"language model"', "quantiz*"),
+    ("(attention OR transformer) -survey", "ti:graph"),
+    ("reinforcement learning^2", "diffusion", "robot*"),
+    ('"neural network" OR graph*', "benchmark"),
+)
+
+
+def test_a_sent_digest_renders_byte_for_byte_as_one_matched_fresh(
+    tmp_path: Path, engine: Engine, stock: Callable[..., list[Paper]], subscribe: Any
+) -> None:
+    """What goes out from the stored matches is exactly the email the reference matcher
+    (match_profile on the same papers and statistics) would have made: items, scores,
+    highlights and the rendered subject, text and HTML."""
+    stock([p for path in sample_dump_paths() for p in load_papers(str(path), now=NOW)])
+    for n, interests in enumerate(READERS):
+        subscribe(f"Reader {n}", f"inbox{n}", kind=EndpointKind.FILE, interests=interests)
+    settings = make_settings(tmp_path)
+    queue_due(engine, settings, now=NOW)
+    corpus = load_corpus(engine, now=NOW, days=settings.match.corpus_days)  # as stored
+    channel, states = _send(engine, tmp_path)
+    assert sorted(states.values()) == ["sent"] * len(READERS)
+    renderer = Renderer(public_url="https://alertbot.example.org/")
+    for sent in channel.digests:
+        fresh = build_digest(
+            sent.subscriber, sent.endpoint, sent.digest_date, corpus.papers, corpus.stats
+        )
+        assert sent.items
+        assert any(item.match.hits for item in sent.items)
+        assert (sent.items, sent.more) == (fresh.items, fresh.more)
+        url = "https://alertbot.example.org/unsubscribe?token=t"
+        assert renderer.email(sent, unsubscribe_url=url) == Renderer(
+            public_url="https://alertbot.example.org/"
+        ).email(fresh, unsubscribe_url=url)
 
 
 def test_it_sends_what_was_queued_even_if_the_profile_changed_since(

@@ -102,6 +102,21 @@ def test_it_encodes_non_latin_subjects_and_names() -> None:
     assert msg["To"].addresses[0].addr_spec == "reader@example.org"
 
 
+@pytest.mark.parametrize(
+    "title", ["量子拡散モデル" * 12, "Диффузия " * 20, "emoji 👩\u200d🔬 " * 15, "é" * 199]
+)
+def test_it_folds_encoded_subjects_into_short_lines_of_whole_characters(title: str) -> None:
+    """Each encoded word is at most 75 characters and each line at most 76 (RFC 2047),
+    and the words, cut only between characters, decode back to the subject."""
+    _, data = message_bytes(envelope(subject=title.strip()), "t\n", "h")
+    head = data.split(b"\r\n\r\n")[0].decode("ascii")
+    subject = head.split("Subject: ", 1)[1].split("\r\nFrom:")[0]
+    lines = ("Subject: " + subject).split("\r\n")
+    assert all(len(line) <= 76 for line in lines)
+    assert all(len(word) <= 75 for word in subject.split())
+    assert parse(data)["Subject"] == title.strip()
+
+
 def test_it_writes_both_list_unsubscribe_headers() -> None:
     """RFC 8058 one-click: the URL and the mailto in List-Unsubscribe, plus the Post header."""
     _, data = message_bytes(envelope(unsubscribe_mailto="u@example.org"), "t\n", "h")

@@ -3,6 +3,7 @@ and an index kept across ticks while the profiles do not change."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import pytest
@@ -36,13 +37,13 @@ def test_it_counts_and_ranks_without_building_matches() -> None:
 def test_a_digest_builds_only_the_matches_it_shows(monkeypatch: pytest.MonkeyPatch) -> None:
     """build_digest on a lazy sequence builds max_papers Matches and counts the rest."""
     built: list[int] = []
-    real = MatchTable.build
+    real = MatchTable.build_rows
 
-    def counting(self: MatchTable[str], i: int, row: int) -> Match:
-        built.append(row)
-        return real(self, i, row)
+    def counting(self: MatchTable[str], i: int, rows: Sequence[int]) -> list[Match]:
+        built.extend(rows)
+        return real(self, i, rows)
 
-    monkeypatch.setattr(MatchTable, "build", counting)
+    monkeypatch.setattr(MatchTable, "build_rows", counting)
     found = table()
     endpoint = Endpoint(1, 1, EndpointKind.EMAIL, "a@b.org")
     sub = Subscriber(1, "Ann", PROFILE, endpoints=(endpoint,))
