@@ -35,6 +35,7 @@ log = get_logger(__name__)
 KINDS = ("interest", "exclusion")
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # What a redirect after a change says on the page (?done=...): fixed words, no user text.
+MAX_SUGGESTIONS = 5  # the strongest; the rest would bury the page's own forms
 DONE = {
     "added": "Added.",
     "saved": "Saved.",
@@ -85,6 +86,8 @@ def account_routes(site: Site) -> list[BaseRoute]:
             "days": DAYS,
             "frequencies": [f.value for f in Frequency],
             "slack_code": slack_code(sub),
+            # One feedback query for a reader without verdicts (the corpus is not read).
+            "suggestions": site.service.suggestions_for(sub.id)[:MAX_SUGGESTIONS],
         }
 
     slack = site.settings.slack
@@ -190,6 +193,18 @@ def account_routes(site: Site) -> list[BaseRoute]:
             return refused(browser, sub, f"{kind}-{position}", exc, (kind, ""))
         return see_other("/account?done=saved")
 
+    def accept_suggestion(browser: Browser, sub: Subscriber, form: FormData) -> Response:
+        kind, query = _text(form, "kind", 16), _text(form, "query")
+        if kind not in KINDS:
+            return see_other("/account")
+        try:
+            site.service.accept_suggestion(
+                sub, "interest" if kind == "interest" else "exclusion", query
+            )
+        except Refused as exc:
+            return refused(browser, sub, f"{kind}-new", exc, (kind, query))
+        return see_other("/account?done=added")
+
     def clear(browser: Browser, sub: Subscriber, form: FormData) -> Response:
         site.service.clear_profile(sub.id)
         return see_other("/account?done=cleared")
@@ -247,6 +262,7 @@ def account_routes(site: Site) -> list[BaseRoute]:
         Route("/account/queries/add", acting(add_query), methods=["POST"]),
         Route("/account/queries/change", acting(change_query), methods=["POST"]),
         Route("/account/queries/clear", acting(clear), methods=["POST"]),
+        Route("/account/suggestion", acting(accept_suggestion), methods=["POST"]),
         Route("/account/schedule", acting(schedule), methods=["POST"]),
         Route("/account/state", acting(state), methods=["POST"]),
         Route("/account/email", acting(add_email), methods=["POST"]),

@@ -21,6 +21,7 @@ ACCOUNT_POSTS = {
     "/account/queries/add": {"kind": "interest", "query": "graph"},
     "/account/queries/change": {"kind": "interest", "position": "1", "action": "remove"},
     "/account/queries/clear": {},
+    "/account/suggestion": {"kind": "interest", "query": "graph"},
     "/account/schedule": {"send_time": "9", "timezone": "UTC", "frequency": "daily"},
     "/account/state": {"action": "pause"},
     "/account/email": {"email": "eve@example.org"},
