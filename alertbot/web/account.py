@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,7 +26,7 @@ from alertbot.model import Frequency, Subscriber
 from alertbot.store.outgoing_mail import MailPurpose
 from alertbot.subscribers import QueryRefused, Refused
 from alertbot.web.preview import draft_profile
-from alertbot.web.session import Browser, CsrfRefused, read_form
+from alertbot.web.session import Browser
 from alertbot.web.site import Site, see_other
 
 log = get_logger(__name__)
@@ -130,24 +129,14 @@ def account_routes(site: Site) -> list[BaseRoute]:
     def acting(
         change: Callable[[Browser, Subscriber, FormData], Response],
     ) -> Callable[[Request], Any]:
-        """A POST handler: the form read, the CSRF token checked, a signed-in subscriber."""
+        """A POST handler (:meth:`Site.form`) that also needs a signed-in subscriber."""
 
-        async def handler(request: Request) -> Response:
-            form = await read_form(request)
+        def act(request: Request, browser: Browser, form: FormData) -> Response:
+            if browser.subscriber is None:
+                return see_other("/signin")
+            return change(browser, browser.subscriber, form)
 
-            def act() -> Response:
-                browser = site.sessions.browser(request)
-                try:
-                    site.sessions.check_csrf(request, form)
-                except CsrfRefused:
-                    return site.forbidden(browser)
-                if browser.subscriber is None:
-                    return see_other("/signin")
-                return change(browser, browser.subscriber, form)
-
-            return await run_in_threadpool(act)
-
-        return handler
+        return site.form(act)
 
     def refused(
         browser: Browser, sub: Subscriber, where: str, exc: Exception, draft: tuple[str, str]

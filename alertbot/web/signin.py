@@ -11,7 +11,7 @@ session of the subscriber.
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -23,7 +23,7 @@ from alertbot.model import EndpointKind
 from alertbot.store.outgoing_mail import MailPurpose
 from alertbot.tokens import BadToken, SigninClaim
 from alertbot.web.pages import MAX_TOKEN_CHARS
-from alertbot.web.session import CsrfRefused, read_form
+from alertbot.web.session import Browser
 from alertbot.web.site import Site, client_of, see_other
 
 log = get_logger(__name__)
@@ -57,31 +57,21 @@ def signin_routes(site: Site) -> list[BaseRoute]:
         browser = site.sessions.browser(request)
         return site.page(browser, "signin.html", address="", error="")
 
-    async def signin(request: Request) -> Response:
-        form = await read_form(request)
-
-        def act() -> Response:
-            browser = site.sessions.browser(request)
-            try:
-                site.sessions.check_csrf(request, form)
-            except CsrfRefused:
-                return site.forbidden(browser)
-            typed = str(form.get("email", ""))[:320]
-            try:
-                address = validate.email(typed)
-            except ValueError as exc:
-                return site.page(browser, "signin.html", 400, address=typed, error=str(exc))
-            verdict = site.reserve(MailPurpose.SIGN_IN_LINK, address, client_of(request))
-            if not verdict.allowed:
-                return site.page(browser, "limited.html", 429, retry_at=verdict.retry_at)
-            owner = site.service.email_owner(address)
-            if owner is None:
-                return see_other("/check-email")
-            url = signin_url(site.settings, *owner)
-            log.info("sign-in link requested", subscriber_id=owner[0])
-            return see_other("/check-email", site.mail_later(site.send_signin, address, url))
-
-        return await run_in_threadpool(act)
+    def signin(request: Request, browser: Browser, form: FormData) -> Response:
+        typed = str(form.get("email", ""))[:320]
+        try:
+            address = validate.email(typed)
+        except ValueError as exc:
+            return site.page(browser, "signin.html", 400, address=typed, error=str(exc))
+        verdict = site.reserve(MailPurpose.SIGN_IN_LINK, address, client_of(request))
+        if not verdict.allowed:
+            return site.page(browser, "limited.html", 429, retry_at=verdict.retry_at)
+        owner = site.service.email_owner(address)
+        if owner is None:
+            return see_other("/check-email")
+        url = signin_url(site.settings, *owner)
+        log.info("sign-in link requested", subscriber_id=owner[0])
+        return see_other("/check-email", site.mail_later(site.send_signin, address, url))
 
     def check_email(request: Request) -> Response:
         return site.page(site.sessions.browser(request), "check_email.html")
@@ -94,38 +84,18 @@ def signin_routes(site: Site) -> list[BaseRoute]:
             return site.page(browser, "refused_site.html", 400, message=LINK_REFUSED)
         return site.page(browser, "signin_link.html", token=token)
 
-    async def use_link(request: Request) -> Response:
-        form = await read_form(request)
+    def use_link(request: Request, browser: Browser, form: FormData) -> Response:
+        claim = link_claim(token_of(request))
+        if claim is None or not site.service.use_signin_link(claim.link_id):
+            return site.page(browser, "refused_site.html", 400, message=LINK_REFUSED)
+        log.info("signed in", subscriber_id=claim.subscriber_id)
+        return site.sessions.sign_in(see_other("/account"), claim.subscriber_id)
 
-        def act() -> Response:
-            browser = site.sessions.browser(request)
-            try:
-                site.sessions.check_csrf(request, form)
-            except CsrfRefused:
-                return site.forbidden(browser)
-            claim = link_claim(token_of(request))
-            if claim is None or not site.service.use_signin_link(claim.link_id):
-                return site.page(browser, "refused_site.html", 400, message=LINK_REFUSED)
-            log.info("signed in", subscriber_id=claim.subscriber_id)
-            return site.sessions.sign_in(see_other("/account"), claim.subscriber_id)
-
-        return await run_in_threadpool(act)
-
-    async def signout(request: Request) -> Response:
-        form = await read_form(request)
-
-        def act() -> Response:
-            browser = site.sessions.browser(request)
-            try:
-                site.sessions.check_csrf(request, form)
-            except CsrfRefused:
-                return site.forbidden(browser)
-            if browser.subscriber is not None:
-                site.service.end_sessions(browser.subscriber.id)
-                log.info("signed out", subscriber_id=browser.subscriber.id)
-            return site.sessions.forget(see_other("/signed-out"))
-
-        return await run_in_threadpool(act)
+    def signout(request: Request, browser: Browser, form: FormData) -> Response:
+        if browser.subscriber is not None:
+            site.service.end_sessions(browser.subscriber.id)
+            log.info("signed out", subscriber_id=browser.subscriber.id)
+        return site.sessions.forget(see_other("/signed-out"))
 
     def signed_out(request: Request) -> Response:
         return site.page(site.sessions.browser(request), "signed_out.html")
@@ -133,10 +103,10 @@ def signin_routes(site: Site) -> list[BaseRoute]:
     # One route per method: the handlers that act are unreachable by GET or HEAD.
     return [
         Route("/signin", signin_page, methods=["GET"]),
-        Route("/signin", signin, methods=["POST"]),
+        Route("/signin", site.form(signin), methods=["POST"]),
         Route("/check-email", check_email, methods=["GET"]),
         Route("/signin/link", link_page, methods=["GET"]),
-        Route("/signin/link", use_link, methods=["POST"]),
-        Route("/signout", signout, methods=["POST"]),
+        Route("/signin/link", site.form(use_link), methods=["POST"]),
+        Route("/signout", site.form(signout), methods=["POST"]),
         Route("/signed-out", signed_out, methods=["GET"]),
     ]

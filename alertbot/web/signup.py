@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,7 +21,7 @@ from alertbot.links import confirm_url, signin_url
 from alertbot.logs import get_logger
 from alertbot.store.outgoing_mail import MailPurpose
 from alertbot.subscribers import QueryRefused, Refused
-from alertbot.web.session import CsrfRefused, read_form
+from alertbot.web.session import Browser
 from alertbot.web.site import Site, client_of, see_other
 
 log = get_logger(__name__)
@@ -45,62 +44,52 @@ def signup_routes(site: Site) -> list[BaseRoute]:
     def signup_page(request: Request) -> Response:
         return site.page(site.sessions.browser(request), "signup.html", **form_context())
 
-    async def signup(request: Request) -> Response:
-        form = await read_form(request)
-
-        def act() -> Response:
-            browser = site.sessions.browser(request)
-            try:
-                site.sessions.check_csrf(request, form)
-            except CsrfRefused:
-                return site.forbidden(browser)
-            context = form_context(
-                email=_typed(form, "email", 320),
-                interest=_typed(form, "interest"),
-                timezone=_typed(form, "timezone", 64) or "UTC",
-                send_time=_typed(form, "send_time", 16),
+    def signup(request: Request, browser: Browser, form: FormData) -> Response:
+        context = form_context(
+            email=_typed(form, "email", 320),
+            interest=_typed(form, "interest"),
+            timezone=_typed(form, "timezone", 64) or "UTC",
+            send_time=_typed(form, "send_time", 16),
+        )
+        values = context["values"]
+        try:
+            address = validate.email(values["email"])
+            send_time = validate.send_time(values["send_time"])
+            timezone = validate.timezone(values["timezone"])
+            interest = site.service.check_query("interest", values["interest"])
+            if not interest:
+                raise ValueError("give a first interest, for example: diffusion models")
+        except QueryRefused as exc:
+            context["query_error"] = exc.error
+            return site.page(browser, "signup.html", 400, **context)
+        except ValueError as exc:
+            context["error"] = str(exc)
+            return site.page(browser, "signup.html", 400, **context)
+        verdict = site.reserve(MailPurpose.CONFIRM_EMAIL, address, client_of(request))
+        if not verdict.allowed:
+            return site.page(browser, "limited.html", 429, retry_at=verdict.retry_at)
+        owner = site.service.email_owner(address)
+        if owner is not None:
+            # Known already: the same answer, and a way in for the real owner.
+            url = signin_url(site.settings, *owner)
+            return see_other("/check-email", site.mail_later(site.send_signin, address, url))
+        try:
+            sub, endpoint = site.service.sign_up(
+                address, interest, timezone=timezone, send_time=send_time
             )
-            values = context["values"]
-            try:
-                address = validate.email(values["email"])
-                send_time = validate.send_time(values["send_time"])
-                timezone = validate.timezone(values["timezone"])
-                interest = site.service.check_query("interest", values["interest"])
-                if not interest:
-                    raise ValueError("give a first interest, for example: diffusion models")
-            except QueryRefused as exc:
-                context["query_error"] = exc.error
-                return site.page(browser, "signup.html", 400, **context)
-            except ValueError as exc:
-                context["error"] = str(exc)
-                return site.page(browser, "signup.html", 400, **context)
-            verdict = site.reserve(MailPurpose.CONFIRM_EMAIL, address, client_of(request))
-            if not verdict.allowed:
-                return site.page(browser, "limited.html", 429, retry_at=verdict.retry_at)
-            owner = site.service.email_owner(address)
-            if owner is not None:
-                # Known already: the same answer, and a way in for the real owner.
-                url = signin_url(site.settings, *owner)
-                return see_other("/check-email", site.mail_later(site.send_signin, address, url))
-            try:
-                sub, endpoint = site.service.sign_up(
-                    address, interest, timezone=timezone, send_time=send_time
-                )
-            except QueryRefused as exc:
-                context["query_error"] = exc.error
-                return site.page(browser, "signup.html", 400, **context)
-            except Refused as exc:
-                context["error"] = str(exc)
-                return site.page(browser, "signup.html", 400, **context)
-            log.info("signed up on the web", subscriber_id=sub.id, endpoint_id=endpoint.id)
-            url = confirm_url(site.settings, sub.id, endpoint.id, endpoint.address)
-            return see_other(
-                "/check-email", site.mail_later(site.send_confirmation, endpoint.address, url)
-            )
-
-        return await run_in_threadpool(act)
+        except QueryRefused as exc:
+            context["query_error"] = exc.error
+            return site.page(browser, "signup.html", 400, **context)
+        except Refused as exc:
+            context["error"] = str(exc)
+            return site.page(browser, "signup.html", 400, **context)
+        log.info("signed up on the web", subscriber_id=sub.id, endpoint_id=endpoint.id)
+        url = confirm_url(site.settings, sub.id, endpoint.id, endpoint.address)
+        return see_other(
+            "/check-email", site.mail_later(site.send_confirmation, endpoint.address, url)
+        )
 
     return [
         Route("/signup", signup_page, methods=["GET"]),
-        Route("/signup", signup, methods=["POST"]),
+        Route("/signup", site.form(signup), methods=["POST"]),
     ]

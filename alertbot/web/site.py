@@ -8,7 +8,7 @@ form again with the problem, and changes nothing. GET never changes the store.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -26,7 +28,7 @@ from alertbot.store.outgoing_mail import MailLimits, MailPurpose, MailVerdict, r
 from alertbot.subscribers import SubscriberService
 from alertbot.web.pages import Pages
 from alertbot.web.preview import Previewer
-from alertbot.web.session import Browser, Sessions
+from alertbot.web.session import Browser, CsrfRefused, Sessions, read_form
 
 log = get_logger(__name__)
 
@@ -80,6 +82,28 @@ class Site:
             **context,
         )
         return self.sessions.keep_csrf(response, browser)
+
+    def form(
+        self, act: Callable[[Request, Browser, FormData], Response]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """A POST handler for a page's form: the form read, this browser's CSRF token
+        checked (a 403 changing nothing otherwise), then ``act`` in the thread pool (it
+        calls the blocking store)."""
+
+        async def handler(request: Request) -> Response:
+            form = await read_form(request)
+
+            def checked() -> Response:
+                browser = self.sessions.browser(request)
+                try:
+                    self.sessions.check_csrf(request, form)
+                except CsrfRefused:
+                    return self.forbidden(browser)
+                return act(request, browser, form)
+
+            return await run_in_threadpool(checked)
+
+        return handler
 
     def forbidden(self, browser: Browser) -> Response:
         """The answer to a POST without this browser's CSRF token: nothing changed."""
