@@ -303,18 +303,18 @@ def _per_digest_baseline(engine: Engine, sample: int) -> float:
         )
     started = time.perf_counter()
     for r in rows:
+        # What the tick stored (bare: the profile's interests, the papers, their scores).
         matches = chosen.decode(r.matches, r.paper_ids)
-        outbox.insert(
-            engine,
-            subscriber_id=r.subscriber_id,
-            endpoint_id=r.endpoint_id,
-            digest_date=r.digest_date,
-            paper_ids=list(r.paper_ids),
-            more=r.more,
-            state=OutboxState(r.state),
-            now=NOW,
-            matches=matches,
+        bare = chosen.Bare(
+            matches[0].interests if matches else (),
+            [m.paper_id for m in matches],
+            [m.score for m in matches],
         )
+        row = outbox.NewRow(
+            r.subscriber_id, r.endpoint_id, r.digest_date, OutboxState(r.state),
+            more=r.more, bare=bare,
+        )  # fmt: skip
+        outbox.insert_many(engine, [row], now=NOW)
     return time.perf_counter() - started
 
 

@@ -8,8 +8,11 @@ order, since ids are unique). So an endpoint's digest is the subscriber's ranked
 matches over the union, kept to that endpoint's own candidates, cut at the cap.
 
 The matches are a ``MatchTable`` (columns of paper and score per profile):
-:meth:`IndexedMatches.chosen` walks a profile's ranked papers once, builds a ``Match``
-(with its hits) only for the ``max_papers`` a digest shows and counts the rest. Pass an
+:meth:`IndexedMatches.chosen` walks a profile's ranked papers once and keeps the
+``max_papers`` a digest shows as bare columns (papers and scores, explained by the
+sender: :mod:`alertbot.store.chosen`), and the rest beyond them; no ``Match`` is built.
+:meth:`IndexedMatches.ranked` (the learned order, ``like:`` interests) builds the shown
+ones with their hits, since their reasons are not in any query's text. Pass an
 ``IndexCache`` kept between ticks to reuse the compiled profiles while they are the same.
 """
 
@@ -24,13 +27,12 @@ import numpy.typing as npt
 from alertbot.digest import Ranker
 from alertbot.match import CorpusStats, IndexCache, MatchTable, QueryError, validate_profile
 from alertbot.model import Match, Paper, Profile, RankReason
-from alertbot.store.chosen import Rest
+from alertbot.store.chosen import NO_MATCHES, Bare
 
 _Queries = tuple[tuple[str, ...], tuple[str, ...]]
 # The matches beyond a digest's cap kept on its row for the web page: all of them for
 # any real profile, and a bound for one that matches everything (its row stays small).
 MAX_REST = 1000
-NO_REST = Rest((), (), ())
 
 
 class IndexedMatches:
@@ -74,19 +76,20 @@ class IndexedMatches:
 
     def chosen(
         self, key: int, allows: Callable[[str], bool], cap: int, keep: int = MAX_REST
-    ) -> tuple[list[Match], Rest, int]:
-        """Subscriber ``key``'s best ``cap`` matches among the papers ``allows`` accepts
-        (with their hits), the next ``keep`` of the rest (papers and scores only, see
-        :class:`~alertbot.store.chosen.Rest`), and how many more it matched there beyond
+    ) -> tuple[Bare, Bare, int]:
+        """Subscriber ``key``'s best ``cap`` matches among the papers ``allows`` accepts,
+        the next ``keep`` of the rest (both bare: papers and scores, see
+        :class:`~alertbot.store.chosen.Bare`), and how many more it matched there beyond
         the cap. Raises the profile's ``QueryError``."""
         if key in self.errors:
             raise self.errors[key]
         if key not in self._indexed:
-            return [], NO_REST, 0
+            return NO_MATCHES, NO_MATCHES, 0
         table = self.table
         i = table.position(key)
         lo, hi = int(table.ptr[i]), int(table.ptr[i + 1])
         papers = table.papers
+        shown_ids: list[str] = []
         rows: list[int] = []
         rest_ids: list[str] = []
         rest_rows: list[int] = []
@@ -95,13 +98,14 @@ class IndexedMatches:
             pid = papers[j].id
             if allows(pid):
                 if len(rows) < cap:
+                    shown_ids.append(pid)
                     rows.append(row)
                 else:
                     if more < keep:
                         rest_ids.append(pid)
                         rest_rows.append(row)
                     more += 1
-        return table.build_rows(i, rows), self._rest(i, rest_ids, rest_rows), more
+        return self._bare(i, shown_ids, rows), self._bare(i, rest_ids, rest_rows), more
 
     def chosen_since(
         self,
@@ -110,14 +114,14 @@ class IndexedMatches:
         start: int,
         cap: int,
         keep: int = MAX_REST,
-    ) -> tuple[list[Match], Rest, int]:
+    ) -> tuple[Bare, Bare, int]:
         """:meth:`chosen` where the papers allowed are those whose ``positions`` entry
         (one per table paper) is at least ``start``: one array comparison per reader
         instead of a call per ranked paper."""
         if key in self.errors:
             raise self.errors[key]
         if key not in self._indexed:
-            return [], NO_REST, 0
+            return NO_MATCHES, NO_MATCHES, 0
         table = self.table
         i = table.position(key)
         lo, hi = int(table.ptr[i]), int(table.ptr[i + 1])
@@ -126,15 +130,17 @@ class IndexedMatches:
         shown = rows[:cap].tolist()
         beyond = rows[cap : cap + keep].tolist()
         papers = table.papers
+        shown_ids = [papers[j].id for j in table.paper[shown].tolist()]
         rest_ids = [papers[j].id for j in table.paper[beyond].tolist()]
-        return table.build_rows(i, shown), self._rest(i, rest_ids, beyond), len(rows) - len(shown)
+        more = len(rows) - len(shown)
+        return self._bare(i, shown_ids, shown), self._bare(i, rest_ids, beyond), more
 
-    def _rest(self, i: int, rest_ids: list[str], rest_rows: list[int]) -> Rest:
-        if not rest_ids:
-            return NO_REST
+    def _bare(self, i: int, ids: list[str], rows: list[int]) -> Bare:
+        if not ids:
+            return NO_MATCHES
         table = self.table
         interests = table.index.profiles[i].interests
-        return Rest(interests, rest_ids, table.score[rest_rows].tolist())
+        return Bare(interests, ids, table.score[rows].tolist())
 
     def ranked(
         self,
@@ -145,12 +151,12 @@ class IndexedMatches:
         ranker: Ranker | None = None,
         extra: Mapping[str, Match] | None = None,
         keep: int = MAX_REST,
-    ) -> tuple[list[Match], Rest, int, list[RankReason | None]]:
+    ) -> tuple[list[Match], Bare, int, list[RankReason | None]]:
         """:meth:`chosen` with the reader's ``like:`` matches (``extra``, by paper: added to
         the keyword match of the same paper, else matches of their own) and in the learned
         order when a ``ranker`` is given. Every allowed match is ranked as a bare paper and
         score (all a ranker reads); only the ``cap`` kept are built with their hits.
-        Returns them, the next ``keep`` beyond the cap as a bare ``Rest`` in the same
+        Returns them, the next ``keep`` beyond the cap as a ``Bare`` in the same
         (learned) order, the count beyond the cap, and each kept one's reason."""
         if key in self.errors:
             raise self.errors[key]
@@ -177,9 +183,9 @@ class IndexedMatches:
         kept = ordered[:cap]
         shown = [self._built(i, rows, extra or {}, m) for m, _ in kept]
         beyond = [m for m, _ in ordered[cap : cap + max(keep, 0)]]
-        rest = NO_REST
+        rest: Bare = NO_MATCHES
         if beyond:
-            rest = Rest(
+            rest = Bare(
                 self._interests(i, extra or {}),
                 [m.paper_id for m in beyond],
                 [m.score for m in beyond],

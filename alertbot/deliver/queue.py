@@ -1,8 +1,9 @@
 """Queueing: which digests are due now, built and stored in the outbox.
 
-A row stores what was chosen at queue time (the papers, their scores, the interests
-and the spans to highlight: :mod:`alertbot.store.chosen`) and how many more matched
-beyond the cap, so sending is load and render and a retry sends the same digest.
+A row stores what was chosen at queue time (the papers and their scores, with the
+profile's interests; the sender works out which interests each paper matched and what
+to highlight: :mod:`alertbot.store.chosen`) and how many more matched beyond the cap,
+so sending is load, explain and render, and a retry sends the same digest.
 
 A tick's cost follows the digests that are due, not the subscribers:
 
@@ -58,7 +59,7 @@ from alertbot import metrics
 from alertbot.config import Settings
 from alertbot.corpus import Corpus, load_corpus
 from alertbot.deliver.collector import collector_paused
-from alertbot.deliver.indexed import NO_REST, IndexedMatches
+from alertbot.deliver.indexed import IndexedMatches
 from alertbot.logs import get_logger
 from alertbot.match import CorpusStats, QueryError
 from alertbot.model import Endpoint, Match, OutboxState, Paper, Subscriber
@@ -67,7 +68,7 @@ from alertbot.schedule.due import LOOK_AT_LEAST_EVERY, due_digest_date, look_aga
 from alertbot.store import outbox
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.candidates import Candidates, gather
-from alertbot.store.chosen import Rest
+from alertbot.store.chosen import NO_MATCHES, Bare
 from alertbot.store.due import Looked, look_again, to_look_at
 from alertbot.store.learned import RowLearning
 
@@ -85,16 +86,19 @@ class Planned:
     subscriber: Subscriber
     endpoint: Endpoint
     digest_date: date
-    matches: tuple[Match, ...]
+    matches: tuple[Match, ...]  # explained: the learned ranking's or like: digests
     more: int
     state: OutboxState
     error: str | None = None
     top_paper: str | None = None
     learning: RowLearning | None = None  # None: in keyword order
-    rest: Rest = NO_REST  # the matches beyond the cap, bare (for the web page)
+    rest: Bare = NO_MATCHES  # the matches beyond the cap, bare (for the web page)
+    bare: Bare = NO_MATCHES  # the shown ones, bare: a keyword-ranked digest's
 
     @property
     def paper_ids(self) -> tuple[str, ...]:
+        if self.bare:
+            return tuple(self.bare.paper_ids)
         return tuple(m.paper_id for m in self.matches)
 
 
@@ -234,6 +238,7 @@ def _row(plan: Planned) -> outbox.NewRow:
         digest_date=plan.digest_date,
         state=plan.state,
         matches=plan.matches,
+        bare=plan.bare,
         more=plan.more,
         last_error=plan.error,
         learning=plan.learning,
@@ -291,7 +296,7 @@ def _report(plans: Sequence[Planned], added: set[tuple[int, date]]) -> int:
         if (plan.endpoint.id, plan.digest_date) not in added:
             continue
         counts[plan.state] += 1
-        papers += len(plan.matches)
+        papers += len(plan.paper_ids)
         if each:
             log.debug(
                 "digest queued",
@@ -299,7 +304,7 @@ def _report(plans: Sequence[Planned], added: set[tuple[int, date]]) -> int:
                 endpoint_id=plan.endpoint.id,
                 digest_date=plan.digest_date,
                 state=plan.state,
-                papers=len(plan.matches),
+                papers=len(plan.paper_ids),
             )
     if counts:
         log.info("digests planned", papers=papers, **counts)
@@ -389,6 +394,8 @@ def _plan_one(
     start = candidates.plain_start(endpoint.id)
     allows = functools.partial(candidates.allows, endpoint.id)
     learning: RowLearning | None = None
+    shown: list[Match] = []
+    bare = NO_MATCHES
     try:
         if learned is not None or liked:
             ranker = learned.ranker if learned is not None else None
@@ -398,15 +405,17 @@ def _plan_one(
             if learned is not None:
                 learning = RowLearning(tuple(reasons), learned.suggestions)
         elif start is not None:
-            shown, rest, more = matches.chosen_since(subscriber.id, positions, start, cap)
+            bare, rest, more = matches.chosen_since(subscriber.id, positions, start, cap)
         else:
-            shown, rest, more = matches.chosen(subscriber.id, allows, cap)
+            bare, rest, more = matches.chosen(subscriber.id, allows, cap)
     except QueryError as exc:
         error = f"profile does not parse: {exc}"
         return Planned(subscriber, endpoint, day, (), 0, OutboxState.DEAD, error)
-    state = OutboxState.PENDING if shown or settings.delivery.send_empty else OutboxState.EMPTY
-    top = papers[shown[0].paper_id].title if shown else None
+    first = shown[0].paper_id if shown else (bare.paper_ids[0] if bare else None)
+    sends = first is not None or settings.delivery.send_empty
+    state = OutboxState.PENDING if sends else OutboxState.EMPTY
+    top = papers[first].title if first is not None else None
     return Planned(
         subscriber, endpoint, day, tuple(shown), more, state,
-        top_paper=top, learning=learning, rest=rest,
+        top_paper=top, learning=learning, rest=rest, bare=bare,
     )  # fmt: skip

@@ -54,6 +54,7 @@ from alertbot.deliver.relays import RelayBreakers
 from alertbot.deliver.report import Delivery, SendReport
 from alertbot.links import archive_url, digest_url, feedback_links, suggestion_url
 from alertbot.logs import get_logger
+from alertbot.match import Explainer
 from alertbot.model import (
     Digest,
     DigestItem,
@@ -94,6 +95,8 @@ class _Run:
     attempted: set[int] = field(default_factory=set)  # tried in this run: not again
     started: int | None = None  # the row whose start the last write recorded
     progress: Callable[[Delivery], None] | None = None
+    # Rows stored bare are explained here; readers share (interest, paper) explanations.
+    explain: Explainer = field(default_factory=Explainer)
 
 
 def send_due(
@@ -271,7 +274,7 @@ def _deliver(
         log.info("digest dropped", **ctx, reason=why)
         return replace(result, state=OutboxState.DEAD, error=why)
     try:
-        digest = _rebuild(row, subscriber, endpoint, papers)
+        digest = _rebuild(row, subscriber, endpoint, papers, run.explain)
     except (StoredMatchesError, StoredLearningError) as exc:
         why = str(exc)
         outbox.finish(run.engine, row, OutboxState.DEAD, why, worker_id=me, start_next=start_next)
@@ -340,14 +343,17 @@ def _rebuild(
     subscriber: Subscriber,
     endpoint: Endpoint,
     papers: Mapping[str, Paper],
+    explain: Explainer,
 ) -> Digest:
-    """The digest as it was queued: the row's stored matches with their papers (and, when
-    the learned ranking ordered it, each paper's reason and the suggestions)."""
+    """The digest as it was queued: the row's stored matches with their papers, explained
+    here when stored bare (and, when the learned ranking ordered it, each paper's reason
+    and the suggestions)."""
     matches = row.matches()
     learning = row.learning()
     reasons = learned.reasons_for(learning, len(matches))
+    bare = row.matches_bare
     items = tuple(
-        DigestItem(papers[m.paper_id], m, reason)
+        DigestItem(papers[m.paper_id], explain(m, papers[m.paper_id]) if bare else m, reason)
         for m, reason in zip(matches, reasons, strict=True)
         if m.paper_id in papers
     )

@@ -16,7 +16,8 @@ The API, for one profile and for many:
   is built only when taken, so a digest builds only what it shows). Every Match equals
   ``match_profile``'s, score bit for bit.
 - ``index.match(papers, stats) -> dict[key, list[Match]]``: all of it, built.
-- ``explain_match(match, paper)``: the hits of a match stored without them.
+- ``explain_match(match, paper)``: the hits of a match stored without them;
+  ``Explainer()`` does it for many, each (interest, paper) once.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ from __future__ import annotations
 from alertbot.match.cache import IndexCache
 from alertbot.match.index import ProfileIndex
 from alertbot.match.naive import naive_match
-from alertbot.match.profile import explain_match, match_profile, validate_profile
+from alertbot.match.profile import Explainer, explain_match, match_profile, validate_profile
 from alertbot.match.query import Query, QueryError, parse_query
 from alertbot.match.score import CorpusStats
 from alertbot.match.table import LazyMatches, MatchTable
 
 __all__ = [
     "CorpusStats",
+    "Explainer",
     "IndexCache",
     "LazyMatches",
     "MatchTable",

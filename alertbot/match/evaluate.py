@@ -144,7 +144,7 @@ def clear_doc_cache() -> None:
     _cache.clear()
 
 
-def _key(paper: Paper) -> tuple[str, str, str, tuple[str, ...], tuple[str, ...]]:
+def paper_key(paper: Paper) -> tuple[str, str, str, tuple[str, ...], tuple[str, ...]]:
     # Paper holds a dict (extra), so it is not hashable; the key is its text.
     return (paper.id, paper.title, paper.abstract, paper.authors, paper.categories)
 
@@ -152,12 +152,12 @@ def _key(paper: Paper) -> tuple[str, str, str, tuple[str, ...], tuple[str, ...]]
 def fresh_doc(paper: Paper) -> Doc:
     """The cached tokenised paper if there is one, else a new one left out of the cache
     (the index keeps its own for one table: a tick's papers must not pile up here)."""
-    return _cache.get(_key(paper)) or Doc(paper)
+    return _cache.get(paper_key(paper)) or Doc(paper)
 
 
 def doc_for(paper: Paper) -> Doc:
     """The tokenised paper, cached so many profiles share one tokenisation."""
-    key = _key(paper)
+    key = paper_key(paper)
     doc = _cache.get(key)
     if doc is None:
         if len(_cache) >= _CACHE_SIZE:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from alertbot.match.evaluate import Doc, HitPart, doc_for, explain, matches
+from alertbot.match.evaluate import Doc, HitPart, doc_for, explain, matches, paper_key
 from alertbot.match.like import LIKE_EXCLUSION, is_like
 from alertbot.match.query import Query, QueryError, parse_query
 from alertbot.match.score import CorpusStats
@@ -101,23 +101,65 @@ def match_profile(profile: Profile, papers: Sequence[Paper], stats: CorpusStats)
 
 
 def explain_match(match: Match, paper: Paper) -> Match:
-    """A match stored bare (the papers beyond a digest's cap: the profile's interests,
-    no hits) as the matcher makes it: the interests whose query is true on ``paper``,
-    with their hits. The score is kept as stored.
+    """A match stored bare (a digest's papers as the dispatcher stores them: the
+    profile's interests, no hits) as the matcher makes it: the interests whose query is
+    true on ``paper``, with their hits. The score is kept as stored.
 
-    An interest that no longer parses (a parser grown stricter since) is left out.
+    An interest that no longer parses (a parser grown stricter since) is left out. For
+    many matches, an :class:`Explainer` does the same with what recurs kept.
     """
-    doc = doc_for(paper)
-    stats = CorpusStats.empty()  # the spans do not depend on the statistics, only scores
-    names: list[str] = []
-    hits: list[Hit] = []
-    for text in match.interests:
-        try:
-            query = parse_query(text)
-        except QueryError:
-            continue
-        if matches(query.root, doc):
-            _, parts = explain(query.root, doc, stats)
-            names.append(text)
-            hits.extend(Hit(text, p.field, p.term, p.spans) for p in parts)
-    return Match(match.paper_id, match.score, tuple(names), tuple(hits))
+    return Explainer()(match, paper)
+
+
+class Explainer:
+    """:func:`explain_match` for many stored matches, keeping what recurs between them.
+
+    Readers share interests and papers: one popular interest on one paper is explained
+    for every reader who has it. Each interest is parsed once and each (interest, paper)
+    explained once, while the paper's text is the same; ``limit`` bounds what is kept
+    (the memo is emptied when it is reached), so a long-running worker does not grow.
+    """
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self.limit = limit
+        self._queries: dict[str, Query | None] = {}
+        self._parts: dict[tuple[str, tuple[object, ...]], tuple[Hit, ...] | None] = {}
+
+    def __call__(self, match: Match, paper: Paper) -> Match:
+        names: list[str] = []
+        hits: list[Hit] = []
+        doc: Doc | None = None
+        key = paper_key(paper)
+        for text in match.interests:
+            try:
+                found = self._parts[(text, key)]
+            except KeyError:
+                if doc is None:
+                    doc = doc_for(paper)
+                found = self._explain(text, doc)
+                if len(self._parts) >= self.limit:
+                    self._parts.clear()
+                self._parts[(text, key)] = found
+            if found is not None:
+                names.append(text)
+                hits.extend(found)
+        return Match(match.paper_id, match.score, tuple(names), tuple(hits))
+
+    def _explain(self, text: str, doc: Doc) -> tuple[Hit, ...] | None:
+        """The interest's hits on ``doc``, or None where it is not true (or not valid)."""
+        if text not in self._queries:
+            if len(self._queries) >= self.limit:
+                self._queries.clear()
+            try:
+                self._queries[text] = parse_query(text)
+            except QueryError:
+                self._queries[text] = None
+        query = self._queries[text]
+        if query is None or not matches(query.root, doc):
+            return None
+        # The spans do not depend on the statistics, only the scores (kept as stored).
+        _, parts = explain(query.root, doc, _NO_STATS)
+        return tuple(Hit(text, p.field, p.term, p.spans) for p in parts)
+
+
+_NO_STATS = CorpusStats.empty()

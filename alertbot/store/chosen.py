@@ -1,23 +1,35 @@
 """The matches an outbox row was queued with, as the row stores them (``outbox.matches``).
 
-What the dispatcher decided is stored, not recomputed at send time: for each paper of
-the digest, in digest order, its score, the interests that matched and the terms and
-character spans to highlight. Sending is then load and render, and a retry sends
-exactly what was planned, whatever the corpus statistics have become since.
+What the dispatcher decided is stored, not recomputed at send time: which papers the
+digest holds, in digest order, and the score of each. Two forms:
 
-The column is JSON text, one array per paper::
+* **bare** (what the dispatcher writes for a keyword-ranked digest): the profile's
+  interests, the papers and their scores, as :class:`Bare` keeps them::
 
-    [paper_id, score, [interest, ...], [[interest_index, field, term, [start, end, ...]], ...]]
+      {"interests": [interest, ...], "papers": [paper_id, ...], "scores": [score, ...]}
 
-``interest_index`` points into that paper's interests (a hit whose interest is not
-among them, which the matcher never makes, keeps its text instead); spans are flattened
-``(start, end)`` pairs. Scores are written with ``repr`` and read back bit for bit.
+  Which interests are true on each paper, and the terms and spans to highlight, follow
+  from the interests' text and the paper's text alone, so the sender works them out
+  (``alertbot.match.Explainer``, each (interest, paper) once however many readers
+  share it). The spans then always point into the text being rendered, even where a
+  later listing repaired the paper in between.
+* **explained** (a digest the learned ranking or ``like:`` interests ordered, whose
+  reasons are not in any query's text, and every row queued before bare rows): each
+  paper with its interests and hits, one array per paper::
 
-Why not ``sqlalchemy.JSON`` over plain lists: a tick stores up to cap x subscribers
-matches (2,000,000 at 100,000 readers), and ``json.dumps`` of nested lists was 75 us
-per row. Subscribers share interests, so the same (interest, paper) hits recur in
-thousands of rows: :class:`MatchEncoder` writes each hit's JSON once and joins the
-pieces (about 4x faster, measured in ``alertbot bench tick``).
+      [paper_id, score, [interest, ...], [[interest_index, field, term, [start, end, ...]], ...]]
+
+  ``interest_index`` points into that paper's interests (a hit whose interest is not
+  among them, which the matcher never makes, keeps its text instead); spans are
+  flattened ``(start, end)`` pairs.
+
+Scores are written with ``repr`` and read back bit for bit.
+
+Why bare: a tick stores up to cap x subscribers matches (2,000,000 at 100,000 readers).
+Explaining each at queue time was a third of a 100,000-reader tick and ~3 kB a row
+(``alertbot bench tick``); a sender explains only the digests it sends, and shares the
+work between readers. :class:`MatchEncoder` still writes the explained form, each
+shared hit's JSON once.
 """
 
 from __future__ import annotations
@@ -99,7 +111,7 @@ def encode(matches: Sequence[Match]) -> str:
 
 
 def decode(text: str | None, paper_ids: Iterable[str] = ()) -> tuple[Match, ...]:
-    """The matches a row was queued with.
+    """The matches a row was queued with: explained, or bare (see :func:`is_bare`).
 
     A row queued before matches were stored (``text`` None) gets one bare match per
     paper, without score, interests or highlights, so it can still be sent.
@@ -107,9 +119,18 @@ def decode(text: str | None, paper_ids: Iterable[str] = ()) -> tuple[Match, ...]
     if text is None:
         return tuple(Match(pid, 0.0, ()) for pid in paper_ids)
     try:
-        return tuple(_match(item) for item in json.loads(text))
-    except (TypeError, ValueError, IndexError) as exc:
+        found = json.loads(text)
+        if isinstance(found, dict):
+            return _bare(found).matches()
+        return tuple(_match(item) for item in found)
+    except (TypeError, ValueError, IndexError, KeyError) as exc:
         raise StoredMatchesError(f"stored matches do not read: {exc}") from exc
+
+
+def is_bare(text: str | None) -> bool:
+    """Whether a row's ``matches`` are stored bare: each names the profile's interests and
+    no hits, to be explained against its paper before it is shown."""
+    return text is not None and text.startswith("{")
 
 
 def _match(item: Any) -> Match:
@@ -127,14 +148,15 @@ def _hit(item: Any, interests: tuple[str, ...]) -> Hit:
 
 
 @dataclass(frozen=True, slots=True)
-class Rest:
-    """A digest's matches beyond its cap, as ``outbox.rest`` keeps them (0010): the
-    profile's interests when it was queued, and the ranked papers with their scores.
+class Bare:
+    """Ranked matches stored bare: the profile's interests when the row was queued, and
+    the ranked papers with their scores. A digest's papers (``outbox.matches``, see the
+    module docstring) and its matches beyond the cap (``outbox.rest``, 0010) are kept so.
 
     Which of the interests matched each paper, and what to highlight, is worked out
-    when the digest's page is opened (``alertbot.match.explain_match``): the query texts
-    and the paper decide both. Keeping them this bare costs the tick next to nothing
-    (no per-match object; one ``json.dumps`` of three flat lists per row).
+    when the digest is sent or its page opened (``alertbot.match.Explainer``): the query
+    texts and the paper decide both. Keeping them this bare costs the tick next to
+    nothing (no per-match object; one ``json.dumps`` of three flat lists per row).
     """
 
     interests: tuple[str, ...]
@@ -145,8 +167,21 @@ class Rest:
         return len(self.paper_ids)
 
     def encode(self) -> str:
+        """The ``rest`` column's form: three flat lists."""
         return json.dumps(
             [list(self.interests), list(self.paper_ids), list(self.scores)], ensure_ascii=False
+        )
+
+    def encode_matches(self) -> str:
+        """The ``matches`` column's bare form (an object, told apart from the explained
+        form's array by :func:`is_bare`)."""
+        return json.dumps(
+            {
+                "interests": list(self.interests),
+                "papers": list(self.paper_ids),
+                "scores": list(self.scores),
+            },
+            ensure_ascii=False,
         )
 
     def matches(self) -> tuple[Match, ...]:
@@ -158,18 +193,29 @@ class Rest:
         )
 
 
-def decode_rest(text: str | None) -> Rest:
-    """What :meth:`Rest.encode` wrote (an empty rest for a row older than 0010)."""
+NO_MATCHES = Bare((), (), ())
+
+
+def decode_rest(text: str | None) -> Bare:
+    """What :meth:`Bare.encode` wrote (an empty rest for a row older than 0010)."""
     if not text:
-        return Rest((), (), ())
+        return NO_MATCHES
     try:
         interests, paper_ids, scores = json.loads(text)
-        if len(paper_ids) != len(scores):
-            raise ValueError("as many scores as papers expected")
-        return Rest(
-            tuple(str(i) for i in interests),
-            [str(p) for p in paper_ids],
-            [float(x) for x in scores],
-        )
+        return _checked(interests, paper_ids, scores)
     except (TypeError, ValueError) as exc:
         raise StoredMatchesError(f"stored matches beyond the cap do not read: {exc}") from exc
+
+
+def _bare(found: dict[str, Any]) -> Bare:
+    return _checked(found["interests"], found["papers"], found["scores"])
+
+
+def _checked(interests: Any, paper_ids: Any, scores: Any) -> Bare:
+    if len(paper_ids) != len(scores):
+        raise ValueError("as many scores as papers expected")
+    return Bare(
+        tuple(str(i) for i in interests),
+        [str(p) for p in paper_ids],
+        [float(x) for x in scores],
+    )

@@ -86,12 +86,20 @@ class OutboxRow:
     learning_json: str | None = None  # the learned ranking's part, see alertbot.store.learned
 
     def matches(self) -> tuple[Match, ...]:
-        """The matches the row was queued with (bare ones for a row older than 0007)."""
+        """The matches the row was queued with: explained, or bare where
+        :attr:`matches_bare` (each naming the profile's interests, no hits; explain them
+        with ``alertbot.match.Explainer`` before showing them). Bare ones without
+        interests for a row older than 0007."""
         return chosen.decode(self.matches_json, self.paper_ids)
+
+    @property
+    def matches_bare(self) -> bool:
+        """Whether :meth:`matches` are stored bare (see :mod:`alertbot.store.chosen`)."""
+        return chosen.is_bare(self.matches_json)
 
     def rest(self) -> tuple[Match, ...]:
         """The matches beyond the cap, ranked, each naming all the profile's interests
-        and no hits (see :class:`~alertbot.store.chosen.Rest`; none for a row older than
+        and no hits (see :class:`~alertbot.store.chosen.Bare`; none for a row older than
         0010; at most ``MAX_REST`` of the ``more``)."""
         return chosen.decode_rest(self.rest_json).matches()
 
@@ -134,8 +142,10 @@ def row_from(r: Any) -> OutboxRow:
 class NewRow:
     """A digest to queue: what :func:`insert_many` writes for one (endpoint, date).
 
-    ``matches`` are the papers chosen, best first (their ids are the row's
-    ``paper_ids``); ``rest`` the ones beyond the cap, bare, for the digest's web page.
+    The papers chosen, best first (their ids are the row's ``paper_ids``), are either
+    ``bare`` (a keyword-ranked digest) or explained ``matches`` (one the learned ranking
+    or ``like:`` interests ordered); ``rest`` the ones beyond the cap, bare, for the
+    digest's web page.
     """
 
     subscriber_id: int
@@ -145,8 +155,20 @@ class NewRow:
     matches: Sequence[Match] = ()
     more: int = 0
     last_error: str | None = None
-    rest: chosen.Rest | None = None
+    rest: chosen.Bare | None = None
     learning: learned.RowLearning | None = None  # None: in keyword order
+    bare: chosen.Bare | None = None
+
+    @property
+    def paper_ids(self) -> list[str]:
+        if self.bare:
+            return list(self.bare.paper_ids)
+        return [m.paper_id for m in self.matches]
+
+    def matches_column(self, encoder: chosen.MatchEncoder) -> str | None:
+        if self.bare:
+            return self.bare.encode_matches()
+        return encoder.encode(self.matches) if self.matches else None
 
 
 INSERT_CHUNK = 2000  # rows per INSERT statement and transaction
@@ -172,10 +194,10 @@ def insert_many(db: Db, rows: Sequence[NewRow], *, now: datetime) -> set[tuple[i
                 "attempts": 0,
                 "next_attempt_at": now,
                 "created_at": now,
-                "paper_ids": [m.paper_id for m in r.matches],
+                "paper_ids": r.paper_ids,
                 "more": r.more,
                 "last_error": r.last_error,
-                "matches": encoder.encode(r.matches) if r.matches else None,
+                "matches": r.matches_column(encoder),
                 "rest": r.rest.encode() if r.rest else None,
                 "learning": learned.encode(r.learning),
             }
@@ -224,7 +246,7 @@ def insert(
     now: datetime,
     last_error: str | None = None,
     matches: Sequence[Match] | None = None,
-    rest: chosen.Rest | None = None,
+    rest: chosen.Bare | None = None,
 ) -> bool:
     """Queue one digest; False if that (endpoint, date) is already in the outbox.
 

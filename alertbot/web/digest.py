@@ -4,7 +4,7 @@ past digests, and ``POST /digest/<id>/feedback`` records "useful" / "not useful"
 
 What a page shows is what was stored when the digest was queued (the outbox row's
 matches and the bare rest, :mod:`alertbot.store.outbox`), nothing matched again; the
-papers beyond the cap get their highlights worked out here (``explain_match``), for the
+papers stored bare get their highlights worked out here (``Explainer``), for the
 page being opened only. Each paper is laid out as the email lays it out (the same view,
 ``render.email.paper_view``, and the same style sheet). A digest the learned ranking
 ordered says so, and the papers its message showed carry the reasons stored with them
@@ -41,7 +41,7 @@ from starlette.routing import BaseRoute, Route
 from alertbot.config import Settings
 from alertbot.links import signer_for
 from alertbot.logs import get_logger
-from alertbot.match import explain_match
+from alertbot.match import Explainer
 from alertbot.model import (
     FEEDBACK_VALUES,
     DigestItem,
@@ -149,13 +149,16 @@ def digest_routes(
         pages = max((len(kept) + PER_PAGE - 1) // PER_PAGE, 1)
         page = min(max(page, 1), pages)
         items = []
+        explain = Explainer()
         for n, match in kept[(page - 1) * PER_PAGE : page * PER_PAGE]:
             paper = found[match.paper_id].paper
-            # The rest is stored bare: its highlights are worked out for this page only.
+            # What is stored bare (the rest, and a keyword digest's own papers) has its
+            # highlights worked out for this page only.
             if n <= len(row.paper_ids):
-                items.append((n, DigestItem(paper, match, reasons[n - 1])))
+                shown = explain(match, paper) if row.matches_bare else match
+                items.append((n, DigestItem(paper, shown, reasons[n - 1])))
             else:
-                items.append((n, DigestItem(paper, explain_match(match, paper))))
+                items.append((n, DigestItem(paper, explain(match, paper))))
         return Shown(
             row, items, len(matches), len(row.paper_ids), len(matches) - len(kept), page, pages
         )

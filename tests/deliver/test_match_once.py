@@ -53,16 +53,20 @@ def _send(engine: Engine, tmp_path: Path) -> tuple[Recording, dict[int, str]]:
 def test_it_stores_the_planned_matches_on_the_row(
     tmp_path: Path, engine: Engine, stock: Callable[..., list[Paper]], subscribe: Any
 ) -> None:
-    """The row holds exactly the matches planned: papers, scores, interests, spans."""
+    """The row holds exactly the matches planned, bare: the papers, their scores and the
+    profile's interests (the sender explains them)."""
     stock()
     subscribe("Reader", "inbox", kind=EndpointKind.FILE, interests=("diffusion", "graph"))
     settings = make_settings(tmp_path)
     (plan,) = plan_due(engine, settings, now=NOW)
-    assert plan.matches
-    assert all(m.hits for m in plan.matches)
+    assert plan.bare
+    assert not plan.matches
     queue_due(engine, settings, now=NOW)
     (row,) = deliveries.list_rows(engine)
-    assert row.matches() == plan.matches
+    assert row.matches_bare
+    assert row.matches() == plan.bare.matches()
+    assert {m.interests for m in row.matches()} == {("diffusion", "graph")}
+    assert [m.score for m in row.matches()] == list(plan.bare.scores)
     assert row.paper_ids == plan.paper_ids
 
 
@@ -118,8 +122,11 @@ def test_it_sends_what_was_queued_even_if_the_profile_changed_since(
     channel, states = _send(engine, tmp_path)
     assert states == {row.id: "sent"}
     (digest,) = channel.digests
-    assert tuple(item.match for item in digest.items) == row.matches()
-    assert [item.paper.id for item in digest.items] == list(row.paper_ids)
+    assert [(i.match.paper_id, i.match.score) for i in digest.items] == [
+        (m.paper_id, m.score) for m in row.matches()
+    ]
+    assert {i.match.interests for i in digest.items} == {("diffusion",)}
+    assert all(hit.interest == "diffusion" for i in digest.items for hit in i.match.hits)
 
 
 def test_it_keeps_the_queued_scores_when_the_corpus_moves(

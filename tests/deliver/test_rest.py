@@ -25,8 +25,8 @@ def test_the_rest_is_the_reference_matchers_ranking_beyond_the_cap(
     tmp_path: Path, engine: Engine, stock: Callable[..., list[Paper]], subscribe: Any
 ) -> None:
     """30 papers, 3 shown: the row's shown + rest are match_profile's ranking, scores
-    equal, and each of the rest, explained, equals match_profile's Match (the interests
-    that matched, the hits); ``more`` counts the rest."""
+    equal, and each of them (all stored bare), explained, equals match_profile's Match
+    (the interests that matched, the hits); ``more`` counts the rest."""
     papers = {p.id: p for p in stock(make_papers(30))}
     reader = subscribe("Reader", "reader@example.org")
     subscriber_store.set_profile(engine, reader.id, PROFILE, now=NOW)
@@ -39,7 +39,8 @@ def test_the_rest_is_the_reference_matchers_ranking_beyond_the_cap(
     shown, rest = row.matches(), row.rest()
     assert [m.paper_id for m in (*shown, *rest)] == [m.paper_id for m in reference]
     assert row.more == len(rest) == len(reference) - 3
-    for stored, expected in zip(rest, reference[3:], strict=True):
+    assert row.matches_bare
+    for stored, expected in zip((*shown, *rest), reference, strict=True):
         assert stored.hits == ()
         assert (stored.score, stored.interests) == (expected.score, PROFILE.interests)
         assert explain_match(stored, papers[stored.paper_id]) == expected

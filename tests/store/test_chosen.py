@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alertbot.model import Hit, Match
-from alertbot.store.chosen import MatchEncoder, StoredMatchesError, decode, encode
+from alertbot.store.chosen import (
+    Bare,
+    MatchEncoder,
+    StoredMatchesError,
+    decode,
+    encode,
+    is_bare,
+)
 
 _text = st.text(st.characters(codec="utf-8"), min_size=1, max_size=6)
 _spans = st.lists(st.tuples(st.integers(0, 5000), st.integers(0, 5000)), max_size=4).map(tuple)
@@ -33,6 +42,8 @@ def matches(draw: st.DrawFn) -> Match:
     return Match(draw(_text), score, interests, tuple(hits))
 
 
+# Generation is cheap; on a machine busy with other work it can still look slow.
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(matches(), max_size=3))
 def test_it_reads_back_exactly_what_it_wrote(found: list[Match]) -> None:
     """Papers, scores (bit for bit), interests, hits and spans survive the round trip."""
@@ -52,6 +63,38 @@ def test_one_encoder_writes_a_shared_hit_with_each_matchs_own_interest_index() -
 def test_a_row_without_stored_matches_reads_as_its_bare_papers() -> None:
     """A row queued before matches were stored: one match per paper, nothing to show."""
     assert decode(None, ["x", "y"]) == (Match("x", 0.0, ()), Match("y", 0.0, ()))
+
+
+@given(
+    st.lists(_text, max_size=3, unique=True),
+    st.lists(st.tuples(_text, st.floats(allow_nan=False, allow_infinity=False)), max_size=4),
+)
+def test_it_reads_back_a_bare_digest_exactly(interests: list[str], ranked: list[Any]) -> None:
+    """A bare digest (the profile's interests, the papers, their scores bit for bit) reads
+    back as one match per paper naming every interest, with no hits, and says it is bare."""
+    bare = Bare(tuple(interests), [p for p, _ in ranked], [x for _, x in ranked])
+    text = bare.encode_matches()
+    assert is_bare(text)
+    assert decode(text) == tuple(Match(p, x, tuple(interests)) for p, x in ranked)
+
+
+def test_the_explained_form_and_old_rows_are_not_bare() -> None:
+    """Only the bare form is bare: explained rows and rows older than stored matches are
+    sent as they are."""
+    assert not is_bare(encode([Match("x", 1.0, ("a",))]))
+    assert not is_bare(None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"interests": ["a"], "papers": ["x", "y"], "scores": [1.0]}', '{"papers": ["x"]}'],
+    ids=["scores-short", "no-interests"],
+)
+def test_it_refuses_a_damaged_bare_digest(text: str) -> None:
+    """A bare column that does not hold as many scores as papers, or lacks a part, is one
+    clear error."""
+    with pytest.raises(StoredMatchesError, match="stored matches do not read"):
+        decode(text)
 
 
 @pytest.mark.parametrize(

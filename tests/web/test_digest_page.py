@@ -9,7 +9,7 @@ from alertbot.links import archive_url, digest_url, signer_for
 from alertbot.model import Match, OutboxState
 from alertbot.store import archive, outbox
 from alertbot.store import subscribers as store
-from alertbot.store.chosen import Rest
+from alertbot.store.chosen import Bare
 from alertbot.tokens import Signer
 from alertbot.web.digest import MAX_PAGE_BYTES, PER_PAGE
 from tests.helpers.builders import DAY
@@ -166,7 +166,7 @@ def test_it_says_how_many_more_matched_than_it_kept(world: World) -> None:
     sid = reader(world, "wide", ("diffusion",), cap=1)
     (endpoint,) = store.get_subscriber(world.engine, sid).endpoints  # type: ignore[union-attr]
     first = Match(stocked[0].id, 2.0, ("diffusion",))
-    rest = Rest(("diffusion",), [p.id for p in stocked[1:]], [1.5, 1.2, 1.0])
+    rest = Bare(("diffusion",), [p.id for p in stocked[1:]], [1.5, 1.2, 1.0])
     assert outbox.insert(
         world.engine, subscriber_id=sid, endpoint_id=endpoint.id, digest_date=DAY,
         paper_ids=[first.paper_id], more=1003, state=OutboxState.SENT, now=world.clock(),

@@ -1,6 +1,6 @@
 """Each outbox row keeps the matches beyond its cap too, for the digest's web page.
 
-``outbox.rest`` holds, as JSON text (:class:`alertbot.store.chosen.Rest`), the papers the
+``outbox.rest`` holds, as JSON text (:class:`alertbot.store.chosen.Bare`), the papers the
 profile matched beyond ``max_papers``, ranked, with their scores and the profile's
 interests at queue time: which interests matched each paper and what to highlight are
 worked out when the page is opened, only for the pages that are (building them at queue
