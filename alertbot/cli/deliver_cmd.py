@@ -426,9 +426,10 @@ def bench_tick(
 
     Builds a store with two days of 1,000 papers of real text, N subscribers with
     realistic profiles (max 20 papers each; --workload easy for the older generator) all
-    due now, and yesterday's digest sent to
-    each; then times queue_due --runs times (medians), the idle tick right after, and
-    the baseline of queueing one transaction per digest on a sample, extrapolated.
+    due now, and yesterday's digest sent to each; then times queue_due --runs times: the
+    first cold (just started), the others daily (profiles kept from the day before, the
+    corpus new; medians), the idle tick right after each, and the baseline of queueing
+    one transaction per digest on a sample, extrapolated.
     --feedback 0.1 gives a tenth of the readers 10 useful and 10 not useful verdicts on
     yesterday's papers, so the tick trains and applies their learned ranking.
     """

@@ -8,7 +8,7 @@ and the exactly-once rules, ``email.py`` for what an SMTP failure means.
 from alertbot.deliver.base import Channel, DeliveryError, Rendered
 from alertbot.deliver.channels import build_channels, unsubscribe_url_builder
 from alertbot.deliver.outcome import Outcome
-from alertbot.deliver.queue import Planned, plan_due, queue_due
+from alertbot.deliver.queue import Planned, TickCaches, plan_due, queue_due
 from alertbot.deliver.worker import Delivery, SendReport, send_due
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "Planned",
     "Rendered",
     "SendReport",
+    "TickCaches",
     "build_channels",
     "plan_due",
     "queue_due",

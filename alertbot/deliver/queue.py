@@ -57,15 +57,15 @@ from sqlalchemy import Connection, Engine, text
 
 from alertbot import metrics
 from alertbot.config import Settings
-from alertbot.corpus import Corpus, load_corpus
+from alertbot.corpus import Corpus, CorpusCache, load_corpus
 from alertbot.deliver.collector import collector_paused
 from alertbot.deliver.indexed import IndexedMatches
 from alertbot.logs import get_logger
-from alertbot.match import CorpusStats, QueryError
+from alertbot.match import CorpusStats, IndexCache, QueryError
 from alertbot.model import Endpoint, Match, OutboxState, Paper, Subscriber
 from alertbot.readers import Learned, TickLearning, VocabularyCache
 from alertbot.schedule.due import LOOK_AT_LEAST_EVERY, due_digest_date, look_again_at
-from alertbot.store import outbox
+from alertbot.store import enqueue
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.candidates import Candidates, gather
 from alertbot.store.chosen import NO_MATCHES, Bare
@@ -137,6 +137,25 @@ def plan_due(
 
 
 @dataclass
+class TickCaches:
+    """What a dispatcher keeps from one tick to the next, each part kept while what it
+    was made from is unchanged: the recent corpus and its statistics (until a paper is
+    stored or the window moves a day), the learned ranking's vocabulary (until the
+    corpus changes) and each planning bucket's compiled profiles (until a profile in it
+    changes, or the bucket's due subscribers do). A daily tick then parses and compiles
+    only what readers edited since yesterday."""
+
+    vocabulary: VocabularyCache = field(default_factory=VocabularyCache)
+    corpus: CorpusCache = field(default_factory=CorpusCache)
+    indexes: dict[tuple[int, int], IndexCache[int]] = field(default_factory=dict)
+
+    def index(self, n_buckets: int, bucket: int) -> IndexCache[int]:
+        if any(n != n_buckets for n, _ in self.indexes):
+            self.indexes.clear()  # the buckets were cut again: the old ones never recur
+        return self.indexes.setdefault((n_buckets, bucket), IndexCache())
+
+
+@dataclass
 class QueueReport:
     """What one ``queue_due`` run did, and where its time went (seconds per phase)."""
 
@@ -164,16 +183,16 @@ def queue_due(
     now: datetime,
     window_days: int = NEW_ENDPOINT_WINDOW_DAYS,
     chunk: int = PLAN_CHUNK,
-    vocabulary: VocabularyCache | None = None,
+    caches: TickCaches | None = None,
 ) -> int:
     """Queue every digest due at ``now`` (see :func:`plan_due`); returns rows to send.
 
     Safe to run in several processes at once on PostgreSQL: they split the work by
     bucket (see the module docstring). ``chunk`` is the bucket size in subscribers.
-    ``vocabulary`` keeps the learned ranking's corpus vocabulary between ticks.
+    ``caches`` keeps what the next tick can reuse (:class:`TickCaches`).
     """
     return queue_report(
-        engine, settings, now=now, window_days=window_days, chunk=chunk, vocabulary=vocabulary
+        engine, settings, now=now, window_days=window_days, chunk=chunk, caches=caches
     ).queued
 
 
@@ -184,10 +203,11 @@ def queue_report(
     now: datetime,
     window_days: int = NEW_ENDPOINT_WINDOW_DAYS,
     chunk: int = PLAN_CHUNK,
-    vocabulary: VocabularyCache | None = None,
+    caches: TickCaches | None = None,
 ) -> QueueReport:
     """:func:`queue_due`, reporting the work done and the time of each phase."""
     report = QueueReport()
+    caches = caches or TickCaches()
     with report.phase("due"):
         looked = to_look_at(engine, now=now)
     if not looked:
@@ -213,16 +233,16 @@ def queue_report(
             if due:
                 if corpus is None or learning is None:
                     with report.phase("corpus"):
-                        corpus = load_corpus(engine, now=now, days=settings.match.corpus_days)
+                        corpus = caches.corpus.get(engine, now=now, days=settings.match.corpus_days)
                     learning = TickLearning(
-                        settings, now=now, corpus=corpus.papers, cache=vocabulary
+                        settings, now=now, corpus=corpus.papers, cache=caches.vocabulary
                     )
                 plans = _plan(
                     conn, settings, due, corpus.stats, learning, report,
-                    now=now, window_days=window_days,
+                    now=now, window_days=window_days, index=caches.index(n_buckets, bucket),
                 )  # fmt: skip
                 with report.phase("insert"):
-                    added = outbox.insert_many(conn, [_row(p) for p in plans], now=now)
+                    added = enqueue.insert_many(conn, [_row(p) for p in plans], now=now)
             with report.phase("insert"):
                 look_again(conn, again)
         report.looked_at += len(mine)
@@ -231,8 +251,8 @@ def queue_report(
     return report
 
 
-def _row(plan: Planned) -> outbox.NewRow:
-    return outbox.NewRow(
+def _row(plan: Planned) -> enqueue.NewRow:
+    return enqueue.NewRow(
         subscriber_id=plan.subscriber.id,
         endpoint_id=plan.endpoint.id,
         digest_date=plan.digest_date,
@@ -352,6 +372,7 @@ def _plan(
     *,
     now: datetime,
     window_days: int,
+    index: IndexCache[int] | None = None,
 ) -> list[Planned]:
     with report.phase("candidates"):
         candidates = gather(conn, [d.endpoint.id for d in due], now=now, window_days=window_days)
@@ -359,7 +380,7 @@ def _plan(
     with report.phase("match"):
         # One matching pass for the whole bucket rather than one per endpoint.
         profiles = {d.subscriber.id: d.subscriber.profile for d in due}
-        matches = IndexedMatches(profiles, papers.values(), stats)
+        matches = IndexedMatches(profiles, papers.values(), stats, index)
     with report.phase("learn"):
         # One grouped query says who has enough feedback; only those are trained.
         learned = learning.for_readers(conn, (d.subscriber for d in due), papers)

@@ -36,7 +36,6 @@ from alertbot import deliver, metrics, pipeline
 from alertbot.config import Settings, SourceConfig
 from alertbot.logs import get_logger
 from alertbot.model import EndpointKind
-from alertbot.readers import VocabularyCache
 from alertbot.schedule.health import HealthState
 from alertbot.schedule.triggers import parse_schedule
 from alertbot.store import fetches
@@ -105,8 +104,9 @@ class Jobs:
         # Set once the start-up fetch is over; the dispatcher waits for it.
         self.fetched_on_start = threading.Event()
         self.scheduler: BackgroundScheduler | None = None
-        # The learned ranking's corpus vocabulary, refitted only when the corpus changes.
-        self.vocabulary = VocabularyCache()
+        # What one tick can hand the next: the corpus, the learned ranking's vocabulary
+        # and the compiled profiles, each rebuilt only when what it came from changes.
+        self.tick_caches = deliver.TickCaches()
 
     def fetch(self, only: str | None = None) -> None:
         """Fetch one source (or all): a failing source is logged, never raised."""
@@ -147,7 +147,7 @@ class Jobs:
         try:
             if queue:
                 queued = deliver.queue_due(
-                    self.engine, self.settings, now=self.now(), vocabulary=self.vocabulary
+                    self.engine, self.settings, now=self.now(), caches=self.tick_caches
                 )
                 metrics.digests_queued.inc(queued)
                 if queued:

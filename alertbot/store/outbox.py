@@ -1,7 +1,8 @@
 """The outbox: one row per (endpoint, local digest date), the delivery ledger.
 
 The unique key (``uq_outbox_endpoint_date``) makes queueing idempotent: a digest can
-never be queued twice, however many dispatchers run. States (the table from a failed
+never be queued twice, however many dispatchers run (rows are queued by
+:mod:`alertbot.store.enqueue`). States (the table from a failed
 attempt's outcome to the next state is ``alertbot.deliver.outcome.HANDLING``)::
 
     pending -> sending -> sent                 delivered; its papers are marked delivered
@@ -136,130 +137,6 @@ def row_from(r: Any) -> OutboxRow:
         rest_json=r.rest,
         learning_json=r.learning,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class NewRow:
-    """A digest to queue: what :func:`insert_many` writes for one (endpoint, date).
-
-    The papers chosen, best first (their ids are the row's ``paper_ids``), are either
-    ``bare`` (a keyword-ranked digest) or explained ``matches`` (one the learned ranking
-    or ``like:`` interests ordered); ``rest`` the ones beyond the cap, bare, for the
-    digest's web page.
-    """
-
-    subscriber_id: int
-    endpoint_id: int
-    digest_date: date
-    state: OutboxState
-    matches: Sequence[Match] = ()
-    more: int = 0
-    last_error: str | None = None
-    rest: chosen.Bare | None = None
-    learning: learned.RowLearning | None = None  # None: in keyword order
-    bare: chosen.Bare | None = None
-
-    @property
-    def paper_ids(self) -> list[str]:
-        if self.bare:
-            return list(self.bare.paper_ids)
-        return [m.paper_id for m in self.matches]
-
-    def matches_column(self, encoder: chosen.MatchEncoder) -> str | None:
-        if self.bare:
-            return self.bare.encode_matches()
-        return encoder.encode(self.matches) if self.matches else None
-
-
-INSERT_CHUNK = 2000  # rows per INSERT statement and transaction
-
-
-def insert_many(db: Db, rows: Sequence[NewRow], *, now: datetime) -> set[tuple[int, date]]:
-    """Queue digests in multi-row statements; returns the (endpoint, date) pairs added.
-
-    A pair already in the outbox is skipped (another dispatcher won it). Each endpoint's
-    ``last_digest_date`` moves forward in the same transaction, so the due selection
-    (:mod:`alertbot.store.due`) never sees a queued date as due.
-    """
-    added: set[tuple[int, date]] = set()
-    encoder = chosen.MatchEncoder()  # one for all the rows: readers share matches
-    for start in range(0, len(rows), INSERT_CHUNK):
-        part = rows[start : start + INSERT_CHUNK]
-        values = [
-            {
-                "subscriber_id": r.subscriber_id,
-                "endpoint_id": r.endpoint_id,
-                "digest_date": r.digest_date,
-                "state": r.state,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-                "paper_ids": r.paper_ids,
-                "more": r.more,
-                "last_error": r.last_error,
-                "matches": r.matches_column(encoder),
-                "rest": r.rest.encode() if r.rest else None,
-                "learning": learned.encode(r.learning),
-            }
-            for r in part
-        ]
-        with transaction(db) as conn:
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-            # One statement with many parameter sets: SQLAlchemy sends it as multi-row
-            # INSERTs ("insertmanyvalues", as many rows as the driver's parameter limit
-            # allows per statement) and RETURNING says which rows were really added.
-            stmt = (
-                dialect.insert(outbox)
-                .on_conflict_do_nothing()
-                .returning(outbox.c.endpoint_id, outbox.c.digest_date)
-            )
-            new = {(r.endpoint_id, r.digest_date) for r in conn.execute(stmt, values)}
-            _advance_last_dates(conn, new)
-        added |= new
-    return added
-
-
-def _advance_last_dates(conn: Connection, added: Iterable[tuple[int, date]]) -> None:
-    by_date: dict[date, list[int]] = {}
-    for endpoint_id, day in added:
-        by_date.setdefault(day, []).append(endpoint_id)
-    for day, ids in by_date.items():
-        conn.execute(
-            update(endpoints)
-            .where(
-                endpoints.c.id.in_(ids),
-                (endpoints.c.last_digest_date.is_(None)) | (endpoints.c.last_digest_date < day),
-            )
-            .values(last_digest_date=day)
-        )
-
-
-def insert(
-    db: Db,
-    *,
-    subscriber_id: int,
-    endpoint_id: int,
-    digest_date: date,
-    paper_ids: Sequence[str],
-    more: int,
-    state: OutboxState,
-    now: datetime,
-    last_error: str | None = None,
-    matches: Sequence[Match] | None = None,
-    rest: chosen.Bare | None = None,
-) -> bool:
-    """Queue one digest; False if that (endpoint, date) is already in the outbox.
-
-    ``matches`` (one per paper, in order) are stored for sending; without them the
-    papers are sent bare, as a row queued before stored matches would be. ``rest``: the
-    matches beyond the cap (for the web page).
-    """
-    if matches is None:
-        matches = [Match(pid, 0.0, ()) for pid in paper_ids]
-    elif [m.paper_id for m in matches] != list(paper_ids):
-        raise ValueError("matches must be the row's papers, in order")
-    row = NewRow(subscriber_id, endpoint_id, digest_date, state, matches, more, last_error, rest)
-    return bool(insert_many(db, [row], now=now))
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,13 +13,12 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from alertbot.corpus import load_corpus
-from alertbot.deliver import queue_due, send_due
+from alertbot.deliver import TickCaches, queue_due, send_due
 from alertbot.deliver.queue import queue_report
 from alertbot.deliver.worker import suggestion_link
 from alertbot.digest import build_digest
 from alertbot.model import EndpointKind, Paper, Profile, Subscriber
 from alertbot.readers import (
-    VocabularyCache,
     corpus_vocabulary,
     learn_params,
     load_reader,
@@ -143,10 +142,10 @@ def test_it_is_deterministic_for_fixed_feedback(
     ada = _reader(engine, subscribe, "ada", cap=8)
     _judge(engine, ada, papers)
     settings = make_settings(tmp_path)
-    cache = VocabularyCache()
+    caches = TickCaches()
     seen = []
     for _ in range(3):
-        queue_due(engine, settings, now=NOW, vocabulary=cache)
+        queue_due(engine, settings, now=NOW, caches=caches)
         seen.append(_raw(engine)[ada.id])
         with engine.begin() as conn:
             conn.execute(outbox.delete())

@@ -19,7 +19,7 @@ from alertbot.render import Renderer
 from alertbot.samples import sample_dump_paths
 from alertbot.sources import load_papers
 from alertbot.store import deliveries
-from alertbot.store import outbox as rows
+from alertbot.store import enqueue as rows
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.schema import outbox
 from tests.helpers.delivery import NOW, make_papers, make_settings

@@ -15,7 +15,7 @@ from alertbot.deliver import queue_due
 from alertbot.metrics import REGISTRY
 from alertbot.model import EndpointKind, OutboxState, Paper, Profile
 from alertbot.store import deliveries
-from alertbot.store import outbox as rows
+from alertbot.store import enqueue as rows
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.candidates import candidate_papers, candidates_by_endpoint

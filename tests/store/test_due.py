@@ -11,7 +11,7 @@ from alertbot.deliver import queue_due
 from alertbot.model import Endpoint, EndpointKind, Frequency, OutboxState, Profile, Subscriber
 from alertbot.schedule.due import due_digest_date
 from alertbot.store import deliveries
-from alertbot.store import outbox as rows
+from alertbot.store import enqueue as rows
 from alertbot.store import subscribers as subs
 from alertbot.store.due import to_look_at
 from tests.helpers.delivery import make_settings

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 
 from alertbot.model import EndpointKind, Hit, Match, OutboxState
-from alertbot.store import deliveries, outbox
+from alertbot.store import chosen, deliveries, enqueue
 from alertbot.store import subscribers as subs
 from alertbot.store.due import to_look_at
 
@@ -43,9 +43,9 @@ def _inserts(engine: Engine) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-def _row(sid: int, eid: int, day: date = DAY, paper: str = "2611.00001") -> outbox.NewRow:
+def _row(sid: int, eid: int, day: date = DAY, paper: str = "2611.00001") -> enqueue.NewRow:
     hit = Hit("graph", "title", "graph", ((0, 5),))
-    return outbox.NewRow(
+    return enqueue.NewRow(
         sid, eid, day, OutboxState.PENDING, (Match(paper, 1.5, ("graph",), (hit,)),)
     )
 
@@ -55,7 +55,7 @@ def test_it_queues_thousands_of_digests_in_a_few_statements(engine: Engine) -> N
     pairs = _endpoints(engine, 50)
     rows = [_row(sid, eid, DAY - timedelta(days=d)) for sid, eid in pairs for d in range(50)]
     with _inserts(engine) as statements:
-        added = outbox.insert_many(engine, rows, now=T0)
+        added = enqueue.insert_many(engine, rows, now=T0)
     assert len(added) == 2500
     assert len(statements) <= 6
     stored = deliveries.list_rows(engine, limit=5000)
@@ -67,8 +67,8 @@ def test_it_skips_digests_already_queued_and_says_which_it_added(engine: Engine)
     """The unique (endpoint, date) key: a second planner's rows for the same digests are
     dropped, its new ones kept, and the returned pairs are only those really added."""
     (a, b) = _endpoints(engine, 2)
-    assert outbox.insert_many(engine, [_row(*a)], now=T0) == {(a[1], DAY)}
-    again = outbox.insert_many(engine, [_row(*a, paper="other"), _row(*b)], now=T0)
+    assert enqueue.insert_many(engine, [_row(*a)], now=T0) == {(a[1], DAY)}
+    again = enqueue.insert_many(engine, [_row(*a, paper="other"), _row(*b)], now=T0)
     assert again == {(b[1], DAY)}
     (first,) = [r for r in deliveries.list_rows(engine) if r.endpoint_id == a[1]]
     assert first.paper_ids == ("2611.00001",)  # the first planner's digest stands
@@ -77,7 +77,34 @@ def test_it_skips_digests_already_queued_and_says_which_it_added(engine: Engine)
 def test_it_moves_each_endpoints_last_digest_date_forward_only(engine: Engine) -> None:
     """The endpoint's last queued date follows the newest row, never an older one."""
     ((sid, eid),) = _endpoints(engine, 1)
-    outbox.insert_many(engine, [_row(sid, eid, DAY)], now=T0)
-    outbox.insert_many(engine, [_row(sid, eid, DAY - timedelta(days=3))], now=T0)
+    enqueue.insert_many(engine, [_row(sid, eid, DAY)], now=T0)
+    enqueue.insert_many(engine, [_row(sid, eid, DAY - timedelta(days=3))], now=T0)
     (looked,) = to_look_at(engine, now=T0)
     assert looked.last_digest_date == DAY
+
+
+# Scores whose shortest repr is long, a tiny and a huge one, and text that needs escaping.
+AWKWARD_SCORES = [0.1 + 0.2, 2.718281828459045, 1e-300, 1.7976931348623157e308, 4.069111629722197]
+AWKWARD_TEXT = ('he said "graph"\\n', "Schrödinger – ü", "emoji \U0001f600", "\u2028 line")
+
+
+def test_it_stores_every_column_exactly_as_given(engine: Engine) -> None:
+    """What goes in comes back unchanged, on either database: a bare digest's scores bit
+    for bit, interests and ids needing escapes, the rest, an error text, the clock."""
+    ((sid, eid),) = _endpoints(engine, 1)
+    ids = [f"2611.0000{i}" for i in range(len(AWKWARD_SCORES))]
+    bare = chosen.Bare(AWKWARD_TEXT, ids, AWKWARD_SCORES)
+    rest = chosen.Bare(AWKWARD_TEXT, ['x"y'], [0.30000000000000004])
+    row = enqueue.NewRow(
+        sid, eid, DAY, OutboxState.EMPTY, more=1, last_error='no "match"', rest=rest, bare=bare
+    )
+    assert enqueue.insert_many(engine, [row], now=T0) == {(eid, DAY)}
+    (stored,) = deliveries.list_rows(engine)
+    assert stored.paper_ids == tuple(ids)
+    assert stored.matches_bare
+    assert stored.matches() == bare.matches()
+    assert [m.score for m in stored.matches()] == AWKWARD_SCORES
+    assert stored.rest() == rest.matches()
+    assert (stored.state, stored.more, stored.last_error) == (OutboxState.EMPTY, 1, 'no "match"')
+    assert (stored.created_at, stored.next_attempt_at, stored.attempts) == (T0, T0, 0)
+    assert stored.learning() is None

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from alertbot.links import archive_url, digest_url, signer_for
 from alertbot.model import Match, OutboxState
-from alertbot.store import archive, outbox
+from alertbot.store import archive, enqueue
 from alertbot.store import subscribers as store
 from alertbot.store.chosen import Bare
 from alertbot.tokens import Signer
@@ -147,7 +147,7 @@ def test_a_row_from_before_stored_matches_shows_its_papers(world: World) -> None
     sid = reader(world, "old", ("diffusion",), cap=3)
     (endpoint,) = store.get_subscriber(world.engine, sid).endpoints  # type: ignore[union-attr]
     ids = [p.id for p in stocked[:2]]
-    assert outbox.insert(
+    assert enqueue.insert(
         world.engine, subscriber_id=sid, endpoint_id=endpoint.id, digest_date=DAY,
         paper_ids=ids, more=5, state=OutboxState.SENT, now=world.clock(),
     )  # fmt: skip
@@ -167,7 +167,7 @@ def test_it_says_how_many_more_matched_than_it_kept(world: World) -> None:
     (endpoint,) = store.get_subscriber(world.engine, sid).endpoints  # type: ignore[union-attr]
     first = Match(stocked[0].id, 2.0, ("diffusion",))
     rest = Bare(("diffusion",), [p.id for p in stocked[1:]], [1.5, 1.2, 1.0])
-    assert outbox.insert(
+    assert enqueue.insert(
         world.engine, subscriber_id=sid, endpoint_id=endpoint.id, digest_date=DAY,
         paper_ids=[first.paper_id], more=1003, state=OutboxState.SENT, now=world.clock(),
         matches=[first], rest=rest,

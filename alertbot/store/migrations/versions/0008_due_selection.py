@@ -4,7 +4,7 @@
 send time; NULL, as every endpoint starts here: at the next tick), indexed, so the tick
 selects the endpoints whose time has come in SQL (:mod:`alertbot.store.due`).
 ``endpoints.last_digest_date`` is the latest digest date queued on the endpoint (what
-``max(outbox.digest_date)`` says; :func:`alertbot.store.outbox.insert_many` moves it in
+``max(outbox.digest_date)`` says; :func:`alertbot.store.enqueue.insert_many` moves it in
 the transaction that queues the row), so the rules need not group the whole outbox.
 
 ``delivered_papers.first_seen`` is when the delivered paper was first stored (it never

@@ -1,0 +1,178 @@
+"""Queueing digests: new outbox rows, thousands per statement.
+
+A tick queues a digest per due endpoint (100,000 at a time for a large deployment), so
+the rows go in as **one JSON document per few thousand rows**, unpacked by the database
+itself (SQLite's ``json_each``, PostgreSQL's ``json_to_recordset``) in one
+``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING``: Python builds one document
+with the C JSON encoder, and the database parses it in C. Measured in ``alertbot bench
+tick`` against SQLAlchemy's multi-row VALUES (``insertmanyvalues``, which runs every
+row's 13 parameters through their type processors): see the README's Benchmarks. The
+values common to every row (the clock) are ordinary parameters, so they are stored
+exactly as the rest of the store stores them.
+
+The unique key (``uq_outbox_endpoint_date``) makes queueing idempotent; ``RETURNING``
+says which rows this call really added, and each endpoint's ``last_digest_date`` moves
+forward in the same transaction, so the due selection (:mod:`alertbot.store.due`) never
+sees a queued date as due.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Date, Integer, bindparam, text, update
+
+from alertbot.model import Match, OutboxState
+from alertbot.store import chosen, learned
+from alertbot.store.db import Db, transaction
+from alertbot.store.schema import endpoints, outbox
+
+
+@dataclass(frozen=True, slots=True)
+class NewRow:
+    """A digest to queue: what :func:`insert_many` writes for one (endpoint, date).
+
+    The papers chosen, best first (their ids are the row's ``paper_ids``), are either
+    ``bare`` (a keyword-ranked digest) or explained ``matches`` (one the learned ranking
+    or ``like:`` interests ordered); ``rest`` the ones beyond the cap, bare, for the
+    digest's web page.
+    """
+
+    subscriber_id: int
+    endpoint_id: int
+    digest_date: date
+    state: OutboxState
+    matches: Sequence[Match] = ()
+    more: int = 0
+    last_error: str | None = None
+    rest: chosen.Bare | None = None
+    learning: learned.RowLearning | None = None  # None: in keyword order
+    bare: chosen.Bare | None = None
+
+    @property
+    def paper_ids(self) -> list[str]:
+        if self.bare:
+            return list(self.bare.paper_ids)
+        return [m.paper_id for m in self.matches]
+
+    def matches_column(self, encoder: chosen.MatchEncoder) -> str | None:
+        if self.bare:
+            return self.bare.encode_matches()
+        return encoder.encode(self.matches) if self.matches else None
+
+
+INSERT_CHUNK = 2000  # rows per statement
+
+# The per-row values travel as one JSON document, a row an array in this order (the
+# last three are JSON themselves, stored as their text); the clock is a parameter.
+# The two statements are one statement in two dialects.
+_SQLITE = """
+INSERT INTO outbox (subscriber_id, endpoint_id, digest_date, state, paper_ids, more,
+                    last_error, matches, rest, learning, attempts, next_attempt_at, created_at)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+       json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'),
+       json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'),
+       json_extract(value, '$[9]'), 0, :now, :now
+FROM json_each(:rows)
+WHERE true  -- else SQLite reads the ON CONFLICT below as part of the SELECT
+ON CONFLICT DO NOTHING
+RETURNING endpoint_id, digest_date
+"""
+# -> on json (not jsonb) gives the element's text as it was written: scores bit for bit.
+_POSTGRES = """
+INSERT INTO outbox (subscriber_id, endpoint_id, digest_date, state, paper_ids, more,
+                    last_error, matches, rest, learning, attempts, next_attempt_at, created_at)
+SELECT (v->>0)::int, (v->>1)::int, (v->>2)::date, v->>3, v->4, (v->>5)::int, v->>6,
+       nullif((v->7)::text, 'null'), nullif((v->8)::text, 'null'),
+       nullif((v->9)::text, 'null'), 0, :now, :now
+FROM json_array_elements(CAST(:rows AS json)) AS e(v)
+ON CONFLICT DO NOTHING
+RETURNING endpoint_id, digest_date
+"""
+_dumps = json.JSONEncoder(ensure_ascii=False).encode  # made once: json.dumps makes one a call
+
+
+def _statement(dialect: str) -> Any:
+    return (
+        text(_POSTGRES if dialect == "postgresql" else _SQLITE)
+        .bindparams(bindparam("now", type_=outbox.c.created_at.type))
+        .columns(endpoint_id=Integer, digest_date=Date)
+    )
+
+
+def _document(rows: Sequence[NewRow], encoder: chosen.MatchEncoder) -> str:
+    """The rows as one JSON array; the columns holding JSON go in as the text their
+    encoders wrote (nothing encoded twice)."""
+    out: list[str] = []
+    for r in rows:
+        matches = r.matches_column(encoder)
+        rest = r.rest.encode() if r.rest else None
+        learning = learned.encode(r.learning)
+        out.append(
+            f'[{r.subscriber_id},{r.endpoint_id},"{r.digest_date.isoformat()}",'
+            f'"{r.state.value}",{_dumps(r.paper_ids)},{r.more},{_dumps(r.last_error)},'
+            f"{matches or 'null'},{rest or 'null'},{learning or 'null'}]"
+        )
+    return "[" + ",".join(out) + "]"
+
+
+def insert_many(db: Db, rows: Sequence[NewRow], *, now: datetime) -> set[tuple[int, date]]:
+    """Queue digests, a few thousand per statement; returns the (endpoint, date) pairs
+    added. A pair already in the outbox is skipped (another dispatcher won it)."""
+    added: set[tuple[int, date]] = set()
+    encoder = chosen.MatchEncoder()  # one for all the rows: readers share matches
+    for start in range(0, len(rows), INSERT_CHUNK):
+        document = _document(rows[start : start + INSERT_CHUNK], encoder)
+        with transaction(db) as conn:
+            found = conn.execute(_statement(conn.dialect.name), {"rows": document, "now": now})
+            new = {(r.endpoint_id, r.digest_date) for r in found}
+            _advance_last_dates(conn, new)
+        added |= new
+    return added
+
+
+def _advance_last_dates(conn: Connection, added: Iterable[tuple[int, date]]) -> None:
+    by_date: dict[date, list[int]] = {}
+    for endpoint_id, day in added:
+        by_date.setdefault(day, []).append(endpoint_id)
+    for day, ids in by_date.items():
+        conn.execute(
+            update(endpoints)
+            .where(
+                endpoints.c.id.in_(ids),
+                (endpoints.c.last_digest_date.is_(None)) | (endpoints.c.last_digest_date < day),
+            )
+            .values(last_digest_date=day)
+        )
+
+
+def insert(
+    db: Db,
+    *,
+    subscriber_id: int,
+    endpoint_id: int,
+    digest_date: date,
+    paper_ids: Sequence[str],
+    more: int,
+    state: OutboxState,
+    now: datetime,
+    last_error: str | None = None,
+    matches: Sequence[Match] | None = None,
+    rest: chosen.Bare | None = None,
+) -> bool:
+    """Queue one digest; False if that (endpoint, date) is already in the outbox.
+
+    ``matches`` (one per paper, in order) are stored for sending; without them the
+    papers are sent bare, as a row queued before stored matches would be. ``rest``: the
+    matches beyond the cap (for the web page).
+    """
+    if matches is None:
+        matches = [Match(pid, 0.0, ()) for pid in paper_ids]
+    elif [m.paper_id for m in matches] != list(paper_ids):
+        raise ValueError("matches must be the row's papers, in order")
+    row = NewRow(subscriber_id, endpoint_id, digest_date, state, matches, more, last_error, rest)
+    return bool(insert_many(db, [row], now=now))
