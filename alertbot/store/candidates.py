@@ -42,7 +42,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, Connection, ScalarSelect, bindparam, func, select
 
 from alertbot.model import IN_FLIGHT, Endpoint, OutboxState, Paper, StoredPaper
-from alertbot.store.db import Db, transaction
+from alertbot.store.db import Db, among, transaction
 from alertbot.store.papers import chunks, get_papers, papers_first_seen_between
 from alertbot.store.schema import delivered_papers, endpoints, outbox
 from alertbot.store.types import UTCDateTime
@@ -213,7 +213,7 @@ def _last_sent(endpoint_id: ColumnElement[int]) -> ScalarSelect[datetime]:
 def _last_sent_cutoffs(conn: Connection, endpoint_ids: list[int]) -> dict[int, datetime]:
     rows = conn.execute(
         select(endpoints.c.id, _last_sent(endpoints.c.id).label("cutoff")).where(
-            endpoints.c.id.in_(endpoint_ids)
+            among(conn, endpoints.c.id, endpoint_ids)
         )
     )
     return {r.id: r.cutoff for r in rows if r.cutoff is not None}
@@ -247,7 +247,7 @@ def _delivered_since(
             (delivered_papers.c.endpoint_id == endpoints.c.id)
             & (delivered_papers.c.first_seen >= func.coalesce(_last_sent(endpoints.c.id), start)),
         )
-        .where(endpoints.c.id.in_(endpoint_ids))
+        .where(among(conn, endpoints.c.id, endpoint_ids))
     )
     return [(r.endpoint_id, r.paper_id) for r in rows]
 
@@ -262,7 +262,7 @@ def _outbox_papers(
 ) -> list[tuple[int, list[str] | None]]:
     """The paper ids of the endpoints' outbox rows in ``states`` (but row ``exclude``)."""
     query = select(outbox.c.endpoint_id, outbox.c.paper_ids).where(
-        outbox.c.endpoint_id.in_(endpoint_ids), outbox.c.state.in_(sorted(states))
+        among(conn, outbox.c.endpoint_id, endpoint_ids), outbox.c.state.in_(sorted(states))
     )
     if created_since is not None:
         query = query.where(outbox.c.created_at >= created_since)

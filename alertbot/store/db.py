@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Text,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -177,3 +190,19 @@ def _begin_immediate(conn: Connection, raw: sqlite3.Connection) -> None:
             pause = min(pause * 2, 0.002)
     finally:
         raw.execute(f"PRAGMA busy_timeout={int(timeout_ms):d}")
+
+
+def among(conn: Connection, column: ColumnElement[Any], values: Iterable[Any]) -> Any:
+    """``column IN (values)`` with the values as one parameter, however many: an array
+    on PostgreSQL (``= ANY``), a JSON array read by ``json_each`` on SQLite.
+
+    SQLAlchemy's expanding ``IN`` renders a placeholder per value; at the tens of
+    thousands of ids a dispatcher tick asks about, compiling them cost more than running
+    the statement (cProfile of ``alertbot bench tick`` at 100,000 readers: 3.4 s of 48),
+    and SQLite caps a statement at 32,766 parameters.
+    """
+    items = list(values)
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, items, type_=ARRAY(column.type)))
+    rows = func.json_each(bindparam(None, json.dumps(items), type_=Text)).table_valued("value")
+    return column.in_(select(rows.c.value))

@@ -30,10 +30,8 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, or_, select, update
 
-from alertbot.store.db import Db, transaction
+from alertbot.store.db import Db, among, transaction
 from alertbot.store.schema import endpoints
-
-_IDS_PER_UPDATE = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +71,9 @@ def look_again(conn: Connection, when: Mapping[int, datetime]) -> None:
     for endpoint_id, instant in when.items():
         by_instant[instant].append(endpoint_id)
     for instant, ids in by_instant.items():
-        for start in range(0, len(ids), _IDS_PER_UPDATE):
+        if ids:
             conn.execute(
                 update(endpoints)
-                .where(endpoints.c.id.in_(ids[start : start + _IDS_PER_UPDATE]))
+                .where(among(conn, endpoints.c.id, ids))
                 .values(next_due_at=instant)
             )

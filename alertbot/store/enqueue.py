@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Date, Integer, bindparam, text, update
 
 from alertbot.model import Match, OutboxState
 from alertbot.store import chosen, learned
-from alertbot.store.db import Db, transaction
+from alertbot.store.db import Db, among, transaction
 from alertbot.store.schema import endpoints, outbox
 
 
@@ -143,7 +143,7 @@ def _advance_last_dates(conn: Connection, added: Iterable[tuple[int, date]]) -> 
         conn.execute(
             update(endpoints)
             .where(
-                endpoints.c.id.in_(ids),
+                among(conn, endpoints.c.id, ids),
                 (endpoints.c.last_digest_date.is_(None)) | (endpoints.c.last_digest_date < day),
             )
             .values(last_digest_date=day)

@@ -17,14 +17,13 @@ from sqlalchemy import ColumnElement, Connection, Row, delete, func, insert, sel
 from sqlalchemy.exc import IntegrityError
 
 from alertbot.model import Endpoint, EndpointKind, Frequency, Profile, Subscriber
-from alertbot.store.db import Db, transaction
+from alertbot.store.db import Db, among, transaction
 from alertbot.store.schema import endpoints, feedback, profile_queries, subscribers
 
 INTEREST = "interest"
 EXCLUSION = "exclusion"
 
 
-_IDS_PER_QUERY = 5000
 # Changes that can make a digest due sooner: the dispatcher must look again at once.
 _SCHEDULE = frozenset({"timezone", "send_time", "frequency", "weekly_day", "active"})
 
@@ -74,14 +73,14 @@ def _load(conn: Connection, rows: Sequence[Row[Any]]) -> list[Subscriber]:
     queries: dict[int, dict[str, list[str]]] = defaultdict(lambda: {INTEREST: [], EXCLUSION: []})
     for sid, kind, query in conn.execute(
         select(profile_queries.c.subscriber_id, profile_queries.c.kind, profile_queries.c.query)
-        .where(profile_queries.c.subscriber_id.in_(ids))
+        .where(among(conn, profile_queries.c.subscriber_id, ids))
         .order_by(profile_queries.c.subscriber_id, profile_queries.c.position)
     ).all():
         queries[sid][kind].append(query)
     eps: dict[int, list[Endpoint]] = defaultdict(list)
     for e in conn.execute(
         select(*_ENDPOINT_COLUMNS)
-        .where(endpoints.c.subscriber_id.in_(ids))
+        .where(among(conn, endpoints.c.subscriber_id, ids))
         .order_by(endpoints.c.id)
     ).all():
         eps[e.subscriber_id].append(_endpoint(e))
@@ -223,14 +222,7 @@ def list_subscribers(
             query = query.where(subscribers.c.active.is_(True))
         if ids is None:
             return _load(conn, conn.execute(query).all())
-        # In parts: a dispatcher tick asks for tens of thousands, past SQLite's 32,766
-        # parameters per statement.
-        wanted = sorted(ids)
-        found: list[Subscriber] = []
-        for start in range(0, len(wanted), _IDS_PER_QUERY):
-            part = wanted[start : start + _IDS_PER_QUERY]
-            found.extend(_load(conn, conn.execute(query.where(subscribers.c.id.in_(part))).all()))
-        return found
+        return _load(conn, conn.execute(query.where(among(conn, subscribers.c.id, ids))).all())
 
 
 def count_subscribers(db: Db) -> int:
