@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from alertbot.digest import Ranker
 from alertbot.match import CorpusStats, IndexCache, MatchTable, QueryError, validate_profile
+from alertbot.match.evaluate import Doc, PaperKey
 from alertbot.model import Match, Paper, Profile, RankReason
 from alertbot.store.chosen import NO_MATCHES, Bare
 
@@ -44,6 +45,7 @@ class IndexedMatches:
         papers: Iterable[Paper],
         stats: CorpusStats,
         cache: IndexCache[int] | None = None,
+        docs: dict[PaperKey, Doc] | None = None,
     ) -> None:
         self.stats = stats
         self.errors: dict[int, QueryError] = {}
@@ -57,7 +59,7 @@ class IndexedMatches:
             # (their digests are planned dead with the reason) and index the rest. Many
             # subscribers share a profile, so each distinct one is parsed once here.
             index = cache.get(self._valid(profiles))
-        self.table: MatchTable[int] = index.table(union, stats)
+        self.table: MatchTable[int] = index.table(union, stats, docs)
         self._indexed = set(index.keys)
 
     def _valid(self, profiles: Mapping[int, Profile]) -> dict[int, Profile]:

@@ -62,6 +62,7 @@ from alertbot.deliver.collector import collector_paused
 from alertbot.deliver.indexed import IndexedMatches
 from alertbot.logs import get_logger
 from alertbot.match import CorpusStats, IndexCache, QueryError
+from alertbot.match.evaluate import Doc, PaperKey
 from alertbot.model import Endpoint, Match, OutboxState, Paper, Subscriber
 from alertbot.readers import Learned, TickLearning, VocabularyCache
 from alertbot.schedule.due import LOOK_AT_LEAST_EVERY, due_digest_date, look_again_at
@@ -214,6 +215,7 @@ def queue_report(
         return report
     corpus: Corpus | None = None
     learning: TickLearning | None = None
+    docs: dict[PaperKey, Doc] = {}  # the papers tokenised once for all the tick's buckets
     # From the number of subscribers, not of those due: every planner of this tick must
     # cut the same buckets, and the due set shrinks as planners commit.
     n_buckets = _buckets(subscriber_store.count_subscribers(engine), chunk)
@@ -240,6 +242,7 @@ def queue_report(
                 plans = _plan(
                     conn, settings, due, corpus.stats, learning, report,
                     now=now, window_days=window_days, index=caches.index(n_buckets, bucket),
+                    docs=docs,
                 )  # fmt: skip
                 with report.phase("insert"):
                     added = enqueue.insert_many(conn, [_row(p) for p in plans], now=now)
@@ -373,6 +376,7 @@ def _plan(
     now: datetime,
     window_days: int,
     index: IndexCache[int] | None = None,
+    docs: dict[PaperKey, Doc] | None = None,
 ) -> list[Planned]:
     with report.phase("candidates"):
         candidates = gather(conn, [d.endpoint.id for d in due], now=now, window_days=window_days)
@@ -380,7 +384,7 @@ def _plan(
     with report.phase("match"):
         # One matching pass for the whole bucket rather than one per endpoint.
         profiles = {d.subscriber.id: d.subscriber.profile for d in due}
-        matches = IndexedMatches(profiles, papers.values(), stats, index)
+        matches = IndexedMatches(profiles, papers.values(), stats, index, docs)
     with report.phase("learn"):
         # One grouped query says who has enough feedback; only those are trained.
         learned = learning.for_readers(conn, (d.subscriber for d in due), papers)

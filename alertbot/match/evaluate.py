@@ -135,7 +135,7 @@ class Doc:
         self.scored_with: CorpusStats | None = None
 
 
-_cache: dict[tuple[str, str, str, tuple[str, ...], tuple[str, ...]], Doc] = {}
+_cache: dict[PaperKey, Doc] = {}
 _CACHE_SIZE = 8192
 
 
@@ -144,7 +144,10 @@ def clear_doc_cache() -> None:
     _cache.clear()
 
 
-def paper_key(paper: Paper) -> tuple[str, str, str, tuple[str, ...], tuple[str, ...]]:
+PaperKey = tuple[str, str, str, tuple[str, ...], tuple[str, ...]]
+
+
+def paper_key(paper: Paper) -> PaperKey:
     # Paper holds a dict (extra), so it is not hashable; the key is its text.
     return (paper.id, paper.title, paper.abstract, paper.authors, paper.categories)
 

@@ -43,7 +43,7 @@ import numpy.typing as npt
 from alertbot.match.atoms import Conj, TooBig, Vocabulary, dnf, eval_int
 from alertbot.match.batch import atom_table, compile_lookup
 from alertbot.match.columns import prefixed, ptr_of, rank_order, reduce_rows, sequential_sums
-from alertbot.match.evaluate import Doc, Occurrence, fresh_doc, occurrences
+from alertbot.match.evaluate import Doc, Occurrence, PaperKey, fresh_doc, occurrences, paper_key
 from alertbot.match.profile import parse_labelled
 from alertbot.match.query import CATEGORY, Node, QueryError, atoms
 from alertbot.match.score import CorpusStats
@@ -195,8 +195,17 @@ class ProfileIndex(Generic[K]):
         """
         return self.table(papers, stats).as_dict()
 
-    def table(self, papers: Sequence[Paper], stats: CorpusStats) -> MatchTable[K]:
-        """Every profile's ranked matches among ``papers``, as columns."""
+    def table(
+        self,
+        papers: Sequence[Paper],
+        stats: CorpusStats,
+        docs: dict[PaperKey, Doc] | None = None,
+    ) -> MatchTable[K]:
+        """Every profile's ranked matches among ``papers``, as columns.
+
+        ``docs``: tokenised papers to reuse and add to (by ``paper_key``), for a caller
+        matching the same papers again (a tick's buckets share most of their papers).
+        """
         # No gc.disable() here (it paused the collector for the whole process, scheduler,
         # web and Slack threads alike): the columns are numpy arrays the collector never
         # scans, and the Python objects made per tick are a few per paper. Measured at
@@ -206,10 +215,10 @@ class ProfileIndex(Generic[K]):
         papers = list(papers)
         batches: list[list[tuple[I64, I64, F64]]] = []
         truth = Truth()
-        docs = [fresh_doc(p) for p in papers] if self.profiles else []
-        if docs:
+        tokenised = _tokenised(papers, docs) if self.profiles else []
+        if tokenised:
             for start in range(0, len(papers), BATCH):
-                batch = docs[start : start + BATCH]
+                batch = tokenised[start : start + BATCH]
                 batches.append(self._match_batch(batch, stats, start, truth))
         # Rank like match_profile: score desc, then published desc (undated last), then
         # id, then input order - the last three folded into one rank per paper.
@@ -237,7 +246,7 @@ class ProfileIndex(Generic[K]):
         empty = np.zeros(0, dtype=np.int64)
         paper = np.concatenate(ranked_paper) if ranked_paper else empty
         score = np.concatenate(ranked_score) if ranked_score else np.zeros(0)
-        return MatchTable(self, papers, docs, stats, ptr, paper, score, truth)
+        return MatchTable(self, papers, tokenised, stats, ptr, paper, score, truth)
 
     def _match_batch(
         self, docs: list[Doc], stats: CorpusStats, offset: int, truth: Truth
@@ -376,3 +385,16 @@ class ProfileIndex(Generic[K]):
         reached &= total >= self.min_score[lo:hi, None]
         prof, paper = np.nonzero(reached)
         return prof.astype(np.int64) + lo, paper.astype(np.int64), total[prof, paper]
+
+
+def _tokenised(papers: Sequence[Paper], docs: dict[PaperKey, Doc] | None) -> list[Doc]:
+    if docs is None:
+        return [fresh_doc(p) for p in papers]
+    out: list[Doc] = []
+    for p in papers:
+        key = paper_key(p)
+        doc = docs.get(key)
+        if doc is None:
+            doc = docs[key] = fresh_doc(p)
+        out.append(doc)
+    return out

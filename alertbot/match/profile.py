@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from alertbot.match.evaluate import Doc, HitPart, doc_for, explain, matches, paper_key
+from alertbot.match.evaluate import Doc, HitPart, PaperKey, doc_for, explain, matches, paper_key
 from alertbot.match.like import LIKE_EXCLUSION, is_like
 from alertbot.match.query import Query, QueryError, parse_query
 from alertbot.match.score import CorpusStats
@@ -123,7 +123,7 @@ class Explainer:
     def __init__(self, limit: int = 100_000) -> None:
         self.limit = limit
         self._queries: dict[str, Query | None] = {}
-        self._parts: dict[tuple[str, tuple[object, ...]], tuple[Hit, ...] | None] = {}
+        self._parts: dict[tuple[str, PaperKey], tuple[Hit, ...] | None] = {}
 
     def __call__(self, match: Match, paper: Paper) -> Match:
         names: list[str] = []
