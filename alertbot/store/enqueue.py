@@ -18,7 +18,6 @@ sees a queued date as due.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,6 +27,7 @@ from sqlalchemy import Connection, Date, Integer, bindparam, text, update
 
 from alertbot.model import Match, OutboxState
 from alertbot.store import chosen, learned
+from alertbot.store.chosen import dumps
 from alertbot.store.db import Db, among, transaction
 from alertbot.store.schema import endpoints, outbox
 
@@ -93,7 +93,6 @@ FROM json_array_elements(CAST(:rows AS json)) AS e(v)
 ON CONFLICT DO NOTHING
 RETURNING endpoint_id, digest_date
 """
-_dumps = json.JSONEncoder(ensure_ascii=False).encode  # made once: json.dumps makes one a call
 
 
 def _statement(dialect: str) -> Any:
@@ -114,7 +113,7 @@ def _document(rows: Sequence[NewRow], encoder: chosen.MatchEncoder) -> str:
         learning = learned.encode(r.learning)
         out.append(
             f'[{r.subscriber_id},{r.endpoint_id},"{r.digest_date.isoformat()}",'
-            f'"{r.state.value}",{_dumps(r.paper_ids)},{r.more},{_dumps(r.last_error)},'
+            f'"{r.state.value}",{dumps(r.paper_ids)},{r.more},{dumps(r.last_error)},'
             f"{matches or 'null'},{rest or 'null'},{learning or 'null'}]"
         )
     return "[" + ",".join(out) + "]"
