@@ -10,9 +10,9 @@ objects are acyclic and freed by reference counting when the bucket is done).
 The pause is process-wide, which is the point: a collection holds the interpreter lock
 for its whole pass, so with the collector on during a tick the web and Slack threads
 were stalled by those passes; paused, they run on and their own cyclic garbage (if any)
-waits until the tick is planned (seconds; at 100,000 due readers, tens of seconds). Nested or concurrent pauses (two
-planners in one process) count: the collector is back on when the last one ends, and
-left off if something else had turned it off before.
+waits until the tick is planned (seconds; at 100,000 due readers, tens of seconds).
+Nested or concurrent pauses (two planners in one process) count: the collector is back
+on when the last one ends, and left off if something else had turned it off before.
 """
 
 from __future__ import annotations

@@ -61,6 +61,7 @@ class IndexedMatches:
             index = cache.get(self._valid(profiles))
         self.table: MatchTable[int] = index.table(union, stats, docs)
         self._indexed = set(index.keys)
+        self._ids: npt.NDArray[np.object_] | None = None  # the table's paper ids, as objects
 
     def _valid(self, profiles: Mapping[int, Profile]) -> dict[int, Profile]:
         parses: dict[_Queries, QueryError | None] = {}
@@ -136,6 +137,62 @@ class IndexedMatches:
         rest_ids = [papers[j].id for j in table.paper[beyond].tolist()]
         more = len(rows) - len(shown)
         return self._bare(i, shown_ids, shown), self._bare(i, rest_ids, beyond), more
+
+    def chosen_since_many(
+        self,
+        wanted: Mapping[int, tuple[int, int]],
+        positions: npt.NDArray[np.int64],
+        keep: int = MAX_REST,
+    ) -> dict[int, tuple[Bare, Bare, int]]:
+        """:meth:`chosen_since` for many readers in one pass over the table's columns:
+        ``wanted`` maps a subscriber to its ``(start, cap)``. Exactly what one call per
+        reader returns, for those the index holds and that parse; the others are left
+        out (ask :meth:`chosen_since`, which says why)."""
+        table = self.table
+        n_profiles = len(table.ptr) - 1
+        start = np.full(n_profiles, np.iinfo(np.int64).max, dtype=np.int64)  # none allowed
+        cap = np.zeros(n_profiles, dtype=np.int64)
+        at: dict[int, int] = {}
+        for key, (first, most) in wanted.items():
+            if key in self._indexed and key not in self.errors:
+                i = at[key] = table.position(key)
+                start[i], cap[i] = first, max(most, 0)
+        counts = np.diff(table.ptr)
+        allowed = positions[table.paper] >= np.repeat(start, counts)
+        # Each allowed row's rank among its profile's allowed rows, in ranked order.
+        before = np.concatenate(([0], np.cumsum(allowed)))
+        total = before[table.ptr[1:]] - before[table.ptr[:-1]]
+        rank = before[1:] - 1 - np.repeat(before[table.ptr[:-1]], counts)
+        cap_row = np.repeat(cap, counts)
+        shown_rows = np.flatnonzero(allowed & (rank < cap_row))
+        rest_rows = np.flatnonzero(allowed & (rank >= cap_row) & (rank < cap_row + keep))
+        n_shown = np.minimum(total, cap)
+        n_rest = np.clip(total - cap, 0, max(keep, 0))
+        ids = self._paper_ids()
+        columns = (
+            (ids[table.paper[shown_rows]].tolist(), table.score[shown_rows].tolist(), n_shown),
+            (ids[table.paper[rest_rows]].tolist(), table.score[rest_rows].tolist(), n_rest),
+        )
+        ends = [np.cumsum(n).tolist() for _, _, n in columns]
+        out: dict[int, tuple[Bare, Bare, int]] = {}
+        profiles = table.index.profiles
+        for key, i in at.items():
+            parts: list[Bare] = []
+            for (pids, scores, n), end in zip(columns, ends, strict=True):
+                hi = end[i]
+                lo = hi - int(n[i])
+                parts.append(
+                    Bare(profiles[i].interests, pids[lo:hi], scores[lo:hi])
+                    if hi > lo
+                    else NO_MATCHES
+                )
+            out[key] = (parts[0], parts[1], int(total[i] - n_shown[i]))
+        return out
+
+    def _paper_ids(self) -> npt.NDArray[np.object_]:
+        if self._ids is None:
+            self._ids = np.array([p.id for p in self.table.papers], dtype=object)
+        return self._ids
 
     def _bare(self, i: int, ids: list[str], rows: list[int]) -> Bare:
         if not ids:

@@ -401,10 +401,25 @@ def _plan(
         positions = np.array(
             candidates.positions(p.id for p in matches.table.papers), dtype=np.int64
         )
+        # Readers in keyword order whose candidates are a plain suffix of the recent
+        # papers (nearly everyone) are chosen in one pass over the table's columns.
+        plain: dict[int, tuple[int, int]] = {}
+        seen: set[int] = set()
+        for d in due:
+            sid = d.subscriber.id
+            if sid in seen:  # a reader with two endpoints due: each is chosen on its own
+                plain.pop(sid, None)
+                continue
+            seen.add(sid)
+            start = candidates.plain_start(d.endpoint.id)
+            if start is not None and sid not in learned and sid not in liked:
+                plain[sid] = (start, d.subscriber.profile.max_papers)
+        chosen = matches.chosen_since_many(plain, positions)
         return [
             _plan_one(
                 settings, d, candidates, papers, matches, positions,
                 learned.get(d.subscriber.id), liked.get(d.subscriber.id),
+                chosen.get(d.subscriber.id),
             )
             for d in due
         ]  # fmt: skip
@@ -419,6 +434,7 @@ def _plan_one(
     positions: npt.NDArray[np.int64],
     learned: Learned | None = None,
     liked: Mapping[str, Match] | None = None,
+    chosen: tuple[Bare, Bare, int] | None = None,
 ) -> Planned:
     subscriber, endpoint, day = due.subscriber, due.endpoint, due.digest_date
     cap = max(subscriber.profile.max_papers, 0)
@@ -435,6 +451,8 @@ def _plan_one(
             )
             if learned is not None:
                 learning = RowLearning(tuple(reasons), learned.suggestions)
+        elif chosen is not None:
+            bare, rest, more = chosen
         elif start is not None:
             bare, rest, more = matches.chosen_since(subscriber.id, positions, start, cap)
         else:
