@@ -421,6 +421,10 @@ def bench_tick(
         float,
         typer.Option(min=0.0, max=1.0, help="Share of readers whose digests learning orders."),
     ] = 0.0,
+    planners: Annotated[
+        int,
+        typer.Option(min=1, help="Planner processes ticking together (they share the buckets)."),
+    ] = 1,
 ) -> None:
     """One dispatcher tick for N due subscribers, the idle tick, and where the time goes.
 
@@ -432,6 +436,8 @@ def bench_tick(
     one transaction per digest on a sample, extrapolated.
     --feedback 0.1 gives a tenth of the readers 10 useful and 10 not useful verdicts on
     yesterday's papers, so the tick trains and applies their learned ranking.
+    --planners 2 runs two planner processes on the same store at once, as two
+    dispatchers on one PostgreSQL would (on SQLite they take turns).
     """
     from alertbot.bench.tick import run_bench
 
@@ -445,6 +451,7 @@ def bench_tick(
             runs=runs,
             workload=workload,
             feedback=feedback,
+            planners=planners,
         )
         table = Table("measure", "value")
         for measure, value in result.rows():
