@@ -70,7 +70,7 @@ from alertbot.store import enqueue
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.candidates import Candidates, gather
 from alertbot.store.chosen import NO_MATCHES, Bare
-from alertbot.store.due import Looked, look_again, to_look_at
+from alertbot.store.due import Looked, due_buckets, look_again, to_look_at
 from alertbot.store.learned import RowLearning
 
 log = get_logger(__name__)
@@ -210,20 +210,20 @@ def queue_report(
     report = QueueReport()
     caches = caches or TickCaches()
     with report.phase("due"):
-        looked = to_look_at(engine, now=now)
-    if not looked:
+        # From the number of subscribers, not of those due: every planner of this tick
+        # must cut the same buckets, and the due set shrinks as planners commit.
+        n_buckets = _buckets(subscriber_store.count_subscribers(engine), chunk)
+        buckets = due_buckets(engine, now=now, n_buckets=n_buckets)
+    if not buckets:
         return report
     corpus: Corpus | None = None
     learning: TickLearning | None = None
     docs: dict[PaperKey, Doc] = {}  # the papers tokenised once for all the tick's buckets
-    # From the number of subscribers, not of those due: every planner of this tick must
-    # cut the same buckets, and the due set shrinks as planners commit.
-    n_buckets = _buckets(subscriber_store.count_subscribers(engine), chunk)
     # The collector is paused for the whole tick, not per bucket: re-enabled between
     # buckets, it ran a full pass over the kept indexes after each (2.8 s of a 100,000-
     # reader tick, cProfile), and what a bucket leaves is freed by reference counting.
     with collector_paused():
-        for bucket in sorted({lk.subscriber_id % n_buckets for lk in looked}):
+        for bucket in sorted(buckets):
             with engine.begin() as conn:
                 if not _take(conn, n_buckets, bucket):
                     log.debug("bucket taken by another planner", bucket=bucket, buckets=n_buckets)

@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Connection, or_, select, update
 
@@ -43,16 +44,29 @@ class Looked:
     last_digest_date: date | None
 
 
+def _has_come(now: datetime) -> Any:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return or_(endpoints.c.next_due_at.is_(None), endpoints.c.next_due_at <= now)
+
+
+def due_buckets(db: Db, *, now: datetime, n_buckets: int) -> set[int]:
+    """The planning buckets (subscriber id modulo ``n_buckets``) with an endpoint to look
+    at ``now``: at most ``n_buckets`` values read, where :func:`to_look_at` reads a row
+    per endpoint (a tick reads those per bucket, under the bucket's lock)."""
+    query = select(endpoints.c.subscriber_id % max(n_buckets, 1)).where(_has_come(now)).distinct()
+    with transaction(db) as conn:
+        return {int(k) for (k,) in conn.execute(query)}
+
+
 def to_look_at(db: Db, *, now: datetime, bucket: tuple[int, int] | None = None) -> list[Looked]:
     """The endpoints to look at ``now``, by subscriber then endpoint id.
 
     ``bucket=(k, n)`` keeps the subscribers whose id is ``k`` modulo ``n`` (a planning
     bucket, see :mod:`alertbot.deliver.queue`).
     """
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
     query = select(endpoints.c.subscriber_id, endpoints.c.id, endpoints.c.last_digest_date).where(
-        or_(endpoints.c.next_due_at.is_(None), endpoints.c.next_due_at <= now)
+        _has_come(now)
     )
     if bucket is not None and bucket[1] > 1:
         query = query.where(endpoints.c.subscriber_id % bucket[1] == bucket[0])

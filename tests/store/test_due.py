@@ -13,7 +13,7 @@ from alertbot.schedule.due import due_digest_date
 from alertbot.store import deliveries
 from alertbot.store import enqueue as rows
 from alertbot.store import subscribers as subs
-from alertbot.store.due import to_look_at
+from alertbot.store.due import due_buckets, to_look_at
 from tests.helpers.delivery import make_settings
 
 START = datetime(2026, 3, 27, 0, 0, tzinfo=UTC)  # Paris springs forward on the 29th
@@ -146,3 +146,19 @@ def test_a_new_endpoint_is_looked_at_at_the_next_tick(tmp_path: Path, engine: En
     queue_due(engine, settings, now=noon)
     assert _queued(engine) == {(first.id, noon.date()), (second.id, noon.date())}
     assert _subscriber(engine, first).endpoints[1].id == second.id
+
+
+def test_the_due_buckets_are_those_of_the_endpoints_to_look_at(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """Which planning buckets have work is what to_look_at says, bucket by bucket; after
+    a tick has handled everything, no bucket has."""
+    for n in range(7):
+        _add(engine, f"r{n}", "UTC", time(6, 0))
+    now = START + timedelta(hours=7)
+    for n_buckets in (1, 2, 4, 8):
+        expected = {lk.subscriber_id % n_buckets for lk in to_look_at(engine, now=now)}
+        assert due_buckets(engine, now=now, n_buckets=n_buckets) == expected
+    assert len(expected) > 1
+    queue_due(engine, make_settings(tmp_path), now=now)
+    assert due_buckets(engine, now=now, n_buckets=4) == set()
