@@ -8,7 +8,8 @@ and the exactly-once rules, ``email.py`` for what an SMTP failure means.
 from alertbot.deliver.base import Channel, DeliveryError, Rendered
 from alertbot.deliver.channels import build_channels, unsubscribe_url_builder
 from alertbot.deliver.outcome import Outcome
-from alertbot.deliver.queue import Planned, TickCaches, plan_due, queue_due
+from alertbot.deliver.plan import Planned
+from alertbot.deliver.queue import TickCaches, plan_due, queue_due
 from alertbot.deliver.worker import Delivery, SendReport, send_due
 
 __all__ = [
