@@ -7,13 +7,13 @@ CPU per digest. So the frame is rendered and inlined once per *shape* (which par
 present: the papers, the "and N more" line, the web links, the learned note, how many
 suggestions, and the paper count the lead line spells out), with a random stand-in for
 each string, and each digest's strings replace the stand-ins, escaped as the inliner's
-serialiser escapes them:
-in text ``&``, ``<``, ``>`` and no-break space; in a (double-quoted) attribute ``&``, ``"``
-and no-break space. Characters the HTML parser itself would change (CR, NUL) or could
-not encode (lone surrogates) take the per-digest path, as does a frame template of the
-reader's own (``templates_dir``), which may use a string in ways a stand-in cannot
-follow. ``tests/render/test_email_frame.py`` holds the result byte for byte to
-inlining each digest's frame on its own.
+serialiser escapes them: in text ``&``, ``<``, ``>`` and no-break space; in a
+(double-quoted) attribute ``&``, ``"`` and no-break space. Characters the HTML parser
+itself would change (CR, NUL) or could not encode (lone surrogates), and a string that
+is already markup (``Markup``, inserted unescaped), take the per-digest path, as does a
+frame template of the reader's own (``templates_dir``), which may use a string in ways
+a stand-in cannot follow. ``tests/render/test_email_frame.py`` holds the result byte
+for byte to inlining each digest's frame on its own.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class FrameCache:
         for i, s in enumerate(suggestions):
             values[f"s{i}_text"], values[f"s{i}_url"] = s["text"], s["url"]
         if not self._shared or any(
-            not isinstance(v, str) or _UNSAFE.search(v) for v in values.values()
+            type(v) is not str or _UNSAFE.search(v) for v in values.values()
         ):
             return self._inline(self._frame(base, papers=papers, more=more, more_hint=more_hint))
         key = (links is None, papers, more, base["total"], base["learned_note"], len(suggestions))
