@@ -36,7 +36,6 @@ wrong, and the digests should go out once the password is fixed rather than be d
 
 from __future__ import annotations
 
-import re
 import smtplib
 import socket
 import ssl
@@ -61,7 +60,6 @@ log = get_logger(__name__)
 # turns an unbreakable header value, such as List-Unsubscribe's URL with its long token,
 # into RFC 2047 encoded words, which mail clients do not decode in that header.
 HEADER_POLICY = SMTP_POLICY.clone(max_line_length=998)
-_LEADING_DOT = re.compile(rb"(?m)^\.")
 _CRLF = b"\r\n"
 # Replies that mean our login is missing or refused, whatever the stage.
 _AUTH_REFUSED = frozenset({530, 535})
@@ -178,6 +176,9 @@ class EmailChannel:
         self._connect = connect
         self._smtp: smtplib.SMTP | None = None
         self._sender = parseaddr(settings.from_address)[1]
+        # MAIL FROM's argument, quoted once: smtplib's mail() parses the address again
+        # for every message.
+        self._mail_from_arg = f"FROM:{smtplib.quoteaddr(self._sender)}"
         self.connections_opened = 0
         self.messages_sent = 0
         self.bytes_sent = 0
@@ -259,7 +260,7 @@ class EmailChannel:
         reused = self._smtp is not None
         smtp = self._connection()
         try:
-            code, reply = smtp.mail(self._sender, self._mail_options(smtp))
+            code, reply = self._mail(smtp)
         except smtplib.SMTPServerDisconnected:
             if not reused:
                 raise
@@ -269,22 +270,24 @@ class EmailChannel:
             log.info("smtp connection lost, reconnecting", host=self.settings.host)
             self.close()
             smtp = self._connection()
-            code, reply = smtp.mail(self._sender, self._mail_options(smtp))
+            code, reply = self._mail(smtp)
         if code != 250:
             self._refused("MAIL", code, reply)
         return smtp
 
-    def _mail_options(self, smtp: smtplib.SMTP) -> list[str]:
-        # Declared whenever the relay supports it: BODY=8BITMIME allows 8bit parts and
-        # is harmless for a message that turns out to be 7-bit.
-        return ["BODY=8BITMIME"] if self._eight_bit(smtp) else []
+    def _mail(self, smtp: smtplib.SMTP) -> tuple[int, bytes]:
+        # What smtplib's mail() sends. BODY=8BITMIME is declared whenever the relay
+        # supports it: it allows 8bit parts and is harmless for a 7-bit message.
+        options = " BODY=8BITMIME" if self._eight_bit(smtp) else ""
+        smtp.putcmd("mail", self._mail_from_arg + options)
+        return smtp.getreply()
 
     def _data(self, smtp: smtplib.SMTP, data: bytes, hand_over: HandOver) -> None:
         smtp.putcmd("data")
         code, reply = smtp.getreply()
         if code != 354:
             self._refused("DATA", code, reply)
-        payload = _LEADING_DOT.sub(b"..", data)
+        payload = dot_stuffed(data)
         if not payload.endswith(_CRLF):
             payload += _CRLF
         smtp.send(payload)
@@ -345,6 +348,14 @@ class EmailChannel:
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             smtp.close()
+
+
+def dot_stuffed(data: bytes) -> bytes:
+    """``data`` with each line that starts with a dot given a second one (RFC 5321
+    4.5.2), so no line of the message reads as DATA's end. A replace, not a multi-line
+    regex: on a 30 kB digest the regex took ten times as long."""
+    stuffed = data.replace(b"\n.", b"\n..")
+    return b"." + stuffed if stuffed.startswith(b".") else stuffed
 
 
 def reply_outcome(code: int) -> Outcome:

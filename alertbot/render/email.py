@@ -14,7 +14,8 @@ every digest that shows it with the same match (readers who share an interest sh
 its highlights), so ``email/paper.html`` and ``email/paper.txt`` render one paper, its
 HTML already CSS-inlined as a fragment, and the renderer keeps them; a digest is its
 frame (``email/body.html``, inlined on its own, small) with the papers' blocks put in
-place. The result is byte for byte what inlining the whole document gives (CSS rules
+place. The frame itself is inlined once per shape, the reader's strings put in after
+(``frame.py``). The result is byte for byte what inlining the whole document gives (CSS rules
 apply per element; the frame's ``@media`` block stays in its ``<style>``). Rendering
 and inlining a paper once instead of once per reader is what lets a worker send about a
 thousand digests a second (``alertbot bench deliver``).
@@ -41,6 +42,7 @@ from alertbot.model import (
     Suggestion,
 )
 from alertbot.render import slack as render_slack
+from alertbot.render.frame import FrameCache
 from alertbot.render.parts import (
     LEARNED_NOTE,
     DigestLinks,
@@ -112,6 +114,15 @@ class Renderer:
         self._css = self.env.get_template("email/style.css").render()
         # keep_at_rules: the dark-mode @media block cannot be inlined, it stays in <style>.
         self._inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+        # A frame template of the reader's own is inlined per digest (see frame.py).
+        bundled = find_templates().resolve()
+        frame_file = Path(self._html.filename or "").resolve()
+        self._frames = FrameCache(
+            self._html,
+            lambda page: str(self._inliner.inline(page)),
+            PAPERS_MARK,
+            shared=frame_file.is_relative_to(bundled),
+        )
         self._papers: dict[tuple[Any, ...], _Block] = {}
         # Stand-ins for a reader's feedback links in a shared block: random, so no text
         # of a paper can look like one.
@@ -206,15 +217,11 @@ class Renderer:
         return SlackMessage(text=text, blocks=blocks)
 
     def _render_html(self, base: dict[str, Any], blocks: list[_Block], more: int) -> str:
-        # The frame is inlined on its own (a placeholder where the papers go), then the
-        # papers' blocks, inlined once each, take the placeholder's place.
-        frame = self._html.render(
-            base,
-            papers=[Markup(PAPERS_MARK)] if blocks else [],  # noqa: S704 - a constant
-            more=more,
-            more_hint=more_hint(more, slack=False, linked=base["links"] is not None),
-        )
-        inlined = str(self._inliner.inline(frame))
+        # The frame is inlined on its own (a placeholder where the papers go; once per
+        # shape, frame.py), then the papers' blocks, inlined once each, take the
+        # placeholder's place.
+        hint = more_hint(more, slack=False, linked=base["links"] is not None)
+        inlined = self._frames.render(base, papers=bool(blocks), more=more, more_hint=hint)
         return inlined.replace(PAPERS_MARK, "".join(b.html for b in blocks), 1)
 
     def _context(self, digest: Digest, unsubscribe_url: str) -> dict[str, Any]:

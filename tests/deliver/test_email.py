@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from alertbot.config import Settings
 from alertbot.deliver import SendReport, build_channels, queue_due, send_due
-from alertbot.deliver.email import EmailChannel
+from alertbot.deliver.email import EmailChannel, dot_stuffed
 from alertbot.model import Paper
 from alertbot.store import deliveries
 from alertbot.store.deliveries import delivered_paper_ids
@@ -229,3 +229,37 @@ def test_it_carries_hostile_and_non_latin_text_safely_to_the_inbox(
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
     assert len(html.encode()) < 100_000
+
+
+@pytest.mark.parametrize(
+    ("data", "stuffed"),
+    [
+        (b"a\r\n.b\r\n", b"a\r\n..b\r\n"),
+        (b".first\r\n", b"..first\r\n"),
+        (b"a\r\n.\r\nb\r\n", b"a\r\n..\r\nb\r\n"),
+        (b"a\r\n..two\r\n", b"a\r\n...two\r\n"),
+        (b"a.b\r\nc .d\r\n", b"a.b\r\nc .d\r\n"),
+    ],
+)
+def test_it_doubles_the_dot_that_starts_a_line(data: bytes, stuffed: bytes) -> None:
+    """Every line starting with a dot, the first included, gets a second one; a dot
+    elsewhere in a line is left alone."""
+    assert dot_stuffed(data) == stuffed
+
+
+def test_a_body_with_lines_of_dots_arrives_unchanged(tmp_path: Path) -> None:
+    """A line that is a lone dot (DATA's end) or starts with dots reaches the server as
+    written, from the configured sender, and the message after it is not swallowed."""
+    body = "before\r\n.\r\n..two\r\n.after\r\n"
+    data = f"Subject: dots\r\nFrom: digest@alertbot.example.org\r\n\r\n{body}".encode()
+    with smtp_server() as sink:
+        channel = EmailChannel(settings_for(tmp_path, sink).smtp)
+        channel.send_bytes("reader@example.org", data)
+        channel.send_bytes("other@example.org", data)
+        channel.close()
+        first, second = sink.wait_for(2)
+    assert first.get_payload() == second.get_payload() == body
+    assert sink.envelopes == [
+        ("digest@alertbot.example.org", ["reader@example.org"]),
+        ("digest@alertbot.example.org", ["other@example.org"]),
+    ]
