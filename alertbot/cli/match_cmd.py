@@ -232,8 +232,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             int | None,
             typer.Option(
                 min=1,
-                help="Profiles the naive reference checks [default: 1,000; past 1,000 "
-                "papers fewer (at least 100), about 1,000,000 profile x paper pairs].",
+                help="Profiles the naive reference checks (default 1,000; past 1,000 papers "
+                "fewer, about 1,000,000 profile x paper pairs, at least 100).",
                 show_default=False,
             ),
         ] = None,
