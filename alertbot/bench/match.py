@@ -185,6 +185,8 @@ class BenchResult:
     naive_seconds: float
     identical: bool
     peak_rss_mb: float  # the process's peak once alertbot has matched (workload included)
+    rss_before_mb: float  # resident before the match: the workload, the generators' arenas
+    peak_reset: bool  # the peak is the match's own (else the process's so far)
     engines: list[EngineRun]
     agreements: list[Agreement]
 
@@ -206,7 +208,25 @@ class BenchResult:
 
 
 def _peak_rss_mb() -> float:
+    try:  # the high-water mark since _reset_peak, where Linux keeps one
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0  # KiB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def _reset_peak() -> bool:
+    """Start the high-water mark again from what is resident now (Linux 4.0+), so a
+    second workload's peak is its own, not the first one's engines'."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
 
 
 ENGINES: dict[str, Callable[..., EngineRun]] = {"tantivy": run_tantivy, "fts5": run_fts5}
@@ -252,6 +272,8 @@ def run_bench(
     index = ProfileIndex.build(profiles)
     t1 = clock()
     clear_doc_cache()
+    rss_before = _rss_mb()
+    peak_reset = _reset_peak()
     progress("alertbot: matching")
     cpu = cpu_clock()
     table = index.table(papers, stats)
@@ -301,6 +323,8 @@ def run_bench(
         naive_seconds=t5 - t4,
         identical=identical,
         peak_rss_mb=peak_after_match,
+        rss_before_mb=rss_before,
+        peak_reset=peak_reset,
         engines=engines,
         agreements=agreements,
     )

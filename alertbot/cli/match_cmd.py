@@ -356,10 +356,18 @@ def _print_bench(r: BenchResult) -> None:
             f"{r.naive_profiles * r.n_papers:,} profile x paper pairs at {r.n_papers:,} "
             "papers (--naive-sample sets it)"
         )
-    out.print(
-        f"peak memory (max RSS)  {r.peak_rss_mb:,.0f} MB when alertbot has matched "
-        "(the generated workload included; the engines and the naive run come after)"
-    )
+    if r.peak_reset:
+        out.print(
+            f"peak memory (max RSS)  {r.peak_rss_mb:,.0f} MB while alertbot matched, from "
+            f"{r.rss_before_mb:,.0f} MB resident before (the generated workload; the engines "
+            "and the naive run come after)"
+        )
+    else:
+        out.print(
+            f"peak memory (max RSS)  {r.peak_rss_mb:,.0f} MB when alertbot has matched "
+            "(the process's so far, the generated workload included; the engines and the "
+            "naive run come after)"
+        )
     same = "yes" if r.identical else "NO"
     out.print(f"identical to naive:    {same} ({r.naive_profiles:,} profiles, Matches compared)")
 
