@@ -167,13 +167,15 @@ class Agreement:
 
 def agree(
     run: EngineRun,
-    ours: Mapping[int, set[int]],
+    ours: Callable[[int], set[int]],
     profiles: Mapping[int, Profile],
     papers: Sequence[Paper],
     explained: int = EXPLAINED,
 ) -> Agreement:
-    """Compare ``run``'s match sets with ``ours`` on the profiles without a minimum
-    score, each differing pair counted under the rule that explains it."""
+    """Compare ``run``'s match sets with alertbot's (``ours(key)``: the papers a profile
+    matched, asked one profile at a time so a million profiles' sets are never all
+    held) on the profiles without a minimum score, each differing pair counted under
+    the rule that explains it."""
     reasons: Counter[str] = Counter()
     examples: list[str] = []
     only_ours = only_theirs = 0
@@ -186,7 +188,7 @@ def agree(
         if profile.min_score > 0:  # a threshold on our scores: not comparable
             continue
         compared += 1
-        mine, theirs = ours.get(key, set()), run.found.get(key, set())
+        mine, theirs = ours(key), run.found.get(key, set())
         for j in mine ^ theirs:
             if j in mine:
                 only_ours += 1
