@@ -73,3 +73,13 @@ def test_a_converted_text_stays_converted_past_many_plain_ones() -> None:
     assert display(tex) == "A cached Schrödinger abstract, one of a kind"
     after = _converted.cache_info()
     assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+
+
+def test_clearing_the_cache_converts_again() -> None:
+    """display.cache_clear() forgets the conversions: the next reading converts anew."""
+    tex = "Cram\\'er, read twice"
+    display(tex)
+    display.cache_clear()
+    assert _converted.cache_info().currsize == 0
+    assert display(tex) == "Cramér, read twice"
+    assert _converted.cache_info().misses == 1
