@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alertbot.tex import display, display_authors
+from alertbot.tex import _converted, display, display_authors
 
 
 @pytest.mark.parametrize(
@@ -60,3 +60,26 @@ def test_it_never_raises_on_any_text(text: str) -> None:
 def test_it_displays_each_author_on_its_own() -> None:
     """Author names are converted one by one and joined with ', '."""
     assert display_authors(("R\\'emy Dupont", "Ann Smith")) == "Rémy Dupont, Ann Smith"
+
+
+def test_a_converted_text_stays_converted_past_many_plain_ones() -> None:
+    """Plain texts (no TeX) take no room in the cache of conversions, so a TeX abstract
+    is converted once however many thousand papers pass between two readings."""
+    tex = 'A cached Schr\\"odinger abstract, one of a kind'
+    display(tex)
+    before = _converted.cache_info()
+    for n in range(20_000):
+        display(f"plain abstract number {n}")
+    assert display(tex) == "A cached Schrödinger abstract, one of a kind"
+    after = _converted.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+
+
+def test_clearing_the_cache_converts_again() -> None:
+    """display.cache_clear() forgets the conversions: the next reading converts anew."""
+    tex = "Cram\\'er, read twice"
+    display(tex)
+    display.cache_clear()
+    assert _converted.cache_info().currsize == 0
+    assert display(tex) == "Cramér, read twice"
+    assert _converted.cache_info().misses == 1

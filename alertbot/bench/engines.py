@@ -12,8 +12,9 @@ collects the matching papers, the way a search-engine loop would do it:
   exclusions, ``"prefix" *`` for prefixes. Weights do not change what matches, so
   FTS5 ignores them.
 
-Both take our parsed query trees, so only analysis differs, and :func:`explain_pair`
-says which documented normalisation rule a difference comes from.
+Both take our parsed query trees, so only analysis differs, and
+:mod:`alertbot.bench.agree` says which documented normalisation rule a difference
+comes from.
 """
 
 from __future__ import annotations
@@ -24,12 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import Stemmer
-
-from alertbot.match.normalise import _WORD, _singular_acronym, fold, stem, tokenise
-from alertbot.match.query import CATEGORY, And, Node, Not, Prefix, Term, atoms, parse_query
+from alertbot.match.query import CATEGORY, And, Node, Not, Prefix, Term, parse_query
 from alertbot.model import Paper, Profile
-from alertbot.tex import display, display_authors
 
 Found = dict[int, set[int]]  # profile key -> indices of matching papers
 
@@ -239,54 +236,3 @@ def run_fts5(
     t2 = clock()
     db.close()
     return EngineRun("fts5", t1 - t0, t2 - t1, time.process_time() - c0, found, skipped)
-
-
-# --- explaining differences -------------------------------------------------------------
-
-_RAW_WORD = _WORD  # words with their accents, composed or not
-_snowball = Stemmer.Stemmer("english")
-_porter = Stemmer.Stemmer("porter")
-ENGINE_STEM: dict[str, Callable[[str], str]] = {
-    "tantivy": lambda w: str(_snowball.stemWord(w.lower())),
-    "fts5": lambda w: str(_porter.stemWord(w.lower())),
-}
-
-
-def explain_pair(engine: str, profile: Profile, paper: Paper) -> str | None:
-    """The documented normalisation rule that makes ``engine`` and alertbot disagree on
-    this (profile, paper), or None when no rule accounts for it."""
-    theirs = ENGINE_STEM[engine]
-    raw = f"{paper.title} {paper.abstract} {' '.join(paper.authors)}"
-    shown = f"{display(paper.title)} {display(paper.abstract)} {display_authors(paper.authors)}"
-    words = [t.surface for t in tokenise(shown)]
-    terms = [
-        atom
-        for q in (*profile.interests, *profile.exclusions)
-        for atom in atoms(parse_query(q).root)
-        if atom.field != CATEGORY
-    ]
-    query_stems = {t.stem for a in terms if isinstance(a, Term) for t in tokenise(a.display)}
-    if shown != raw:  # the engines index the source text: Schr\"odinger is two words there
-        changed = {t.stem for t in tokenise(raw)} ^ {t.stem for t in tokenise(shown)}
-        if query_stems & changed:
-            return "TeX read as Unicode (the engines index the source text)"
-    if engine == "tantivy":  # tantivy's en_stem does not fold accents
-        prefixes = tuple(a.prefix for a in terms if isinstance(a, Prefix))
-        for written in _RAW_WORD.findall(shown.lower()):
-            if written.isascii():
-                continue
-            folded = fold(written)
-            if stem(folded) in query_stems or folded.startswith(prefixes):
-                return f"accents folded ({written!r})"
-    for atom in terms:
-        if isinstance(atom, Prefix):
-            if engine == "fts5":
-                return "FTS5 compares prefixes with Porter stems, alertbot with words"
-            continue
-        for w in (t.surface for t in tokenise(atom.display)):
-            for t in words:
-                if (stem(t) == stem(w)) != (theirs(t) == theirs(w)):
-                    if _singular_acronym(t) != t or _singular_acronym(w) != w:
-                        return f"acronym plural ({t!r} / {w!r})"
-                    return f"stemmer ({t!r} / {w!r}: {engine} stems them otherwise)"
-    return None

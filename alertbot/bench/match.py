@@ -22,7 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from alertbot.bench.engines import EngineRun, explain_pair, run_fts5, run_tantivy
+from alertbot.bench.agree import Agreement, agree
+from alertbot.bench.engines import EngineRun, run_fts5, run_tantivy
 from alertbot.match.evaluate import clear_doc_cache
 from alertbot.match.index import ProfileIndex
 from alertbot.match.naive import naive_match
@@ -166,24 +167,12 @@ def generate_profiles(texts: Sequence[str], n: int, *, seed: int = 2) -> dict[in
 
 
 @dataclass(frozen=True)
-class Agreement:
-    """How one engine's match sets compare with alertbot's, and why they differ."""
-
-    engine: str
-    pairs: int  # (profile, paper) matches the engine found
-    only_alertbot: int
-    only_engine: int
-    reasons: dict[str, int]  # documented rule -> differing pairs it accounts for
-    examples: list[str]  # differences no rule accounts for (a few)
-    profiles: int  # compared: those without a minimum score (the engines' scores differ)
-
-
-@dataclass(frozen=True)
 class BenchResult:
     workload: str
     n_profiles: int
     n_papers: int
     distinct_queries: int
+    stats_seconds: float  # word rarity over the papers (each paper's TeX shown once)
     build_seconds: float
     match_seconds: float  # the columnar, ranked table
     match_cpu_seconds: float
@@ -192,9 +181,12 @@ class BenchResult:
     median_matches: float
     shown_seconds_per_profile: float  # Matches for a digest's 20, on a sample
     naive_profiles: int
+    naive_auto: bool  # the sample's size is naive_sample_size's, not the caller's
     naive_seconds: float
     identical: bool
     peak_rss_mb: float  # the process's peak once alertbot has matched (workload included)
+    rss_before_mb: float  # resident before the match: the workload, the generators' arenas
+    peak_reset: bool  # the peak is the match's own (else the process's so far)
     engines: list[EngineRun]
     agreements: list[Agreement]
 
@@ -216,10 +208,43 @@ class BenchResult:
 
 
 def _peak_rss_mb() -> float:
+    try:  # the high-water mark since _reset_peak, where Linux keeps one
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0  # KiB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
+def _reset_peak() -> bool:
+    """Start the high-water mark again from what is resident now (Linux 4.0+), so a
+    second workload's peak is its own, not the first one's engines'."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
 ENGINES: dict[str, Callable[..., EngineRun]] = {"tantivy": run_tantivy, "fts5": run_fts5}
+
+
+NAIVE_PAIRS = 1_000_000  # profile x paper pairs the naive reference checks by default
+NAIVE_MOST, NAIVE_LEAST = 1000, 100  # profiles in its sample, whatever the papers
+
+
+def naive_sample_size(n_papers: int) -> int:
+    """Profiles the naive reference checks when not told: 1,000 up to 1,000 papers, then
+    fewer so it checks about NAIVE_PAIRS pairs (its time grows with profiles x papers:
+    1,000 profiles took ~5 min of 10,000 papers), never under 100."""
+    return max(NAIVE_LEAST, min(NAIVE_MOST, NAIVE_PAIRS // max(n_papers, 1)))
+
+
+def _quiet(step: str) -> None:
+    del step
 
 
 def run_bench(
@@ -227,44 +252,70 @@ def run_bench(
     papers: Sequence[Paper],
     *,
     workload: str = "easy",
-    naive_sample: int = 1000,
+    naive_sample: int | None = None,
     against: Sequence[str] = (),
     shown: int = 20,
     clock: Callable[[], float] = time.perf_counter,
     cpu_clock: Callable[[], float] = time.process_time,
+    progress: Callable[[str], None] = _quiet,
 ) -> BenchResult:
-    """Time the index, the engines of ``against`` and the naive reference (on a fixed
-    sample), and compare match sets. The papers are tokenised inside the timed match,
-    as in a tick (they are new then)."""
+    """Time the index, the engines of ``against`` and the naive reference (on a sample,
+    :func:`naive_sample_size` profiles unless ``naive_sample`` says), and compare match
+    sets. The papers are tokenised inside the timed match, as in a tick (they are new
+    then). ``progress`` is told each step as it starts."""
+    progress("corpus statistics")
+    t = clock()
     stats = CorpusStats.from_papers(papers)
+    stats_seconds = clock() - t
+    progress("alertbot: building the index")
     t0 = clock()
     index = ProfileIndex.build(profiles)
     t1 = clock()
     clear_doc_cache()
+    rss_before = _rss_mb()
+    peak_reset = _reset_peak()
+    progress("alertbot: matching")
     cpu = cpu_clock()
     table = index.table(papers, stats)
     t2 = clock()
     cpu = cpu_clock() - cpu
     peak_after_match = _peak_rss_mb()  # before the naive run and the engines add theirs
     keys = list(profiles)
-    step = max(1, len(keys) // naive_sample)
-    sample = {k: profiles[k] for k in keys[::step][:naive_sample]}
+    size = naive_sample or naive_sample_size(len(papers))
+    step = max(1, len(keys) // size)
+    sample = {k: profiles[k] for k in keys[::step][:size]}
+    progress(f"alertbot: the first {shown} Matches of {len(sample):,} profiles")
     t3 = clock()
     for key in sample:
         table.top(key, shown)
     t4 = clock()
+    progress(f"naive reference: {len(sample):,} profiles")
     reference = naive_match(sample, papers, stats)
     t5 = clock()
+    progress("comparing with the naive reference")
     found = {k: table.matches(k)[:] for k in sample if table.count(k)}
     identical = _same(reference, found)
     counts = sorted(table.count(k) for k in keys)
-    engines = [ENGINES[name](profiles, papers, clock=clock) for name in against]
-    ours = {k: {int(j) for j in table.rows(k)[0]} for k in keys if table.count(k)}
+    engines: list[EngineRun] = []
+    agreements: list[Agreement] = []
+
+    def ours(key: int) -> set[int]:
+        return set(table.rows(key)[0].tolist())
+
+    for name in against:
+        progress(f"{name}: indexing, then one query per profile")
+        run = ENGINES[name](profiles, papers, clock=clock)
+        progress(f"{name}: comparing match sets")
+        agreements.append(agree(run, ours, profiles, papers))
+        # Its match sets are compared: let them go (25 million pairs at 100,000 profiles
+        # x 10,000 papers are ~1.5 GB of Python sets per engine).
+        engines.append(dataclasses.replace(run, found={}))
     return BenchResult(
         workload=workload,
         n_profiles=len(profiles),
         n_papers=len(papers),
         distinct_queries=len(index.trees),
+        stats_seconds=stats_seconds,
         build_seconds=t1 - t0,
         match_seconds=t2 - t1,
         match_cpu_seconds=cpu,
@@ -273,57 +324,15 @@ def run_bench(
         median_matches=float(counts[len(counts) // 2]) if counts else 0.0,
         shown_seconds_per_profile=(t4 - t3) / max(len(sample), 1),
         naive_profiles=len(sample),
+        naive_auto=naive_sample is None,
         naive_seconds=t5 - t4,
         identical=identical,
         peak_rss_mb=peak_after_match,
+        rss_before_mb=rss_before,
+        peak_reset=peak_reset,
         engines=engines,
-        agreements=[_agree(run, ours, profiles, papers) for run in engines],
+        agreements=agreements,
     )
-
-
-EXPLAINED = 50_000  # distinct differences classified per engine
-
-
-def _agree(
-    run: EngineRun,
-    ours: Mapping[int, set[int]],
-    profiles: Mapping[int, Profile],
-    papers: Sequence[Paper],
-) -> Agreement:
-    reasons: Counter[str] = Counter()
-    examples: list[str] = []
-    only_ours = only_theirs = 0
-    compared = 0
-    # Shared queries make the same difference for many profiles: explain each once, and
-    # at most EXPLAINED distinct ones (a million profiles can differ in millions of pairs).
-    known: dict[tuple[tuple[str, ...], tuple[str, ...], int], str | None] = {}
-    for key, profile in profiles.items():
-        if profile.min_score > 0:  # a threshold on our scores: not comparable
-            continue
-        compared += 1
-        mine, theirs = ours.get(key, set()), run.found.get(key, set())
-        for j in mine ^ theirs:
-            if j in mine:
-                only_ours += 1
-            else:
-                only_theirs += 1
-            memo = (profile.interests, profile.exclusions, j)
-            if memo not in known and len(known) >= EXPLAINED:
-                reasons["not classified (past the sample)"] += 1
-                continue
-            if memo not in known:
-                known[memo] = explain_pair(run.name, profile, papers[j])
-            why = known[memo]
-            reasons[why.split(" (")[0] if why else "unexplained"] += 1
-            if why is None and len(examples) < 3:
-                side = "alertbot only" if j in mine else f"{run.name} only"
-                examples.append(
-                    f"{side}: {profile.interests} -{profile.exclusions} on {papers[j].id}"
-                )
-    return Agreement(
-        run.name, sum(len(v) for k, v in run.found.items() if profiles[k].min_score <= 0),
-        only_ours, only_theirs, dict(reasons), examples, compared,
-    )  # fmt: skip
 
 
 def _same(a: Mapping[int, Sequence[Match]], b: Mapping[int, Sequence[Match]]) -> bool:

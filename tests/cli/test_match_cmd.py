@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from alertbot.cli import app
+from alertbot.cli.match_cmd import _faster
 from tests.helpers import FIXTURES
 
 DUMP = str(FIXTURES / "hf-papers-lines.trimmed.txt")
@@ -118,6 +120,37 @@ def test_it_compares_match_sets_with_fts5_and_explains_the_differences() -> None
     assert "unexplained" not in stdout
 
 
+def test_it_prints_each_step_on_stderr_as_it_starts() -> None:
+    """A long run is never silent: each step goes to stderr with the time since the start,
+    and the figures to stdout."""
+    code, stdout, stderr = run(
+        "bench", "match", "--profiles", "60", "--papers", "20", "--workload", "easy",
+    )  # fmt: skip
+    assert code == 0, stdout
+    steps = [line.split("] ", 1)[1] for line in stderr.splitlines()]
+    assert steps[0] == "easy: generating the workload"
+    assert "easy: alertbot: matching" in steps
+    assert "easy: naive reference: 60 profiles" in steps
+    assert steps[-1] == "easy: done"
+    assert all(line.startswith("[") and " s] " in line for line in stderr.splitlines())
+    assert "] easy:" not in stdout
+
+
+def test_it_says_when_the_naive_sample_was_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the naive reference's budget of pairs, the output says how many it checked."""
+    monkeypatch.setattr("alertbot.bench.match.NAIVE_PAIRS", 2_000)
+    code, stdout, _ = run(
+        "bench", "match", "--profiles", "300", "--papers", "20", "--workload", "easy",
+    )  # fmt: skip
+    assert code == 0, stdout
+    assert "naive reference" in stdout
+    assert (
+        "  sampled              100 profiles, not 1,000: 2,000 profile x paper pairs "
+        "at 20 papers (--naive-sample sets it)"
+    ) in stdout
+    assert "identical to naive:    yes (100 profiles" in stdout
+
+
 def test_it_refuses_an_unknown_engine() -> None:
     """An engine it does not know is a usage error, before any work."""
     code, _, stderr = run("bench", "match", "--against", "lucene")
@@ -160,3 +193,8 @@ def test_it_finds_tex_spelled_titles_with_and_without_the_accent() -> None:
         assert tex["title"].startswith("anyakrakusuma: A Python Library for Entropic Schrödinger")
         [(start, end)] = tex["matches"][0]["spans"]
         assert tex["title"][start:end] == "Schrödinger"
+
+
+def test_an_engine_faster_than_alertbot_is_said_so() -> None:
+    """A ratio under 1 reads as alertbot being that much slower, not "0.5x faster"."""
+    assert (_faster(2.0), _faster(0.5)) == ("2.0x faster", "2.0x slower")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -219,3 +220,34 @@ def test_it_agrees_with_naive_on_long_phrases_repeats_and_every_field() -> None:
     }
     stats = CorpusStats.from_papers(papers)
     assert ProfileIndex.build(profiles).match(papers, stats) == naive_match(profiles, papers, stats)
+
+
+@SETTINGS
+@given(queries(), queries(), papers_st, st.integers(1, 3))
+def test_the_naive_reference_is_match_profile_for_each_profile(
+    first: Callable[[Render], str], second: Callable[[Render], str], papers: list[Paper], chunk: int
+) -> None:
+    """naive_match, however many papers it takes at a time, is match_profile per profile."""
+    profiles = {"a": Profile((first(str.lower),)), "b": Profile((second(str.lower),))}
+    for profile in profiles.values():
+        try:
+            match_profile(profile, [], CorpusStats.empty())
+        except QueryError:
+            return
+    stats = CorpusStats.from_papers(papers)
+    expected = {k: m for k, p in profiles.items() if (m := match_profile(p, papers, stats))}
+    assert naive_match(profiles, papers, stats, chunk=chunk) == expected
+
+
+def test_the_naive_reference_ranks_repeated_papers_as_match_profile() -> None:
+    """A paper listed twice (one id, two dates) ranks as match_profile ranks it, across
+    chunks."""
+    old = paper("Graph networks", id="x", published=date(2026, 1, 1))
+    new = paper("Graph networks", id="x", published=date(2026, 1, 3))
+    other = paper("Graph networks again", id="y", published=date(2026, 1, 2))
+    papers = [old, other, new]
+    profiles = {1: Profile(("graph",))}
+    stats = CorpusStats.from_papers(papers)
+    assert naive_match(profiles, papers, stats, chunk=1) == {
+        1: match_profile(profiles[1], papers, stats)
+    }
