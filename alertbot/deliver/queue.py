@@ -190,9 +190,11 @@ def queue_report(
                         docs=docs,
                     )  # fmt: skip
                     with report.phase("insert"):
-                        added = enqueue.insert_many(conn, [_row(p) for p in plans], now=now)
+                        added = enqueue.insert_many(
+                            conn, [_row(p) for p in plans], now=now, advance=False
+                        )
                 with report.phase("insert"):
-                    look_again(conn, again)
+                    look_again(conn, again, added)
             report.looked_at += len(mine)
             report.planned += len(plans)
             report.queued += _report(plans, added)

@@ -24,12 +24,12 @@ never double or drop one, and it cannot delay it long:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, case, or_, select, update
 
 from alertbot.store.db import Db, among, transaction
 from alertbot.store.schema import endpoints
@@ -75,19 +75,32 @@ def to_look_at(db: Db, *, now: datetime, bucket: tuple[int, int] | None = None) 
         return [Looked(sid, eid, last) for sid, eid, last in rows]
 
 
-def look_again(conn: Connection, when: Mapping[int, datetime]) -> None:
-    """Store, per endpoint id, when the tick should look at it next.
+def look_again(
+    conn: Connection,
+    when: Mapping[int, datetime],
+    queued: Iterable[tuple[int, date]] = (),
+) -> None:
+    """Store, per endpoint id, when the tick should look at it next, and for those it
+    ``queued`` a digest for, that date as the last queued (forward only).
 
-    Grouped by instant (endpoints that share a schedule share it), so a tick that
-    looked at 100,000 endpoints writes a few hundred statements, not 100,000.
+    Grouped by (instant, date) (endpoints that share a schedule share both), so a tick
+    that looked at 100,000 endpoints writes a few hundred statements, not 100,000, and
+    each endpoint is written once: the two were two passes over the same rows before.
     """
-    by_instant: dict[datetime, list[int]] = defaultdict(list)
-    for endpoint_id, instant in when.items():
-        by_instant[instant].append(endpoint_id)
-    for instant, ids in by_instant.items():
-        if ids:
-            conn.execute(
-                update(endpoints)
-                .where(among(conn, endpoints.c.id, ids))
-                .values(next_due_at=instant)
+    latest: dict[int, date] = {}
+    for endpoint_id, day in queued:
+        if endpoint_id not in latest or latest[endpoint_id] < day:
+            latest[endpoint_id] = day
+    groups: dict[tuple[datetime | None, date | None], list[int]] = defaultdict(list)
+    for endpoint_id in when.keys() | latest.keys():
+        groups[(when.get(endpoint_id), latest.get(endpoint_id))].append(endpoint_id)
+    for (instant, queued_day), ids in groups.items():
+        values: dict[str, Any] = {}
+        if instant is not None:
+            values["next_due_at"] = instant
+        if queued_day is not None:
+            last = endpoints.c.last_digest_date
+            values["last_digest_date"] = case(
+                (last.is_(None) | (last < queued_day), queued_day), else_=last
             )
+        conn.execute(update(endpoints).where(among(conn, endpoints.c.id, ids)).values(**values))

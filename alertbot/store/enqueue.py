@@ -123,9 +123,15 @@ def _document(rows: Sequence[NewRow], encoder: chosen.MatchEncoder) -> str:
     return "[" + ",".join(out) + "]"
 
 
-def insert_many(db: Db, rows: Sequence[NewRow], *, now: datetime) -> set[tuple[int, date]]:
+def insert_many(
+    db: Db, rows: Sequence[NewRow], *, now: datetime, advance: bool = True
+) -> set[tuple[int, date]]:
     """Queue digests, a few thousand per statement; returns the (endpoint, date) pairs
-    added. A pair already in the outbox is skipped (another dispatcher won it)."""
+    added. A pair already in the outbox is skipped (another dispatcher won it).
+
+    ``advance=False`` leaves ``last_digest_date`` to the caller, in the same transaction
+    (the tick writes it with the endpoint's next look: ``alertbot.store.due.look_again``).
+    """
     added: set[tuple[int, date]] = set()
     encoder = chosen.MatchEncoder()  # one for all the rows: readers share matches
     for start in range(0, len(rows), INSERT_CHUNK):
@@ -133,7 +139,8 @@ def insert_many(db: Db, rows: Sequence[NewRow], *, now: datetime) -> set[tuple[i
         with transaction(db) as conn:
             found = conn.execute(_statement(conn.dialect.name), {"rows": document, "now": now})
             new = {(r.endpoint_id, r.digest_date) for r in found}
-            _advance_last_dates(conn, new)
+            if advance:
+                _advance_last_dates(conn, new)
         added |= new
     return added
 
