@@ -15,10 +15,11 @@ its highlights), so ``email/paper.html`` and ``email/paper.txt`` render one pape
 HTML already CSS-inlined as a fragment, and the renderer keeps them; a digest is its
 frame (``email/body.html``, inlined on its own, small) with the papers' blocks put in
 place. The frame itself is inlined once per shape, the reader's strings put in after
-(``frame.py``). The result is byte for byte what inlining the whole document gives (CSS rules
-apply per element; the frame's ``@media`` block stays in its ``<style>``). Rendering
-and inlining a paper once instead of once per reader is what lets a worker send about a
-thousand digests a second (``alertbot bench deliver``).
+(``frame.py``). The result is byte for byte what inlining the whole document gives (CSS
+rules apply per element; the frame's ``@media`` block stays in its ``<style>``).
+Inlining a paper once instead of once per reader, and a frame once per shape, is most
+of why rendering is no longer the larger part of a digest's CPU (``alertbot bench
+deliver`` prints it per digest).
 """
 
 from __future__ import annotations
