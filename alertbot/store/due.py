@@ -10,8 +10,8 @@ of subscribers.
 
 ``next_due_at`` is only *when to look*; *what* is due is always decided by the rule
 from the subscriber and ``endpoints.last_digest_date`` (the latest date queued, moved
-by the outbox insert in the same transaction). So a stale instant can delay a digest,
-never double or drop one, and it cannot delay it long:
+forward by :func:`look_again` in the transaction that queues the digest). So a stale
+instant can delay a digest, never double or drop one, and it cannot delay it long:
 
 * every change that can make a digest due sooner clears it (a new endpoint, a changed
   time zone, send time, frequency or weekday, a resume, a confirmation, a re-enabled

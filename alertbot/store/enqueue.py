@@ -18,18 +18,19 @@ sees a queued date as due.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Date, Integer, bindparam, text, update
+from sqlalchemy import Date, Integer, bindparam, text
 
 from alertbot.model import Match, OutboxState
 from alertbot.store import chosen, learned
 from alertbot.store.chosen import dumps
-from alertbot.store.db import Db, among, transaction
-from alertbot.store.schema import endpoints, outbox
+from alertbot.store.db import Db, transaction
+from alertbot.store.due import look_again
+from alertbot.store.schema import outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,24 +141,9 @@ def insert_many(
             found = conn.execute(_statement(conn.dialect.name), {"rows": document, "now": now})
             new = {(r.endpoint_id, r.digest_date) for r in found}
             if advance:
-                _advance_last_dates(conn, new)
+                look_again(conn, {}, new)  # the one forward-only write of the last date
         added |= new
     return added
-
-
-def _advance_last_dates(conn: Connection, added: Iterable[tuple[int, date]]) -> None:
-    by_date: dict[date, list[int]] = {}
-    for endpoint_id, day in added:
-        by_date.setdefault(day, []).append(endpoint_id)
-    for day, ids in by_date.items():
-        conn.execute(
-            update(endpoints)
-            .where(
-                among(conn, endpoints.c.id, ids),
-                (endpoints.c.last_digest_date.is_(None)) | (endpoints.c.last_digest_date < day),
-            )
-            .values(last_digest_date=day)
-        )
 
 
 def insert(
