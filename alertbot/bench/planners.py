@@ -43,6 +43,21 @@ class Tick:
     phases: dict[str, float] = field(default_factory=dict)  # summed over the planners
 
 
+def _one_tick(
+    engine: Engine, settings: Settings, caches: TickCaches, now: datetime, *, new_day: bool
+) -> Tick:
+    """One planner's tick with the caches it kept; on a ``new_day`` the morning's fetch
+    brought new papers, so the corpus and the TeX shown are worked out afresh (the
+    compiled profiles are kept)."""
+    if new_day:
+        caches.corpus = CorpusCache()
+        display.cache_clear()
+    started = time.perf_counter()
+    report = queue_report(engine, settings, now=now, caches=caches)
+    seconds = time.perf_counter() - started
+    return Tick(seconds, report.planned, report.looked_at, report.learned, dict(report.phases))
+
+
 def _plan(settings: Settings, pipe: Connection) -> None:
     """A planner process: on each ``(now, new_day)`` it is sent, one tick; None ends it."""
     assert settings.database_url is not None  # the bench always names its store
@@ -52,13 +67,7 @@ def _plan(settings: Settings, pipe: Connection) -> None:
     try:
         while (order := pipe.recv()) is not None:
             now, new_day = order
-            if new_day:
-                # The morning's fetch brought new papers: the corpus and the TeX shown
-                # are worked out afresh; the compiled profiles are kept.
-                caches.corpus = CorpusCache()
-                display.cache_clear()
-            report = queue_report(engine, settings, now=now, caches=caches)
-            pipe.send((report.planned, report.looked_at, report.learned, dict(report.phases)))
+            pipe.send(_one_tick(engine, settings, caches, now, new_day=new_day))
     finally:
         engine.dispose()
 
@@ -84,17 +93,17 @@ class Planners:
         started = time.perf_counter()
         for pipe in self._pipes:
             pipe.send((now, new_day))
-        answers = []
+        answers: list[Tick] = []
         for pipe in self._pipes:
             if not pipe.poll(TICK_TIMEOUT):
                 raise RuntimeError("a bench planner did not finish its tick")
             answers.append(pipe.recv())
         tick = Tick(time.perf_counter() - started)
-        for planned, looked_at, learned, phases in answers:
-            tick.planned += planned
-            tick.looked_at += looked_at
-            tick.learned += learned
-            for name, seconds in phases.items():
+        for each in answers:
+            tick.planned += each.planned
+            tick.looked_at += each.looked_at
+            tick.learned += each.learned
+            for name, seconds in each.phases.items():
                 tick.phases[name] = tick.phases.get(name, 0.0) + seconds
         return tick
 
@@ -116,18 +125,7 @@ class InProcess:
         self.engine, self.settings, self.caches = engine, settings, caches
 
     def tick(self, now: datetime, *, new_day: bool) -> Tick:
-        if new_day:
-            self.caches.corpus = CorpusCache()
-            display.cache_clear()
-        started = time.perf_counter()
-        report = queue_report(self.engine, self.settings, now=now, caches=self.caches)
-        return Tick(
-            time.perf_counter() - started,
-            report.planned,
-            report.looked_at,
-            report.learned,
-            dict(report.phases),
-        )
+        return _one_tick(self.engine, self.settings, self.caches, now, new_day=new_day)
 
     def close(self) -> None:
         pass
