@@ -9,7 +9,7 @@ when stdout is not a terminal. ``alertbot -q`` silences notes and progress,
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 from rich.text import Text
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -163,6 +164,14 @@ def note(message: str) -> None:
 def warn(message: str) -> None:
     """A warning on stderr (shown even with -q)."""
     err.print(Text.assemble(("warning: ", "yellow"), message))
+
+
+def print_measures(rows: Iterable[tuple[str, str]]) -> None:
+    """A benchmark's (measure, value) rows as a table on stdout."""
+    table = Table("measure", "value")
+    for measure, value in rows:
+        table.add_row(measure, value)
+    out.print(table)
 
 
 def print_json(data: Any) -> None:

@@ -29,6 +29,7 @@ from alertbot.cli.common import (
     open_store,
     out,
     print_json,
+    print_measures,
     progress,
     settings,
     warn,
@@ -398,10 +399,7 @@ def bench_deliver(
         result = run_bench(subscribers, workers=workers, backend=backend, postgres_url=postgres_url)
     except SinkMissing as exc:
         fail(str(exc))
-    table = Table("measure", "value")
-    for name, value in result.rows():
-        table.add_row(name, value)
-    out.print(table)
+    print_measures(result.rows())
 
 
 def bench_tick(
@@ -453,10 +451,7 @@ def bench_tick(
             feedback=feedback,
             planners=planners,
         )
-        table = Table("measure", "value")
-        for measure, value in result.rows():
-            table.add_row(measure, value)
-        out.print(table)
+        print_measures(result.rows())
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:

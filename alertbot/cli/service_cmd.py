@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from alertbot.cli import faults
-from alertbot.cli.common import ConfigOption, fail, fail_lines, out, settings
+from alertbot.cli.common import ConfigOption, fail, fail_lines, print_measures, settings
 from alertbot.cli.config_checks import (
     check_settings,
     settings_warnings,
@@ -74,15 +74,10 @@ def bench_web(
     GET /account/preview on the real app, and the naive way (recent papers read and
     counted again on every keystroke) on a sample.
     """
-    from rich.table import Table
-
     from alertbot.bench.web import run_bench
 
     result = run_bench(papers, profiles)
-    table = Table("measure", "value")
-    for measure, value in result.rows():
-        table.add_row(measure, value)
-    out.print(table)
+    print_measures(result.rows())
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
