@@ -64,6 +64,7 @@ from alertbot.schedule.due import LOOK_AT_LEAST_EVERY, due_digest_date, look_aga
 from alertbot.store import enqueue
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.due import Looked, due_buckets, look_again, to_look_at
+from alertbot.store.kept import KeptSubscribers
 
 log = get_logger(__name__)
 
@@ -86,7 +87,7 @@ def plan_due(
     ``dead``, saying why.
     """
     with engine.connect() as conn:
-        due, _ = _decide(conn, to_look_at(conn, now=now), now, QueueReport())
+        due, _ = _decide(conn, to_look_at(conn, now=now), now, QueueReport(), KeptSubscribers())
         if not due:
             return []
         corpus = load_corpus(conn, now=now, days=settings.match.corpus_days)
@@ -102,17 +103,20 @@ class TickCaches:
     """What a dispatcher keeps from one tick to the next, each part kept while what it
     was made from is unchanged: the recent corpus and its statistics (until a paper is
     stored or the window moves a day), the learned ranking's vocabulary (until the
-    corpus changes) and each planning bucket's compiled profiles (until a profile in it
-    changes, or the bucket's due subscribers do). A daily tick then parses and compiles
-    only what readers edited since yesterday. The price is memory: the compiled profiles
-    of every bucket stay resident between ticks (``bench match`` peaks at 366 MB with
-    100,000 realistic profiles compiled, its workload included), bounded by the number
-    of buckets, not growing from tick to tick.
+    corpus changes), the due subscribers (each until its version moves:
+    :mod:`alertbot.store.kept`) and each planning bucket's compiled profiles (until a
+    profile in it changes, or the bucket's due subscribers do). A daily tick then loads,
+    parses and compiles only what readers edited since yesterday. The price is memory:
+    the subscribers and the compiled profiles of every bucket stay resident between
+    ticks (``bench match`` peaks at 366 MB with 100,000 realistic profiles compiled, its
+    workload included; a kept subscriber is about 1 kB), bounded by the number of
+    subscribers, not growing from tick to tick.
     """
 
     vocabulary: VocabularyCache = field(default_factory=VocabularyCache)
     corpus: CorpusCache = field(default_factory=CorpusCache)
     indexes: dict[tuple[int, int], IndexCache[int]] = field(default_factory=dict)
+    subscribers: KeptSubscribers = field(default_factory=KeptSubscribers)
 
     def index(self, n_buckets: int, bucket: int) -> IndexCache[int]:
         if any(n != n_buckets for n, _ in self.indexes):
@@ -176,7 +180,7 @@ def queue_report(
                 with report.phase("due"):
                     # Re-read under the lock: another planner may have handled some since.
                     mine = to_look_at(conn, now=now, bucket=(bucket, n_buckets))
-                due, again = _decide(conn, mine, now, report)
+                due, again = _decide(conn, mine, now, report, caches.subscribers)
                 plans: list[Planned] = []
                 added: set[tuple[int, date]] = set()
                 if due:
@@ -221,13 +225,16 @@ def _row(plan: Planned) -> enqueue.NewRow:
 
 
 def _decide(
-    conn: Connection, looked: Sequence[Looked], now: datetime, report: QueueReport
+    conn: Connection,
+    looked: Sequence[Looked],
+    now: datetime,
+    report: QueueReport,
+    kept: KeptSubscribers,
 ) -> tuple[list[Due], dict[int, datetime]]:
     """Apply the due rules to the endpoints looked at: the digests due now, and when to
     look at each endpoint again (after the date handled now, if any)."""
     with report.phase("subscribers"):
-        wanted = {lk.subscriber_id for lk in looked}
-        subscribers = {s.id: s for s in subscriber_store.list_subscribers(conn, ids=wanted)}
+        subscribers = kept.get(conn, {lk.subscriber_id for lk in looked})
     due: list[Due] = []
     again: dict[int, datetime] = {}
     # The rules depend on the schedule and the last date only, which most subscribers
