@@ -369,7 +369,11 @@ def test_an_upgrade_through_stored_learning_keeps_rows_in_keyword_order(db_url: 
         with engine.begin() as conn:
             _fill_baseline(conn)
         _at(engine, "0010_outbox_rest")
-        assert migrate(engine) == ["0011_outbox_learning", "0012_subscriber_version"]
+        assert migrate(engine) == [
+            "0011_outbox_learning",
+            "0012_subscriber_version",
+            "0013_endpoints_index",
+        ]
         (row,) = list_rows(engine)
         assert row.learning() is None
         assert [m.paper_id for m in row.matches()] == ["2611.00001"]
