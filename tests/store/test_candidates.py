@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, event, insert, update
 
 from alertbot.corpus import load_corpus
 from alertbot.model import Endpoint, EndpointKind
@@ -13,7 +14,9 @@ from alertbot.store import candidates, deliveries
 from alertbot.store import outbox as outbox_rows
 from alertbot.store import subscribers as subs
 from alertbot.store.papers import upsert_papers
+from alertbot.store.schema import endpoints as endpoints_table
 from alertbot.store.schema import outbox
+from alertbot.store.schema import subscribers as subscribers_table
 from tests.helpers.builders import paper
 
 T0 = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
@@ -199,3 +202,73 @@ def test_it_lists_recent_outbox_rows_newest_first(engine: Engine) -> None:
         (20, "failed", 2),
         (19, "sent", 1),
     ]
+
+
+def _plans(engine: Engine, statements: list[tuple[str, Any]]) -> list[str]:
+    """Each statement's query plan, as the database would run it now."""
+    explain = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+    with engine.connect() as conn:
+        return [
+            "\n".join(str(row[-1]) for row in conn.exec_driver_sql(explain + sql, params))
+            for sql, params in statements
+        ]
+
+
+def test_the_outbox_is_probed_per_endpoint_even_when_its_statistics_are_stale(
+    engine: Engine,
+) -> None:
+    """A morning tick: the planner's statistics were taken before the day's rows were
+    queued (they say nothing is pending), and earlier buckets have since queued a
+    pending digest for thousands of other endpoints. This bucket's candidates must
+    still be read by index probes of its own endpoints, never by reading every pending
+    row through the state index (on PostgreSQL that plan read 100,000 pending rows per
+    2,000 endpoints), and still hold back the papers of its few digests in flight."""
+    n = 5000
+    yesterday = T0 - timedelta(days=1)
+    mine = list(range(n // 2 + 1, n + 1))
+    retrying = mine[::100]  # yesterday's digest failed and waits for a retry
+    with engine.begin() as conn:
+        conn.execute(
+            insert(subscribers_table),
+            [{"id": i, "name": f"r{i}", "timezone": "UTC", "send_time": "06:00",
+              "frequency": "daily", "weekly_day": 0, "active": True, "min_score": 0.0,
+              "max_papers": 20, "created_at": yesterday, "updated_at": yesterday}
+             for i in range(1, n + 1)],
+        )  # fmt: skip
+        conn.execute(
+            insert(endpoints_table),
+            [{"id": i, "subscriber_id": i, "kind": "email", "address": f"r{i}@example.org",
+              "active": True, "confirmed": True, "created_at": yesterday}
+             for i in range(1, n + 1)],
+        )  # fmt: skip
+        row = {"attempts": 1, "next_attempt_at": yesterday, "created_at": yesterday}
+        conn.execute(
+            insert(outbox),
+            [{**row, "subscriber_id": i, "endpoint_id": i, "digest_date": yesterday.date(),
+              "state": "failed" if i in retrying else "sent", "paper_ids": [f"held-{i}"]}
+             for i in range(1, n + 1)],
+        )  # fmt: skip
+        conn.exec_driver_sql("ANALYZE")
+        today = {"state": "pending", "attempts": 0, "next_attempt_at": T0, "created_at": T0}
+        conn.execute(
+            insert(outbox),
+            [{**today, "subscriber_id": i, "endpoint_id": i, "digest_date": T0.date(),
+              "paper_ids": [f"other-{i}"]}
+             for i in range(1, n // 2 + 1)],
+        )  # fmt: skip
+    seen: list[tuple[str, Any]] = []
+
+    def record(_c: Any, _cur: Any, statement: str, params: Any, *_rest: Any) -> None:
+        if "outbox" in statement and statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        found = candidates.gather(engine, mine, now=T0 + timedelta(hours=1))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert {e: h for e, h in found.held.items() if h} == {i: {f"held-{i}"} for i in retrying}
+    plans = _plans(engine, seen)
+    assert len(plans) >= 2
+    for plan in plans:
+        assert "ix_outbox_state_next" not in plan, plan
