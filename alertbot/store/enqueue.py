@@ -90,6 +90,18 @@ SELECT s, e, d, st, p, m, err, ma, r, l, 0, :now, :now FROM outbox_new
 ON CONFLICT DO NOTHING
 RETURNING endpoint_id, digest_date
 """
+# Fewer rows than COPY_FROM (a single digest, a small tick) go as one JSON document in
+# one statement: the temporary table's creation and drop would cost more than they save.
+COPY_FROM = 500
+_PG_FEW = """
+INSERT INTO outbox (subscriber_id, endpoint_id, digest_date, state, paper_ids, more,
+                    last_error, matches, rest, learning, attempts, next_attempt_at, created_at)
+SELECT r.s, r.e, r.d, r.st, CAST(r.p AS json), r.m, r.err, r.ma, r.r, r.l, 0, :now, :now
+FROM json_to_recordset(CAST(:rows AS json))
+     AS r(s int, e int, d date, st text, p text, m int, err text, ma text, r text, l text)
+ON CONFLICT DO NOTHING
+RETURNING endpoint_id, digest_date
+"""
 _SQLITE_MANY = """
 INSERT INTO outbox (subscriber_id, endpoint_id, digest_date, state, paper_ids, more,
                     last_error, matches, rest, learning, attempts, next_attempt_at, created_at)
@@ -126,8 +138,10 @@ def insert_many(
         with transaction(db) as conn:
             if conn.dialect.name == "sqlite":
                 new = _insert_sqlite(conn, part, now, encoder)
-            else:
+            elif len(part) >= COPY_FROM:
                 new = _insert_postgres(conn, part, now, encoder)
+            else:
+                new = _insert_postgres_few(conn, part, now, encoder)
             if advance:
                 look_again(conn, {}, new)  # the one forward-only write of the last date
         added |= new
@@ -154,6 +168,22 @@ def _insert_postgres(
     new = {(r.endpoint_id, r.digest_date) for r in found}
     conn.exec_driver_sql("TRUNCATE outbox_new")  # for the next chunk, if any
     return new
+
+
+def _insert_postgres_few(
+    conn: Connection, rows: Sequence[NewRow], now: datetime, encoder: chosen.MatchEncoder
+) -> set[tuple[int, date]]:
+    """A few rows as one JSON document, a row an object of its values (the JSON columns
+    as their text, in strings), unpacked by ``json_to_recordset``: one round trip."""
+    names = ("s", "e", "d", "st", "p", "m", "err", "ma", "r", "l")
+    document = dumps([dict(zip(names, _values(r, encoder), strict=True)) for r in rows])
+    found = conn.execute(
+        text(_PG_FEW)
+        .bindparams(bindparam("now", type_=_CLOCK))
+        .columns(endpoint_id=Integer, digest_date=Date),
+        {"rows": document, "now": now},
+    )
+    return {(r.endpoint_id, r.digest_date) for r in found}
 
 
 def _insert_sqlite(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, event
 
 from alertbot.model import EndpointKind, Hit, Match, OutboxState
@@ -88,9 +90,11 @@ AWKWARD_SCORES = [0.1 + 0.2, 2.718281828459045, 1e-300, 1.7976931348623157e308, 
 AWKWARD_TEXT = ('he said "graph"\\n', "Schrödinger – ü", "emoji \U0001f600", "\u2028 line")
 
 
-def test_it_stores_every_column_exactly_as_given(engine: Engine) -> None:
-    """What goes in comes back unchanged, on either database: a bare digest's scores bit
-    for bit, interests and ids needing escapes, the rest, an error text, the clock."""
+@pytest.mark.parametrize("batch", [False, True], ids=["alone", "in a batch"])
+def test_it_stores_every_column_exactly_as_given(engine: Engine, batch: bool) -> None:
+    """What goes in comes back unchanged, on either database and either way a batch goes
+    in (alone, or with enough others to be COPYed on PostgreSQL): a bare digest's scores
+    bit for bit, interests and ids needing escapes, the rest, an error text, the clock."""
     ((sid, eid),) = _endpoints(engine, 1)
     ids = [f"2611.0000{i}" for i in range(len(AWKWARD_SCORES))]
     bare = chosen.Bare(AWKWARD_TEXT, ids, AWKWARD_SCORES)
@@ -98,8 +102,13 @@ def test_it_stores_every_column_exactly_as_given(engine: Engine) -> None:
     row = enqueue.NewRow(
         sid, eid, DAY, OutboxState.EMPTY, more=1, last_error='no "match"', rest=rest, bare=bare
     )
-    assert enqueue.insert_many(engine, [row], now=T0) == {(eid, DAY)}
-    (stored,) = deliveries.list_rows(engine)
+    # The others: the same endpoint on earlier days (as many as a COPY needs).
+    others = [
+        dataclasses.replace(row, digest_date=DAY - timedelta(days=d))
+        for d in range(1, (enqueue.COPY_FROM if batch else 0) + 1)
+    ]
+    assert (eid, DAY) in enqueue.insert_many(engine, [row, *others], now=T0)
+    (stored,) = [r for r in deliveries.list_rows(engine, limit=1000) if r.digest_date == DAY]
     assert stored.paper_ids == tuple(ids)
     assert stored.matches_bare
     assert stored.matches() == bare.matches()
