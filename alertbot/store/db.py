@@ -25,13 +25,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from alertbot.private import create_private_file, make_private_dir
 from alertbot.store import migrations
 
 
-def connect(url: str, *, busy_timeout: float = 10.0, **engine_options: Any) -> Engine:
+def connect(
+    url: str,
+    *,
+    busy_timeout: float = 10.0,
+    ping_idle_seconds: float | None = None,
+    **engine_options: Any,
+) -> Engine:
     """An engine for ``url``: SQLite (file created, WAL) or PostgreSQL (psycopg 3).
 
     ``postgresql://`` URLs are routed to psycopg 3, the driver alertbot ships with. A new
@@ -40,6 +47,8 @@ def connect(url: str, *, busy_timeout: float = 10.0, **engine_options: Any) -> E
     private too.
     ``busy_timeout``: how many seconds an SQLite statement waits for another process's
     lock before failing with "database is locked".
+    ``ping_idle_seconds``: how long a PostgreSQL connection may sit in the pool before it
+    is pinged on checkout (default ``PING_IDLE_SECONDS``).
     """
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
@@ -51,7 +60,41 @@ def connect(url: str, *, busy_timeout: float = 10.0, **engine_options: Any) -> E
         engine = create_engine(parsed, **engine_options)
         event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=int(busy_timeout * 1000)))
         return engine
-    return create_engine(parsed, pool_pre_ping=True, **engine_options)
+    engine = create_engine(parsed, **engine_options)
+    _ping_when_idle(engine, PING_IDLE_SECONDS if ping_idle_seconds is None else ping_idle_seconds)
+    return engine
+
+
+# A pooled PostgreSQL connection back in the pool for longer than this is pinged before
+# it is handed out again. SQLAlchemy's pool_pre_ping pings every checkout: one round trip
+# more for each of the send loop's two writes per message (a third of a digest's round
+# trips on PostgreSQL), for a connection the loop gave back a millisecond earlier. What a
+# ping guards against, a server restart or an idle timeout while the connection sat in
+# the pool, is as likely in the millisecond between a ping and its statement as in the
+# millisecond since the loop's last one; a connection that dies like that fails its
+# statement, and the pool then replaces every connection opened before the failure.
+PING_IDLE_SECONDS = 1.0
+_CHECKED_IN = "alertbot_checked_in"  # monotonic time the connection went back to the pool
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    dialect = engine.dialect
+
+    def checkin(_dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    def checkout(dbapi_conn: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        checked_in = record.info.pop(_CHECKED_IN, None)
+        if checked_in is None or time.monotonic() - checked_in < idle_seconds:
+            return  # new, or back in the pool only just now
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as exc:
+            # The pool discards this connection and checks out another (pool events).
+            raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
+
+    event.listen(engine, "checkin", checkin)
+    event.listen(engine, "checkout", checkout)
 
 
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any, *, busy_ms: int) -> None:
