@@ -73,6 +73,15 @@ class NewRow:
 INSERT_CHUNK = 2000  # rows per statement
 _CLOCK = outbox.c.created_at.type  # the queued time, stored as the store stores times
 
+# The one INSERT all three statements below make; each row's own values come in the
+# order of _STAGED (see _values), then attempts, next_attempt_at and created_at.
+_INSERT = """
+INSERT INTO outbox (subscriber_id, endpoint_id, digest_date, state, paper_ids, more,
+                    last_error, matches, rest, learning, attempts, next_attempt_at, created_at)
+"""
+_STAGED = ("s", "e", "d", "st", "p", "m", "err", "ma", "r", "l")
+_RETURNING = " ON CONFLICT DO NOTHING RETURNING endpoint_id, digest_date"
+
 # PostgreSQL: the rows are COPYed into a temporary table of the same shape, then moved
 # with one INSERT ... SELECT (which can skip what is already queued and say what went
 # in, which COPY cannot). A json column keeps its text as written, so the scores are
@@ -82,39 +91,28 @@ CREATE TEMPORARY TABLE IF NOT EXISTS outbox_new (
     s int, e int, d date, st text, p json, m int, err text, ma text, r text, l text
 ) ON COMMIT DROP
 """
-_PG_COPY = "COPY outbox_new (s, e, d, st, p, m, err, ma, r, l) FROM STDIN"
-_PG_MOVE = """
-INSERT INTO outbox (subscriber_id, endpoint_id, digest_date, state, paper_ids, more,
-                    last_error, matches, rest, learning, attempts, next_attempt_at, created_at)
-SELECT s, e, d, st, p, m, err, ma, r, l, 0, :now, :now FROM outbox_new
-ON CONFLICT DO NOTHING
-RETURNING endpoint_id, digest_date
-"""
+# Built from the constants above only (no value is ever put into the text): hence the noqa.
+_PG_COPY = f"COPY outbox_new ({', '.join(_STAGED)}) FROM STDIN"
+_PG_MOVE = f"{_INSERT}SELECT {', '.join(_STAGED)}, 0, :now, :now FROM outbox_new{_RETURNING}"  # noqa: S608
 # Fewer rows than COPY_FROM (a single digest, a small tick) go as one JSON document in
 # one statement: the temporary table's creation and drop would cost more than they save.
 COPY_FROM = 500
-_PG_FEW = """
-INSERT INTO outbox (subscriber_id, endpoint_id, digest_date, state, paper_ids, more,
-                    last_error, matches, rest, learning, attempts, next_attempt_at, created_at)
-SELECT r.s, r.e, r.d, r.st, CAST(r.p AS json), r.m, r.err, r.ma, r.r, r.l, 0, :now, :now
-FROM json_to_recordset(CAST(:rows AS json))
-     AS r(s int, e int, d date, st text, p text, m int, err text, ma text, r text, l text)
-ON CONFLICT DO NOTHING
-RETURNING endpoint_id, digest_date
-"""
-_SQLITE_MANY = """
-INSERT INTO outbox (subscriber_id, endpoint_id, digest_date, state, paper_ids, more,
-                    last_error, matches, rest, learning, attempts, next_attempt_at, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
-ON CONFLICT DO NOTHING
-"""
+_PG_FEW = (
+    f"{_INSERT}SELECT r.s, r.e, r.d, r.st, CAST(r.p AS json), r.m, r.err, r.ma, r.r, r.l,"  # noqa: S608
+    " 0, :now, :now FROM json_to_recordset(CAST(:rows AS json))"
+    " AS r(s int, e int, d date, st text, p text, m int, err text, ma text, r text, l text)"
+    f"{_RETURNING}"
+)
+_SQLITE_MANY = (
+    f"{_INSERT}VALUES ({', '.join('?' for _ in _STAGED)}, 0, ?, ?) ON CONFLICT DO NOTHING"
+)
 
 Values = tuple[int, int, str, str, str, int, str | None, str | None, str | None, str | None]
 
 
 def _values(r: NewRow, encoder: chosen.MatchEncoder) -> Values:
-    """One row's own values, in the order of the statements above; the columns holding
-    JSON as the text their encoders wrote (nothing encoded twice)."""
+    """One row's own values, in the order of ``_STAGED``; the columns holding JSON as
+    the text their encoders wrote (nothing encoded twice)."""
     return (
         r.subscriber_id, r.endpoint_id, r.digest_date.isoformat(), r.state.value,
         dumps(r.paper_ids), r.more, r.last_error, r.matches_column(encoder),
@@ -159,13 +157,7 @@ def _insert_postgres(
     with raw.cursor() as cursor, cursor.copy(_PG_COPY) as copy:
         for r in rows:
             copy.write_row(_values(r, encoder))
-    found = conn.execute(
-        text(_PG_MOVE)
-        .bindparams(bindparam("now", type_=_CLOCK))
-        .columns(endpoint_id=Integer, digest_date=Date),
-        {"now": now},
-    )
-    new = {(r.endpoint_id, r.digest_date) for r in found}
+    new = _added(conn, _PG_MOVE, {"now": now})
     conn.exec_driver_sql("TRUNCATE outbox_new")  # for the next chunk, if any
     return new
 
@@ -175,15 +167,8 @@ def _insert_postgres_few(
 ) -> set[tuple[int, date]]:
     """A few rows as one JSON document, a row an object of its values (the JSON columns
     as their text, in strings), unpacked by ``json_to_recordset``: one round trip."""
-    names = ("s", "e", "d", "st", "p", "m", "err", "ma", "r", "l")
-    document = dumps([dict(zip(names, _values(r, encoder), strict=True)) for r in rows])
-    found = conn.execute(
-        text(_PG_FEW)
-        .bindparams(bindparam("now", type_=_CLOCK))
-        .columns(endpoint_id=Integer, digest_date=Date),
-        {"rows": document, "now": now},
-    )
-    return {(r.endpoint_id, r.digest_date) for r in found}
+    document = dumps([dict(zip(_STAGED, _values(r, encoder), strict=True)) for r in rows])
+    return _added(conn, _PG_FEW, {"rows": document, "now": now})
 
 
 def _insert_sqlite(
@@ -201,12 +186,18 @@ def _insert_sqlite(
     before = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM outbox").scalar_one()
     if conn.exec_driver_sql(_SQLITE_MANY, values).rowcount == len(values):
         return {(r.endpoint_id, r.digest_date) for r in rows}
-    found = conn.execute(
-        text("SELECT endpoint_id, digest_date FROM outbox WHERE id > :before").columns(
-            endpoint_id=Integer, digest_date=Date
-        ),
-        {"before": before},
+    return _added(
+        conn, "SELECT endpoint_id, digest_date FROM outbox WHERE id > :before", {"before": before}
     )
+
+
+def _added(conn: Connection, statement: str, params: dict[str, Any]) -> set[tuple[int, date]]:
+    """The (endpoint, date) pairs a statement returns; ``:now`` is bound as the store's
+    clock column binds it."""
+    query = text(statement)
+    if "now" in params:
+        query = query.bindparams(bindparam("now", type_=_CLOCK))
+    found = conn.execute(query.columns(endpoint_id=Integer, digest_date=Date), params)
     return {(r.endpoint_id, r.digest_date) for r in found}
 
 
