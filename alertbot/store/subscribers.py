@@ -252,8 +252,7 @@ def versioned_subscribers(db: Db, ids: Collection[int]) -> list[tuple[int, Subsc
     """These subscribers, each with the version read with its row (its queries and
     endpoints are read after the row, so they are never older than that version)."""
     with transaction(db) as conn:
-        query = select(*_SUBSCRIBER_COLUMNS).where(among(conn, subscribers.c.id, ids))
-        rows = conn.execute(query.order_by(subscribers.c.id)).all()
+        rows = _rows(conn, ids=ids)
         return list(zip([r.version for r in rows], _load(conn, rows), strict=True))
 
 
@@ -262,12 +261,19 @@ def list_subscribers(
 ) -> list[Subscriber]:
     """Subscribers by id (only those in ``ids`` when given)."""
     with transaction(db) as conn:
-        query = select(*_SUBSCRIBER_COLUMNS).order_by(subscribers.c.id)
-        if active_only:
-            query = query.where(subscribers.c.active.is_(True))
-        if ids is None:
-            return _load(conn, conn.execute(query).all())
-        return _load(conn, conn.execute(query.where(among(conn, subscribers.c.id, ids))).all())
+        return _load(conn, _rows(conn, active_only=active_only, ids=ids))
+
+
+def _rows(
+    conn: Connection, *, active_only: bool = False, ids: Collection[int] | None = None
+) -> Sequence[Row[Any]]:
+    """Subscriber rows by id (only those in ``ids`` when given), as ``_load`` takes them."""
+    query = select(*_SUBSCRIBER_COLUMNS).order_by(subscribers.c.id)
+    if active_only:
+        query = query.where(subscribers.c.active.is_(True))
+    if ids is not None:
+        query = query.where(among(conn, subscribers.c.id, ids))
+    return conn.execute(query).all()
 
 
 def count_subscribers(db: Db) -> int:
