@@ -76,15 +76,16 @@ def record_sent(
         paper_ids=paper_ids,
         start_next=start_next,
     )
+
+    def retrying(_state: object) -> None:
+        log.warning("the relay accepted the digest but recording it failed; retrying", **ctx)
+
     try:
         # Tried once before any retry machinery is built: almost every commit succeeds
         # at once, and building tenacity's Retrying cost a tenth of the commit itself.
         return record()
-    except SQLAlchemyError:
-        log.warning("the relay accepted the digest but recording it failed; retrying", **ctx)
-
-    def retrying(_state: object) -> None:
-        log.warning("the relay accepted the digest but recording it failed; retrying", **ctx)
+    except SQLAlchemyError as exc:
+        retrying(exc)
 
     attempts = Retrying(
         # The window counts from the first try, as if it had been tenacity's.
