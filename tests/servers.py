@@ -68,7 +68,8 @@ class SmtpBehaviour:
 
     ``data_replies`` are consumed one per DATA command (a reply such as
     ``"451 4.3.0 try later"`` refuses that message); once empty, messages are accepted.
-    ``drop_before_mail`` closes the connection without a word when the next MAIL
+    ``rcpt_replies`` likewise refuse RCPT commands, one each (the relay refusing the
+    address). ``drop_before_mail`` closes the connection without a word when the next MAIL
     command arrives, that many times. ``hang_after_data`` waits before answering the
     final dot, which is how a timeout after DATA looks to the client. ``on_data`` is
     called when a final dot arrives, before the message is kept and answered: a test's
@@ -76,6 +77,7 @@ class SmtpBehaviour:
     """
 
     data_replies: deque[str] = field(default_factory=deque)
+    rcpt_replies: deque[str] = field(default_factory=deque)
     drop_before_mail: int = 0
     drop_after_messages: int | None = None
     hang_after_data: float = 0.0
@@ -85,6 +87,29 @@ class SmtpBehaviour:
 class _SinkHandler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname  # what aiosmtpd does when there is no hook
+        if self.sink.pipelining:
+            # aiosmtpd reads commands in order from the stream, so it handles pipelined
+            # ones; it just does not say so. Postfix and the large relays do.
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        b = self.sink.behaviour
+        with self.sink.lock:
+            reply = b.rcpt_replies.popleft() if b.rcpt_replies else None
+            if reply is not None and not reply.startswith("2"):  # a 250 there accepts
+                self.sink.refused += 1
+                return reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
@@ -138,6 +163,7 @@ class SmtpSink:
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     auth_logins: list[Any] = field(default_factory=list)
     behaviour: SmtpBehaviour = field(default_factory=SmtpBehaviour)
+    pipelining: bool = True  # advertised in EHLO (RFC 2920)
     drops: int = 0
     refused: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -161,8 +187,11 @@ def smtp_server(
     auth: dict[str, str] | None = None,
     tmp_dir: str | None = None,
     port: int | None = None,
+    pipelining: bool = True,
 ) -> Iterator[SmtpSink]:
     """Run aiosmtpd on a free loopback port (or on ``port``: a relay that reopens).
+
+    ``pipelining``: whether EHLO offers PIPELINING (RFC 2920), as Postfix does.
 
     ``starttls``/``implicit_tls`` use a certificate from a throwaway CA (trustme);
     the CA's PEM is written to ``tmp_dir`` and its path is ``sink.ca_file``, for the
@@ -182,7 +211,7 @@ def smtp_server(
         folder = tmp_dir or tempfile.mkdtemp(prefix="alertbot-ca-")
         ca_file = os.path.join(folder, "test-ca.pem")
         ca.cert_pem.write_to_path(ca_file)
-    sink = SmtpSink(host="127.0.0.1", port=port, ca_file=ca_file)
+    sink = SmtpSink(host="127.0.0.1", port=port, ca_file=ca_file, pipelining=pipelining)
 
     def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
         from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -260,6 +289,89 @@ def silent_server() -> Iterator[SilentRelay]:
         for conn in held:
             conn.close()
         listener.close()
+
+
+@dataclass
+class ScriptedRelay:
+    """An SMTP server on raw sockets that answers as ``replies`` say (by command verb,
+    ``END`` for the final dot), including answers aiosmtpd would never give (a 354 to
+    DATA after refusing the only recipient). It offers PIPELINING and, after a MAIL,
+    holds its answers until RCPT and DATA have come too (at most a second), so
+    ``groups`` shows which commands arrived before the client waited for a reply."""
+
+    host: str
+    port: int
+    replies: dict[str, str]
+    groups: list[list[str]] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
+
+
+@contextmanager
+def scripted_relay(replies: dict[str, str]) -> Iterator[ScriptedRelay]:
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    relay = ScriptedRelay("127.0.0.1", int(listener.getsockname()[1]), dict(replies))
+    done = threading.Event()
+    defaults = {"EHLO": "250-relay\r\n250-PIPELINING\r\n250 8BITMIME", "RSET": "250 ok",
+                "QUIT": "221 bye", "MAIL": "250 ok", "RCPT": "250 ok", "DATA": "354 go",
+                "END": "250 queued"}  # fmt: skip
+
+    def answer(verb: str) -> bytes:
+        return (relay.replies.get(verb) or defaults.get(verb, "500 what")).encode() + b"\r\n"
+
+    def serve(conn: socket.socket) -> None:
+        reader = conn.makefile("rb")
+        conn.sendall(b"220 scripted relay\r\n")
+        while not done.is_set():
+            line = reader.readline()
+            if not line:
+                return
+            group = [line.decode().strip()]
+            if group[0].upper().startswith("MAIL"):
+                conn.settimeout(1.0)
+                with contextlib.suppress(TimeoutError):
+                    while len(group) < 3:
+                        group.append(reader.readline().decode().strip())
+                conn.settimeout(None)
+            relay.groups.append(group)
+            for command in group:
+                verb = command.split(" ", 1)[0].split(":", 1)[0].upper()
+                conn.sendall(answer(verb))
+                if verb == "DATA" and answer(verb).startswith(b"354"):
+                    body = b""
+                    while not body.endswith(b"\r\n.\r\n") and body != b".\r\n":
+                        chunk = reader.readline()
+                        if not chunk:
+                            return
+                        body += chunk
+                    relay.bodies.append(body)
+                    conn.sendall(answer("END"))
+                if verb == "QUIT":
+                    return
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=_serve_closing, args=(serve, conn), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield relay
+    finally:
+        done.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def _serve_closing(serve: Callable[[socket.socket], None], conn: socket.socket) -> None:
+    with conn, contextlib.suppress(OSError):
+        serve(conn)
 
 
 @dataclass
