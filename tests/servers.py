@@ -260,12 +260,11 @@ class SilentRelay:
 
 
 @contextmanager
-def silent_server() -> Iterator[SilentRelay]:
-    """Accept every connection on a free loopback port, hold it open, never answer."""
+def _listening(on_connection: Callable[[socket.socket], None]) -> Iterator[tuple[str, int]]:
+    """A free loopback port; each connection accepted is handed to ``on_connection`` (in
+    the accepting thread) until the block ends. Yields the host and port."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.1)
-    relay = SilentRelay("127.0.0.1", int(listener.getsockname()[1]))
-    held: list[socket.socket] = []
     done = threading.Event()
 
     def accept() -> None:
@@ -276,19 +275,36 @@ def silent_server() -> Iterator[SilentRelay]:
                 continue
             except OSError:
                 return
-            held.append(conn)
-            relay.connections += 1
+            on_connection(conn)
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        yield relay
+        yield "127.0.0.1", int(listener.getsockname()[1])
     finally:
         done.set()
         thread.join(timeout=5)
+        listener.close()
+
+
+@contextmanager
+def silent_server() -> Iterator[SilentRelay]:
+    """Accept every connection on a free loopback port, hold it open, never answer."""
+    held: list[socket.socket] = []
+    relay: SilentRelay | None = None
+
+    def hold(conn: socket.socket) -> None:
+        held.append(conn)
+        assert relay is not None  # set before the first connection can arrive
+        relay.connections += 1
+
+    try:
+        with _listening(hold) as (host, port):
+            relay = SilentRelay(host, port)
+            yield relay
+    finally:
         for conn in held:
             conn.close()
-        listener.close()
 
 
 @dataclass
@@ -308,9 +324,7 @@ class ScriptedRelay:
 
 @contextmanager
 def scripted_relay(replies: dict[str, str]) -> Iterator[ScriptedRelay]:
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.1)
-    relay = ScriptedRelay("127.0.0.1", int(listener.getsockname()[1]), dict(replies))
+    relay = ScriptedRelay("", 0, dict(replies))
     done = threading.Event()
     defaults = {"EHLO": "250-relay\r\n250-PIPELINING\r\n250 8BITMIME", "RSET": "250 ok",
                 "QUIT": "221 bye", "MAIL": "250 ok", "RCPT": "250 ok", "DATA": "354 go",
@@ -349,24 +363,14 @@ def scripted_relay(replies: dict[str, str]) -> Iterator[ScriptedRelay]:
                 if verb == "QUIT":
                     return
 
-    def accept() -> None:
-        while not done.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=_serve_closing, args=(serve, conn), daemon=True).start()
+    def start(conn: socket.socket) -> None:
+        threading.Thread(target=_serve_closing, args=(serve, conn), daemon=True).start()
 
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
     try:
-        yield relay
+        with _listening(start) as (relay.host, relay.port):
+            yield relay
     finally:
         done.set()
-        thread.join(timeout=5)
-        listener.close()
 
 
 def _serve_closing(serve: Callable[[socket.socket], None], conn: socket.socket) -> None:
@@ -413,43 +417,29 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
 @contextmanager
 def tcp_proxy(target_host: str, target_port: int) -> Iterator[TcpProxy]:
     """Forward a free loopback port to ``target_host:target_port`` until cut."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.1)
-    proxy = TcpProxy("127.0.0.1", int(listener.getsockname()[1]))
+    proxy = TcpProxy("", 0)
     proxy.restore()
-    done = threading.Event()
 
-    def accept() -> None:
-        while not done.is_set():
-            try:
-                client, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if not proxy.open.is_set():
-                client.close()  # refused while cut: the client sees the server gone
-                continue
-            try:
-                upstream = socket.create_connection((target_host, target_port), timeout=5)
-            except OSError:
-                client.close()
-                continue
-            upstream.settimeout(None)  # an idle database connection must stay open
-            with proxy.lock:
-                proxy.links.extend((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+    def link(client: socket.socket) -> None:
+        if not proxy.open.is_set():
+            client.close()  # refused while cut: the client sees the server gone
+            return
+        try:
+            upstream = socket.create_connection((target_host, target_port), timeout=5)
+        except OSError:
+            client.close()
+            return
+        upstream.settimeout(None)  # an idle database connection must stay open
+        with proxy.lock:
+            proxy.links.extend((client, upstream))
+        for a, b in ((client, upstream), (upstream, client)):
+            threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
 
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
     try:
-        yield proxy
+        with _listening(link) as (proxy.host, proxy.port):
+            yield proxy
     finally:
-        done.set()
-        thread.join(timeout=5)
         proxy.cut()
-        listener.close()
 
 
 # -- Slack Web API stand-in ----------------------------------------------------------
