@@ -16,7 +16,8 @@ HTML already CSS-inlined as a fragment, and the renderer keeps them; a digest is
 frame (``email/body.html``, inlined on its own, small) with the papers' blocks put in
 place. The frame itself is inlined once per shape, the reader's strings put in after
 (``frame.py``). The result is byte for byte what inlining the whole document gives (CSS
-rules apply per element; the frame's ``@media`` block stays in its ``<style>``).
+rules apply per element; the frame's ``@media`` block stays in its ``<style>``), with
+long lines broken at spaces (``fold.py``) so the part can go ``8bit``.
 Inlining a paper once instead of once per reader, and a frame once per shape, is most
 of why rendering is no longer the larger part of a digest's CPU (``alertbot bench
 deliver`` prints it per digest).
@@ -43,6 +44,7 @@ from alertbot.model import (
     Suggestion,
 )
 from alertbot.render import slack as render_slack
+from alertbot.render.fold import fold_html
 from alertbot.render.frame import FrameCache
 from alertbot.render.parts import (
     LEARNED_NOTE,
@@ -120,7 +122,7 @@ class Renderer:
         frame_file = Path(self._html.filename or "").resolve()
         self._frames = FrameCache(
             self._html,
-            lambda page: str(self._inliner.inline(page)),
+            lambda page: fold_html(str(self._inliner.inline(page))),
             PAPERS_MARK,
             shared=frame_file.is_relative_to(bundled),
         )
@@ -194,7 +196,7 @@ class Renderer:
                 stand_in = lambda _paper_id, value: marks[value]  # noqa: E731
             view = paper_view(item, abstract_chars, stand_in)
             html = self._inliner.inline_fragment(self._paper_html.render(p=view), self._css)
-            found = self._papers[key] = _Block(self._paper_text.render(p=view), str(html))
+            found = self._papers[key] = _Block(self._paper_text.render(p=view), fold_html(html))
         if not feedback_url:
             return found
         text, html = found.text, found.html
