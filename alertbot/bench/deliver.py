@@ -20,7 +20,7 @@ message is reported so that ceiling is visible.
 Two more ceilings are printed, since on a shared machine the wall rate alone says little:
 the workers' CPU per digest (how fast they would go with their cores to themselves), and
 one durable commit on the store, timed in the same run. Each message waits for one (its
-hand-over, before the final dot: ``alertbot/store/outbox.py``), and SQLite's writers take
+hand-over, before the final dot: ``alertbot/store/attempts.py``), and SQLite's writers take
 turns, so on SQLite no number of workers sends faster than one message per commit.
 """
 

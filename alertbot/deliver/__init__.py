@@ -1,8 +1,9 @@
 """Delivery: the channels (email, Slack, files) and the outbox that feeds them.
 
 ``queue_due`` puts due digests in the outbox, ``send_due`` drains it through the
-channels ``build_channels`` makes from the settings. See ``alertbot/store/outbox.py`` for the states
-and the exactly-once rules, ``email.py`` for what an SMTP failure means.
+channels ``build_channels`` makes from the settings. See ``alertbot/store/outbox.py`` for
+the states, ``alertbot/store/attempts.py`` for the exactly-once rules, ``email.py`` for
+what an SMTP failure means.
 """
 
 from alertbot.deliver.base import Channel, DeliveryError, Rendered

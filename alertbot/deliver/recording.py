@@ -2,7 +2,7 @@
 
 Each write is what lets a reclaim after a crash know what the far side may have, so
 each is made durably, for one row, at the moment it describes (see
-``alertbot/store/outbox.py``).
+``alertbot/store/attempts.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 
 from alertbot.deliver.base import LeaseLost
 from alertbot.logs import get_logger
-from alertbot.store import outbox
+from alertbot.store import attempts, outbox
 
 log = get_logger(__name__)
 
@@ -41,7 +41,8 @@ class HandOverHook:
         self.called = False
 
     def __call__(self) -> None:
-        if not outbox.hand_over(self.engine, self.row_id, worker_id=self.worker_id, now=self.now()):
+        row_id, worker_id = self.row_id, self.worker_id
+        if not attempts.hand_over(self.engine, row_id, worker_id=worker_id, now=self.now()):
             raise LeaseLost(f"outbox row {self.row_id} was taken over by another worker")
         self.called = True
 
@@ -54,7 +55,7 @@ def record_sent(
     now: datetime,
     message_id: str | None,
     paper_ids: Sequence[str],
-    start_next: outbox.NextRow | None,
+    start_next: attempts.NextRow | None,
     seconds: float,
 ) -> bool:
     """Commit ``sent`` straight after the relay's answer; False if the row was taken over.
@@ -67,7 +68,7 @@ def record_sent(
     ctx = {"outbox_id": row.id, "message_id": message_id}
     started = time.monotonic()
     record = functools.partial(
-        outbox.complete,
+        attempts.complete,
         engine,
         row,
         worker_id=worker_id,
@@ -87,7 +88,7 @@ def record_sent(
     except SQLAlchemyError as exc:
         retrying(exc)
 
-    attempts = Retrying(
+    retrying_for = Retrying(
         # The window counts from the first try, as if it had been tenacity's.
         stop=stop_after_delay(max(seconds - (time.monotonic() - started), 0.0)),
         wait=wait_exponential(multiplier=0.05, max=2.0),
@@ -96,7 +97,7 @@ def record_sent(
         reraise=True,
     )
     try:
-        return attempts(record)
+        return retrying_for(record)
     except SQLAlchemyError:
         log.error(
             "the relay accepted the digest but the database cannot record it; stopping "

@@ -7,9 +7,9 @@ with their papers, nothing matched again, so a retry sends exactly what was queu
 
 The send loop's rules, each for a failure seen in practice:
 
-* one row at a time, each step recorded before it is taken (``alertbot/store/outbox.py``):
-  a worker killed at any instant leaves at most one row it may have delivered, and that
-  row ends ``unknown``, never sent twice;
+* one row at a time, each step recorded before it is taken
+  (``alertbot/store/attempts.py``): a worker killed at any instant leaves at most one
+  row it may have delivered, and that row ends ``unknown``, never sent twice;
 * the relay's acceptance is recorded at once; if the database fails just then, recording
   is retried for ``delivery.record_seconds``, then the worker stops (that row will be
   ``unknown``) rather than sending more that it cannot record;
@@ -67,7 +67,7 @@ from alertbot.model import (
     Suggestion,
 )
 from alertbot.render import DigestLinks, Renderer
-from alertbot.store import learned, outbox, reclaim
+from alertbot.store import attempts, learned, outbox, reclaim
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.chosen import StoredMatchesError
@@ -230,14 +230,14 @@ def _release(run: _Run, rows: list[outbox.OutboxRow], why: str, **ctx: object) -
     log.info(why, released=released, **ctx)
 
 
-def _attempt(run: _Run, row: outbox.OutboxRow) -> outbox.NextRow:
+def _attempt(run: _Run, row: outbox.OutboxRow) -> attempts.NextRow:
     """``row`` as its start records it, with the deadline its first attempt fixes."""
     now = run.now()
     subscriber = run.subscribers.get(row.subscriber_id)
     if row.deadline_at is not None or subscriber is None:
-        return outbox.NextRow(row.id, row.deadline_at or now)
+        return attempts.NextRow(row.id, row.deadline_at or now)
     hours = run.settings.delivery.retry_hours
-    return outbox.NextRow(
+    return attempts.NextRow(
         row.id, outcome.deadline(subscriber, row.digest_date, first_attempt=now, hours=hours)
     )
 
@@ -263,25 +263,26 @@ def _deliver(
     attempt = _attempt(run, row)
     # The first row of a batch is started here; each later one by the write that ends its
     # predecessor, which saves a commit per message.
-    if run.started != row.id and not outbox.start(run.engine, attempt, worker_id=run.worker_id):
+    if run.started != row.id and not attempts.start(run.engine, attempt, worker_id=run.worker_id):
         return _taken_over(result, ctx)
     start_next = _attempt(run, following) if following else None
     run.started = following.id if following else None
     me = run.worker_id
     if subscriber is None or endpoint is None or not subscriber.active or not endpoint.active:
         why = "subscriber paused or endpoint disabled since the digest was queued"
-        outbox.finish(run.engine, row, OutboxState.DEAD, why, worker_id=me, start_next=start_next)
+        attempts.finish(run.engine, row, OutboxState.DEAD, why, worker_id=me, start_next=start_next)
         log.info("digest dropped", **ctx, reason=why)
         return replace(result, state=OutboxState.DEAD, error=why)
     try:
         digest = _rebuild(row, subscriber, endpoint, papers, run.explain)
     except (StoredMatchesError, StoredLearningError) as exc:
         why = str(exc)
-        outbox.finish(run.engine, row, OutboxState.DEAD, why, worker_id=me, start_next=start_next)
+        attempts.finish(run.engine, row, OutboxState.DEAD, why, worker_id=me, start_next=start_next)
         return replace(result, state=OutboxState.DEAD, error=why)
     if digest.is_empty and not run.settings.delivery.send_empty:
         why = "its papers are no longer stored"
-        outbox.finish(run.engine, row, OutboxState.EMPTY, why, worker_id=me, start_next=start_next)
+        empty = OutboxState.EMPTY
+        attempts.finish(run.engine, row, empty, why, worker_id=me, start_next=start_next)
         return replace(result, state=OutboxState.EMPTY)
     top = digest.items[0].paper.title if digest.items else None
     result = replace(result, n_papers=len(digest.items), more=digest.more, top_paper=top)
@@ -426,8 +427,8 @@ def _failed(
     result: Delivery,
     exc: DeliveryError,
     ctx: Mapping[str, object],
-    attempt: outbox.NextRow,
-    start_next: outbox.NextRow | None,
+    attempt: attempts.NextRow,
+    start_next: attempts.NextRow | None,
 ) -> Delivery:
     delivery = run.settings.delivery
     handling = HANDLING[exc.outcome]
@@ -442,7 +443,7 @@ def _failed(
         max_seconds=delivery.backoff_max_seconds,
         jitter=run.rng.random(),
     )
-    outbox.fail(
+    attempts.fail(
         run.engine,
         row,
         verdict.note,

@@ -40,7 +40,7 @@ from alertbot.schedule.health import HealthState
 from alertbot.schedule.triggers import parse_schedule
 from alertbot.store import fetches
 from alertbot.store.accounts import forget_used_links
-from alertbot.store.outbox import prune_delivered
+from alertbot.store.marks import prune_delivered
 from alertbot.store.outgoing_mail import prune_outgoing_mail
 from alertbot.tokens import SIGNIN_MAX_AGE_SECONDS
 

@@ -17,7 +17,7 @@ The rules, and why:
   past them, so the papers of dead digests queued within ``window_days`` are added
   back explicitly. An ``unknown`` digest (SMTP timeout after DATA, maybe delivered)
   keeps its papers: we prefer missing a paper to sending it twice.
-* Papers count as delivered only when their digest is sent (``outbox.mark_delivered``,
+* Papers count as delivered only when their digest is sent (``marks.mark_delivered``,
   in the same transaction that marks the row sent).
 
 How: a dispatcher tick plans up to hundreds of thousands of digests at once, so the

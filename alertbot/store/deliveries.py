@@ -1,6 +1,7 @@
 """Reading the delivery ledger: outbox rows, their backlog, and what each endpoint received.
 
-The writes (queueing, claiming, the state machine) are in :mod:`alertbot.store.outbox`.
+The writes (queueing, claiming, the state machine) are in :mod:`alertbot.store.outbox`,
+the papers' delivery marks in :mod:`alertbot.store.marks`.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from alertbot.store import enqueue as rows
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.candidates import candidate_papers, candidates_by_endpoint
-from alertbot.store.outbox import mark_delivered
+from alertbot.store.marks import mark_delivered
 from tests.helpers.delivery import NOW, make_settings
 
 TODAY = NOW.date()

@@ -25,6 +25,7 @@ from alertbot.deliver.file import FileChannel
 from alertbot.deliver.liveness import lost_workers
 from alertbot.deliver.outcome import backoff_seconds
 from alertbot.model import EndpointKind, OutboxState, Paper, SendPhase
+from alertbot.store import attempts as steps
 from alertbot.store import deliveries
 from alertbot.store import outbox as rows
 from alertbot.store import subscribers as subscriber_store
@@ -109,9 +110,10 @@ def test_it_reclaims_a_lost_workers_row_by_how_far_its_attempt_got(
     queue_due(engine, make_settings(tmp_path), now=NOW)
     (row,) = rows.claim(engine, now=NOW, worker_id="dead-worker", limit=5)
     if phase is not None:
-        rows.start(engine, rows.NextRow(row.id, NOW + timedelta(days=1)), worker_id="dead-worker")
+        first = steps.NextRow(row.id, NOW + timedelta(days=1))
+        steps.start(engine, first, worker_id="dead-worker")
     if phase == SendPhase.HANDED_OVER:
-        assert rows.hand_over(engine, row.id, worker_id="dead-worker", now=NOW)
+        assert steps.hand_over(engine, row.id, worker_id="dead-worker", now=NOW)
     assert reclaim(engine, now=NOW + timedelta(seconds=599), lease_seconds=600) == 0
     assert reclaim(engine, now=NOW + timedelta(seconds=601), lease_seconds=600) == 1
     (after,) = deliveries.list_rows(engine)

@@ -10,8 +10,7 @@ from sqlalchemy import Engine, event, insert, update
 
 from alertbot.corpus import load_corpus
 from alertbot.model import Endpoint, EndpointKind
-from alertbot.store import candidates, deliveries
-from alertbot.store import outbox as outbox_rows
+from alertbot.store import candidates, deliveries, marks
 from alertbot.store import subscribers as subs
 from alertbot.store.papers import upsert_papers
 from alertbot.store.schema import endpoints as endpoints_table
@@ -92,7 +91,7 @@ def test_it_never_offers_a_paper_already_delivered_on_the_endpoint(engine: Engin
     other = _endpoint(engine, "c@d.org")
     _store(engine, [1, 2, 3], T0)
     box = _outbox(engine, ep, day=date(2026, 11, 19), state="failed", created=T0)
-    outbox_rows.mark_delivered(engine, ep.id, _ids([2]), box, now=T0)
+    marks.mark_delivered(engine, ep.id, _ids([2]), box, now=T0)
     now = T0 + timedelta(hours=1)
     assert [p.id for p in candidates.candidate_papers(engine, ep, now=now)] == _ids([1, 3])
     assert [p.id for p in candidates.candidate_papers(engine, other, now=now)] == _ids([1, 2, 3])
@@ -137,13 +136,13 @@ def test_a_digest_that_dies_after_a_later_one_was_sent_still_rolls_over(engine: 
     later = T0 + timedelta(days=1)
     sent = _outbox(engine, ep, day=date(2026, 11, 21), state="sent", created=later,
                    paper_ids=_ids([3]))  # fmt: skip
-    outbox_rows.mark_delivered(engine, ep.id, _ids([3]), sent, now=later)
+    marks.mark_delivered(engine, ep.id, _ids([3]), sent, now=later)
     with engine.begin() as conn:
         conn.execute(update(outbox).where(outbox.c.id == day_d).values(state="dead"))
     _store(engine, [4], later + timedelta(hours=1))
     now = later + timedelta(hours=2)
     assert [p.id for p in candidates.candidate_papers(engine, ep, now=now)] == _ids([1, 2, 4])
-    outbox_rows.mark_delivered(engine, ep.id, _ids([2]), sent, now=now)
+    marks.mark_delivered(engine, ep.id, _ids([2]), sent, now=now)
     assert [p.id for p in candidates.candidate_papers(engine, ep, now=now)] == _ids([1, 4])
     # Past window_days, a dead digest's papers are stale and stay out.
     stale = now + timedelta(days=8)
@@ -155,8 +154,8 @@ def test_it_ignores_duplicate_delivery_marks(engine: Engine) -> None:
     ep = _endpoint(engine)
     _store(engine, [1, 2], T0)
     box = _outbox(engine, ep, day=date(2026, 11, 20), state="sent", created=T0)
-    assert outbox_rows.mark_delivered(engine, ep.id, _ids([1, 2, 1]), box, now=T0) == 2
-    assert outbox_rows.mark_delivered(engine, ep.id, _ids([1, 2]), box, now=T0) == 0
+    assert marks.mark_delivered(engine, ep.id, _ids([1, 2, 1]), box, now=T0) == 2
+    assert marks.mark_delivered(engine, ep.id, _ids([1, 2]), box, now=T0) == 0
     assert deliveries.delivered_paper_ids(engine, ep.id) == set(_ids([1, 2]))
 
 
@@ -167,7 +166,7 @@ def test_it_marks_delivered_inside_the_callers_transaction(engine: Engine) -> No
     box = _outbox(engine, ep, day=date(2026, 11, 20), state="sent", created=T0)
     with engine.connect() as conn:
         tx = conn.begin()
-        outbox_rows.mark_delivered(conn, ep.id, _ids([1]), box, now=T0)
+        marks.mark_delivered(conn, ep.id, _ids([1]), box, now=T0)
         tx.rollback()
     assert deliveries.delivered_paper_ids(engine, ep.id) == set()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select, update
 
 from alertbot.model import OutboxState, SendPhase
-from alertbot.store import outbox
+from alertbot.store import attempts, marks, outbox
 from alertbot.store.schema import delivered_papers, papers
 from alertbot.store.schema import outbox as outbox_table
 from tests.helpers.delivery import make_settings
@@ -32,7 +32,7 @@ def _state(engine: Engine, row_id: int) -> dict[str, object]:
     return dict(found._mapping)
 
 
-def _marks(engine: Engine, endpoint_id: int) -> dict[str, tuple[int, object, object]]:
+def _marked(engine: Engine, endpoint_id: int) -> dict[str, tuple[int, object, object]]:
     query = select(
         delivered_papers.c.paper_id,
         delivered_papers.c.outbox_id,
@@ -53,17 +53,17 @@ def test_it_marks_the_row_sent_its_papers_delivered_and_starts_the_next(
 ) -> None:
     (row, following), now = _claimed(engine, tmp_path)
     deadline = now + timedelta(hours=6)
-    assert outbox.start(engine, outbox.NextRow(row.id, deadline), worker_id=ME)
-    assert outbox.hand_over(engine, row.id, worker_id=ME, now=now)
+    assert attempts.start(engine, attempts.NextRow(row.id, deadline), worker_id=ME)
+    assert attempts.hand_over(engine, row.id, worker_id=ME, now=now)
     sent_at = now + timedelta(seconds=2)
-    ours = outbox.complete(
+    ours = attempts.complete(
         engine,
         row,
         worker_id=ME,
         now=sent_at,
         message_id="<o1@example.org>",
         paper_ids=[*row.paper_ids, row.paper_ids[0]],  # a repeat is marked once
-        start_next=outbox.NextRow(following.id, deadline),
+        start_next=attempts.NextRow(following.id, deadline),
     )
     assert ours
     done = _state(engine, row.id)
@@ -78,7 +78,7 @@ def test_it_marks_the_row_sent_its_papers_delivered_and_starts_the_next(
         None,
         None,
     )
-    assert _marks(engine, row.endpoint_id) == {
+    assert _marked(engine, row.endpoint_id) == {
         pid: (row.id, sent_at, _first_seen(engine, pid)) for pid in row.paper_ids
     }
     nxt = _state(engine, following.id)
@@ -99,18 +99,18 @@ def test_a_row_taken_over_is_left_alone_and_marks_nothing(engine: Engine, tmp_pa
         )
     before = _state(engine, row.id)
     deadline = now + timedelta(hours=6)
-    ours = outbox.complete(
+    ours = attempts.complete(
         engine,
         row,
         worker_id=ME,
         now=now,
         message_id="<o1@example.org>",
         paper_ids=row.paper_ids,
-        start_next=outbox.NextRow(following.id, deadline),
+        start_next=attempts.NextRow(following.id, deadline),
     )
     assert not ours
     assert _state(engine, row.id) == before
-    assert _marks(engine, row.endpoint_id) == {}
+    assert _marked(engine, row.endpoint_id) == {}
     assert _state(engine, following.id)["phase"] == SendPhase.STARTED
 
 
@@ -121,14 +121,14 @@ def test_a_mark_already_there_is_kept_and_an_unknown_handed_over_row_ends_sent(
     (attempts unchanged: it was counted); a paper already marked keeps its first mark."""
     (row, _), now = _claimed(engine, tmp_path)
     earlier = now - timedelta(minutes=5)
-    outbox.mark_delivered(engine, row.endpoint_id, row.paper_ids[:1], row.id, now=earlier)
+    marks.mark_delivered(engine, row.endpoint_id, row.paper_ids[:1], row.id, now=earlier)
     with engine.begin() as conn:
         conn.execute(
             update(outbox_table)
             .where(outbox_table.c.id == row.id)
             .values(state=OutboxState.UNKNOWN, phase=SendPhase.HANDED_OVER, attempts=1)
         )
-    assert outbox.complete(
+    assert attempts.complete(
         engine,
         row,
         worker_id=ME,
@@ -138,8 +138,8 @@ def test_a_mark_already_there_is_kept_and_an_unknown_handed_over_row_ends_sent(
     )
     done = _state(engine, row.id)
     assert (done["state"], done["attempts"], done["message_id"]) == (OutboxState.SENT, 1, None)
-    marks = _marks(engine, row.endpoint_id)
-    assert marks[row.paper_ids[0]][1] == earlier
-    assert {pid: at for pid, (_, at, _) in marks.items() if pid != row.paper_ids[0]} == {
+    found = _marked(engine, row.endpoint_id)
+    assert found[row.paper_ids[0]][1] == earlier
+    assert {pid: at for pid, (_, at, _) in found.items() if pid != row.paper_ids[0]} == {
         pid: now for pid in row.paper_ids[1:]
     }
