@@ -9,6 +9,7 @@ when stdout is not a terminal. ``alertbot -q`` silences notes and progress,
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -86,13 +87,37 @@ def _plain_flags(params: list[Any]) -> list[Any]:
     return params
 
 
+_LISTED = re.compile(r"^(\s|[-*] |\d+\. |\x08)")
+
+
+def reflow(text: str) -> str:
+    """Help text with each prose paragraph on one line, for the terminal to wrap.
+
+    Typer's rich help keeps a docstring's line breaks, so at 80 columns a sentence broke
+    twice ("...rows" / "in" / "state unknown"). Paragraphs with indented, listed or
+    ``\\b`` (verbatim) lines keep their breaks.
+    """
+    paragraphs = re.split(r"\n\s*\n", text.strip())
+    kept = [
+        p if any(_LISTED.match(line) for line in p.splitlines()) else " ".join(p.split("\n"))
+        for p in paragraphs
+    ]
+    return "\n\n".join(kept)
+
+
 class Command(TyperCommand):
     """A command whose help reads like a man page and whose operator faults are one line.
 
-    Usage shows ``REF`` and ``[FILE]`` (not Typer's ``{ref}``); flags show no type; a
-    database, disk or lock fault ends in one line and a documented exit code
-    (:mod:`alertbot.cli.faults`) instead of a traceback.
+    Usage shows ``REF`` and ``[FILE]`` (not Typer's ``{ref}``); flags show no type; prose
+    is reflowed to the terminal's width (:func:`reflow`); a database, disk or lock fault
+    ends in one line and a documented exit code (:mod:`alertbot.cli.faults`) instead of a
+    traceback.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.help:
+            self.help = reflow(self.help)
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain_flags(super().get_params(ctx))
@@ -118,6 +143,11 @@ class Command(TyperCommand):
 
 class Group(TyperGroup):
     """A command group with the same help conventions as :class:`Command`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.help:
+            self.help = reflow(self.help)
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain_flags(super().get_params(ctx))

@@ -385,9 +385,9 @@ def bench_deliver(
     """Render and send N digests to a local SMTP sink over reused connections.
 
     The sink is Postfix's C smtp-sink when installed (apt-get install postfix), started
-    as a plain process; else aiosmtpd's (pip install 'alertbot[bench]'). Queues N digests
+    as a plain process; else aiosmtpd's (pip install 'alertbot\\[bench]'). Queues N digests
     from the bundled samples and drains the outbox through the SMTP channel with
-    --workers processes (default: one per core). Reports digests/s, the share of time in
+    --workers processes, one SMTP connection each. Reports digests/s, the share of time in
     render, send and outbox, and a baseline: raw smtplib resending the digest of average
     size over one connection, with the sink's CPU time per message.
     """

@@ -161,7 +161,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
           quantiz*              prefix wildcard
           retrieval^2           weight
           like:2405.12345       papers like that one of the dump (tf-idf similarity,
-          like:"a title"        [learn] like_threshold), explained by the shared terms
+          like:"a title"        \\[learn] like_threshold), explained by the shared terms
         Example: --query '"neural machine translation" OR NMT' --exclude survey
 
         Batch mode, --profiles FILE: one JSON object per line, for example

@@ -7,6 +7,7 @@ help of every command and group the CLI has, so a new one cannot bring them back
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from collections.abc import Iterator
@@ -92,3 +93,38 @@ def test_config_example_prints_the_commented_settings_file() -> None:
     assert result.exit_code == 0
     assert "[smtp]" in result.stdout
     assert tomllib.loads(result.stdout)["sources"]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "alertbot")
+def test_prose_flows_to_the_terminal_width(path: tuple[str, ...]) -> None:
+    """At 80 columns a paragraph's sentences wrap where the terminal ends, not where the
+    docstring's lines did: no line of the description, other than a paragraph's last,
+    stops short of the width (``send --help`` had "rows" / "in" / "state unknown")."""
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    description = result.stdout.split("╭", 1)[0]
+    for paragraph in re.split(r"\n\s*\n", description):
+        lines = [line.rstrip() for line in paragraph.splitlines() if line.strip()]
+        if any(line.startswith("   ") for line in lines):
+            continue  # an indented example or table (rich adds one space): kept as written
+        for line, after in itertools.pairwise(lines):
+            if line.lstrip().startswith("Usage:"):
+                continue
+            next_word = after.split()[0]
+            # Where the next line's first word would have fitted, the break was the docstring's.
+            assert len(line) + 1 + len(next_word) > 79, f"ragged at {line!r} / {after!r}"
+
+
+@pytest.mark.parametrize("path", [p for p in PATHS if p], ids=" ".join)
+def test_bracketed_names_are_shown_not_taken_for_markup(path: tuple[str, ...]) -> None:
+    """A settings section (``[learn]``) or an extra (``alertbot[bench]``) named in a
+    command's help is printed; rich markup swallows it unless written ``\\[learn]``."""
+    command: object = ROOT
+    for name in path:
+        assert isinstance(command, typer.core.TyperGroup)
+        command = command.commands[name]
+    assert isinstance(command, typer.core.TyperCommand | typer.core.TyperGroup)
+    named = set(re.findall(r"\[(\w+)\]", command.help or ""))
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+    for word in named:
+        assert f"[{word}]" in result.stdout, f"[{word}] swallowed in {' '.join(path)} --help"
