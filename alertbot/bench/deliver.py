@@ -13,7 +13,9 @@ them have started (interpreter start-up is not delivery), and stops when the las
 
 The baseline, in the same run, is raw ``smtplib`` sending the exact bytes of one of the
 digests N times over one connection, the digest of the average size: the cost of SMTP
-alone for these messages, which the digest rate is compared with. The sink shares the
+alone for these messages, which the digest rate is compared with. With several workers
+it is also run with as many connections at once (one process each): what bare SMTP
+reaches on these cores with that many senders, the ceiling for the digest rate. The sink shares the
 machine's cores with the workers, so it is part of what is measured; its CPU time per
 message is reported so that ceiling is visible.
 
@@ -85,6 +87,7 @@ class BenchResult:
     backend: str = "sqlite"
     worker_cpu_seconds: float = 0.0  # all workers, user + system, while sending
     commit_ms: float = 0.0  # one durable (fsync'd) commit on this store
+    parallel_seconds: float | None = None  # raw smtplib, one connection per worker at once
 
     def rows(self) -> list[tuple[str, str]]:
         busy = sum(r.total_seconds for r in self.reports) or 1e-9
@@ -118,6 +121,7 @@ class BenchResult:
                 f"{raw:.0f}",
             ),
             ("sink CPU per baseline message", sink),
+            *self._parallel_rows(rate),
             ("worker CPU per digest (render, MIME, SMTP client, store client)", f"{cpu_ms:.2f} ms"),
             ("one durable commit on this store (the hand-over's wait)", f"{self.commit_ms:.2f} ms"),
             (
@@ -131,6 +135,18 @@ class BenchResult:
             ),
             ("digest rate / raw SMTP rate (target >= 0.33)", f"{rate / raw:.2f}"),
             ("digest rate / 1,000 per second target", f"{rate / 1000:.2f}"),
+        ]
+
+    def _parallel_rows(self, rate: float) -> list[tuple[str, str]]:
+        """What bare SMTP does with as many connections as workers: the ceiling the sink
+        and the cores set before anything is rendered or recorded."""
+        if self.parallel_seconds is None:
+            return []
+        raw = self.digests / (self.parallel_seconds or 1e-9)
+        many = f"{self.workers} connections"
+        return [
+            (f"baseline: raw smtplib, {many} at once, messages/s", f"{raw:.0f}"),
+            (f"digest rate / raw SMTP rate with {many}", f"{rate / raw:.2f}"),
         ]
 
 
@@ -215,6 +231,43 @@ def _baseline(port: int, n: int, message: bytes) -> float:
         for _ in range(n):
             smtp.sendmail("a@example.org", ["b@example.org"], message, mail_options=options)
         return time.perf_counter() - started
+
+
+def _baseline_worker(port: int, n: int, message: bytes, ready: Any, go: Any, done: Any) -> None:
+    with smtplib.SMTP("127.0.0.1", port, local_hostname="localhost", timeout=30) as smtp:
+        options = ["BODY=8BITMIME"] if smtp.has_extn("8bitmime") else []
+        ready.release()
+        go.wait()
+        for _ in range(n):
+            smtp.sendmail("a@example.org", ["b@example.org"], message, mail_options=options)
+    done.release()
+
+
+def _parallel_baseline(port: int, n: int, message: bytes, connections: int) -> float:
+    """Seconds for ``connections`` processes, each with its own connection, to send
+    ``message`` ``n`` times between them: raw smtplib with as many senders as workers."""
+    context = multiprocessing.get_context("spawn")
+    ready, go, done = context.Semaphore(0), context.Event(), context.Semaphore(0)
+    shares = [n // connections + (i < n % connections) for i in range(connections)]
+    procs = [
+        context.Process(target=_baseline_worker, args=(port, k, message, ready, go, done))
+        for k in shares
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        for _ in procs:
+            if not ready.acquire(timeout=60):
+                raise RuntimeError("a baseline sender did not start")
+        started = time.perf_counter()
+        go.set()
+        for _ in procs:
+            if not done.acquire(timeout=600):
+                raise RuntimeError("a baseline sender did not finish")
+        return time.perf_counter() - started
+    finally:
+        for proc in procs:
+            proc.join(timeout=10)
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -330,6 +383,7 @@ def run_bench(
         cpu_before = _cpu_seconds(sink_pid)
         baseline = _baseline(port, n, sample)
         cpu_after = _cpu_seconds(sink_pid)
+        parallel = _parallel_baseline(port, n, sample, workers) if workers > 1 else None
         commit_ms = _durable_commit_ms(settings.effective_database_url)
     sink_ms = (
         (cpu_after - cpu_before) * 1000 / n
@@ -350,6 +404,7 @@ def run_bench(
         backend=backend,
         worker_cpu_seconds=sum(d[4] for d in done),
         commit_ms=commit_ms,
+        parallel_seconds=parallel,
     )
 
 

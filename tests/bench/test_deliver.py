@@ -1,0 +1,39 @@
+"""``alertbot bench deliver``'s own rules: every queued digest is sent exactly once by
+the workers together, and the baselines replay a real digest (figures are the bench's
+to print, not a test's to time)."""
+
+from __future__ import annotations
+
+import pytest
+
+from alertbot.bench.deliver import run_bench
+from tests.conftest import POSTGRES_ADMIN_URL
+
+
+def test_two_workers_send_every_digest_once_and_the_baselines_replay_one() -> None:
+    result = run_bench(16, workers=2)
+    counts = [report.counts() for report in result.reports]
+    assert sum(c.get("sent", 0) for c in counts) == 16
+    assert all(set(c) == {"sent"} for c in counts)  # nothing failed, nothing sent twice
+    measures = dict(result.rows())
+    assert measures["digests sent"] == "16 of 16"
+    assert "baseline: raw smtplib, 2 connections at once, messages/s" in measures
+    assert result.parallel_seconds is not None
+    assert result.parallel_seconds > 0
+    # The replayed message is one of the digests, of about the average size.
+    assert abs(result.baseline_bytes - result.message_bytes) < result.message_bytes / 2
+
+
+def test_one_worker_has_no_parallel_baseline() -> None:
+    result = run_bench(6, workers=1)
+    assert dict(result.rows())["digests sent"] == "6 of 6"
+    assert result.parallel_seconds is None
+    assert not any("connections at once" in label for label, _ in result.rows())
+
+
+@pytest.mark.postgres
+def test_it_runs_on_postgresql(postgres_url: str) -> None:
+    del postgres_url  # asked for its skip when no server runs; the bench makes its own
+    result = run_bench(8, workers=2, backend="postgres", postgres_url=POSTGRES_ADMIN_URL)
+    assert dict(result.rows())["sink / store"].endswith("/ postgres")
+    assert sum(r.counts().get("sent", 0) for r in result.reports) == 8
