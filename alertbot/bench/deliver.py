@@ -1,45 +1,37 @@
 """``alertbot bench deliver``: render and send N digests to a local SMTP sink.
 
-The sink is Postfix's ``smtp-sink`` (C, from Debian's ``postfix`` package), started
-directly as a process, not as a mail service; where it is not installed, aiosmtpd's
-``Sink`` handler in a subprocess (pure Python, from the ``bench`` extra), which costs
-more CPU per message than the sender and so caps what can be measured. The run goes
-through the real path: the sample dumps in a
-temporary SQLite store, N subscribers with varied profiles, ``queue_due`` then
-``send_due``. With ``workers`` > 1, that many processes run ``send_due`` on the same
-outbox at once (as several dispatchers would), each with its own SMTP connection; the
-outbox's claims keep them from sending a row twice. Their clock starts once all of
-them have started (interpreter start-up is not delivery), and stops when the last ends.
+The sink (Postfix's C ``smtp-sink``, else aiosmtpd's) and the raw smtplib baselines are
+:mod:`alertbot.bench.sink`. The run goes through the real path: the sample dumps in a
+temporary store (SQLite or PostgreSQL), N subscribers with varied profiles,
+``queue_due`` then ``send_due``. With ``workers`` > 1, that many processes run
+``send_due`` on the same outbox at once (as several dispatchers would), each with its
+own SMTP connection; the outbox's claims keep them from sending a row twice. Their clock
+starts once all of them have started (interpreter start-up is not delivery), and stops
+when the last ends.
 
 The baseline, in the same run, is raw ``smtplib`` sending the exact bytes of one of the
 digests N times over one connection, the digest of the average size: the cost of SMTP
 alone for these messages, which the digest rate is compared with. With several workers
-it is also run with as many connections at once (one process each): what bare SMTP
-reaches on these cores with that many senders, the ceiling for the digest rate. The sink shares the
-machine's cores with the workers, so it is part of what is measured; its CPU time per
-message is reported so that ceiling is visible.
+it is also run with as many connections at once: what bare SMTP reaches on these cores
+with that many senders, the ceiling for the digest rate. The sink shares the machine's
+cores with the workers, so it is part of what is measured; its CPU time per message is
+reported so that ceiling is visible.
 
 Two more ceilings are printed, since on a shared machine the wall rate alone says little:
 the workers' CPU per digest (how fast they would go with their cores to themselves), and
 one durable commit on the store, timed in the same run. Each message waits for one (its
-hand-over, before the final dot: ``alertbot/store/attempts.py``), and SQLite's writers take
-turns, so on SQLite no number of workers sends faster than one message per commit.
+hand-over, before the final dot: ``alertbot/store/attempts.py``), and SQLite's writers
+take turns, so on SQLite no number of workers sends faster than one message per commit.
+Several runs (``summary``) give each measure's median and range.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import multiprocessing
-import os
-import shutil
-import smtplib
-import socket
-import subprocess
-import sys
+import statistics
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
@@ -49,6 +41,8 @@ from typing import Any
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
+from alertbot.bench.sink import baseline as raw_baseline
+from alertbot.bench.sink import cpu_seconds, parallel_baseline, smtp_sink
 from alertbot.bench.tick import store_url
 from alertbot.config import DeliverySettings, Settings, SmtpSettings, SourceConfig
 from alertbot.deliver.base import HandOver, Rendered
@@ -61,7 +55,6 @@ from alertbot.samples import sample_dump_paths
 from alertbot.store import connect, migrate
 from alertbot.store import subscribers as subscriber_store
 
-SINK = "aiosmtpd.handlers.Sink"  # accepts and discards every message
 PROFILES: tuple[tuple[str, ...], ...] = (
     ('"language model"', "llm*"),
     ('"object detection"', "segmentation", "video*"),
@@ -89,16 +82,39 @@ class BenchResult:
     commit_ms: float = 0.0  # one durable (fsync'd) commit on this store
     parallel_seconds: float | None = None  # raw smtplib, one connection per worker at once
 
+    @property
+    def sent(self) -> int:
+        return sum(r.counts().get("sent", 0) for r in self.reports)
+
+    @property
+    def rate(self) -> float:
+        """Digests sent per second, all workers together."""
+        return self.sent / (self.send_seconds or 1e-9)
+
+    @property
+    def raw_rate(self) -> float:
+        """Raw smtplib's messages per second over one connection."""
+        return self.digests / (self.baseline_seconds or 1e-9)
+
+    @property
+    def parallel_rate(self) -> float | None:
+        """Raw smtplib's messages per second with one connection per worker at once."""
+        if self.parallel_seconds is None:
+            return None
+        return self.digests / (self.parallel_seconds or 1e-9)
+
+    @property
+    def cpu_ms(self) -> float:
+        """The workers' CPU per digest sent, in milliseconds."""
+        return self.worker_cpu_seconds * 1000 / max(self.sent, 1)
+
     def rows(self) -> list[tuple[str, str]]:
         busy = sum(r.total_seconds for r in self.reports) or 1e-9
         render = sum(r.render_seconds for r in self.reports)
         send = sum(r.send_seconds for r in self.reports)
-        sent = sum(r.counts().get("sent", 0) for r in self.reports)
-        rate = sent / (self.send_seconds or 1e-9)
-        raw = self.digests / (self.baseline_seconds or 1e-9)
+        sent, rate, raw, cpu_ms = self.sent, self.rate, self.raw_rate, self.cpu_ms
         other = max(busy - render - send, 0.0)
         sink = f"{self.sink_cpu_ms:.2f} ms" if self.sink_cpu_ms is not None else "n/a"
-        cpu_ms = self.worker_cpu_seconds * 1000 / max(sent, 1)
         # Each message waits for one durable commit (the hand-over, before its final dot).
         # SQLite writers take turns, so that wait is the store's, not each worker's.
         writers = 1 if self.backend == "sqlite" else self.workers
@@ -140,9 +156,9 @@ class BenchResult:
     def _parallel_rows(self, rate: float) -> list[tuple[str, str]]:
         """What bare SMTP does with as many connections as workers: the ceiling the sink
         and the cores set before anything is rendered or recorded."""
-        if self.parallel_seconds is None:
+        raw = self.parallel_rate
+        if raw is None:
             return []
-        raw = self.digests / (self.parallel_seconds or 1e-9)
         many = f"{self.workers} connections"
         return [
             (f"baseline: raw smtplib, {many} at once, messages/s", f"{raw:.0f}"),
@@ -150,62 +166,50 @@ class BenchResult:
         ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def summary(results: Sequence[BenchResult]) -> list[tuple[str, str]]:
+    """Several runs of the same bench, each measure as ``median (min-max)``.
 
+    On a shared machine one run's rate says little: neighbours move the digest rate and
+    raw smtplib's between runs, and each run compares the two under the same load, so
+    the median of the per-run ratios is the figure to quote.
+    """
+    first, runs = results[0], len(results)
 
-class SinkMissing(RuntimeError):
-    """Neither Postfix's smtp-sink nor aiosmtpd is installed."""
-
-
-POSTFIX_SINKS = ("/usr/sbin/smtp-sink", "/usr/lib/postfix/sbin/smtp-sink")
-
-
-def _postfix_sink() -> str | None:
-    found = shutil.which("smtp-sink")
-    return found or next((p for p in POSTFIX_SINKS if Path(p).exists()), None)
-
-
-def _sink_command(port: int) -> tuple[str, list[str]]:
-    """Which sink, and the command that starts it listening on ``port``."""
-    postfix = _postfix_sink()
-    if postfix is not None:
-        # As root smtp-sink must drop privileges once its socket is open (-u).
-        user = ["-u", "nobody"] if os.geteuid() == 0 else []
-        return "postfix smtp-sink", [postfix, *user, f"127.0.0.1:{port}", "256"]
-    if importlib.util.find_spec("aiosmtpd") is None:
-        raise SinkMissing(
-            "bench deliver needs an SMTP sink: apt-get install postfix (smtp-sink) or "
-            "pip install 'alertbot[bench]' (aiosmtpd)"
+    def spread(values: Sequence[float], fmt: str) -> str:
+        return (
+            f"{format(statistics.median(values), fmt)} "
+            f"({format(min(values), fmt)}-{format(max(values), fmt)})"
         )
-    python = [sys.executable, "-m", "aiosmtpd", "-n"]
-    return "aiosmtpd", [*python, "-l", f"127.0.0.1:{port}", "-c", SINK]
 
-
-@contextmanager
-def smtp_sink() -> Iterator[tuple[int, int, str]]:
-    """A discarding SMTP sink in its own process; yields its port, pid and name."""
-    port = _free_port()
-    name, command = _sink_command(port)
-    proc = subprocess.Popen(  # noqa: S603 - a fixed program and arguments
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    rows = [
+        ("sink / store", f"{first.sink} / {first.backend}"),
+        ("runs (each: queue, send, baselines)", str(runs)),
+        (
+            "digests sent, all runs",
+            f"{sum(r.sent for r in results)} of {first.digests * len(results)}",
+        ),
+        ("digests/s, median (min-max)", spread([r.rate for r in results], ".0f")),
+        ("raw smtplib, one connection, messages/s", spread([r.raw_rate for r in results], ".0f")),
+        ("worker CPU per digest, ms", spread([r.cpu_ms for r in results], ".2f")),
+        (
+            "digest rate / raw SMTP rate (target >= 0.33)",
+            spread([r.rate / r.raw_rate for r in results], ".2f"),
+        ),
+    ]
+    parallel = [(r.rate, r.parallel_rate) for r in results if r.parallel_rate is not None]
+    if parallel:
+        many = f"{first.workers} connections"
+        rows += [
+            (f"raw smtplib, {many} at once, messages/s", spread([p for _, p in parallel], ".0f")),
+            (
+                f"digest rate / raw SMTP rate with {many}",
+                spread([d / p for d, p in parallel], ".2f"),
+            ),
+        ]
+    rows.append(
+        ("digest rate / 1,000 per second target", spread([r.rate / 1000 for r in results], ".2f"))
     )
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"the {name} sink did not start") from None
-                time.sleep(0.05)
-        yield port, proc.pid, name
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    return rows
 
 
 def _subscribe(engine: Engine, n: int, now: datetime) -> None:
@@ -221,62 +225,6 @@ def _subscribe(engine: Engine, n: int, now: datetime) -> None:
             subscriber_store.add_endpoint(
                 conn, sub.id, EndpointKind.EMAIL, f"reader{i}@example.org", now=now
             )
-
-
-def _baseline(port: int, n: int, message: bytes) -> float:
-    """Seconds to send ``message`` ``n`` times over one connection with plain smtplib."""
-    with smtplib.SMTP("127.0.0.1", port, local_hostname="localhost", timeout=30) as smtp:
-        options = ["BODY=8BITMIME"] if smtp.has_extn("8bitmime") else []
-        started = time.perf_counter()
-        for _ in range(n):
-            smtp.sendmail("a@example.org", ["b@example.org"], message, mail_options=options)
-        return time.perf_counter() - started
-
-
-def _baseline_worker(port: int, n: int, message: bytes, ready: Any, go: Any, done: Any) -> None:
-    with smtplib.SMTP("127.0.0.1", port, local_hostname="localhost", timeout=30) as smtp:
-        options = ["BODY=8BITMIME"] if smtp.has_extn("8bitmime") else []
-        ready.release()
-        go.wait()
-        for _ in range(n):
-            smtp.sendmail("a@example.org", ["b@example.org"], message, mail_options=options)
-    done.release()
-
-
-def _parallel_baseline(port: int, n: int, message: bytes, connections: int) -> float:
-    """Seconds for ``connections`` processes, each with its own connection, to send
-    ``message`` ``n`` times between them: raw smtplib with as many senders as workers."""
-    context = multiprocessing.get_context("spawn")
-    ready, go, done = context.Semaphore(0), context.Event(), context.Semaphore(0)
-    shares = [n // connections + (i < n % connections) for i in range(connections)]
-    procs = [
-        context.Process(target=_baseline_worker, args=(port, k, message, ready, go, done))
-        for k in shares
-    ]
-    for proc in procs:
-        proc.start()
-    try:
-        for _ in procs:
-            if not ready.acquire(timeout=60):
-                raise RuntimeError("a baseline sender did not start")
-        started = time.perf_counter()
-        go.set()
-        for _ in procs:
-            if not done.acquire(timeout=600):
-                raise RuntimeError("a baseline sender did not finish")
-        return time.perf_counter() - started
-    finally:
-        for proc in procs:
-            proc.join(timeout=10)
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a process (Linux /proc), or None elsewhere."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _durable_commit_ms(url: str, n: int = 50) -> float:
@@ -380,10 +328,10 @@ def run_bench(
         size = sum(d[2] for d in done) // max(sum(d[3] for d in done), 1)
         samples = [m for _, kept, *_ in done for m in kept] or [b""]
         sample = min(samples, key=lambda m: abs(len(m) - size))
-        cpu_before = _cpu_seconds(sink_pid)
-        baseline = _baseline(port, n, sample)
-        cpu_after = _cpu_seconds(sink_pid)
-        parallel = _parallel_baseline(port, n, sample, workers) if workers > 1 else None
+        cpu_before = cpu_seconds(sink_pid)
+        baseline = raw_baseline(port, n, sample)
+        cpu_after = cpu_seconds(sink_pid)
+        parallel = parallel_baseline(port, n, sample, workers) if workers > 1 else None
         commit_ms = _durable_commit_ms(settings.effective_database_url)
     sink_ms = (
         (cpu_after - cpu_before) * 1000 / n

@@ -16,6 +16,7 @@ from alertbot import __version__
 from alertbot.cli import (
     config_cmd,
     deliver_cmd,
+    delivery_bench_cmd,
     digest_cmd,
     ingest_cmd,
     learn_cmd,
@@ -72,6 +73,7 @@ for _module in (
     subscribers_cmd,
     digest_cmd,
     deliver_cmd,
+    delivery_bench_cmd,
     service_cmd,
     config_cmd,
     learn_cmd,

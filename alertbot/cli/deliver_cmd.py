@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import signal
 import threading
 from collections.abc import Iterator, Sequence
@@ -29,7 +28,6 @@ from alertbot.cli.common import (
     open_store,
     out,
     print_json,
-    print_measures,
     progress,
     settings,
     warn,
@@ -365,99 +363,9 @@ def _files_cell(files: Sequence[Path]) -> str:
     return "\n".join(f"{escape(stem)}.{{{','.join(exts)}}}" for stem, exts in stems.items())
 
 
-def bench_deliver(
-    subscribers: Annotated[
-        int, typer.Option("--subscribers", "-n", min=1, help="Digests to build and send.")
-    ] = 1000,
-    workers: Annotated[
-        int,
-        typer.Option(
-            "--workers", "-w", min=1, help="send_due processes, one SMTP connection each."
-        ),
-    ] = os.cpu_count() or 1,
-    backend: Annotated[str, typer.Option("--db", help="The outbox: sqlite or postgres.")] = (
-        "sqlite"
-    ),
-    postgres_url: Annotated[
-        str, typer.Option(help="Server for --db postgres (a schema is made and dropped).")
-    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
-) -> None:
-    """Render and send N digests to a local SMTP sink over reused connections.
-
-    The sink is Postfix's C smtp-sink when installed (apt-get install postfix), started
-    as a plain process; else aiosmtpd's (pip install 'alertbot\\[bench]'). Queues N digests
-    from the bundled samples and drains the outbox through the SMTP channel with
-    --workers processes, one SMTP connection each. Reports digests/s, the share of time in
-    render, send and outbox, and a baseline: raw smtplib resending the digest of average
-    size over one connection, with the sink's CPU time per message.
-    """
-    from alertbot.bench.deliver import SinkMissing, run_bench
-
-    if backend not in ("sqlite", "postgres"):
-        fail(f"unknown --db {backend!r} (sqlite or postgres)", code=2)
-    try:
-        result = run_bench(subscribers, workers=workers, backend=backend, postgres_url=postgres_url)
-    except SinkMissing as exc:
-        fail(str(exc))
-    print_measures(result.rows())
-
-
-def bench_tick(
-    subscribers: Annotated[
-        int, typer.Option("--subscribers", "-n", min=1, help="Due subscribers in the tick.")
-    ] = 10_000,
-    backend: Annotated[
-        list[str] | None,
-        typer.Option("--db", help="sqlite and/or postgres (repeatable; default: both)."),
-    ] = None,
-    postgres_url: Annotated[
-        str, typer.Option(help="Server for --db postgres (a schema is made and dropped).")
-    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
-    runs: Annotated[int, typer.Option(min=1, help="Ticks timed; medians are shown.")] = 3,
-    workload: Annotated[str, typer.Option(help="realistic or easy profiles.")] = "realistic",
-    feedback: Annotated[
-        float,
-        typer.Option(min=0.0, max=1.0, help="Share of readers whose digests learning orders."),
-    ] = 0.0,
-    planners: Annotated[
-        int,
-        typer.Option(min=1, help="Planner processes ticking together (they share the buckets)."),
-    ] = 1,
-) -> None:
-    """One dispatcher tick for N due subscribers, the idle tick, and where the time goes.
-
-    Builds a store with two days of 1,000 papers of real text, N subscribers with
-    realistic profiles (max 20 papers each; --workload easy for the older generator) all
-    due now, and yesterday's digest sent to each; then times queue_due --runs times: the
-    first cold (just started), the others daily (profiles kept from the day before, the
-    corpus new; medians), the idle tick right after each, and the baseline of queueing
-    one transaction per digest on a sample, extrapolated.
-    --feedback 0.1 gives a tenth of the readers 10 useful and 10 not useful verdicts on
-    yesterday's papers, so the tick trains and applies their learned ranking.
-    --planners 2 runs two planner processes on the same store at once, as two
-    dispatchers on one PostgreSQL would (on SQLite they take turns).
-    """
-    from alertbot.bench.tick import run_bench
-
-    for name in backend or ["sqlite", "postgres"]:
-        if name not in ("sqlite", "postgres"):
-            fail(f"unknown --db {name!r} (sqlite or postgres)", code=2)
-        result = run_bench(
-            subscribers,
-            backend=name,
-            postgres_url=postgres_url,
-            runs=runs,
-            workload=workload,
-            feedback=feedback,
-            planners=planners,
-        )
-        print_measures(result.rows())
-
-
 def register(app: typer.Typer, bench: typer.Typer) -> None:
-    """Add this module's commands to ``app`` and its benchmarks to ``bench``."""
+    """Add this module's commands to ``app`` (its benchmarks: ``delivery_bench_cmd.py``)."""
+    del bench
     app.command("send")(send)
     app.add_typer(deliveries_app, name="deliveries")
     app.command("demo")(demo)
-    bench.command("deliver")(bench_deliver)
-    bench.command("tick")(bench_tick)

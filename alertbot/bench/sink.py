@@ -1,0 +1,142 @@
+"""The SMTP sink ``alertbot bench deliver`` sends to, and the raw smtplib baselines.
+
+The sink is Postfix's ``smtp-sink`` (C, from Debian's ``postfix`` package), started
+directly as a process, not as a mail service; where it is not installed, aiosmtpd's
+``Sink`` handler in a subprocess (pure Python, from the ``bench`` extra), which costs
+more CPU per message than the sender and so caps what can be measured.
+
+The baselines replay one digest's exact bytes with plain smtplib: over one connection,
+and with one connection per worker at once (one process each).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing
+import os
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SINK = "aiosmtpd.handlers.Sink"  # accepts and discards every message
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class SinkMissing(RuntimeError):
+    """Neither Postfix's smtp-sink nor aiosmtpd is installed."""
+
+
+POSTFIX_SINKS = ("/usr/sbin/smtp-sink", "/usr/lib/postfix/sbin/smtp-sink")
+
+
+def _postfix_sink() -> str | None:
+    found = shutil.which("smtp-sink")
+    return found or next((p for p in POSTFIX_SINKS if Path(p).exists()), None)
+
+
+def _sink_command(port: int) -> tuple[str, list[str]]:
+    """Which sink, and the command that starts it listening on ``port``."""
+    postfix = _postfix_sink()
+    if postfix is not None:
+        # As root smtp-sink must drop privileges once its socket is open (-u).
+        user = ["-u", "nobody"] if os.geteuid() == 0 else []
+        return "postfix smtp-sink", [postfix, *user, f"127.0.0.1:{port}", "256"]
+    if importlib.util.find_spec("aiosmtpd") is None:
+        raise SinkMissing(
+            "bench deliver needs an SMTP sink: apt-get install postfix (smtp-sink) or "
+            "pip install 'alertbot[bench]' (aiosmtpd)"
+        )
+    python = [sys.executable, "-m", "aiosmtpd", "-n"]
+    return "aiosmtpd", [*python, "-l", f"127.0.0.1:{port}", "-c", SINK]
+
+
+@contextmanager
+def smtp_sink() -> Iterator[tuple[int, int, str]]:
+    """A discarding SMTP sink in its own process; yields its port, pid and name."""
+    port = _free_port()
+    name, command = _sink_command(port)
+    proc = subprocess.Popen(  # noqa: S603 - a fixed program and arguments
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"the {name} sink did not start") from None
+                time.sleep(0.05)
+        yield port, proc.pid, name
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def baseline(port: int, n: int, message: bytes) -> float:
+    """Seconds to send ``message`` ``n`` times over one connection with plain smtplib."""
+    with smtplib.SMTP("127.0.0.1", port, local_hostname="localhost", timeout=30) as smtp:
+        options = ["BODY=8BITMIME"] if smtp.has_extn("8bitmime") else []
+        started = time.perf_counter()
+        for _ in range(n):
+            smtp.sendmail("a@example.org", ["b@example.org"], message, mail_options=options)
+        return time.perf_counter() - started
+
+
+def _baseline_worker(port: int, n: int, message: bytes, ready: Any, go: Any, done: Any) -> None:
+    with smtplib.SMTP("127.0.0.1", port, local_hostname="localhost", timeout=30) as smtp:
+        options = ["BODY=8BITMIME"] if smtp.has_extn("8bitmime") else []
+        ready.release()
+        go.wait()
+        for _ in range(n):
+            smtp.sendmail("a@example.org", ["b@example.org"], message, mail_options=options)
+    done.release()
+
+
+def parallel_baseline(port: int, n: int, message: bytes, connections: int) -> float:
+    """Seconds for ``connections`` processes, each with its own connection, to send
+    ``message`` ``n`` times between them: raw smtplib with as many senders as workers."""
+    context = multiprocessing.get_context("spawn")
+    ready, go, done = context.Semaphore(0), context.Event(), context.Semaphore(0)
+    shares = [n // connections + (i < n % connections) for i in range(connections)]
+    procs = [
+        context.Process(target=_baseline_worker, args=(port, k, message, ready, go, done))
+        for k in shares
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        for _ in procs:
+            if not ready.acquire(timeout=60):
+                raise RuntimeError("a baseline sender did not start")
+        started = time.perf_counter()
+        go.set()
+        for _ in procs:
+            if not done.acquire(timeout=600):
+                raise RuntimeError("a baseline sender did not finish")
+        return time.perf_counter() - started
+    finally:
+        for proc in procs:
+            proc.join(timeout=10)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
