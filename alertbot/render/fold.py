@@ -24,7 +24,8 @@ import re
 # Room under 998 for what may follow the last space: a tag with its inlined style or a
 # link (the feedback URLs replace shorter stand-ins after folding).
 FOLD_OCTETS = 760
-_TAGS = re.compile(r"(<[^>]*>)")
+# A tag, quoted attribute values whole: the inliner writes ">" unescaped inside them.
+_TAGS = re.compile(r"""(<(?:[^>"']|"[^"]*"|'[^']*')*>)""")
 # Elements whose text is not HTML text: their spaces are never replaced.
 _RAW = re.compile(r"<(/?)(style|script|pre|textarea)\b", re.IGNORECASE)
 

@@ -17,8 +17,9 @@ The rules, and why:
   past them, so the papers of dead digests queued within ``window_days`` are added
   back explicitly. An ``unknown`` digest (SMTP timeout after DATA, maybe delivered)
   keeps its papers: we prefer missing a paper to sending it twice.
-* Papers count as delivered only when their digest is sent (``marks.mark_delivered``,
-  in the same transaction that marks the row sent).
+* Papers count as delivered only when their digest is sent (marked in the same write
+  that marks the row sent: ``complete`` in ``attempts.py``, the marks' table in
+  ``marks.py``).
 
 How: a dispatcher tick plans up to hundreds of thousands of digests at once, so the
 rules run as two statements per 2,000 endpoints, each an index probe per endpoint

@@ -164,8 +164,8 @@ def lazy_transaction(db: Db) -> Iterator[Connection]:
     commit can undo it. Both SQLite's and PostgreSQL's write-ahead logs are written in
     order, so the next ordinary (durable) commit to the same database makes this one
     durable too. For writes whose loss on power failure is harmless as long as they
-    reach the disk before some later write does (the outbox's, see
-    :mod:`alertbot.store.outbox`); a wait for the disk costs milliseconds, the write
+    reach the disk before some later write does (an attempt's steps, see
+    :mod:`alertbot.store.attempts`); a wait for the disk costs milliseconds, the write
     itself microseconds. Given a ``Connection``, the caller's transaction decides.
     On SQLite the write lock is taken as :func:`turn_transaction` takes it.
     """

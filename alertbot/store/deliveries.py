@@ -1,7 +1,8 @@
 """Reading the delivery ledger: outbox rows, their backlog, and what each endpoint received.
 
-The writes (queueing, claiming, the state machine) are in :mod:`alertbot.store.outbox`,
-the papers' delivery marks in :mod:`alertbot.store.marks`.
+The writes are elsewhere: queueing in :mod:`alertbot.store.enqueue`, claiming in
+:mod:`alertbot.store.outbox`, each attempt's steps (the state machine) in
+:mod:`alertbot.store.attempts`, the papers' delivery marks in :mod:`alertbot.store.marks`.
 """
 
 from __future__ import annotations

@@ -88,6 +88,17 @@ def test_a_line_too_long_is_broken_only_at_spaces_in_text() -> None:
     assert 'style="background: #fff3b0; color: inherit"' in folded  # attributes kept whole
 
 
+def test_a_quoted_greater_than_sign_does_not_end_the_tag() -> None:
+    """The CSS inliner writes ``>`` unescaped in attribute values (``title="a > b"``): the
+    tag still ends at its closing ``>``, so the value's spaces stay spaces."""
+    title = "x > " + " ".join(["word"] * 60)
+    page = f'<p><a title="{title}" href="/p">link</a> ' + " ".join(["text"] * 80) + "</p>"
+    folded = fold_html(page, width=120)
+    assert f'title="{title}"' in folded
+    assert _read(folded) == _read(page)
+    assert "\n" in folded  # the text after the tag was still folded
+
+
 def test_pages_with_short_lines_come_back_as_they_were() -> None:
     page = "<p>one</p>\n<p>two words</p>\n"
     assert fold_html(page, width=40) is page

@@ -1,4 +1,5 @@
-"""Which outbox writes wait for the disk: the hand-over always, the rest only to end a batch.
+"""Which outbox writes wait for the disk: the hand-over always; on SQLite the rest only to
+end a batch, on PostgreSQL each ``sent`` too (one statement with the next row's start).
 
 Watched on the real send path (``send_due`` to a real SMTP sink), each outbox write seen
 as the database runs it, with the connection's own setting read inside its transaction.
@@ -51,7 +52,7 @@ def _watch_outbox_writes(engine: Engine) -> list[tuple[str, bool]]:
     return seen
 
 
-def test_only_the_hand_over_and_a_batchs_last_sent_wait_for_the_disk(
+def test_every_hand_over_waits_for_the_disk_and_each_sent_as_its_store_needs(
     tmp_path: Path, engine: Engine
 ) -> None:
     """Every hand-over (the write whose loss could send twice) waits for the disk; on
