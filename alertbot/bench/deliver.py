@@ -19,9 +19,10 @@ reported so that ceiling is visible.
 
 Two more ceilings are printed, since on a shared machine the wall rate alone says little:
 the workers' CPU per digest (how fast they would go with their cores to themselves), and
-one durable commit on the store, timed in the same run. Each message waits for one (its
-hand-over, before the final dot: ``alertbot/store/attempts.py``), and SQLite's writers
-take turns, so on SQLite no number of workers sends faster than one message per commit.
+one durable commit on the store, timed in the same run. On SQLite each message waits for
+one (its hand-over, before the final dot: ``alertbot/store/attempts.py``) and the
+writers take turns, so no number of workers sends faster than one message per commit;
+on PostgreSQL each worker waits for two a message (the hand-over and ``sent``).
 Several runs (``summary``) give each measure's median and range.
 """
 
