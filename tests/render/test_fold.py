@@ -158,3 +158,37 @@ def test_a_real_abstract_full_of_highlights_goes_8bit_and_reads_the_same(
     _, data = message_bytes(envelope, rendered.text, rendered.html, eight_bit=True)
     assert data.count(b"Content-Transfer-Encoding: 8bit") == 2
     assert b"base64" not in data
+
+
+def test_every_bundled_paper_highlighted_reads_the_same_within_998_octets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """All the bundled dumps' papers, eight to a digest, with every word of four letters
+    or more highlighted (the most inlined styles a line can get): every line fits, and
+    each digest reads as its unfolded rendering does."""
+    fetched = datetime(2026, 11, 23, tzinfo=UTC)
+    papers = [
+        p
+        for dump in sample_dump_paths()
+        for p in parse_bytes(dump.read_bytes(), name=dump.name, fetched_at=fetched).papers
+    ]
+    assert len(papers) > 300
+    words = re.compile(r"\b\w{4,}\b")
+    digests = []
+    for start in range(0, len(papers), 8):
+        items = []
+        for paper in papers[start : start + 8]:
+            spans = tuple(m.span() for m in words.finditer(display(paper.abstract)))
+            items.append(item(paper, [Hit("w", "abstract", "w", spans)] if spans else []))
+        digests.append(digest(items))
+    folded = [
+        Renderer(public_url=PUBLIC).email(d, unsubscribe_url=UNSUBSCRIBE).html for d in digests
+    ]
+    monkeypatch.setattr(render_email, "fold_html", lambda page: page)
+    plain = [
+        Renderer(public_url=PUBLIC).email(d, unsubscribe_url=UNSUBSCRIBE).html for d in digests
+    ]
+    assert max(_longest(page) for page in plain) > MAX_LINE  # the case arises
+    for page, unfolded in zip(folded, plain, strict=True):
+        assert _longest(page) <= MAX_LINE
+        assert _read(page) == _read(unfolded)
