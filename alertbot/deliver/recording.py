@@ -19,6 +19,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 from alertbot.deliver.base import LeaseLost
 from alertbot.logs import get_logger
 from alertbot.store import attempts, outbox
+from alertbot.store.prepared import HotConnection
 
 log = get_logger(__name__)
 
@@ -32,7 +33,12 @@ class HandOverHook:
     """
 
     def __init__(
-        self, engine: Engine, row_id: int, *, worker_id: str, now: Callable[[], datetime]
+        self,
+        engine: Engine | HotConnection,
+        row_id: int,
+        *,
+        worker_id: str,
+        now: Callable[[], datetime],
     ) -> None:
         self.engine = engine
         self.row_id = row_id
@@ -48,7 +54,7 @@ class HandOverHook:
 
 
 def record_sent(
-    engine: Engine,
+    engine: Engine | HotConnection,
     row: outbox.OutboxRow,
     *,
     worker_id: str,

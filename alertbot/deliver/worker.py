@@ -72,6 +72,7 @@ from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.chosen import StoredMatchesError
 from alertbot.store.learned import StoredLearningError
+from alertbot.store.prepared import HotConnection
 
 log = get_logger(__name__)
 
@@ -97,6 +98,13 @@ class _Run:
     progress: Callable[[Delivery], None] | None = None
     # Rows stored bare are explained here; readers share (interest, paper) explanations.
     explain: Explainer = field(default_factory=Explainer)
+    # PostgreSQL: the hand-over and ``sent`` writes on one kept autocommit connection.
+    hot: HotConnection | None = None
+
+    @property
+    def writes(self) -> Engine | HotConnection:
+        """Where the hand-over and ``sent`` are written."""
+        return self.hot or self.engine
 
 
 def send_due(
@@ -136,6 +144,7 @@ def send_due(
         report=SendReport(),
         progress=progress,
         relays=RelayBreakers(engine, delivery, now=now, rng=jitter),
+        hot=HotConnection(engine) if engine.dialect.name == "postgresql" else None,
     )
     stop = stop or threading.Event()
     lost = lost_workers(reclaim.holders(engine), me=run.worker_id)
@@ -159,6 +168,8 @@ def send_due(
                 break
             _send_batch(run, fresh, stop)
     finally:
+        if run.hot is not None:
+            run.hot.close()
         # One channel object may serve several kinds (Slack); close each once.
         for channel in {id(c): c for c in run.channels.values()}.values():
             channel.close()
@@ -295,7 +306,7 @@ def _deliver(
         rendered = _render(run, channel, digest, row.id)
         sent_at = time.perf_counter()
         try:
-            hook = HandOverHook(run.engine, row.id, worker_id=run.worker_id, now=run.now)
+            hook = HandOverHook(run.writes, row.id, worker_id=run.worker_id, now=run.now)
             message_id = channel.send(digest, rendered, outbox_id=row.id, hand_over=hook)
         except (DeliveryError, SQLAlchemyError, LeaseLost):
             raise
@@ -315,7 +326,7 @@ def _deliver(
     now = run.now()
     ids = [item.paper.id for item in digest.items]
     recorded = record_sent(
-        run.engine,
+        run.writes,
         row,
         worker_id=run.worker_id,
         now=now,

@@ -59,7 +59,7 @@ from alertbot.model import OutboxState, SendPhase
 from alertbot.store import marks
 from alertbot.store.db import Db, lazy_transaction, turn_transaction
 from alertbot.store.outbox import OutboxRow
-from alertbot.store.prepared import Prepared
+from alertbot.store.prepared import HotConnection, Prepared
 from alertbot.store.schema import delivered_papers, outbox, papers
 from alertbot.store.types import UTCDateTime
 
@@ -142,12 +142,14 @@ def _start(conn: Connection, row: NextRow, worker_id: str) -> bool:
     return int(_RUN_START.run(conn, params).rowcount) == 1
 
 
-def hand_over(db: Db, row_id: int, *, worker_id: str, now: datetime) -> bool:
+def hand_over(db: Db | HotConnection, row_id: int, *, worker_id: str, now: datetime) -> bool:
     """Record, before the message leaves for good, that the far side may soon have it.
 
     False if the row is no longer this worker's: the caller must then not send it.
     """
     params = {"b_id": row_id, "b_worker": worker_id, "b_now": now}
+    if isinstance(db, HotConnection):
+        return int(db.run(_RUN_HAND_OVER, params).rowcount) == 1
     if isinstance(db, Engine) and db.dialect.name == "postgresql":
         # One statement, so its own transaction: in autocommit PostgreSQL runs it in one
         # round trip instead of three (BEGIN, UPDATE, COMMIT), its commit as durable.
@@ -159,7 +161,7 @@ def hand_over(db: Db, row_id: int, *, worker_id: str, now: datetime) -> bool:
 
 
 def complete(
-    engine: Engine,
+    engine: Engine | HotConnection,
     row: OutboxRow,
     *,
     worker_id: str,
@@ -171,7 +173,7 @@ def complete(
     """Mark the row sent and its papers delivered (and start ``start_next``), in one
     transaction. False if the row was no longer ours in any way."""
     params = {"b_id": row.id, "b_worker": worker_id, "b_now": now, "b_message_id": message_id}
-    if engine.dialect.name == "postgresql":
+    if isinstance(engine, HotConnection) or engine.dialect.name == "postgresql":
         # One statement, so one round trip in autocommit (it was six: BEGIN, SET LOCAL,
         # three writes, COMMIT; a worker's client CPU per round trip was 40% of its
         # time). Its commit waits for the WAL flush, like any other (module docstring).
@@ -181,6 +183,8 @@ def complete(
             "b_next": start_next.id if start_next else None,
             "b_deadline": start_next.deadline if start_next else None,
         }
+        if isinstance(engine, HotConnection):
+            return int(engine.run(_RUN_COMPLETE_PG, params).scalar_one()) == 1
         with engine.connect() as conn:
             auto = conn.execution_options(isolation_level="AUTOCOMMIT")
             return int(_RUN_COMPLETE_PG.run(auto, params).scalar_one()) == 1
