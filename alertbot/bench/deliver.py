@@ -28,7 +28,6 @@ Several runs (``summary``) give each measure's median and range.
 
 from __future__ import annotations
 
-import multiprocessing
 import statistics
 import tempfile
 import time
@@ -45,6 +44,7 @@ from sqlalchemy import Engine, text
 from alertbot.bench.sink import baseline as raw_baseline
 from alertbot.bench.sink import cpu_seconds, parallel_baseline, smtp_sink
 from alertbot.bench.tick import store_url
+from alertbot.bench.together import run_together
 from alertbot.config import DeliverySettings, Settings, SmtpSettings, SourceConfig
 from alertbot.deliver.base import HandOver, Rendered
 from alertbot.deliver.email import EmailChannel
@@ -329,7 +329,8 @@ def run_bench(
             queued = time.perf_counter() - started
         finally:
             engine.dispose()
-        done, wall = _send_in_processes(settings, now, workers)
+        arguments = [(settings, now, f"bench-{i}") for i in range(workers)]
+        done, wall = run_together(_drain, arguments, what="bench worker")
         reports = [report for report, *_ in done]
         size = sum(d[2] for d in done) // max(sum(d[3] for d in done), 1)
         samples = [m for _, kept, *_ in done for m in kept] or [b""]
@@ -360,28 +361,3 @@ def run_bench(
         commit_ms=commit_ms,
         parallel_seconds=parallel,
     )
-
-
-def _send_in_processes(
-    settings: Settings, now: datetime, workers: int
-) -> tuple[list[tuple[SendReport, list[bytes], int, int, float]], float]:
-    context = multiprocessing.get_context("spawn")  # no inherited engine or sockets
-    ready, go, results = context.Semaphore(0), context.Event(), context.Queue()
-    procs = [
-        context.Process(target=_drain, args=(settings, now, f"bench-{i}", ready, go, results))
-        for i in range(workers)
-    ]
-    for proc in procs:
-        proc.start()
-    try:
-        for _ in procs:
-            if not ready.acquire(timeout=60):
-                raise RuntimeError("a bench worker did not start")
-        started = time.perf_counter()
-        go.set()
-        done = [results.get(timeout=600) for _ in procs]
-        wall = time.perf_counter() - started
-    finally:
-        for proc in procs:
-            proc.join(timeout=10)
-    return done, wall

@@ -12,7 +12,6 @@ and with one connection per worker at once (one process each).
 from __future__ import annotations
 
 import importlib.util
-import multiprocessing
 import os
 import shutil
 import smtplib
@@ -24,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from alertbot.bench.together import run_together
 
 SINK = "aiosmtpd.handlers.Sink"  # accepts and discards every message
 
@@ -96,41 +97,23 @@ def baseline(port: int, n: int, message: bytes) -> float:
         return time.perf_counter() - started
 
 
-def _baseline_worker(port: int, n: int, message: bytes, ready: Any, go: Any, done: Any) -> None:
+def _baseline_worker(port: int, n: int, message: bytes, ready: Any, go: Any, results: Any) -> None:
     with smtplib.SMTP("127.0.0.1", port, local_hostname="localhost", timeout=30) as smtp:
         options = ["BODY=8BITMIME"] if smtp.has_extn("8bitmime") else []
         ready.release()
         go.wait()
         for _ in range(n):
             smtp.sendmail("a@example.org", ["b@example.org"], message, mail_options=options)
-    done.release()
+    results.put(n)
 
 
 def parallel_baseline(port: int, n: int, message: bytes, connections: int) -> float:
     """Seconds for ``connections`` processes, each with its own connection, to send
     ``message`` ``n`` times between them: raw smtplib with as many senders as workers."""
-    context = multiprocessing.get_context("spawn")
-    ready, go, done = context.Semaphore(0), context.Event(), context.Semaphore(0)
     shares = [n // connections + (i < n % connections) for i in range(connections)]
-    procs = [
-        context.Process(target=_baseline_worker, args=(port, k, message, ready, go, done))
-        for k in shares
-    ]
-    for proc in procs:
-        proc.start()
-    try:
-        for _ in procs:
-            if not ready.acquire(timeout=60):
-                raise RuntimeError("a baseline sender did not start")
-        started = time.perf_counter()
-        go.set()
-        for _ in procs:
-            if not done.acquire(timeout=600):
-                raise RuntimeError("a baseline sender did not finish")
-        return time.perf_counter() - started
-    finally:
-        for proc in procs:
-            proc.join(timeout=10)
+    arguments = [(port, k, message) for k in shares]
+    _, seconds = run_together(_baseline_worker, arguments, what="baseline sender")
+    return seconds
 
 
 def cpu_seconds(pid: int) -> float | None:
