@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from alertbot.store import connect
 from alertbot.store.prepared import HotConnection, Prepared
+from tests.helpers.postgres import terminate
 
 pytestmark = pytest.mark.postgres
 
@@ -21,18 +22,6 @@ IN_TRANSACTION = Prepared(text("SELECT now() = statement_timestamp()"))
 
 def _pid(hot: HotConnection) -> int:
     return int(hot.run(PID, {}).scalar_one())
-
-
-def _terminate(admin: Engine, pid: int) -> None:
-    with admin.connect() as conn:
-        conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
-
-
-@pytest.fixture
-def admin(postgres_url: str) -> Iterator[Engine]:
-    engine = connect(postgres_url, isolation_level="AUTOCOMMIT")
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
@@ -63,7 +52,7 @@ def test_a_failed_write_closes_it_and_the_next_gets_a_new_connection(
     hot = HotConnection(engine, idle_seconds=60)
     try:
         first = _pid(hot)
-        _terminate(admin, first)
+        terminate(admin, first)
         with pytest.raises(OperationalError):
             _pid(hot)
         assert _pid(hot) != first
@@ -80,7 +69,7 @@ def test_once_idle_it_goes_back_to_the_pool_whose_ping_finds_a_dead_one(
     try:
         first = _pid(hot)
         time.sleep(0.1)
-        _terminate(admin, first)
+        terminate(admin, first)
         assert _pid(hot) != first
     finally:
         hot.close()

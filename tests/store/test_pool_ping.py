@@ -3,13 +3,12 @@ not on every checkout (the send loop checks one out twice per message)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 from alertbot.store import connect
+from tests.helpers.postgres import terminate
 
 pytestmark = pytest.mark.postgres
 
@@ -17,19 +16,6 @@ pytestmark = pytest.mark.postgres
 def _backend_pid(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
-
-
-def _terminate(admin: Engine, pid: int) -> None:
-    # With a timeout the call returns once the backend has gone, not when signalled.
-    with admin.connect() as conn:
-        conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
-
-
-@pytest.fixture
-def admin(postgres_url: str) -> Iterator[Engine]:
-    engine = connect(postgres_url, isolation_level="AUTOCOMMIT")
-    yield engine
-    engine.dispose()
 
 
 def test_it_replaces_an_idle_connection_the_server_dropped(
@@ -40,7 +26,7 @@ def test_it_replaces_an_idle_connection_the_server_dropped(
     engine = connect(postgres_url, ping_idle_seconds=0)
     try:
         first = _backend_pid(engine)
-        _terminate(admin, first)
+        terminate(admin, first)
         assert _backend_pid(engine) != first
     finally:
         engine.dispose()
@@ -55,7 +41,7 @@ def test_it_does_not_ping_a_connection_given_back_just_now(
     engine = connect(postgres_url, ping_idle_seconds=3600)
     try:
         first = _backend_pid(engine)
-        _terminate(admin, first)
+        terminate(admin, first)
         with pytest.raises(OperationalError):
             _backend_pid(engine)
         assert _backend_pid(engine) != first
