@@ -192,7 +192,7 @@ def summary(results: Sequence[BenchResult]) -> list[tuple[str, str]]:
         ("runs (each: queue, send, baselines)", str(runs)),
         (
             "digests sent, all runs",
-            f"{sum(r.sent for r in results)} of {first.digests * len(results)}",
+            f"{sum(r.sent for r in results)} of {first.digests * runs}",
         ),
         ("digests/s, median (min-max)", spread([r.rate for r in results], ".0f")),
         ("raw smtplib, one connection, messages/s", spread([r.raw_rate for r in results], ".0f")),
