@@ -35,7 +35,7 @@ write, :mod:`alertbot.store.marks`), so a dead digest's papers roll into the nex
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -142,20 +142,34 @@ def _start(conn: Connection, row: NextRow, worker_id: str) -> bool:
     return int(_RUN_START.run(conn, params).rowcount) == 1
 
 
+def _autocommit(
+    db: Engine | HotConnection,
+    prepared: Prepared,
+    params: dict[str, Any],
+    read: Callable[[Any], int],
+) -> int:
+    """One statement in autocommit on PostgreSQL: on the send loop's kept connection, or
+    on one checked out for it alone; ``read`` takes what is needed from its result."""
+    hot = db if isinstance(db, HotConnection) else HotConnection(db)
+    try:
+        return read(hot.run(prepared, params))
+    finally:
+        if hot is not db:
+            hot.close()
+
+
 def hand_over(db: Db | HotConnection, row_id: int, *, worker_id: str, now: datetime) -> bool:
     """Record, before the message leaves for good, that the far side may soon have it.
 
     False if the row is no longer this worker's: the caller must then not send it.
     """
     params = {"b_id": row_id, "b_worker": worker_id, "b_now": now}
-    if isinstance(db, HotConnection):
-        return int(db.run(_RUN_HAND_OVER, params).rowcount) == 1
-    if isinstance(db, Engine) and db.dialect.name == "postgresql":
+    if isinstance(db, HotConnection) or (
+        isinstance(db, Engine) and db.dialect.name == "postgresql"
+    ):
         # One statement, so its own transaction: in autocommit PostgreSQL runs it in one
         # round trip instead of three (BEGIN, UPDATE, COMMIT), its commit as durable.
-        with db.connect() as conn:
-            auto = conn.execution_options(isolation_level="AUTOCOMMIT")
-            return int(_RUN_HAND_OVER.run(auto, params).rowcount) == 1
+        return _autocommit(db, _RUN_HAND_OVER, params, lambda r: int(r.rowcount)) == 1
     with turn_transaction(db) as conn:
         return int(_RUN_HAND_OVER.run(conn, params).rowcount) == 1
 
@@ -183,11 +197,7 @@ def complete(
             "b_next": start_next.id if start_next else None,
             "b_deadline": start_next.deadline if start_next else None,
         }
-        if isinstance(engine, HotConnection):
-            return int(engine.run(_RUN_COMPLETE_PG, params).scalar_one()) == 1
-        with engine.connect() as conn:
-            auto = conn.execution_options(isolation_level="AUTOCOMMIT")
-            return int(_RUN_COMPLETE_PG.run(auto, params).scalar_one()) == 1
+        return _autocommit(engine, _RUN_COMPLETE_PG, params, lambda r: int(r.scalar_one())) == 1
     # Lazy while the batch goes on: the next row's hand-over, before its final dot, makes
     # this durable. The batch's last row has no such successor, so its commit waits.
     with turn_transaction(engine, wait_for_disk=start_next is None) as conn:
