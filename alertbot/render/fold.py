@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import re
 
+from alertbot.render.parts import HTML_TAG
+
 # Room under 998 for what may follow the last space: a tag with its inlined style or a
 # link (the feedback URLs replace shorter stand-ins after folding).
 FOLD_OCTETS = 760
-# A tag, quoted attribute values whole: the inliner writes ">" unescaped inside them.
-_TAGS = re.compile(r"""(<(?:[^>"']|"[^"]*"|'[^']*')*>)""")
+_TAGS = re.compile(f"({HTML_TAG.pattern})")  # split keeps the tags
 # Elements whose text is not HTML text: their spaces are never replaced.
 _RAW = re.compile(r"<(/?)(style|script|pre|textarea)\b", re.IGNORECASE)
 

@@ -27,16 +27,13 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from alertbot.render.parts import DigestLinks
+from alertbot.render.parts import HTML_TAG, DigestLinks
 
 # The frame's strings, each replaced by a stand-in in the shared skeleton.
 SLOTS = ("subject", "day", "recipient", "unsubscribe_url", "public_url", "more_hint")
 CACHE_SIZE = 1024  # skeletons kept (shapes: at most a few hundred in a day's digests)
 # What the HTML parser rewrites (CR to LF, NUL dropped or replaced) or cannot encode.
 _UNSAFE = re.compile("[\r\x00\ud800-\udfff]")
-# A start or end tag, its attribute values quoted: the serialiser writes every attribute
-# value in double quotes, with any '"' in it as &quot;.
-_TAG = re.compile(r'<(?:[^>"]|"[^"]*")*>')
 
 Inline = Callable[[str], str]
 
@@ -141,7 +138,7 @@ class FrameCache:
         by_stand_in = {stand(name): name for name in values}
         longest_first = sorted(by_stand_in, key=len, reverse=True)
         found = re.compile("|".join(re.escape(s) for s in longest_first))
-        tags = [m.span() for m in _TAG.finditer(inlined)]
+        tags = [m.span() for m in HTML_TAG.finditer(inlined)]
         pieces: list[_Piece] = []
         at = 0
         for m in found.finditer(inlined):

@@ -33,6 +33,9 @@ ELLIPSIS = "…"
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _SPACES = re.compile(r"\s+")
+# A start or end tag, its quoted attribute values whole: the inliner's serialiser writes
+# every value in double quotes, a '"' in it as &quot;, but leaves '>' as it is.
+HTML_TAG = re.compile(r"""<(?:[^>"']|"[^"]*"|'[^']*')*>""")
 # Controls, invisible format characters and bidi controls (overrides, embeddings,
 # isolates and marks, which can make a title read differently from what it is), and
 # line/paragraph separators. A regex rather than unicodedata per character: this runs
