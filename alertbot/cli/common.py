@@ -105,7 +105,18 @@ def reflow(text: str) -> str:
     return "\n\n".join(kept)
 
 
-class Command(TyperCommand):
+class _Reflowed:
+    """Help prose reflowed (:func:`reflow`), for commands and groups alike."""
+
+    help: str | None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.help:
+            self.help = reflow(self.help)
+
+
+class Command(_Reflowed, TyperCommand):
     """A command whose help reads like a man page and whose operator faults are one line.
 
     Usage shows ``REF`` and ``[FILE]`` (not Typer's ``{ref}``); flags show no type; prose
@@ -113,11 +124,6 @@ class Command(TyperCommand):
     ends in one line and a documented exit code (:mod:`alertbot.cli.faults`) instead of a
     traceback.
     """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.help:
-            self.help = reflow(self.help)
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain_flags(super().get_params(ctx))
@@ -141,13 +147,8 @@ class Command(TyperCommand):
             fail(fault.message, fault.code)
 
 
-class Group(TyperGroup):
+class Group(_Reflowed, TyperGroup):
     """A command group with the same help conventions as :class:`Command`."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.help:
-            self.help = reflow(self.help)
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain_flags(super().get_params(ctx))
