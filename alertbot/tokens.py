@@ -7,12 +7,14 @@ verdict) and signed with the secret key,
 so a forged, altered or other-subscriber token is refused. itsdangerous does the
 signing and the expiry check.
 
-Feedback tokens are the exception: an email digest carries two per paper (about twenty),
-and itsdangerous derives its key and builds a timestamped payload on every call, which
-made those links a quarter of a digest's CPU under the profiler. They are a plain
-HMAC-SHA256 over the claim instead (``v2.<payload>.<mac>``, a key derived once per
-:class:`Signer`), with no timestamp since they never expire. The itsdangerous tokens
-already in sent digests are still read.
+Links that never expire (unsubscribe, feedback, a query suggestion, a digest's page,
+the archive) are the exception: an email digest carries about twenty-five, and
+itsdangerous derives its key and builds a timestamped payload on every call, which made
+them a quarter of a digest's CPU under the profiler (feedback first, then unsubscribe and
+the digest page, 6% of a send after that). They are a plain HMAC-SHA256 over the claim
+instead (``v2.<payload>.<mac>``, the key derived once per purpose and :class:`Signer`),
+with no timestamp since they never expire. The itsdangerous tokens already in sent
+digests are still read.
 """
 
 from __future__ import annotations
@@ -34,13 +36,16 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from alertbot.model import FEEDBACK_VALUES, FeedbackValue
 from alertbot.private import make_private_dir
 
+# The itsdangerous salts of the never-expiring links (``.v1``) are kept to read the
+# tokens of digests already sent; new ones are MACs under their ``.v2`` salts.
 UNSUBSCRIBE_SALT = "alertbot.unsubscribe.v1"
 CONFIRM_SALT = "alertbot.confirm-email.v1"
 CONFIRM_MAX_AGE_SECONDS = 3 * 24 * 3600
-FEEDBACK_SALT = "alertbot.feedback.v1"  # the itsdangerous tokens of older digests
-FEEDBACK_V2 = "v2."  # a JSON payload's base64 starts "W", so no v1 token starts so
-FEEDBACK_V2_SALT = b"alertbot.feedback.v2"
-FEEDBACK_MAC_BYTES = 16  # 128 bits: forging one takes 2**128 guesses
+FEEDBACK_SALT = "alertbot.feedback.v1"
+# itsdangerous's payload is base64 (no ".") and "v2" decodes to no JSON, so no v1 token
+# starts so.
+V2 = "v2."
+MAC_BYTES = 16  # 128 bits: forging one takes 2**128 guesses
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # json.dumps(...) builds one per call
 SUGGESTION_SALT = "alertbot.suggestion.v1"
 SUGGESTION_KINDS = ("interest", "exclusion")
@@ -130,16 +135,18 @@ class Signer:
         self._csrf = URLSafeTimedSerializer(secret_key, salt=CSRF_SALT)
         self._slack_link = URLSafeTimedSerializer(secret_key, salt=SLACK_LINK_SALT)
 
-        # Keyed once; each token then copies this state instead of re-deriving the key.
-        key = hmac.digest(secret_key.encode(), FEEDBACK_V2_SALT, hashlib.sha256)
-        self._feedback_mac = hmac.new(key, digestmod=hashlib.sha256)
+        self._unsubscribe_v2 = _Mac(secret_key, UNSUBSCRIBE_SALT)
+        self._feedback_v2 = _Mac(secret_key, FEEDBACK_SALT)
+        self._suggestion_v2 = _Mac(secret_key, SUGGESTION_SALT)
+        self._digest_v2 = _Mac(secret_key, DIGEST_SALT)
+        self._archive_v2 = _Mac(secret_key, ARCHIVE_SALT)
 
     def unsubscribe_token(self, subscriber_id: int, endpoint_id: int) -> str:
-        return str(self._unsubscribe.dumps([subscriber_id, endpoint_id]))
+        return self._unsubscribe_v2.dumps([subscriber_id, endpoint_id])
 
     def read_unsubscribe(self, token: str) -> UnsubscribeClaim:
         # Unsubscribe links never expire: a digest read months later must still work.
-        data = _loads(self._unsubscribe, token, max_age=None)
+        data = _never_expiring(self._unsubscribe_v2, self._unsubscribe, token)
         if not (isinstance(data, list) and len(data) == 2 and all(type(x) is int for x in data)):
             raise BadToken("malformed token")
         return UnsubscribeClaim(data[0], data[1])
@@ -162,16 +169,12 @@ class Signer:
     def feedback_token(self, subscriber_id: int, paper_id: str, value: FeedbackValue) -> str:
         if value not in FEEDBACK_VALUES:
             raise ValueError(f"unknown feedback {value!r}")
-        payload = _b64(_COMPACT_JSON.encode([subscriber_id, paper_id, value]).encode())
-        return f"{FEEDBACK_V2}{payload}.{_b64(self._mac(payload))}"
+        return self._feedback_v2.dumps([subscriber_id, paper_id, value])
 
     def read_feedback(self, token: str) -> FeedbackClaim:
         # Like unsubscribe links, never expiring: a digest may be read weeks later, and a
         # stolen link can do no more than say what one reader thought of one paper.
-        if token.startswith(FEEDBACK_V2):
-            data = self._read_feedback_v2(token.removeprefix(FEEDBACK_V2))
-        else:
-            data = _loads(self._feedback, token, max_age=None)
+        data = _never_expiring(self._feedback_v2, self._feedback, token)
         if not (
             isinstance(data, list)
             and len(data) == 3
@@ -185,12 +188,12 @@ class Signer:
     def suggestion_token(self, subscriber_id: int, kind: str, query: str) -> str:
         if kind not in SUGGESTION_KINDS:
             raise ValueError(f"unknown suggestion kind {kind!r}")
-        return str(self._suggestion.dumps([subscriber_id, kind, query]))
+        return self._suggestion_v2.dumps([subscriber_id, kind, query])
 
     def read_suggestion(self, token: str) -> SuggestionClaim:
         # Never expiring, like feedback links: accepting adds one query to the reader's
         # own profile, which they can remove again.
-        data = _loads(self._suggestion, token, max_age=None)
+        data = _never_expiring(self._suggestion_v2, self._suggestion, token)
         if not (
             isinstance(data, list)
             and len(data) == 3
@@ -202,22 +205,22 @@ class Signer:
         return SuggestionClaim(data[0], data[1], data[2])
 
     def digest_token(self, subscriber_id: int, outbox_id: int) -> str:
-        return str(self._digest.dumps([subscriber_id, outbox_id]))
+        return self._digest_v2.dumps([subscriber_id, outbox_id])
 
     def read_digest(self, token: str) -> DigestClaim:
         # Never expiring, like the other links of a digest: it is the digest itself, and
         # a stolen link shows one reader's papers of one day and nothing else.
-        data = _loads(self._digest, token, max_age=None)
+        data = _never_expiring(self._digest_v2, self._digest, token)
         if not (isinstance(data, list) and len(data) == 2 and all(type(x) is int for x in data)):
             raise BadToken("malformed token")
         return DigestClaim(data[0], data[1])
 
     def archive_token(self, subscriber_id: int) -> str:
-        return str(self._archive.dumps(subscriber_id))
+        return self._archive_v2.dumps(subscriber_id)
 
     def read_archive(self, token: str) -> int:
         """The subscriber whose past digests the token opens (never expiring)."""
-        data = _loads(self._archive, token, max_age=None)
+        data = _never_expiring(self._archive_v2, self._archive, token)
         if type(data) is not int:
             raise BadToken("malformed token")
         return data
@@ -294,13 +297,28 @@ class Signer:
             and secrets.compare_digest(data, browser_secret)
         )
 
-    def _mac(self, payload: str) -> bytes:
-        mac = self._feedback_mac.copy()
-        mac.update(payload.encode())
-        return mac.digest()[:FEEDBACK_MAC_BYTES]
 
-    def _read_feedback_v2(self, token: str) -> object:
-        payload, _, signature = token.rpartition(".")
+class _Mac:
+    """Never-expiring tokens of one purpose: ``v2.<payload>.<mac>``, the payload the
+    claim's compact JSON in unpadded URL-safe base64, the MAC its first
+    :data:`MAC_BYTES` of HMAC-SHA256 under a key derived from the secret key and the
+    purpose's salt."""
+
+    def __init__(self, secret_key: str, salt: str) -> None:
+        # Keyed once; each token then copies this state instead of re-deriving the key.
+        # The ".v2" salt keeps these keys apart from any itsdangerous key of the purpose.
+        salt_v2 = salt.removesuffix(".v1") + ".v2"
+        key = hmac.digest(secret_key.encode(), salt_v2.encode(), hashlib.sha256)
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+
+    def dumps(self, claim: object) -> str:
+        payload = _b64(_COMPACT_JSON.encode(claim).encode())
+        return f"{V2}{payload}.{_b64(self._mac(payload))}"
+
+    def loads(self, token: str) -> object:
+        """The claim of a token this made (with its ``v2.`` prefix); ``BadToken`` if
+        the MAC does not match."""
+        payload, _, signature = token.removeprefix(V2).rpartition(".")
         try:
             given = _unb64(signature)
         except ValueError as exc:
@@ -311,6 +329,19 @@ class Signer:
             return json.loads(_unb64(payload))
         except ValueError as exc:  # signed by us, so only a bug could get here
             raise BadToken("malformed token") from exc
+
+    def _mac(self, payload: str) -> bytes:
+        mac = self._keyed.copy()
+        mac.update(payload.encode())
+        return mac.digest()[:MAC_BYTES]
+
+
+def _never_expiring(mac: _Mac, older: URLSafeTimedSerializer, token: str) -> object:
+    """A never-expiring link's claim: a ``v2.`` MAC, or the itsdangerous token of a
+    digest sent before them."""
+    if token.startswith(V2):
+        return mac.loads(token)
+    return _loads(older, token, max_age=None)
 
 
 def _loads(serializer: URLSafeTimedSerializer, token: str, max_age: int | None) -> object:

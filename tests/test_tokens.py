@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
 from itsdangerous import URLSafeTimedSerializer
 
-from alertbot.tokens import FEEDBACK_SALT, BadToken, Signer, load_or_create_secret_key
+from alertbot.tokens import (
+    ARCHIVE_SALT,
+    DIGEST_SALT,
+    FEEDBACK_SALT,
+    SUGGESTION_SALT,
+    UNSUBSCRIBE_SALT,
+    BadToken,
+    Signer,
+    load_or_create_secret_key,
+)
 from tests.helpers.tokens import alter_payload, alter_signature
 
 KEY = "k" * 32
@@ -23,7 +33,13 @@ def test_it_round_trips_an_unsubscribe_token() -> None:
 
 @pytest.mark.parametrize(
     "mutate",
-    [alter_signature, alter_payload, lambda t: "x" + t, lambda t: t[:-3], lambda t: ""],
+    [
+        alter_signature,
+        lambda t: t[:3] + alter_payload(t[3:]),
+        lambda t: "x" + t,
+        lambda t: t[:-3],
+        lambda t: "",
+    ],
     ids=["signature", "payload", "prefix", "truncated", "empty"],
 )
 def test_it_refuses_an_altered_token(mutate) -> None:  # type: ignore[no-untyped-def]
@@ -126,3 +142,86 @@ def test_it_still_reads_the_feedback_links_of_digests_sent_before_v2() -> None:
     old = URLSafeTimedSerializer(KEY, salt=FEEDBACK_SALT).dumps([7, "arxiv:2401.00001", "useful"])
     claim = Signer(KEY).read_feedback(str(old))
     assert (claim.subscriber_id, claim.paper_id, claim.value) == (7, "arxiv:2401.00001", "useful")
+
+
+# The links that never expire: (salt of their itsdangerous tokens, a claim, make, read).
+Make = Callable[[Signer], str]
+Read = Callable[[Signer, str], object]
+NEVER_EXPIRING: dict[str, tuple[str, object, Make, Read]] = {
+    "unsubscribe": (
+        UNSUBSCRIBE_SALT,
+        [7, 42],
+        lambda s: s.unsubscribe_token(7, 42),
+        lambda s, t: s.read_unsubscribe(t),
+    ),
+    "feedback": (
+        FEEDBACK_SALT,
+        [7, "arxiv:2401.00001", "useful"],
+        lambda s: s.feedback_token(7, "arxiv:2401.00001", "useful"),
+        lambda s, t: s.read_feedback(t),
+    ),
+    "suggestion": (
+        SUGGESTION_SALT,
+        [7, "interest", '"graph neural"'],
+        lambda s: s.suggestion_token(7, "interest", '"graph neural"'),
+        lambda s, t: s.read_suggestion(t),
+    ),
+    "digest": (
+        DIGEST_SALT,
+        [7, 42],
+        lambda s: s.digest_token(7, 42),
+        lambda s, t: s.read_digest(t),
+    ),
+    "archive": (ARCHIVE_SALT, 7, lambda s: s.archive_token(7), lambda s, t: s.read_archive(t)),
+}
+
+
+def _independent_v2(key: str, salt: str, claim: object) -> str:
+    """A v2 token worked out from its definition: HMAC-SHA256 keyed by HMAC(key, salt),
+    over the claim's compact JSON in unpadded URL-safe base64, cut to 16 bytes."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    derived = hmac.digest(key.encode(), salt.encode(), hashlib.sha256)
+    payload = b64(json.dumps(claim, separators=(",", ":")).encode())
+    return f"v2.{payload}.{b64(hmac.digest(derived, payload.encode(), hashlib.sha256)[:16])}"
+
+
+@pytest.mark.parametrize("purpose", NEVER_EXPIRING)
+def test_a_never_expiring_link_is_the_v2_mac_of_its_claim(purpose: str) -> None:
+    """New links are plain HMACs (no per-call key derivation), exactly as defined, and
+    read back as their claim."""
+    salt, claim, make, read = NEVER_EXPIRING[purpose]
+    signer = Signer(KEY)
+    token = make(signer)
+    assert token == _independent_v2(KEY, salt.removesuffix(".v1") + ".v2", claim)
+    read(signer, token)
+
+
+@pytest.mark.parametrize("purpose", NEVER_EXPIRING)
+def test_a_never_expiring_link_of_an_older_digest_is_still_read(purpose: str) -> None:
+    """A link in a digest sent before v2 (an itsdangerous token) still works, and one of
+    another key still does not."""
+    salt, claim, make, read = NEVER_EXPIRING[purpose]
+    old = str(URLSafeTimedSerializer(KEY, salt=salt).dumps(claim))
+    assert read(Signer(KEY), old) == read(Signer(KEY), make(Signer(KEY)))
+    forged = str(URLSafeTimedSerializer("z" * 32, salt=salt).dumps(claim))
+    with pytest.raises(BadToken):
+        read(Signer(KEY), forged)
+
+
+@pytest.mark.parametrize("purpose", NEVER_EXPIRING)
+def test_a_never_expiring_link_passes_for_no_other_purpose(purpose: str) -> None:
+    """An unsubscribe and a digest-page token hold the same two numbers; each purpose's
+    key refuses the other's."""
+    make = NEVER_EXPIRING[purpose][2]
+    token = make(Signer(KEY))
+    for other, (_, _, _, read) in NEVER_EXPIRING.items():
+        if other != purpose:
+            with pytest.raises(BadToken):
+                read(Signer(KEY), token)
