@@ -170,9 +170,10 @@ def _http(
             raise RuntimeError(f"the preview answered {first.status_code}")
 
         def ask(profile: Profile) -> Callable[[], object]:
-            params = [("interest", q) for q in profile.interests] + [
-                ("exclusion", q) for q in profile.exclusions
-            ]
+            params = tuple(
+                [("interest", q) for q in profile.interests]
+                + [("exclusion", q) for q in profile.exclusions]
+            )
             return lambda: http.get("/account/preview", params=params)
 
         return _timed([ask(p) for p in profiles])

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
@@ -81,9 +81,9 @@ class Accounts:
 
     def post(
         self, path: str, data: dict[str, Any], *, csrf_from: str = "/signin"
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """Submit a form on the page ``csrf_from`` to ``path``, as a browser does."""
-        response: httpx.Response = self.http.post(
+        response: httpx2.Response = self.http.post(
             path, data={"csrf": self.csrf(csrf_from), **data}, follow_redirects=False
         )
         return response
@@ -120,7 +120,7 @@ class Accounts:
         assert found is not None
         return found
 
-    def sign_in(self, address: str = "ada@example.org") -> httpx.Response:
+    def sign_in(self, address: str = "ada@example.org") -> httpx2.Response:
         """Ask for a link, open it and press the button; returns the button's answer."""
         before = len(self.sink.messages)
         assert self.post("/signin", {"email": address}).status_code == 303

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from starlette.routing import Route
 
@@ -93,7 +94,7 @@ def test_a_csrf_token_passes_with_its_own_cookie(ada: Accounts) -> None:
     assert response.status_code == 303
 
 
-def assert_strict(response: httpx.Response) -> None:
+def assert_strict(response: httpx.Response | httpx2.Response) -> None:
     csp = response.headers["content-security-policy"]
     assert csp == SITE_POLICY
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
