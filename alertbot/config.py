@@ -297,6 +297,12 @@ class OutgoingMailSettings(Section):
 class RetentionSettings(Section):
     fetch_log_days: int = Field(default=90, ge=1)
     delivered_days: int = Field(default=365, ge=1)
+    digest_days: int = Field(
+        default=365,
+        ge=1,
+        description="Digests (their pages and archive) older than this are deleted, "
+        "except each endpoint's newest and any in doubt (unknown).",
+    )
 
 
 class Settings(BaseSettings):

@@ -8,7 +8,8 @@ Jobs (explicit ids, ``coalesce=True``, ``max_instances=1``, a deliberate misfire
   digests due at start (after downtime) are built from fresh listings;
 * ``dispatch`` - every ``dispatch_interval_seconds``: queue the due digests, then drain
   the outbox (``send_due`` stops between messages once ``stop`` is set);
-* ``cleanup`` - on ``cleanup_cron``: prune the fetch log and old delivered-paper rows;
+* ``cleanup`` - on ``cleanup_cron``: prune the fetch log, old delivered-paper rows and
+  old digests;
 * ``heartbeat`` - proves the scheduler runs jobs: feeds ``/healthz`` and pings the
   systemd watchdog.
 
@@ -40,6 +41,7 @@ from alertbot.schedule.health import HealthState
 from alertbot.schedule.triggers import parse_schedule
 from alertbot.store import fetches
 from alertbot.store.accounts import forget_used_links
+from alertbot.store.archive import prune_digests
 from alertbot.store.marks import prune_delivered
 from alertbot.store.outgoing_mail import prune_outgoing_mail
 from alertbot.tokens import SIGNIN_MAX_AGE_SECONDS
@@ -168,7 +170,7 @@ class Jobs:
         metrics.job_runs.labels("dispatch", "ok").inc()
 
     def cleanup(self) -> None:
-        """Prune fetch-log and delivered-paper rows past their retention, the
+        """Prune fetch-log and delivered-paper rows and digests past their retention, the
         outgoing-mail counts past their window, and used sign-in links past their life."""
         now = self.now()
         retention = self.settings.retention
@@ -178,6 +180,9 @@ class Jobs:
             )
             n_delivered = prune_delivered(
                 self.engine, before=now - timedelta(days=retention.delivered_days)
+            )
+            n_digests = prune_digests(
+                self.engine, before=(now - timedelta(days=retention.digest_days)).date()
             )
             n_mail = prune_outgoing_mail(
                 self.engine,
@@ -195,6 +200,7 @@ class Jobs:
             "cleanup done",
             fetch_log_rows=n_fetches,
             delivered_rows=n_delivered,
+            digests=n_digests,
             outgoing_mail_rows=n_mail,
             used_signin_links=n_links,
         )
@@ -275,7 +281,7 @@ def build_scheduler(
         jobs.cleanup,
         parse_schedule(settings.schedule.cleanup_cron),
         id=JOB_CLEANUP,
-        name="prune old fetch logs and delivered rows",
+        name="prune old fetch logs, delivered rows and digests",
     )
     _add_heartbeat(scheduler, jobs, heartbeat_seconds, start)
     jobs.scheduler = scheduler

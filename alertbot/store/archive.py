@@ -3,13 +3,17 @@ first, a page at a time (``ix_outbox_subscriber_date``).
 
 Only rows that hold papers are a reader's digests: an ``empty`` day, or one planned
 ``dead`` because the profile did not parse, has nothing to show.
+
+The archive is also where old digests end (:func:`prune_digests`, from the cleanup job):
+a row keeps its stored matches, up to 1,000 ranked papers beyond the cap, so at 100,000
+readers a year of rows is tens of millions and, with big days, many gigabytes.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, literal, or_, select, tuple_
+from sqlalchemy import Date, delete, exists, literal, or_, select, tuple_
 
 from alertbot.model import OutboxState
 from alertbot.store.db import Db, transaction
@@ -54,3 +58,42 @@ def reader_rows(
         )
     with transaction(db) as conn:
         return [row_from(r) for r in conn.execute(query)]
+
+
+# Done with: sent, or never to be (a profile that did not parse, a day without papers).
+# An ``unknown`` row waits for an operator (it may have reached the reader), and a row in
+# flight is still being delivered: neither is pruned.
+PRUNABLE = (OutboxState.SENT, OutboxState.DEAD, OutboxState.EMPTY)
+PRUNE_BATCH = 5_000
+
+
+def prune_digests(db: Db, *, before: date, batch: int = PRUNE_BATCH) -> int:
+    """Delete the digests dated before ``before`` that are done with; returns how many.
+
+    Each endpoint's newest row stays whatever its age: the due selection and the next
+    digest's papers start from an endpoint's last digest (``alertbot/store/due.py``,
+    ``candidates.py``), which a reader who paused for a year must not lose. The papers'
+    marks of a deleted row go with it (``ON DELETE CASCADE``). Deleted ``batch`` rows a
+    transaction, so an SQLite writer (the send loop's hand-over) never waits long.
+    """
+    newer = outbox.alias("newer")
+    doomed = (
+        select(outbox.c.id)
+        .where(
+            outbox.c.digest_date < before,
+            outbox.c.state.in_(PRUNABLE),
+            exists().where(
+                newer.c.endpoint_id == outbox.c.endpoint_id,
+                newer.c.digest_date > outbox.c.digest_date,
+            ),
+        )
+        .limit(batch)
+    )
+    statement = delete(outbox).where(outbox.c.id.in_(doomed.scalar_subquery()))
+    total = 0
+    while True:
+        with transaction(db) as conn:
+            deleted = int(conn.execute(statement).rowcount or 0)
+        total += deleted
+        if deleted < batch:
+            return total

@@ -54,6 +54,15 @@ class DigestAccess:
             return False
         return (claim.subscriber_id, claim.outbox_id) == (subscriber_id, outbox_id)
 
+    def link_reader(self, request: Request, outbox_id: int) -> int | None:
+        """The reader whose signed digest link for ``outbox_id`` the request carries, or
+        None (this names who the link was made for; it is no leave to read the row)."""
+        try:
+            claim = self.signer.read_digest(self.token(request))
+        except BadToken:
+            return None
+        return claim.subscriber_id if claim.outbox_id == outbox_id else None
+
     def archive_reader(self, request: Request) -> int | None:
         """Whose archive the request may read: its session's reader, else its link's."""
         signed_in = self.session(request)

@@ -72,6 +72,10 @@ MAX_PAGE_BYTES = 100_000  # the page with its inline CSS and script
 PER_PAGE = 50  # papers per digest page
 ARCHIVE_PAGE = 20  # digests per archive page
 REFUSED = "This link does not open that page."
+PRUNED = (
+    "This digest is older than the {days} days alertbot keeps digests;"
+    " your archive has the newer ones."
+)
 CHANNELS = {
     EndpointKind.EMAIL: "email",
     EndpointKind.SLACK_USER: "Slack",
@@ -141,6 +145,22 @@ def digest_routes(
             return None
         return row
 
+    def pruned(request: Request, outbox_id: int) -> bool:
+        """The request's own link names this digest of a reader who still exists, but
+        the row is gone: a link is only ever signed for a row, so the cleanup job
+        deleted it (``retention.digest_days``)."""
+        reader = access.link_reader(request, outbox_id)
+        return (
+            reader is not None
+            and archive.digest_row(engine, outbox_id) is None
+            and subscriber_store.get_subscriber(engine, reader) is not None
+        )
+
+    async def unreadable(request: Request, outbox_id: int) -> Response:
+        if await run_in_threadpool(pruned, request, outbox_id):
+            return refused(410, PRUNED.format(days=settings.retention.digest_days))
+        return refused()
+
     def load(row: OutboxRow, page: int) -> Shown:
         matches: list[Match] = [*row.matches(), *row.rest()]
         reasons = _reasons(row)
@@ -197,7 +217,7 @@ def digest_routes(
         outbox_id = int(request.path_params["outbox_id"])
         row = await run_in_threadpool(readable_row, request, outbox_id)
         if row is None:
-            return refused()
+            return await unreadable(request, outbox_id)
         shown = await run_in_threadpool(load, row, _int(request.query_params.get("page"), 1))
         return await run_in_threadpool(page_html, request, shown)
 
@@ -205,7 +225,7 @@ def digest_routes(
         outbox_id = int(request.path_params["outbox_id"])
         row = await run_in_threadpool(readable_row, request, outbox_id)
         if row is None:
-            return refused()
+            return await unreadable(request, outbox_id)
         form = await _form(request)
         paper_id, value = form.get("paper", ""), form.get("value", "")
         try:

@@ -259,6 +259,31 @@ def test_it_prunes_rows_past_their_retention(sqlite_engine: Engine) -> None:
     assert outbox_rows == 1
 
 
+def test_cleanup_prunes_digests_past_their_retention(sqlite_engine: Engine) -> None:
+    """A digest older than ``retention.digest_days`` goes once a newer one exists."""
+    settings = Settings(retention={"digest_days": 30})
+    subscriber = create_subscriber(sqlite_engine, name="ada", now=NOW)
+    endpoint = add_endpoint(sqlite_engine, subscriber.id, EndpointKind.FILE, "/tmp/out", now=NOW)
+    with sqlite_engine.begin() as conn:
+        for age_days in (31, 29):
+            conn.execute(
+                insert(schema.outbox).values(
+                    subscriber_id=subscriber.id,
+                    endpoint_id=endpoint.id,
+                    digest_date=(NOW - timedelta(days=age_days)).date(),
+                    state="sent",
+                    attempts=1,
+                    next_attempt_at=NOW,
+                    created_at=NOW,
+                    paper_ids=["p"],
+                )
+            )
+    make_jobs(sqlite_engine, settings).cleanup()
+    with sqlite_engine.connect() as conn:
+        dates = conn.execute(select(schema.outbox.c.digest_date)).scalars().all()
+    assert dates == [(NOW - timedelta(days=29)).date()]
+
+
 def test_cleanup_prunes_outgoing_mail_counts_past_their_window(sqlite_engine: Engine) -> None:
     """The limiter's rows older than its window go; the ones it still counts stay."""
     limits = MailLimits.from_settings(Settings())

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from sqlalchemy import delete
+
 from alertbot.links import archive_url, digest_url, signer_for
 from alertbot.model import Match, OutboxState
-from alertbot.store import archive, enqueue
+from alertbot.store import archive, enqueue, schema
 from alertbot.store import subscribers as store
 from alertbot.store.chosen import Bare
 from alertbot.tokens import Signer
@@ -47,8 +49,8 @@ def test_it_refuses_another_readers_digest(world: World) -> None:
 
 
 def test_it_refuses_forged_altered_and_foreign_tokens(world: World) -> None:
-    """Another key's token, a cut one, a feedback or archive token, none, an absurd one,
-    a deleted reader's and an unknown digest each get a 403 showing no paper."""
+    """Another key's token, a cut one, a feedback or archive token, none, an absurd one
+    and a deleted reader's each get a 403 showing no paper."""
     rows = queued(world, papers(3), {"ada": ("diffusion",), "gone": ("diffusion",)}, cap=2)
     row, gone = rows["ada"], rows["gone"]
     good = page_link(world, row).split("token=", 1)[1]
@@ -70,8 +72,25 @@ def test_it_refuses_forged_altered_and_foreign_tokens(world: World) -> None:
     gone_link = page_link(world, gone)
     store.delete_subscriber(world.engine, gone.subscriber_id)
     assert world.http.get(gone_link).status_code == 403
-    unknown = digest_url(world.settings, row.subscriber_id, row.id + 1000)
-    assert world.http.get(unknown).status_code == 403
+
+
+def test_a_pruned_digests_link_says_it_is_no_longer_kept(world: World) -> None:
+    """Past ``retention.digest_days`` the cleanup job deletes a digest: its own link (and
+    its page's forms) then get 410 and why, not the 403 of a link that never opened it;
+    another reader's link for that id still gets 403."""
+    rows = queued(world, papers(2), {"ada": ("diffusion",), "bob": ("diffusion",)}, cap=2)
+    row, bob = rows["ada"], rows["bob"]
+    link = page_link(world, row)
+    with world.engine.begin() as conn:
+        conn.execute(delete(schema.outbox).where(schema.outbox.c.id == row.id))
+    page = world.http.get(link)
+    assert page.status_code == 410
+    assert "older than the 365 days alertbot keeps digests" in page.text
+    assert "2603.00000" not in page.text
+    form = world.http.post(link.replace("?", "/feedback?"), data={"paper": "2603.00000"})
+    assert form.status_code == 410
+    bobs = digest_url(world.settings, bob.subscriber_id, bob.id).split("token=", 1)[1]
+    assert world.http.get(f"/digest/{row.id}?token={bobs}").status_code == 403
 
 
 def test_it_escapes_paper_text(world: World) -> None:
