@@ -10,6 +10,7 @@ retried in the background.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from alertbot.config import Settings
@@ -27,23 +28,15 @@ def confirmation_message(
     settings: Settings, address: str, confirm_url: str, *, now: datetime
 ) -> bytes:
     """The confirmation email, ready for SMTP DATA (dated ``now``)."""
-    text = (
-        environment()
-        .get_template("email/confirm.txt")
-        .render(
-            address=address,
-            confirm_url=confirm_url,
-            expires_days=CONFIRM_MAX_AGE_SECONDS // 86400,
-        )
+    return _link_message(
+        settings,
+        "email/confirm.txt",
+        SUBJECT,
+        address,
+        now,
+        confirm_url=confirm_url,
+        expires_days=CONFIRM_MAX_AGE_SECONDS // 86400,
     )
-    _, data = text_message_bytes(
-        subject=SUBJECT,
-        from_address=settings.smtp.from_address,
-        to_address=address,
-        sent_at=now,
-        text=text,
-    )
-    return data
 
 
 def send_confirmation(settings: Settings, address: str, confirm_url: str, now: datetime) -> None:
@@ -52,27 +45,39 @@ def send_confirmation(settings: Settings, address: str, confirm_url: str, now: d
     Through :class:`EmailChannel`, so a refusal is classified like a digest's (a 5xx is
     permanent, a timeout after DATA "unknown") in the error the user is shown.
     """
-    channel = EmailChannel(settings.smtp)
-    try:
-        message = confirmation_message(settings, address, confirm_url, now=now)
-        channel.send_bytes(one_line(address), message)
-    finally:
-        channel.close()
+    _send(settings, address, lambda: confirmation_message(settings, address, confirm_url, now=now))
 
 
 def signin_message(settings: Settings, address: str, signin_url: str, *, now: datetime) -> bytes:
     """The sign-in link email, ready for SMTP DATA (dated ``now``)."""
-    text = (
-        environment()
-        .get_template("email/signin.txt")
-        .render(
-            address=address,
-            signin_url=signin_url,
-            expires_minutes=SIGNIN_MAX_AGE_SECONDS // 60,
-        )
+    return _link_message(
+        settings,
+        "email/signin.txt",
+        SIGNIN_SUBJECT,
+        address,
+        now,
+        signin_url=signin_url,
+        expires_minutes=SIGNIN_MAX_AGE_SECONDS // 60,
     )
+
+
+def send_signin_link(settings: Settings, address: str, signin_url: str, now: datetime) -> None:
+    """Mail ``signin_url`` to ``address``; raises :class:`DeliveryError` on failure."""
+    _send(settings, address, lambda: signin_message(settings, address, signin_url, now=now))
+
+
+def _link_message(
+    settings: Settings,
+    template: str,
+    subject: str,
+    address: str,
+    now: datetime,
+    **context: object,
+) -> bytes:
+    """A plain-text message to ``address`` from ``template`` rendered with ``context``."""
+    text = environment().get_template(template).render(address=address, **context)
     _, data = text_message_bytes(
-        subject=SIGNIN_SUBJECT,
+        subject=subject,
         from_address=settings.smtp.from_address,
         to_address=address,
         sent_at=now,
@@ -81,12 +86,10 @@ def signin_message(settings: Settings, address: str, signin_url: str, *, now: da
     return data
 
 
-def send_signin_link(settings: Settings, address: str, signin_url: str, now: datetime) -> None:
-    """Mail ``signin_url`` to ``address``; raises :class:`DeliveryError` on failure."""
+def _send(settings: Settings, address: str, message: Callable[[], bytes]) -> None:
+    """Send the message ``message()`` builds on a channel of its own, closed after."""
     channel = EmailChannel(settings.smtp)
     try:
-        channel.send_bytes(
-            one_line(address), signin_message(settings, address, signin_url, now=now)
-        )
+        channel.send_bytes(one_line(address), message())
     finally:
         channel.close()
