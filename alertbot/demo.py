@@ -21,6 +21,7 @@ from alertbot.model import EndpointKind, Profile
 from alertbot.pipeline import fetch_sources
 from alertbot.samples import sample_dump_paths
 from alertbot.store import connect, migrate
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as subscriber_store
 
 DB_NAME = "alertbot-demo.sqlite3"
@@ -117,7 +118,7 @@ def run_demo(folder: Path, *, now: datetime) -> DemoResult:
                 profile=sample.profile,
                 send_time=time(0, 0),
             )
-            subscriber_store.add_endpoint(
+            endpoint_store.add_endpoint(
                 engine, subscriber.id, EndpointKind.FILE, str(outbox), now=now
             )
         queue_due(engine, settings, now=now)

@@ -12,6 +12,7 @@ from alertbot.corpus import load_corpus
 from alertbot.digest import build_digest
 from alertbot.model import Profile
 from alertbot.readers import corpus_vocabulary, learn_params, load_reader, ranker_for
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as subs
 from alertbot.store.feedback import record_feedback
 from alertbot.store.papers import upsert_papers
@@ -50,7 +51,7 @@ def test_it_trains_on_verdicts_about_papers_older_than_the_corpus(engine: Engine
     assert state.counts == (3, 3)
     ranker = ranker_for(state, params)
     assert ranker is not None
-    endpoint = subs.add_endpoint(engine, sid, "email", "ada@example.org", now=NOW)  # type: ignore[arg-type]
+    endpoint = endpoint_store.add_endpoint(engine, sid, "email", "ada@example.org", now=NOW)  # type: ignore[arg-type]
     digest = build_digest(sub, endpoint, DAY, recent.papers, recent.stats, ranker=ranker)
     assert digest.learned
     assert all("speculative decoding" in i.paper.title.lower() for i in digest.items)

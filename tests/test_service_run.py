@@ -35,8 +35,9 @@ from alertbot.model import EndpointKind, Profile
 from alertbot.parse import parse_bytes
 from alertbot.schedule.clock import utcnow
 from alertbot.store import connect, migrate, schema
+from alertbot.store.endpoints import add_endpoint
 from alertbot.store.papers import upsert_papers
-from alertbot.store.subscribers import add_endpoint, create_subscriber
+from alertbot.store.subscribers import create_subscriber
 from tests.helpers.clock import due_a_minute_ago
 from tests.helpers.slack import command_body, signed_headers
 from tests.servers import QuietHandler, SmtpSink, free_port, http_server, slack_api, smtp_server

@@ -55,6 +55,7 @@ from alertbot.model import Digest, EndpointKind, Profile
 from alertbot.pipeline import fetch_sources
 from alertbot.samples import sample_dump_paths
 from alertbot.store import connect, migrate
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as subscriber_store
 
 PROFILES: tuple[tuple[str, ...], ...] = (
@@ -229,7 +230,7 @@ def _subscribe(engine: Engine, n: int, now: datetime) -> None:
                 profile=Profile(interests=PROFILES[i % len(PROFILES)], max_papers=10),
                 send_time=clock_time(0, 0),
             )
-            subscriber_store.add_endpoint(
+            endpoint_store.add_endpoint(
                 conn, sub.id, EndpointKind.EMAIL, f"reader{i}@example.org", now=now
             )
 

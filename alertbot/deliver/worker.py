@@ -68,6 +68,7 @@ from alertbot.model import (
 )
 from alertbot.render import DigestLinks, Renderer
 from alertbot.store import attempts, learned, outbox, reclaim
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.chosen import StoredMatchesError
@@ -393,7 +394,7 @@ def _with_dm_channel(run: _Run, channel: Channel, digest: Digest) -> Digest:
     if not isinstance(channel, OpensDirectMessages):
         return digest
     dm = channel.open_dm(endpoint)
-    subscriber_store.set_dm_channel(run.engine, endpoint.id, dm)
+    endpoint_store.set_dm_channel(run.engine, endpoint.id, dm)
     endpoint = replace(endpoint, slack_dm_channel=dm)
     subscriber = replace(
         digest.subscriber,
@@ -464,7 +465,7 @@ def _failed(
         start_next=start_next,
     )
     if handling.disable_endpoint:
-        subscriber_store.set_endpoint_active(run.engine, row.endpoint_id, False, reason=exc.message)
+        endpoint_store.set_endpoint_active(run.engine, row.endpoint_id, False, reason=exc.message)
         run.subscribers.pop(row.subscriber_id, None)
         log.warning("endpoint disabled", **ctx, reason=exc.message)
     if handling.counts_against_relay:

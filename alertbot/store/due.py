@@ -15,7 +15,8 @@ instant can delay a digest, never double or drop one, and it cannot delay it lon
 
 * every change that can make a digest due sooner clears it (a new endpoint, a changed
   time zone, send time, frequency or weekday, a resume, a confirmation, a re-enabled
-  endpoint: :mod:`alertbot.store.subscribers`), so the next tick looks;
+  endpoint: :mod:`alertbot.store.subscribers`, :mod:`alertbot.store.endpoints`), so the
+  next tick looks;
 * it is never set more than a day ahead (``schedule.due.LOOK_AT_LEAST_EVERY``), so even
   an edit that raced with a tick (cleared, then overwritten by the tick's older
   reading) is looked at again within a day.

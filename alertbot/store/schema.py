@@ -131,8 +131,9 @@ subscribers = Table(
     # Added by 0005_learning: the reader allows the learned ranking (alertbot.learn).
     Column("learning", Boolean, nullable=False, default=True, server_default=true()),
     # Added by 0012_subscriber_version: new with every write of the subscriber, its
-    # queries or its endpoints (alertbot.store.subscribers), so a dispatcher reloads only
-    # the subscribers that changed since its last tick (alertbot.store.kept).
+    # queries or its endpoints (alertbot.store.subscribers, .profiles, .endpoints), so a
+    # dispatcher reloads only the subscribers that changed since its last tick
+    # (alertbot.store.kept).
     Column("version", BigInteger, nullable=False, default=0, server_default="0"),
     UniqueConstraint("slack_team_id", "slack_user_id", name="uq_subscribers_slack_user"),
 )

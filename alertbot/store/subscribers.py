@@ -1,4 +1,7 @@
-"""Subscribers, their keyword profiles and their delivery endpoints.
+"""Subscribers: creating, finding, loading (with their keyword profiles and delivery
+endpoints), changing their settings, deleting; and the primitives the profile
+(:mod:`alertbot.store.profiles`) and endpoint (:mod:`alertbot.store.endpoints`) writes
+share with them: a new version, loading one subscriber, writing a kind of queries.
 
 Every function returns model values (``Subscriber`` with its profile and endpoints
 loaded), never rows, so callers do not depend on the table layout. Validation of what
@@ -18,14 +21,12 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Row,
-    ScalarSelect,
     delete,
     func,
     insert,
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 
 from alertbot.model import Endpoint, EndpointKind, Frequency, Profile, Subscriber
 from alertbot.store.db import Db, among, transaction
@@ -35,7 +36,7 @@ INTEREST = "interest"
 EXCLUSION = "exclusion"
 
 
-def _new_version() -> int:
+def new_version() -> int:
     """A new ``subscribers.version``: every write of a subscriber, its queries or its
     endpoints gives it one, so a dispatcher that kept the subscribers it loaded reloads
     only those that changed (:mod:`alertbot.store.kept`). Random, not a counter: a
@@ -73,7 +74,7 @@ _ENDPOINT_COLUMNS = [
 ]  # fmt: skip
 
 
-def _endpoint(row: Row[Any]) -> Endpoint:
+def endpoint_from(row: Row[Any]) -> Endpoint:
     return Endpoint(
         id=row.id,
         subscriber_id=row.subscriber_id,
@@ -105,7 +106,7 @@ def _load(conn: Connection, rows: Sequence[Row[Any]]) -> list[Subscriber]:
         .where(among(conn, endpoints.c.subscriber_id, ids))
         .order_by(endpoints.c.id)
     ).all():
-        eps[e.subscriber_id].append(_endpoint(e))
+        eps[e.subscriber_id].append(endpoint_from(e))
     result = []
     for r in rows:
         hh, mm = r.send_time.split(":")
@@ -133,14 +134,16 @@ def _load(conn: Connection, rows: Sequence[Row[Any]]) -> list[Subscriber]:
     return result
 
 
-def _one(conn: Connection, subscriber_id: int) -> Subscriber:
+def one(conn: Connection, subscriber_id: int) -> Subscriber:
+    """Subscriber ``subscriber_id`` as stored; :class:`NotFound` if there is none."""
     rows = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).all()
     if not rows:
         raise NotFound(f"no subscriber with id {subscriber_id}")
     return _load(conn, rows)[0]
 
 
-def _write_queries(conn: Connection, subscriber_id: int, kind: str, queries: Iterable[str]) -> None:
+def write_queries(conn: Connection, subscriber_id: int, kind: str, queries: Iterable[str]) -> None:
+    """Replace the subscriber's queries of ``kind`` (interest or exclusion) with these."""
     conn.execute(
         delete(profile_queries).where(
             profile_queries.c.subscriber_id == subscriber_id, profile_queries.c.kind == kind
@@ -154,11 +157,12 @@ def _write_queries(conn: Connection, subscriber_id: int, kind: str, queries: Ite
         conn.execute(insert(profile_queries), rows)
 
 
-def _touch(conn: Connection, subscriber_id: int, now: datetime) -> None:
+def touch(conn: Connection, subscriber_id: int, now: datetime) -> None:
+    """Give the subscriber a new version and ``updated_at``; :class:`NotFound` if gone."""
     result = conn.execute(
         update(subscribers)
         .where(subscribers.c.id == subscriber_id)
-        .values(updated_at=now, version=_new_version())
+        .values(updated_at=now, version=new_version())
     )
     if result.rowcount == 0:
         raise NotFound(f"no subscriber with id {subscriber_id}")
@@ -196,19 +200,19 @@ def create_subscriber(
                 slack_user_id=slack_user_id,
                 created_at=now,
                 updated_at=now,
-                version=_new_version(),
+                version=new_version(),
             )
             .returning(subscribers.c.id)
         ).scalar_one()
-        _write_queries(conn, new_id, INTEREST, profile.interests)
-        _write_queries(conn, new_id, EXCLUSION, profile.exclusions)
-        return _one(conn, new_id)
+        write_queries(conn, new_id, INTEREST, profile.interests)
+        write_queries(conn, new_id, EXCLUSION, profile.exclusions)
+        return one(conn, new_id)
 
 
 def get_subscriber(db: Db, subscriber_id: int) -> Subscriber | None:
     with transaction(db) as conn:
         try:
-            return _one(conn, subscriber_id)
+            return one(conn, subscriber_id)
         except NotFound:
             return None
 
@@ -238,7 +242,7 @@ def find_by_slack(db: Db, team_id: str, user_id: str) -> Subscriber | None:
 
 
 def versions(db: Db, ids: Collection[int]) -> dict[int, int]:
-    """The version of each of these subscribers that exists (see :func:`_new_version`)."""
+    """The version of each of these subscribers that exists (see :func:`new_version`)."""
     with transaction(db) as conn:
         rows = conn.execute(
             select(subscribers.c.id, subscribers.c.version).where(
@@ -321,117 +325,18 @@ def update_subscriber(
         result = conn.execute(
             update(subscribers)
             .where(subscribers.c.id == subscriber_id)
-            .values(updated_at=now, version=_new_version(), **changes)
+            .values(updated_at=now, version=new_version(), **changes)
         )
         if result.rowcount == 0:
             raise NotFound(f"no subscriber with id {subscriber_id}")
         if _SCHEDULE & set(changes):
             _look_now(conn, endpoints.c.subscriber_id == subscriber_id)
-        return _one(conn, subscriber_id)
+        return one(conn, subscriber_id)
 
 
 def _look_now(conn: Connection, which: ColumnElement[bool]) -> None:
     """Clear ``next_due_at`` (see :mod:`alertbot.store.due`): the next tick looks at once."""
     conn.execute(update(endpoints).where(which).values(next_due_at=None))
-
-
-def set_profile(db: Db, subscriber_id: int, profile: Profile, *, now: datetime) -> Subscriber:
-    """Replace the whole profile (interests, exclusions, threshold and cap)."""
-    with transaction(db) as conn:
-        conn.execute(
-            update(subscribers)
-            .where(subscribers.c.id == subscriber_id)
-            .values(
-                min_score=profile.min_score,
-                max_papers=profile.max_papers,
-                updated_at=now,
-                version=_new_version(),
-            )
-        )
-        _write_queries(conn, subscriber_id, INTEREST, profile.interests)
-        _write_queries(conn, subscriber_id, EXCLUSION, profile.exclusions)
-        return _one(conn, subscriber_id)
-
-
-def _append(db: Db, subscriber_id: int, kind: str, query: str, now: datetime) -> Subscriber:
-    with transaction(db) as conn:
-        _touch(conn, subscriber_id, now)
-        position = conn.execute(
-            select(func.coalesce(func.max(profile_queries.c.position) + 1, 0)).where(
-                profile_queries.c.subscriber_id == subscriber_id, profile_queries.c.kind == kind
-            )
-        ).scalar_one()
-        conn.execute(
-            insert(profile_queries).values(
-                subscriber_id=subscriber_id, kind=kind, position=position, query=query
-            )
-        )
-        return _one(conn, subscriber_id)
-
-
-def add_interest(db: Db, subscriber_id: int, query: str, *, now: datetime) -> Subscriber:
-    return _append(db, subscriber_id, INTEREST, query, now)
-
-
-def add_exclusion(db: Db, subscriber_id: int, query: str, *, now: datetime) -> Subscriber:
-    return _append(db, subscriber_id, EXCLUSION, query, now)
-
-
-def _queries(conn: Connection, subscriber_id: int, kind: str) -> tuple[str, ...]:
-    profile = _one(conn, subscriber_id).profile
-    return profile.interests if kind == INTEREST else profile.exclusions
-
-
-def _position_error(kind: str, position: int, current: Sequence[str]) -> IndexError:
-    return IndexError(
-        f"there is no {kind} number {position}"
-        + (f" (you have {len(current)})" if current else " (you have none)")
-    )
-
-
-def _remove(db: Db, subscriber_id: int, kind: str, position: int, now: datetime) -> str:
-    with transaction(db) as conn:
-        current = _queries(conn, subscriber_id, kind)
-        if not 1 <= position <= len(current):
-            raise _position_error(kind, position, current)
-        removed = current[position - 1]
-        _write_queries(conn, subscriber_id, kind, current[: position - 1] + current[position:])
-        _touch(conn, subscriber_id, now)
-        return removed
-
-
-def remove_interest(db: Db, subscriber_id: int, position: int, *, now: datetime) -> str:
-    """Remove the interest numbered ``position`` (1-based, as ``list`` shows it)."""
-    return _remove(db, subscriber_id, INTEREST, position, now)
-
-
-def remove_exclusion(db: Db, subscriber_id: int, position: int, *, now: datetime) -> str:
-    """Remove the exclusion numbered ``position`` (1-based)."""
-    return _remove(db, subscriber_id, EXCLUSION, position, now)
-
-
-def replace_query(
-    db: Db, subscriber_id: int, kind: str, position: int, query: str, *, now: datetime
-) -> Subscriber:
-    """Put ``query`` in place of the interest or exclusion numbered ``position`` (1-based)."""
-    with transaction(db) as conn:
-        current = list(_queries(conn, subscriber_id, kind))
-        if not 1 <= position <= len(current):
-            raise _position_error(kind, position, current)
-        current[position - 1] = query
-        _write_queries(conn, subscriber_id, kind, current)
-        _touch(conn, subscriber_id, now)
-        return _one(conn, subscriber_id)
-
-
-def clear_profile(db: Db, subscriber_id: int, *, now: datetime) -> Subscriber:
-    """Forget every interest and exclusion; the subscriber and endpoints stay."""
-    with transaction(db) as conn:
-        _touch(conn, subscriber_id, now)
-        conn.execute(
-            delete(profile_queries).where(profile_queries.c.subscriber_id == subscriber_id)
-        )
-        return _one(conn, subscriber_id)
 
 
 def delete_subscriber(db: Db, subscriber_id: int) -> bool:
@@ -444,100 +349,3 @@ def delete_subscriber(db: Db, subscriber_id: int) -> bool:
         return bool(
             conn.execute(delete(subscribers).where(subscribers.c.id == subscriber_id)).rowcount
         )
-
-
-def add_endpoint(
-    db: Db,
-    subscriber_id: int,
-    kind: EndpointKind,
-    address: str,
-    *,
-    now: datetime,
-    slack_team_id: str | None = None,
-    confirmed: bool = True,
-) -> Endpoint:
-    """Add a delivery endpoint; adding the same (kind, address) again returns the first."""
-    kind = EndpointKind(kind)
-    with transaction(db) as conn:
-        existing = conn.execute(
-            select(endpoints).where(
-                endpoints.c.subscriber_id == subscriber_id,
-                endpoints.c.kind == kind.value,
-                endpoints.c.address == address,
-            )
-        ).first()
-        if existing is not None:
-            return _endpoint(existing)
-        try:
-            _new_version_of_owner(conn, subscriber_id)
-            new_id = conn.execute(
-                insert(endpoints)
-                .values(
-                    subscriber_id=subscriber_id,
-                    kind=kind.value,
-                    address=address,
-                    slack_team_id=slack_team_id,
-                    active=True,
-                    confirmed=confirmed,
-                    created_at=now,
-                )
-                .returning(endpoints.c.id)
-            ).scalar_one()
-        except IntegrityError as exc:
-            raise NotFound(f"no subscriber with id {subscriber_id}") from exc
-        row = conn.execute(select(endpoints).where(endpoints.c.id == new_id)).one()
-        return _endpoint(row)
-
-
-def get_endpoint(db: Db, endpoint_id: int) -> Endpoint | None:
-    with transaction(db) as conn:
-        row = conn.execute(select(endpoints).where(endpoints.c.id == endpoint_id)).first()
-        return _endpoint(row) if row is not None else None
-
-
-def _new_version_of_owner(conn: Connection, subscriber_id: int | ScalarSelect[int]) -> None:
-    conn.execute(
-        update(subscribers).where(subscribers.c.id == subscriber_id).values(version=_new_version())
-    )
-
-
-def _owner(endpoint_id: int) -> ScalarSelect[int]:
-    return select(endpoints.c.subscriber_id).where(endpoints.c.id == endpoint_id).scalar_subquery()
-
-
-def _set_endpoint(db: Db, endpoint_id: int, **values: Any) -> None:
-    with transaction(db) as conn:
-        _new_version_of_owner(conn, _owner(endpoint_id))
-        result = conn.execute(
-            update(endpoints).where(endpoints.c.id == endpoint_id).values(**values)
-        )
-        if result.rowcount == 0:
-            raise NotFound(f"no endpoint with id {endpoint_id}")
-
-
-def set_endpoint_active(
-    db: Db, endpoint_id: int, active: bool, *, reason: str | None = None
-) -> None:
-    """Enable or disable one endpoint; ``reason`` says why it was disabled."""
-    values: dict[str, Any] = {"active": active, "disabled_reason": None if active else reason}
-    if active:
-        values["next_due_at"] = None  # the dispatcher looks at it at the next tick
-    _set_endpoint(db, endpoint_id, **values)
-
-
-def set_dm_channel(db: Db, endpoint_id: int, channel: str) -> None:
-    """Remember the DM channel ``conversations.open`` gave for a Slack user endpoint."""
-    _set_endpoint(db, endpoint_id, slack_dm_channel=channel)
-
-
-def confirm_endpoint(db: Db, endpoint_id: int) -> None:
-    """Mark an email endpoint as confirmed (double opt-in) and active."""
-    _set_endpoint(
-        db, endpoint_id, confirmed=True, active=True, disabled_reason=None, next_due_at=None
-    )
-
-
-def remove_endpoint(db: Db, endpoint_id: int) -> bool:
-    with transaction(db) as conn:
-        _new_version_of_owner(conn, _owner(endpoint_id))
-        return bool(conn.execute(delete(endpoints).where(endpoints.c.id == endpoint_id)).rowcount)

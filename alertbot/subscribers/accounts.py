@@ -18,6 +18,7 @@ from alertbot.config import Settings
 from alertbot.match import QueryError, parse_query
 from alertbot.model import Endpoint, EndpointKind, Profile, Subscriber
 from alertbot.store import accounts
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as store
 from alertbot.store.db import transaction
 from alertbot.subscribers.refusals import QueryRefused, Refused, SlackUserTaken
@@ -75,10 +76,12 @@ class AccountsMixin:
                 timezone=timezone,
                 send_time=send_time,
             )
-            endpoint = store.add_endpoint(
+            endpoint = endpoint_store.add_endpoint(
                 conn, sub.id, EndpointKind.EMAIL, address, now=now, confirmed=False
             )
-            store.set_endpoint_active(conn, endpoint.id, False, reason=AWAITING_CONFIRMATION)
+            endpoint_store.set_endpoint_active(
+                conn, endpoint.id, False, reason=AWAITING_CONFIRMATION
+            )
             found = store.get_subscriber(conn, sub.id)
             assert found is not None  # created in this very transaction
             own = next(e for e in found.endpoints if e.id == endpoint.id)
@@ -122,7 +125,7 @@ class AccountsMixin:
             if other is not None:
                 store.delete_subscriber(conn, other.id)
             store.update_subscriber(conn, target.id, now=now, slack_user=(team_id, user_id))
-            store.add_endpoint(
+            endpoint_store.add_endpoint(
                 conn, target.id, EndpointKind.SLACK_USER, user_id, now=now, slack_team_id=team_id
             )
             found = store.get_subscriber(conn, target.id)

@@ -6,7 +6,8 @@ limits (a refusal carries the parser's column), a name and a Slack user belong t
 subscriber, an email address added by its owner is unconfirmed until the emailed link
 is opened (double opt-in), and self-service additions stop at ``[subscribe]``'s caps.
 Refusals are :class:`Refused` exceptions whose message can be shown as is; persistence
-is :mod:`alertbot.store.subscribers`, called only from here and from the delivery side.
+is :mod:`alertbot.store.subscribers` (with ``profiles`` and ``endpoints``), called only
+from here and from the delivery side.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from alertbot.match.like import LIKE_EXCLUSION, is_like
 from alertbot.model import Endpoint, EndpointKind, Frequency, Subscriber, Suggestion, SuggestionKind
 from alertbot.readers import VocabularyCache
 from alertbot.store import accounts
+from alertbot.store import endpoints as endpoint_store
+from alertbot.store import profiles as profile_store
 from alertbot.store import subscribers as store
 from alertbot.store.db import transaction
 from alertbot.subscribers import suggestions
@@ -109,9 +112,9 @@ class SubscriberService(AccountsMixin):
         with transaction(self.engine) as conn:
             self._save(conn, spec, subscriber)
             for endpoint_id in remove_channels:
-                store.remove_endpoint(conn, endpoint_id)
+                endpoint_store.remove_endpoint(conn, endpoint_id)
             for endpoint_id in enable_channels:
-                store.set_endpoint_active(conn, endpoint_id, True)
+                endpoint_store.set_endpoint_active(conn, endpoint_id, True)
             return self._reload(conn, subscriber.id)
 
     def import_(
@@ -172,7 +175,7 @@ class SubscriberService(AccountsMixin):
                     slack_team_id=team_id,
                     slack_user_id=user_id,
                 )
-                store.add_endpoint(
+                endpoint_store.add_endpoint(
                     conn,
                     created.id,
                     EndpointKind.SLACK_USER,
@@ -207,7 +210,7 @@ class SubscriberService(AccountsMixin):
         query = self.check_query("interest", query)
         current = subscriber.profile.interests
         self._check_new("interest", query, current, self.settings.subscribe.max_interests)
-        updated = store.add_interest(self.engine, subscriber.id, query, now=self.now())
+        updated = profile_store.add_interest(self.engine, subscriber.id, query, now=self.now())
         return updated, len(current) + 1
 
     def add_exclusion(self, subscriber: Subscriber, query: str) -> tuple[Subscriber, int]:
@@ -215,14 +218,14 @@ class SubscriberService(AccountsMixin):
         query = self.check_query("exclusion", query)
         current = subscriber.profile.exclusions
         self._check_new("exclusion", query, current, self.settings.subscribe.max_exclusions)
-        updated = store.add_exclusion(self.engine, subscriber.id, query, now=self.now())
+        updated = profile_store.add_exclusion(self.engine, subscriber.id, query, now=self.now())
         return updated, len(current) + 1
 
     def replace_query(self, subscriber_id: int, kind: str, position: int, query: str) -> Subscriber:
         """Edit the interest or exclusion numbered ``position`` (1-based)."""
         query = self.check_query(kind, query)
         try:
-            return store.replace_query(
+            return profile_store.replace_query(
                 self.engine, subscriber_id, kind, position, query, now=self.now()
             )
         except IndexError as exc:
@@ -231,20 +234,24 @@ class SubscriberService(AccountsMixin):
     def remove_interest(self, subscriber_id: int, position: int) -> str:
         """Remove interest number ``position`` (1-based); returns its query."""
         try:
-            return store.remove_interest(self.engine, subscriber_id, position, now=self.now())
+            return profile_store.remove_interest(
+                self.engine, subscriber_id, position, now=self.now()
+            )
         except IndexError as exc:
             raise NoSuchItem(str(exc)) from None
 
     def remove_exclusion(self, subscriber_id: int, position: int) -> str:
         """Remove exclusion number ``position`` (1-based); returns its query."""
         try:
-            return store.remove_exclusion(self.engine, subscriber_id, position, now=self.now())
+            return profile_store.remove_exclusion(
+                self.engine, subscriber_id, position, now=self.now()
+            )
         except IndexError as exc:
             raise NoSuchItem(str(exc)) from None
 
     def clear_profile(self, subscriber_id: int) -> Subscriber:
         """Forget every interest and exclusion; schedule and channels stay."""
-        return store.clear_profile(self.engine, subscriber_id, now=self.now())
+        return profile_store.clear_profile(self.engine, subscriber_id, now=self.now())
 
     # -- schedule and state -------------------------------------------------------------
 
@@ -321,7 +328,7 @@ class SubscriberService(AccountsMixin):
                     PAUSED_FROM_SLACK,
                 )
                 if not endpoint.active and endpoint.confirmed and back:
-                    store.set_endpoint_active(conn, endpoint.id, True)
+                    endpoint_store.set_endpoint_active(conn, endpoint.id, True)
             return self._reload(conn, subscriber.id)
 
     def stop(self, subscriber: Subscriber) -> Subscriber:
@@ -331,14 +338,14 @@ class SubscriberService(AccountsMixin):
             store.update_subscriber(conn, subscriber.id, now=self.now(), active=False)
             for endpoint in subscriber.endpoints:
                 if endpoint.active:
-                    store.set_endpoint_active(conn, endpoint.id, False, reason=STOPPED)
+                    endpoint_store.set_endpoint_active(conn, endpoint.id, False, reason=STOPPED)
             accounts.end_sessions(conn, subscriber.id)
             return self._reload(conn, subscriber.id)
 
     # -- channels -----------------------------------------------------------------------
 
     def endpoint(self, endpoint_id: int) -> Endpoint | None:
-        return store.get_endpoint(self.engine, endpoint_id)
+        return endpoint_store.get_endpoint(self.engine, endpoint_id)
 
     def add_email(self, subscriber: Subscriber, address: str) -> Endpoint:
         """An address the subscriber gave, off until confirmed by the emailed link.
@@ -358,10 +365,12 @@ class SubscriberService(AccountsMixin):
         if len(emails) >= MAX_EMAILS:
             raise TooMany(f"you already have {len(emails)} email addresses, the most allowed")
         with transaction(self.engine) as conn:
-            endpoint = store.add_endpoint(
+            endpoint = endpoint_store.add_endpoint(
                 conn, subscriber.id, EndpointKind.EMAIL, address, now=self.now(), confirmed=False
             )
-            store.set_endpoint_active(conn, endpoint.id, False, reason=AWAITING_CONFIRMATION)
+            endpoint_store.set_endpoint_active(
+                conn, endpoint.id, False, reason=AWAITING_CONFIRMATION
+            )
         found = self.endpoint(endpoint.id)
         if found is None:  # pragma: no cover - added in this very call
             raise NotFound(f"no endpoint with id {endpoint.id}")
@@ -369,15 +378,15 @@ class SubscriberService(AccountsMixin):
 
     def confirm_email(self, endpoint_id: int) -> None:
         """The owner opened the confirmation link: the address receives digests."""
-        store.confirm_endpoint(self.engine, endpoint_id)
+        endpoint_store.confirm_endpoint(self.engine, endpoint_id)
 
     def turn_off(self, endpoint_id: int, reason: str) -> None:
         """Stop one channel (an unsubscribe link, a Slack button), saying why; an
         unsubscribe also ends the subscriber's web sessions."""
         with transaction(self.engine) as conn:
-            store.set_endpoint_active(conn, endpoint_id, False, reason=reason)
+            endpoint_store.set_endpoint_active(conn, endpoint_id, False, reason=reason)
             if reason == UNSUBSCRIBED:
-                endpoint = store.get_endpoint(conn, endpoint_id)
+                endpoint = endpoint_store.get_endpoint(conn, endpoint_id)
                 if endpoint is not None:
                     accounts.end_sessions(conn, endpoint.subscriber_id)
 
@@ -446,7 +455,7 @@ class SubscriberService(AccountsMixin):
             )
             profile = spec.profile(sub.profile)
             if profile != sub.profile:
-                sub = store.set_profile(conn, sub.id, profile, now=now)
+                sub = profile_store.set_profile(conn, sub.id, profile, now=now)
         for kind, address, team in spec.endpoints():
-            store.add_endpoint(conn, sub.id, kind, address, now=now, slack_team_id=team)
+            endpoint_store.add_endpoint(conn, sub.id, kind, address, now=now, slack_team_id=team)
         return self._reload(conn, sub.id)

@@ -17,6 +17,7 @@ from typer.testing import Result
 from alertbot.config import Settings
 from alertbot.model import EndpointKind
 from alertbot.store import connect, migrate
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as subscriber_store
 from tests.helpers.cli import run
 
@@ -227,7 +228,7 @@ def _store_with_slack_readers(tmp_path: Path) -> str:
     now = datetime.now(UTC)
     for name, team, user in (("Ann", "T01", "U01"), ("Bo", "T01", "U02")):
         sub = subscriber_store.create_subscriber(engine, name=name, now=now)
-        subscriber_store.add_endpoint(
+        endpoint_store.add_endpoint(
             engine, sub.id, EndpointKind.SLACK_USER, user, now=now, slack_team_id=team
         )
     engine.dispose()

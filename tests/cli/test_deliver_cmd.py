@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from alertbot.cli import app
 from alertbot.model import EndpointKind, Profile
 from alertbot.store import connect, migrate
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 from tests.helpers.clock import due_a_minute_ago
@@ -76,7 +77,7 @@ def _configure(tmp_path: Path, sink: SmtpSink, slack: SlackStandIn) -> None:
             profile=Profile(interests=("diffusion",)),
             send_time=due_a_minute_ago(now),
         )
-        subscriber_store.add_endpoint(engine, sub.id, kind, address, now=now)
+        endpoint_store.add_endpoint(engine, sub.id, kind, address, now=now)
     engine.dispose()
 
 

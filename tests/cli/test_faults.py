@@ -24,6 +24,7 @@ import pytest
 from alertbot.cli import faults
 from alertbot.model import EndpointKind, Profile
 from alertbot.store import connect, migrate
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 from tests.helpers import REPO
@@ -116,7 +117,7 @@ def _stocked_store(data_dir: Path) -> None:
         profile=Profile(interests=("diffusion",)),
         send_time=due_a_minute_ago(now),
     )
-    subscriber_store.add_endpoint(engine, sub.id, EndpointKind.FILE, str(data_dir), now=now)
+    endpoint_store.add_endpoint(engine, sub.id, EndpointKind.FILE, str(data_dir), now=now)
     engine.dispose()
 
 

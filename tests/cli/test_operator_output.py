@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from alertbot.model import EndpointKind, Profile
 from alertbot.store import connect, migrate
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.schema import outbox, subscribers
@@ -50,7 +51,7 @@ def stock(tmp_path: Path, *, smtp_port: int, readers: int = 1) -> Path:
             profile=Profile(interests=("diffusion",)),
             send_time=due_a_minute_ago(now),
         )
-        subscriber_store.add_endpoint(
+        endpoint_store.add_endpoint(
             engine, sub.id, EndpointKind.EMAIL, f"reader{n}@example.org", now=now
         )
     engine.dispose()

@@ -13,6 +13,7 @@ from typer.testing import CliRunner, Result
 
 from alertbot.cli import app
 from alertbot.store import connect, migrate
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as subs
 from alertbot.store.papers import upsert_papers
 from alertbot.store.schema import delivered_papers, endpoints, outbox
@@ -93,7 +94,9 @@ def test_it_lists_and_shows_subscribers(db: Engine) -> None:
     _add_ada()
     sub = subs.find_subscriber(db, "Ada")
     assert sub is not None
-    subs.set_endpoint_active(db, sub.endpoints[0].id, False, reason="smtp 550 no such user")
+    endpoint_store.set_endpoint_active(
+        db, sub.endpoints[0].id, False, reason="smtp 550 no such user"
+    )
     listed = run("subscribers", "list")
     assert listed.exit_code == 0
     assert "Ada" in listed.stdout

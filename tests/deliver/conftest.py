@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from alertbot.model import EndpointKind, Paper, Profile, Subscriber
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 from tests.helpers.delivery import NOW, make_papers
@@ -47,7 +48,7 @@ def subscribe(engine: Engine) -> Callable[..., Subscriber]:
             send_time=time(8, 0),
             **kwargs,
         )
-        subscriber_store.add_endpoint(engine, sub.id, kind, address, now=NOW - timedelta(days=3))
+        endpoint_store.add_endpoint(engine, sub.id, kind, address, now=NOW - timedelta(days=3))
         found = subscriber_store.get_subscriber(engine, sub.id)
         assert found is not None
         return found

@@ -21,7 +21,7 @@ from alertbot.links import signer_for
 from alertbot.model import EndpointKind, Paper, Profile
 from alertbot.schedule.health import HealthState
 from alertbot.store import deliveries
-from alertbot.store import subscribers as subscriber_store
+from alertbot.store import profiles as profile_store
 from alertbot.web.app import create_app
 from alertbot.web.digest import digest_routes
 from tests.helpers.delivery import NOW, make_papers, make_settings
@@ -35,7 +35,7 @@ def engine(sqlite_engine: Engine) -> Engine:
 
 
 def capped(engine: Engine, reader_id: int, cap: int) -> None:
-    subscriber_store.set_profile(
+    profile_store.set_profile(
         engine, reader_id, Profile(interests=("diffusion",), max_papers=cap), now=NOW
     )
 

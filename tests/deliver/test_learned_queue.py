@@ -27,6 +27,8 @@ from alertbot.readers import (
 from alertbot.render import Renderer
 from alertbot.render.parts import LEARNED_NOTE
 from alertbot.store import deliveries
+from alertbot.store import endpoints as endpoint_store
+from alertbot.store import profiles as profile_store
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.feedback import record_feedback
 from alertbot.store.outbox import OutboxRow
@@ -48,7 +50,7 @@ def _reader(engine: Engine, subscribe: Any, name: str, *, cap: int, **kw: Any) -
     sub: Subscriber = subscribe(name, f"{name}-inbox", kind=EndpointKind.FILE,
                                 interests=(INTEREST,), **kw)  # fmt: skip
     profile = Profile((INTEREST,), max_papers=cap)
-    return subscriber_store.set_profile(engine, sub.id, profile, now=NOW - timedelta(days=3))
+    return profile_store.set_profile(engine, sub.id, profile, now=NOW - timedelta(days=3))
 
 
 def _rows(engine: Engine) -> dict[int, OutboxRow]:
@@ -149,7 +151,7 @@ def test_it_is_deterministic_for_fixed_feedback(
         seen.append(_raw(engine)[ada.id])
         with engine.begin() as conn:
             conn.execute(outbox.delete())
-        subscriber_store.set_endpoint_active(engine, ada.endpoints[0].id, True)
+        endpoint_store.set_endpoint_active(engine, ada.endpoints[0].id, True)
         with engine.begin() as conn:
             conn.execute(endpoints.update().values(last_digest_date=None, next_due_at=None))
     assert seen[0] == seen[1] == seen[2]

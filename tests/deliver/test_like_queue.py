@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from alertbot.deliver import queue_due
 from alertbot.model import EndpointKind, Paper, Profile
 from alertbot.store import deliveries
-from alertbot.store import subscribers as subscriber_store
+from alertbot.store import profiles as profile_store
 from tests.helpers.delivery import NOW, make_settings
 from tests.helpers.learning import among_others
 
@@ -22,7 +22,7 @@ DECODING = "2611.00001"  # "Speculative decoding for fast inference"
 
 def _reader(engine: Engine, subscribe: Any, name: str, profile: Profile) -> int:
     sub = subscribe(name, f"{name}-inbox", kind=EndpointKind.FILE)
-    subscriber_store.set_profile(engine, sub.id, profile, now=NOW - timedelta(days=3))
+    profile_store.set_profile(engine, sub.id, profile, now=NOW - timedelta(days=3))
     return int(sub.id)
 
 

@@ -20,7 +20,7 @@ from alertbot.samples import sample_dump_paths
 from alertbot.sources import load_papers
 from alertbot.store import deliveries
 from alertbot.store import enqueue as rows
-from alertbot.store import subscribers as subscriber_store
+from alertbot.store import profiles as profile_store
 from alertbot.store.schema import outbox
 from tests.helpers.delivery import NOW, make_papers, make_settings
 
@@ -118,7 +118,7 @@ def test_it_sends_what_was_queued_even_if_the_profile_changed_since(
     reader = subscribe("Reader", "inbox", kind=EndpointKind.FILE, interests=("diffusion",))
     queue_due(engine, make_settings(tmp_path), now=NOW)
     (row,) = deliveries.list_rows(engine)
-    subscriber_store.set_profile(engine, reader.id, Profile(("cryptography",)), now=NOW)
+    profile_store.set_profile(engine, reader.id, Profile(("cryptography",)), now=NOW)
     channel, states = _send(engine, tmp_path)
     assert states == {row.id: "sent"}
     (digest,) = channel.digests

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from alertbot.deliver.queue import _take, queue_report
 from alertbot.model import EndpointKind, Profile
 from alertbot.store import connect, deliveries, migrate
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 from tests.helpers.delivery import NOW, make_papers, make_settings
@@ -45,7 +46,7 @@ def test_two_planners_split_a_tick_and_queue_each_digest_once(
         sub = subscriber_store.create_subscriber(
             engine, name=f"r{n}", now=NOW - timedelta(days=3), profile=Profile(("diffusion",))
         )
-        subscriber_store.add_endpoint(
+        endpoint_store.add_endpoint(
             engine, sub.id, EndpointKind.EMAIL, f"r{n}@example.org", now=NOW - timedelta(days=3)
         )
     context = multiprocessing.get_context("spawn")
@@ -79,7 +80,7 @@ def test_a_planner_of_another_store_in_the_same_database_does_not_block_this_one
     sub = subscriber_store.create_subscriber(
         engine, name="r", now=NOW - timedelta(days=3), profile=Profile(("diffusion",))
     )
-    subscriber_store.add_endpoint(
+    endpoint_store.add_endpoint(
         engine, sub.id, EndpointKind.EMAIL, "r@example.org", now=NOW - timedelta(days=3)
     )
     base, _, _ = postgres_url.partition("?")

@@ -15,6 +15,7 @@ from alertbot.deliver import queue_due
 from alertbot.metrics import REGISTRY
 from alertbot.model import EndpointKind, OutboxState, Paper, Profile
 from alertbot.store import deliveries
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import enqueue as rows
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
@@ -85,7 +86,7 @@ def _subscribe(
         engine, name=name, now=JOINED, profile=profile, active=active
     )
     return [
-        subscriber_store.add_endpoint(
+        endpoint_store.add_endpoint(
             engine, sub.id, kind, address, now=JOINED, confirmed=confirmed
         ).id
         for kind, address in endpoints
@@ -101,7 +102,7 @@ def _queue_earlier(
     at: datetime,
 ) -> None:
     """An outbox row from an earlier tick; a sent one also marks its papers delivered."""
-    found = subscriber_store.get_endpoint(engine, endpoint_id)
+    found = endpoint_store.get_endpoint(engine, endpoint_id)
     assert found is not None
     rows.insert(
         engine,
@@ -234,7 +235,7 @@ def test_endpoints_planned_together_get_what_each_gets_alone(engine: Engine) -> 
     labels = _world(engine)
     batched = candidates_by_endpoint(engine, list(labels), now=NOW, window_days=7)
     for endpoint_id in labels:
-        endpoint = subscriber_store.get_endpoint(engine, endpoint_id)
+        endpoint = endpoint_store.get_endpoint(engine, endpoint_id)
         assert endpoint is not None
         one = candidate_papers(engine, endpoint, now=NOW, window_days=7)
         assert [p.id for p in batched[endpoint_id]] == [p.id for p in one], labels[endpoint_id]

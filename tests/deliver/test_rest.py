@@ -15,7 +15,7 @@ from alertbot.deliver import queue_due
 from alertbot.match import explain_match, match_profile
 from alertbot.model import Paper, Profile
 from alertbot.store import deliveries
-from alertbot.store import subscribers as subscriber_store
+from alertbot.store import profiles as profile_store
 from tests.helpers.delivery import NOW, make_papers, make_settings
 
 PROFILE = Profile(interests=("diffusion", "graph neural", "sparse OR robot"), max_papers=3)
@@ -29,7 +29,7 @@ def test_the_rest_is_the_reference_matchers_ranking_beyond_the_cap(
     (the interests that matched, the hits); ``more`` counts the rest."""
     papers = {p.id: p for p in stock(make_papers(30))}
     reader = subscribe("Reader", "reader@example.org")
-    subscriber_store.set_profile(engine, reader.id, PROFILE, now=NOW)
+    profile_store.set_profile(engine, reader.id, PROFILE, now=NOW)
     settings = make_settings(tmp_path)
     queue_due(engine, settings, now=NOW)
     (row,) = deliveries.list_rows(engine)

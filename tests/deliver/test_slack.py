@@ -19,7 +19,7 @@ from alertbot.deliver import SendReport, build_channels, queue_due, send_due
 from alertbot.deliver.slack import make_client
 from alertbot.model import EndpointKind, Paper
 from alertbot.store import deliveries
-from alertbot.store import subscribers as subscriber_store
+from alertbot.store import endpoints as endpoint_store
 from tests.helpers.delivery import NOW, make_papers, make_settings
 from tests.helpers.faults import kill, readers_due_now, start_send, wait_until, write_config
 from tests.servers import Reply, SlackStandIn, free_port, slack_api
@@ -56,7 +56,7 @@ def test_it_opens_the_dm_channel_once_and_reuses_it(
     assert (first.counts(), second.counts()) == ({"sent": 1}, {"sent": 1})
     assert [c["users"] for c in opened] == ["U123"]
     assert [c["channel"] for c in posted] == ["DU123", "DU123"]
-    endpoint = subscriber_store.get_endpoint(engine, reader.endpoints[0].id)
+    endpoint = endpoint_store.get_endpoint(engine, reader.endpoints[0].id)
     assert endpoint is not None
     assert endpoint.slack_dm_channel == "DU123"
 
@@ -155,7 +155,7 @@ def test_it_disables_an_endpoint_whose_channel_is_gone(
         slack.script("chat.postMessage", Reply(body={"ok": False, "error": "channel_not_found"}))
         report = run(engine, make_settings(tmp_path), slack)
         assert len(slack.calls_to("chat.postMessage")) == 1
-    endpoint = subscriber_store.get_endpoint(engine, reader.endpoints[0].id)
+    endpoint = endpoint_store.get_endpoint(engine, reader.endpoints[0].id)
     assert endpoint is not None
     assert [d.state for d in report.deliveries] == ["dead"]
     assert (endpoint.active, endpoint.disabled_reason) == (False, "slack: channel_not_found")
@@ -171,7 +171,7 @@ def test_it_does_not_disable_endpoints_when_the_token_is_refused(
         slack.script("chat.postMessage", Reply(body={"ok": False, "error": "invalid_auth"}))
         report = run(engine, make_settings(tmp_path), slack)
         again = run(engine, make_settings(tmp_path), slack)
-    endpoint = subscriber_store.get_endpoint(engine, reader.endpoints[0].id)
+    endpoint = endpoint_store.get_endpoint(engine, reader.endpoints[0].id)
     assert endpoint is not None
     # The next run's retry (no backoff in these settings) finds the token working again.
     assert [d.state for d in report.deliveries + again.deliveries] == ["failed", "sent"]

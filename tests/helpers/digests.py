@@ -11,6 +11,7 @@ from alertbot.deliver import queue_due
 from alertbot.links import digest_url
 from alertbot.model import EndpointKind, Paper, Profile
 from alertbot.store import archive
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as store
 from alertbot.store.outbox import OutboxRow
 from alertbot.store.papers import upsert_papers
@@ -49,7 +50,7 @@ def reader(world: World, name: str, interests: Sequence[str], *, cap: int) -> in
         profile=Profile(interests=tuple(interests), max_papers=cap),
         send_time=time(8, 0),
     )
-    store.add_endpoint(
+    endpoint_store.add_endpoint(
         world.engine,
         sub.id,
         EndpointKind.EMAIL,

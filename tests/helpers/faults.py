@@ -26,6 +26,7 @@ from sqlalchemy import Engine, select
 from alertbot.config import Settings
 from alertbot.deliver import queue_due
 from alertbot.model import EndpointKind, OutboxState, Profile
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.schema import endpoints, outbox
@@ -57,7 +58,7 @@ def readers_due_now(
             profile=Profile(interests=("diffusion",)),
             send_time=due_a_minute_ago(now),
         )
-        subscriber_store.add_endpoint(engine, sub.id, kind, address(i), now=now)
+        endpoint_store.add_endpoint(engine, sub.id, kind, address(i), now=now)
     assert queue_due(engine, settings, now=now) == n
     return now
 

@@ -31,10 +31,11 @@ from alertbot.schedule.jobs import (
 )
 from alertbot.schedule.triggers import parse_schedule
 from alertbot.store import schema
+from alertbot.store.endpoints import add_endpoint
 from alertbot.store.fetches import FetchRecord, latest_fetches, record_fetch
 from alertbot.store.outgoing_mail import MailLimits, MailPurpose, reserve_mail
 from alertbot.store.papers import count_papers
-from alertbot.store.subscribers import add_endpoint, create_subscriber
+from alertbot.store.subscribers import create_subscriber
 
 SAMPLES = Path(alertbot.samples.__file__).parent
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

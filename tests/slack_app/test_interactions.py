@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from alertbot.model import EndpointKind
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import feedback
 from alertbot.store import subscribers as store
 from tests.helpers.slack import World, store_recent_papers, wait_until
@@ -79,13 +80,13 @@ def test_it_pauses_the_slack_channel_from_the_unsubscribe_button(world: World) -
     endpoint = sub.endpoints[0]
     assert endpoint.kind == EndpointKind.SLACK_USER
     assert world.session.click("unsubscribe", str(endpoint.id)).status_code == 200
-    paused = store.get_endpoint(world.engine, endpoint.id)
+    paused = endpoint_store.get_endpoint(world.engine, endpoint.id)
     assert paused is not None
     assert paused.active is False
     _, params = wait_until(lambda: list(world.slack.responses))[0]
     assert "/subscribe resume" in params["text"]
     world.session.reply("resume")
-    resumed = store.get_endpoint(world.engine, endpoint.id)
+    resumed = endpoint_store.get_endpoint(world.engine, endpoint.id)
     assert resumed is not None
     assert resumed.active is True
 
@@ -100,6 +101,6 @@ def test_it_never_unsubscribes_someone_elses_endpoint(world: World) -> None:
     world.session.click("unsubscribe", str(target), team="T1", user="U1")
     world.session.click("unsubscribe", str(target), team="T1", user="U7")
     world.session.click("unsubscribe", "not-a-number", team="T2", user="U1")
-    endpoint = store.get_endpoint(world.engine, target)
+    endpoint = endpoint_store.get_endpoint(world.engine, target)
     assert endpoint is not None
     assert endpoint.active is True

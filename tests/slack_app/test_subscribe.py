@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from alertbot.model import EndpointKind, Frequency, Subscriber
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as store
 from tests.helpers.slack import World, build_world, store_recent_papers, wait_until
 from tests.servers import Reply, SlackStandIn
@@ -247,9 +248,9 @@ def test_it_adds_an_email_only_after_the_emailed_link_is_confirmed(world: World)
     assert url.startswith("http://testserver/confirm?token=")
     page = world.http.get(url)
     assert page.status_code == 200
-    assert store.get_endpoint(world.engine, email.id).confirmed is False  # type: ignore[union-attr]
+    assert endpoint_store.get_endpoint(world.engine, email.id).confirmed is False  # type: ignore[union-attr]
     assert world.http.post(url).status_code == 200
-    confirmed = store.get_endpoint(world.engine, email.id)
+    confirmed = endpoint_store.get_endpoint(world.engine, email.id)
     assert confirmed is not None
     assert (confirmed.confirmed, confirmed.active) == (True, True)
     assert "already go to" in world.session.reply("email ada@example.org")

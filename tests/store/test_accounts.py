@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from alertbot.model import EndpointKind
 from alertbot.store import accounts
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as store
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -17,8 +18,12 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 def test_it_finds_the_owner_of_an_address_in_any_case(engine: Engine) -> None:
     """Addresses compare case-insensitively; a Slack id is no email owner."""
     sub = store.create_subscriber(engine, name="ada", now=NOW)
-    email = store.add_endpoint(engine, sub.id, EndpointKind.EMAIL, "Ada@Example.org", now=NOW)
-    store.add_endpoint(engine, sub.id, EndpointKind.SLACK_USER, "U1", now=NOW, slack_team_id="T1")
+    email = endpoint_store.add_endpoint(
+        engine, sub.id, EndpointKind.EMAIL, "Ada@Example.org", now=NOW
+    )
+    endpoint_store.add_endpoint(
+        engine, sub.id, EndpointKind.SLACK_USER, "U1", now=NOW, slack_team_id="T1"
+    )
     assert accounts.email_owner(engine, "ada@example.ORG") == (sub.id, email.id)
     assert accounts.email_owner(engine, "U1") is None
     assert accounts.email_owner(engine, "bob@example.org") is None

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, event, insert, update
 from alertbot.corpus import load_corpus
 from alertbot.model import Endpoint, EndpointKind
 from alertbot.store import candidates, deliveries, marks
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as subs
 from alertbot.store.papers import upsert_papers
 from alertbot.store.schema import endpoints as endpoints_table
@@ -23,7 +24,7 @@ T0 = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 
 def _endpoint(engine: Engine, address: str = "a@b.org") -> Endpoint:
     sub = subs.create_subscriber(engine, name=address, now=T0)
-    return subs.add_endpoint(engine, sub.id, EndpointKind.EMAIL, address, now=T0)
+    return endpoint_store.add_endpoint(engine, sub.id, EndpointKind.EMAIL, address, now=T0)
 
 
 def _store(engine: Engine, numbers: Sequence[int], at: datetime) -> None:

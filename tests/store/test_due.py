@@ -11,6 +11,7 @@ from alertbot.deliver import queue_due
 from alertbot.model import Endpoint, EndpointKind, Frequency, OutboxState, Profile, Subscriber
 from alertbot.schedule.due import due_digest_date
 from alertbot.store import deliveries
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import enqueue as rows
 from alertbot.store import subscribers as subs
 from alertbot.store.due import due_buckets, to_look_at
@@ -42,7 +43,7 @@ def _add(
         weekly_day=weekly_day,
         active=active,
     )
-    return subs.add_endpoint(
+    return endpoint_store.add_endpoint(
         engine, sub.id, EndpointKind.EMAIL, f"{name}@example.org", now=START, confirmed=confirmed
     )
 
@@ -68,7 +69,7 @@ def test_it_queues_what_the_rules_say_at_every_tick(tmp_path: Path, engine: Engi
         _add(engine, "history", "UTC", time(10, 0)),
     ]
     disabled = _add(engine, "disabled", "UTC", time(5, 0))
-    subs.set_endpoint_active(engine, disabled.id, False, reason="gone")
+    endpoint_store.set_endpoint_active(engine, disabled.id, False, reason="gone")
     eps.append(disabled)
     history = eps[-2]
     # A digest queued three days before: the first tick catches up with one digest.
@@ -90,7 +91,7 @@ def test_it_queues_what_the_rules_say_at_every_tick(tmp_path: Path, engine: Engi
             # An edit to an earlier time, a pause that ends, a confirmation.
             subs.update_subscriber(engine, eps[6].subscriber_id, now=now, send_time=time(9, 0))
             subs.update_subscriber(engine, eps[4].subscriber_id, now=now, active=True)
-            subs.confirm_endpoint(engine, eps[5].id)
+            endpoint_store.confirm_endpoint(engine, eps[5].id)
         before = _queued(engine)
         queue_due(engine, settings, now=now)
         queued = _queued(engine) - before
@@ -139,7 +140,7 @@ def test_a_new_endpoint_is_looked_at_at_the_next_tick(tmp_path: Path, engine: En
     first = _add(engine, "reader", "UTC", time(8, 0))
     noon = START + timedelta(hours=12)
     queue_due(engine, settings, now=noon)
-    second = subs.add_endpoint(
+    second = endpoint_store.add_endpoint(
         engine, first.subscriber_id, EndpointKind.SLACK_CHANNEL, "C01", now=noon
     )
     assert [lk.endpoint_id for lk in to_look_at(engine, now=noon)] == [second.id]

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, event
 
 from alertbot.model import EndpointKind, Hit, Match, OutboxState
 from alertbot.store import chosen, deliveries, enqueue
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as subs
 from alertbot.store.due import to_look_at
 
@@ -24,7 +25,9 @@ def _endpoints(engine: Engine, n: int) -> list[tuple[int, int]]:
     out = []
     for i in range(n):
         sub = subs.create_subscriber(engine, name=f"r{i}", now=T0)
-        ep = subs.add_endpoint(engine, sub.id, EndpointKind.EMAIL, f"r{i}@example.org", now=T0)
+        ep = endpoint_store.add_endpoint(
+            engine, sub.id, EndpointKind.EMAIL, f"r{i}@example.org", now=T0
+        )
         out.append((sub.id, ep.id))
     return out
 

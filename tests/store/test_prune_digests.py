@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, insert, select
 
 from alertbot.model import EndpointKind, OutboxState, Profile
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import schema
 from alertbot.store import subscribers as subs
 from alertbot.store.archive import prune_digests
@@ -17,7 +18,9 @@ TODAY = NOW.date()
 
 def _endpoint(engine: Engine, name: str) -> tuple[int, int]:
     sub = subs.create_subscriber(engine, name=name, now=NOW, profile=Profile(("graphs",)))
-    endpoint = subs.add_endpoint(engine, sub.id, EndpointKind.FILE, f"/tmp/{name}", now=NOW)
+    endpoint = endpoint_store.add_endpoint(
+        engine, sub.id, EndpointKind.FILE, f"/tmp/{name}", now=NOW
+    )
     return sub.id, endpoint.id
 
 

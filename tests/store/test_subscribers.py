@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import Engine
 
 from alertbot.model import EndpointKind, Frequency, Profile
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import feedback
+from alertbot.store import profiles as profile_store
 from alertbot.store import subscribers as subs
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -32,7 +34,7 @@ def test_it_round_trips_a_subscriber_with_profile_and_endpoints(engine: Engine) 
         frequency=Frequency.WEEKLY,
         weekly_day=4,
     )
-    subs.add_endpoint(engine, created.id, EndpointKind.EMAIL, "ada@example.org", now=NOW)
+    endpoint_store.add_endpoint(engine, created.id, EndpointKind.EMAIL, "ada@example.org", now=NOW)
     loaded = subs.get_subscriber(engine, created.id)
     assert loaded is not None
     assert loaded.profile == profile
@@ -51,12 +53,12 @@ def test_it_numbers_interests_from_one_and_removes_by_number(engine: Engine) -> 
     """remove_interest(2) removes the second interest the user sees; the rest keep order."""
     s = subs.create_subscriber(engine, name="Bo", now=NOW)
     for q in ("alpha", "beta", "gamma"):
-        subs.add_interest(engine, s.id, q, now=NOW)
-    assert subs.remove_interest(engine, s.id, 2, now=NOW) == "beta"
+        profile_store.add_interest(engine, s.id, q, now=NOW)
+    assert profile_store.remove_interest(engine, s.id, 2, now=NOW) == "beta"
     after = subs.get_subscriber(engine, s.id)
     assert after is not None
     assert after.profile.interests == ("alpha", "gamma")
-    subs.add_interest(engine, s.id, "delta", now=NOW)
+    profile_store.add_interest(engine, s.id, "delta", now=NOW)
     again = subs.get_subscriber(engine, s.id)
     assert again is not None
     assert again.profile.interests == ("alpha", "gamma", "delta")
@@ -71,7 +73,7 @@ def test_it_refuses_to_remove_an_interest_that_does_not_exist(
         engine, name="Cy", now=NOW, profile=Profile(interests=("a", "b", "c"))
     )
     with pytest.raises(IndexError, match="you have 3"):
-        subs.remove_interest(engine, s.id, position, now=NOW)
+        profile_store.remove_interest(engine, s.id, position, now=NOW)
     after = subs.get_subscriber(engine, s.id)
     assert after is not None
     assert after.profile.interests == ("a", "b", "c")
@@ -92,8 +94,10 @@ def test_it_keys_slack_subscribers_by_team_and_user(engine: Engine) -> None:
 def test_it_adds_an_endpoint_once(engine: Engine) -> None:
     """Adding the same address twice returns the first endpoint instead of a duplicate."""
     s = subs.create_subscriber(engine, name="Di", now=NOW)
-    first = subs.add_endpoint(engine, s.id, EndpointKind.EMAIL, "di@example.org", now=NOW)
-    second = subs.add_endpoint(engine, s.id, EndpointKind.EMAIL, "di@example.org", now=NOW)
+    first = endpoint_store.add_endpoint(engine, s.id, EndpointKind.EMAIL, "di@example.org", now=NOW)
+    second = endpoint_store.add_endpoint(
+        engine, s.id, EndpointKind.EMAIL, "di@example.org", now=NOW
+    )
     assert first.id == second.id
     loaded = subs.get_subscriber(engine, s.id)
     assert loaded is not None
@@ -103,15 +107,15 @@ def test_it_adds_an_endpoint_once(engine: Engine) -> None:
 def test_it_disables_an_endpoint_with_a_reason_and_reenables_it(engine: Engine) -> None:
     """A disabled endpoint keeps the reason until it is enabled again."""
     s = subs.create_subscriber(engine, name="Ed", now=NOW)
-    ep = subs.add_endpoint(
+    ep = endpoint_store.add_endpoint(
         engine, s.id, EndpointKind.SLACK_CHANNEL, "C123", now=NOW, slack_team_id="T1"
     )
-    subs.set_endpoint_active(engine, ep.id, False, reason="channel_not_found")
-    off = subs.get_endpoint(engine, ep.id)
+    endpoint_store.set_endpoint_active(engine, ep.id, False, reason="channel_not_found")
+    off = endpoint_store.get_endpoint(engine, ep.id)
     assert off is not None
     assert (off.active, off.disabled_reason) == (False, "channel_not_found")
-    subs.set_endpoint_active(engine, ep.id, True)
-    on = subs.get_endpoint(engine, ep.id)
+    endpoint_store.set_endpoint_active(engine, ep.id, True)
+    on = endpoint_store.get_endpoint(engine, ep.id)
     assert on is not None
     assert (on.active, on.disabled_reason) == (True, None)
 
@@ -127,11 +131,11 @@ def test_it_updates_feedback_in_place(engine: Engine) -> None:
 def test_it_deletes_a_subscriber_with_everything_attached(engine: Engine) -> None:
     """Deleting leaves no profile rows or endpoints behind."""
     s = subs.create_subscriber(engine, name="Gu", now=NOW, profile=Profile(interests=("x",)))
-    ep = subs.add_endpoint(engine, s.id, EndpointKind.EMAIL, "gu@example.org", now=NOW)
+    ep = endpoint_store.add_endpoint(engine, s.id, EndpointKind.EMAIL, "gu@example.org", now=NOW)
     feedback.record_feedback(engine, s.id, "p1", "useful", now=NOW)
     assert subs.delete_subscriber(engine, s.id)
     assert subs.get_subscriber(engine, s.id) is None
-    assert subs.get_endpoint(engine, ep.id) is None
+    assert endpoint_store.get_endpoint(engine, ep.id) is None
     assert not subs.delete_subscriber(engine, s.id)
 
 

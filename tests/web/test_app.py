@@ -21,8 +21,9 @@ from alertbot.config import Settings, SourceConfig
 from alertbot.model import EndpointKind, FetchStatus
 from alertbot.schedule.health import HealthState
 from alertbot.store import schema
+from alertbot.store.endpoints import add_endpoint
 from alertbot.store.fetches import FetchRecord, record_fetch
-from alertbot.store.subscribers import add_endpoint, create_subscriber
+from alertbot.store.subscribers import create_subscriber
 from alertbot.web.app import create_app
 from tests.servers import free_port
 

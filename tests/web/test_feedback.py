@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from alertbot.links import feedback_url, signer_for
 from alertbot.model import EndpointKind, FeedbackValue
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import feedback
 from alertbot.store import subscribers as store
 from alertbot.store.schema import feedback as feedback_table
@@ -19,7 +20,7 @@ PAPER = RECENT_PAPERS[0]
 def reader(world: World, name: str = "ada") -> int:
     store_recent_papers(world.engine, world.clock())
     sub = store.create_subscriber(world.engine, name=name, now=world.clock())
-    store.add_endpoint(
+    endpoint_store.add_endpoint(
         world.engine, sub.id, EndpointKind.EMAIL, f"{name}@example.org", now=world.clock()
     )
     return sub.id

@@ -12,6 +12,7 @@ from alertbot.config import Settings
 from alertbot.deliver import build_channels, queue_due, send_due
 from alertbot.deliver.confirm import confirmation_message, send_confirmation
 from alertbot.model import EndpointKind, Profile
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as store
 from alertbot.store.papers import upsert_papers
 from tests.helpers.slack import World, build_world, paper, wait_until
@@ -30,7 +31,7 @@ def _subscribe(world: World, name: str) -> int:
         send_time=time(8, 0),
     )
     address = f"{name}@example.org"
-    return store.add_endpoint(
+    return endpoint_store.add_endpoint(
         world.engine, sub.id, EndpointKind.EMAIL, address, now=now - timedelta(days=3)
     ).id
 
@@ -66,7 +67,7 @@ def test_it_unsubscribes_from_the_list_unsubscribe_header_and_skips_the_next_sen
 
             response = world.http.post(url, data={"List-Unsubscribe": "One-Click"})
             assert response.status_code == 200
-            endpoint = store.get_endpoint(world.engine, ada)
+            endpoint = endpoint_store.get_endpoint(world.engine, ada)
             assert endpoint is not None
             assert endpoint.active is False
 

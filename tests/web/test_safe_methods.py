@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from alertbot.links import signer_for
 from alertbot.model import EndpointKind, FetchStatus
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as store
 from alertbot.store.archive import digest_row
 from alertbot.store.fetches import FetchRecord, record_fetch
@@ -44,13 +45,15 @@ def populate(world: World) -> dict[str, str]:
     papers, a fetch); returns tokens that name them."""
     now = world.clock()
     sub = store.create_subscriber(world.engine, name="ada", now=now)
-    active = store.add_endpoint(
+    active = endpoint_store.add_endpoint(
         world.engine, sub.id, EndpointKind.EMAIL, "ada@example.org", now=now
     )
-    waiting = store.add_endpoint(
+    waiting = endpoint_store.add_endpoint(
         world.engine, sub.id, EndpointKind.EMAIL, "ada@example.net", now=now, confirmed=False
     )
-    store.set_endpoint_active(world.engine, waiting.id, False, reason="awaiting confirmation")
+    endpoint_store.set_endpoint_active(
+        world.engine, waiting.id, False, reason="awaiting confirmation"
+    )
     store_recent_papers(world.engine, now)
     record_fetch(
         world.engine,

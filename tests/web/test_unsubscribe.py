@@ -9,6 +9,7 @@ from freezegun import freeze_time
 
 from alertbot.links import confirm_url, signer_for, unsubscribe_url
 from alertbot.model import Endpoint, EndpointKind
+from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as store
 from alertbot.tokens import Signer
 from tests.helpers.slack import PUBLIC_URL, World
@@ -18,11 +19,13 @@ ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 def email_endpoint(world: World, name: str = "ada", address: str = "ada@example.org") -> Endpoint:
     sub = store.create_subscriber(world.engine, name=name, now=world.clock())
-    return store.add_endpoint(world.engine, sub.id, EndpointKind.EMAIL, address, now=world.clock())
+    return endpoint_store.add_endpoint(
+        world.engine, sub.id, EndpointKind.EMAIL, address, now=world.clock()
+    )
 
 
 def current(world: World, endpoint: Endpoint) -> Endpoint:
-    found = store.get_endpoint(world.engine, endpoint.id)
+    found = endpoint_store.get_endpoint(world.engine, endpoint.id)
     assert found is not None
     return found
 
@@ -115,7 +118,7 @@ def test_it_refuses_forged_altered_and_mismatched_tokens(world: World) -> None:
 
 def unconfirmed(world: World) -> Endpoint:
     sub = store.create_subscriber(world.engine, name="ada", now=world.clock())
-    endpoint = store.add_endpoint(
+    endpoint = endpoint_store.add_endpoint(
         world.engine,
         sub.id,
         EndpointKind.EMAIL,
@@ -123,7 +126,9 @@ def unconfirmed(world: World) -> Endpoint:
         now=world.clock(),
         confirmed=False,
     )
-    store.set_endpoint_active(world.engine, endpoint.id, False, reason="awaiting confirmation")
+    endpoint_store.set_endpoint_active(
+        world.engine, endpoint.id, False, reason="awaiting confirmation"
+    )
     return endpoint
 
 
