@@ -2,8 +2,9 @@
 
 ``queue_due`` (``queue.py``) decides *what* goes out (one row per endpoint and local
 date, its matches chosen and stored on the row); ``send_due`` decides *when and how*
-(claim, render, send, record). Sending is load and render: the row's stored matches
-with their papers, nothing matched again, so a retry sends exactly what was queued.
+(claim, render, send, record). Sending is load and render (``compose.py``): the row's
+stored matches with their papers, nothing matched again, so a retry sends exactly what
+was queued.
 
 The send loop's rules, each for a failure seen in practice:
 
@@ -23,7 +24,6 @@ The send loop's rules, each for a failure seen in practice:
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import random
 import socket
@@ -43,31 +43,24 @@ from alertbot.deliver.base import (
     Channel,
     DeliveryError,
     LeaseLost,
-    OpensDirectMessages,
-    Rendered,
 )
 from alertbot.deliver.channels import build_channels, unsubscribe_url_builder
+from alertbot.deliver.compose import Composer, with_dm_channel
 from alertbot.deliver.liveness import lost_workers
 from alertbot.deliver.outcome import HANDLING, Outcome
 from alertbot.deliver.recording import HandOverHook, record_sent
 from alertbot.deliver.relays import RelayBreakers
 from alertbot.deliver.report import Delivery, SendReport
-from alertbot.links import archive_url, digest_url, feedback_links, suggestion_url
+from alertbot.links import feedback_links
 from alertbot.logs import get_logger
-from alertbot.match import Explainer
 from alertbot.model import (
-    Digest,
-    DigestItem,
-    Endpoint,
     EndpointKind,
-    FeedbackValue,
     OutboxState,
     Paper,
     Subscriber,
-    Suggestion,
 )
-from alertbot.render import DigestLinks, Renderer
-from alertbot.store import attempts, learned, outbox, reclaim
+from alertbot.render import Renderer
+from alertbot.store import attempts, outbox, reclaim
 from alertbot.store import endpoints as endpoint_store
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
@@ -87,9 +80,7 @@ class _Run:
     now: Callable[[], datetime]
     channels: Mapping[EndpointKind, Channel]
     worker_id: str
-    renderer: Renderer
-    unsubscribe_url: Callable[[int, int], str]
-    feedback_url: Callable[[int, str, FeedbackValue], str]
+    compose: Composer
     rng: random.Random
     report: SendReport
     relays: RelayBreakers
@@ -97,8 +88,6 @@ class _Run:
     attempted: set[int] = field(default_factory=set)  # tried in this run: not again
     started: int | None = None  # the row whose start the last write recorded
     progress: Callable[[Delivery], None] | None = None
-    # Rows stored bare are explained here; readers share (interest, paper) explanations.
-    explain: Explainer = field(default_factory=Explainer)
     # PostgreSQL: the hand-over and ``sent`` writes on one kept autocommit connection.
     hot: HotConnection | None = None
 
@@ -138,9 +127,12 @@ def send_due(
         now=now,
         channels=build_channels(settings) if channels is None else channels,
         worker_id=worker_id or f"{socket.gethostname()}:{os.getpid()}",
-        renderer=renderer or Renderer(public_url=settings.web.public_url),
-        unsubscribe_url=unsubscribe_url_builder(settings),
-        feedback_url=feedback_links(settings),
+        compose=Composer(
+            settings,
+            renderer or Renderer(public_url=settings.web.public_url),
+            unsubscribe_url=unsubscribe_url_builder(settings),
+            feedback_url=feedback_links(settings),
+        ),
         rng=jitter,
         report=SendReport(),
         progress=progress,
@@ -286,7 +278,7 @@ def _deliver(
         log.info("digest dropped", **ctx, reason=why)
         return replace(result, state=OutboxState.DEAD, error=why)
     try:
-        digest = _rebuild(row, subscriber, endpoint, papers, run.explain)
+        digest = run.compose.rebuild(row, subscriber, endpoint, papers)
     except (StoredMatchesError, StoredLearningError) as exc:
         why = str(exc)
         attempts.finish(run.engine, row, OutboxState.DEAD, why, worker_id=me, start_next=start_next)
@@ -303,8 +295,15 @@ def _deliver(
     try:
         if channel is None:
             raise DeliveryError(f"no {row.kind.value} channel configured")
-        digest = _with_dm_channel(run, channel, digest)
-        rendered = _render(run, channel, digest, row.id)
+        addressed = with_dm_channel(run.engine, channel, digest)
+        if addressed is not digest:  # the endpoint's new DM channel, for the run's next rows
+            digest = addressed
+            run.subscribers[digest.subscriber.id] = digest.subscriber
+        rendering = time.perf_counter()
+        try:
+            rendered = run.compose.render(channel, digest, row.id, now=run.now)
+        finally:
+            run.report.render_seconds += time.perf_counter() - rendering
         sent_at = time.perf_counter()
         try:
             hook = HandOverHook(run.writes, row.id, worker_id=run.worker_id, now=run.now)
@@ -349,88 +348,6 @@ def _taken_over(result: Delivery, ctx: Mapping[str, object]) -> Delivery:
     why = "taken over by another worker (this one's lease ran out); not sent by this one"
     log.warning("row taken over", **ctx)
     return replace(result, state=OutboxState.SENDING, error=why)
-
-
-def _rebuild(
-    row: outbox.OutboxRow,
-    subscriber: Subscriber,
-    endpoint: Endpoint,
-    papers: Mapping[str, Paper],
-    explain: Explainer,
-) -> Digest:
-    """The digest as it was queued: the row's stored matches with their papers, explained
-    here when stored bare (and, when the learned ranking ordered it, each paper's reason
-    and the suggestions)."""
-    matches = row.matches()
-    learning = row.learning()
-    reasons = learned.reasons_for(learning, len(matches))
-    bare = row.matches_bare
-    items = tuple(
-        DigestItem(papers[m.paper_id], explain(m, papers[m.paper_id]) if bare else m, reason)
-        for m, reason in zip(matches, reasons, strict=True)
-        if m.paper_id in papers
-    )
-    if learning is None:
-        return Digest(subscriber, endpoint, row.digest_date, items, more=row.more)
-    return Digest(
-        subscriber,
-        endpoint,
-        row.digest_date,
-        items,
-        more=row.more,
-        learned=True,
-        suggestions=learning.suggestions,
-    )
-
-
-def suggestion_link(settings: Settings, subscriber_id: int, suggestion: Suggestion) -> str:
-    return suggestion_url(settings, subscriber_id, suggestion.kind, suggestion.query)
-
-
-def _with_dm_channel(run: _Run, channel: Channel, digest: Digest) -> Digest:
-    endpoint = digest.endpoint
-    if endpoint.kind is not EndpointKind.SLACK_USER or endpoint.slack_dm_channel:
-        return digest
-    if not isinstance(channel, OpensDirectMessages):
-        return digest
-    dm = channel.open_dm(endpoint)
-    endpoint_store.set_dm_channel(run.engine, endpoint.id, dm)
-    endpoint = replace(endpoint, slack_dm_channel=dm)
-    subscriber = replace(
-        digest.subscriber,
-        endpoints=tuple(
-            endpoint if e.id == endpoint.id else e for e in digest.subscriber.endpoints
-        ),
-    )
-    run.subscribers[subscriber.id] = subscriber
-    return replace(digest, endpoint=endpoint, subscriber=subscriber)
-
-
-def _render(run: _Run, channel: Channel, digest: Digest, outbox_id: int) -> Rendered:
-    started = time.perf_counter()
-    sid = digest.subscriber.id
-    url = run.unsubscribe_url(sid, digest.endpoint.id)
-    # The row's id names the digest's web page: it exists from the moment it was queued.
-    links = DigestLinks(digest_url(run.settings, sid, outbox_id), archive_url(run.settings, sid))
-    try:
-        email = (
-            run.renderer.email(
-                digest,
-                unsubscribe_url=url,
-                feedback_url=functools.partial(run.feedback_url, sid),
-                links=links,
-                suggestion_url=functools.partial(suggestion_link, run.settings, sid),
-            )
-            if "email" in channel.renders
-            else None
-        )
-        slack = run.renderer.slack(digest, links) if "slack" in channel.renders else None
-    except Exception as exc:  # a template bug must not stop the whole batch
-        log.exception("render failed", endpoint_id=digest.endpoint.id)
-        raise DeliveryError(f"render failed: {exc.__class__.__name__}: {exc}") from exc
-    finally:
-        run.report.render_seconds += time.perf_counter() - started
-    return Rendered(digest=digest, unsubscribe_url=url, sent_at=run.now(), email=email, slack=slack)
 
 
 def _failed(

@@ -14,8 +14,8 @@ from sqlalchemy import Engine, select
 
 from alertbot.corpus import load_corpus
 from alertbot.deliver import TickCaches, queue_due, send_due
+from alertbot.deliver.compose import suggestion_link
 from alertbot.deliver.queue import queue_report
-from alertbot.deliver.worker import suggestion_link
 from alertbot.digest import build_digest
 from alertbot.model import EndpointKind, Paper, Profile, Subscriber
 from alertbot.readers import (
