@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
-from alertbot.config import DeliverySettings, Settings, SourceConfig
+from alertbot.config import Settings
+from alertbot.config_sections import DeliverySettings, SourceConfig
 from alertbot.deliver import SendReport, build_channels, queue_due, send_due
 from alertbot.model import EndpointKind, Profile
 from alertbot.pipeline import fetch_sources

@@ -22,7 +22,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from alertbot import metrics
-from alertbot.config import Settings, SourceConfig
+from alertbot.config import Settings
+from alertbot.config_sections import SourceConfig
 from alertbot.logs import get_logger
 from alertbot.model import FetchStatus
 from alertbot.parse import ParseError, parse_bytes

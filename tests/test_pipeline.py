@@ -11,7 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from alertbot.config import HttpSettings, Settings, SourceConfig
+from alertbot.config import Settings
+from alertbot.config_sections import HttpSettings, SourceConfig
 from alertbot.metrics import REGISTRY
 from alertbot.pipeline import fetch_sources
 from alertbot.samples import sample_dump_paths

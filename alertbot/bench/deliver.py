@@ -46,7 +46,8 @@ from alertbot.bench.sink import baseline as raw_baseline
 from alertbot.bench.sink import cpu_seconds, parallel_baseline, replayed, smtp_sink
 from alertbot.bench.tick import store_url
 from alertbot.bench.together import run_together
-from alertbot.config import DeliverySettings, Settings, SmtpSettings, SourceConfig
+from alertbot.config import Settings
+from alertbot.config_sections import DeliverySettings, SmtpSettings, SourceConfig
 from alertbot.deliver.base import HandOver, Rendered
 from alertbot.deliver.email import EmailChannel
 from alertbot.deliver.queue import queue_due

@@ -17,7 +17,8 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from alertbot import validate
 from alertbot.cli import faults
-from alertbot.config import Settings, is_loopback
+from alertbot.config import Settings
+from alertbot.config_sections import is_loopback
 from alertbot.config_sources import Loc
 from alertbot.model import EndpointKind, Subscriber
 from alertbot.sources import is_url

@@ -23,7 +23,7 @@ from alertbot.bench.match import (
 from alertbot.bench.progress import StepLog
 from alertbot.bench.workload import real_papers, realistic_profiles
 from alertbot.cli.common import ConfigOption, err, fail, out, settings
-from alertbot.config import HttpSettings, MatchSettings
+from alertbot.config_sections import HttpSettings, MatchSettings
 from alertbot.match import CorpusStats, ProfileIndex, QueryError, match_profile, validate_profile
 from alertbot.match.like import is_like
 from alertbot.model import Hit, Match, Paper, Profile

@@ -48,7 +48,7 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import getaddresses, parseaddr
 from typing import ClassVar, NoReturn
 
-from alertbot.config import SmtpSettings
+from alertbot.config_sections import SmtpSettings
 from alertbot.deliver.base import DeliveryError, HandOver, Rendered, nothing_to_record
 from alertbot.deliver.mime import Envelope, message_bytes, sender_domain
 from alertbot.deliver.outcome import Outcome

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from alertbot.config import DeliverySettings
+from alertbot.config_sections import DeliverySettings
 from alertbot.deliver.base import Channel
 from alertbot.deliver.outcome import backoff_seconds
 from alertbot.logs import get_logger

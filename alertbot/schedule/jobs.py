@@ -34,7 +34,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from alertbot import deliver, metrics, pipeline
-from alertbot.config import Settings, SourceConfig
+from alertbot.config import Settings
+from alertbot.config_sections import SourceConfig
 from alertbot.logs import get_logger
 from alertbot.model import EndpointKind
 from alertbot.schedule.health import HealthState

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from alertbot.config import HttpSettings, SourceConfig
+from alertbot.config_sections import HttpSettings, SourceConfig
 from alertbot.model import Paper
 from alertbot.parse import DEFAULT_ANNOUNCE_TYPES, ParseResult, parse_bytes
 from alertbot.parse.merge import merge_listings

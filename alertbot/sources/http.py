@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from alertbot.config import HttpSettings
+from alertbot.config_sections import HttpSettings
 from alertbot.logs import get_logger
 from alertbot.redact import redact_text, redact_url
 from alertbot.sources.base import Document, Fetched, SourceError, Validators

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from alertbot.config import SmtpSettings
+from alertbot.config_sections import SmtpSettings
 from alertbot.deliver import build_channels, queue_due, send_due
 from alertbot.deliver.base import DeliveryError
 from alertbot.deliver.email import EmailChannel

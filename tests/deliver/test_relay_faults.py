@@ -16,7 +16,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from alertbot.config import DeliverySettings, Settings
+from alertbot.config import Settings
+from alertbot.config_sections import DeliverySettings
 from alertbot.deliver import queue_due, send_due
 from alertbot.model import OutboxState, Paper
 from alertbot.store import deliveries

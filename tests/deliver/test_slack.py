@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import Engine
 
 from alertbot import metrics
-from alertbot.config import DeliverySettings, Settings
+from alertbot.config import Settings
+from alertbot.config_sections import DeliverySettings
 from alertbot.deliver import SendReport, build_channels, queue_due, send_due
 from alertbot.deliver.slack import make_client
 from alertbot.model import EndpointKind, Paper

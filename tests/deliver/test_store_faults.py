@@ -22,7 +22,8 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from alertbot.config import DeliverySettings, Settings
+from alertbot.config import Settings
+from alertbot.config_sections import DeliverySettings
 from alertbot.deliver import send_due
 from alertbot.store import connect, migrate
 from tests.helpers.delivery import make_settings

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from alertbot.config import DeliverySettings
+from alertbot.config_sections import DeliverySettings
 from alertbot.deliver import queue_due, send_due
 from alertbot.deliver.file import FileChannel
 from alertbot.deliver.liveness import lost_workers

@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from alertbot.config import DeliverySettings, Settings, SmtpSettings
+from alertbot.config import Settings
+from alertbot.config_sections import DeliverySettings, SmtpSettings
 from alertbot.model import Paper
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # a Monday, after the 08:00 send time

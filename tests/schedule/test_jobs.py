@@ -16,7 +16,8 @@ from sqlalchemy import Engine, func, insert, select
 
 import alertbot.samples
 from alertbot import metrics
-from alertbot.config import Settings, SourceConfig
+from alertbot.config import Settings
+from alertbot.config_sections import SourceConfig
 from alertbot.model import EndpointKind, FetchStatus
 from alertbot.schedule.health import HealthState
 from alertbot.schedule.jobs import (

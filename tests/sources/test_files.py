@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from alertbot.config import HttpSettings, SourceConfig
+from alertbot.config_sections import HttpSettings, SourceConfig
 from alertbot.parse import ParseError
 from alertbot.sources import FileSource, FolderSource, SourceError, build_source, load_papers
 from tests.helpers import FIXTURES

@@ -10,7 +10,7 @@ from typing import ClassVar
 import httpx
 import pytest
 
-from alertbot.config import HttpSettings
+from alertbot.config_sections import HttpSettings
 from alertbot.sources import HttpSource, SourceError, Validators, make_client
 from tests.helpers import FIXTURES
 from tests.servers import QuietHandler, http_server

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from alertbot.config import HttpSettings, Settings, SourceConfig
+from alertbot.config import Settings
+from alertbot.config_sections import HttpSettings, SourceConfig
 from alertbot.pipeline import fetch_sources
 from alertbot.samples import sample_dump_paths
 from alertbot.store.fetches import last_successful_fetch, latest_fetches

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
-from alertbot.config import DeliverySettings
+from alertbot.config_sections import DeliverySettings
 from alertbot.deliver import send_due
 from tests.helpers.delivery import make_settings
 from tests.helpers.faults import readers_due_now

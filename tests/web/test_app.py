@@ -17,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from alertbot.config import Settings, SourceConfig
+from alertbot.config import Settings
+from alertbot.config_sections import SourceConfig
 from alertbot.model import EndpointKind, FetchStatus
 from alertbot.schedule.health import HealthState
 from alertbot.store import schema
