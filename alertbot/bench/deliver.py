@@ -44,8 +44,8 @@ from sqlalchemy import Engine, text
 
 from alertbot.bench.sink import baseline as raw_baseline
 from alertbot.bench.sink import cpu_seconds, parallel_baseline, replayed, smtp_sink
-from alertbot.bench.tick import store_url
 from alertbot.bench.together import run_together
+from alertbot.bench.world import store_url
 from alertbot.config import Settings
 from alertbot.config_sections import DeliverySettings, SmtpSettings, SourceConfig
 from alertbot.deliver.base import HandOver, Rendered
