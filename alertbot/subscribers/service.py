@@ -22,22 +22,18 @@ from sqlalchemy.exc import IntegrityError
 from alertbot import validate
 from alertbot.config import Settings
 from alertbot.corpus import CorpusCache
-from alertbot.match import QueryError, parse_query
-from alertbot.match.like import LIKE_EXCLUSION, is_like
-from alertbot.model import Endpoint, EndpointKind, Frequency, Subscriber, Suggestion, SuggestionKind
+from alertbot.model import Endpoint, EndpointKind, Frequency, Subscriber
 from alertbot.readers import VocabularyCache
 from alertbot.store import accounts
 from alertbot.store import endpoints as endpoint_store
 from alertbot.store import profiles as profile_store
 from alertbot.store import subscribers as store
 from alertbot.store.db import transaction
-from alertbot.subscribers import suggestions
 from alertbot.subscribers.accounts import AWAITING_CONFIRMATION, AccountsMixin
+from alertbot.subscribers.profiles import ProfileMixin
 from alertbot.subscribers.refusals import (
-    AlreadyThere,
     NameTaken,
     NoSuchItem,
-    QueryRefused,
     Refused,
     SlackUserTaken,
     TooMany,
@@ -59,9 +55,10 @@ class ImportResult:
     updated: int
 
 
-class SubscriberService(AccountsMixin):
+class SubscriberService(AccountsMixin, ProfileMixin):
     """Subscribers on one store, under one set of limits and one clock (web accounts:
-    :class:`~alertbot.subscribers.accounts.AccountsMixin`)."""
+    :class:`~alertbot.subscribers.accounts.AccountsMixin`; keyword profiles and
+    suggestions: :class:`~alertbot.subscribers.profiles.ProfileMixin`)."""
 
     def __init__(self, engine: Engine, settings: Settings, *, now: Callable[[], datetime]) -> None:
         self.engine = engine
@@ -190,69 +187,6 @@ class SubscriberService(AccountsMixin):
                 raise
             return again, False
 
-    # -- the profile --------------------------------------------------------------------
-
-    def check_query(self, kind: str, query: str) -> str:
-        """``query`` stripped, or :class:`QueryRefused` with the parser's column."""
-        query = query.strip()
-        try:
-            if kind == "exclusion" and is_like(query):
-                raise QueryError(LIKE_EXCLUSION, 1)
-            parse_query(
-                query, max_length=self.limits.max_length, max_clauses=self.limits.max_clauses
-            )
-        except QueryError as exc:
-            raise QueryRefused(kind, query, exc) from None
-        return query
-
-    def add_interest(self, subscriber: Subscriber, query: str) -> tuple[Subscriber, int]:
-        """Add an interest (refused past ``subscribe.max_interests``); returns its number."""
-        query = self.check_query("interest", query)
-        current = subscriber.profile.interests
-        self._check_new("interest", query, current, self.settings.subscribe.max_interests)
-        updated = profile_store.add_interest(self.engine, subscriber.id, query, now=self.now())
-        return updated, len(current) + 1
-
-    def add_exclusion(self, subscriber: Subscriber, query: str) -> tuple[Subscriber, int]:
-        """Add an exclusion (refused past ``subscribe.max_exclusions``); returns its number."""
-        query = self.check_query("exclusion", query)
-        current = subscriber.profile.exclusions
-        self._check_new("exclusion", query, current, self.settings.subscribe.max_exclusions)
-        updated = profile_store.add_exclusion(self.engine, subscriber.id, query, now=self.now())
-        return updated, len(current) + 1
-
-    def replace_query(self, subscriber_id: int, kind: str, position: int, query: str) -> Subscriber:
-        """Edit the interest or exclusion numbered ``position`` (1-based)."""
-        query = self.check_query(kind, query)
-        try:
-            return profile_store.replace_query(
-                self.engine, subscriber_id, kind, position, query, now=self.now()
-            )
-        except IndexError as exc:
-            raise NoSuchItem(str(exc)) from None
-
-    def remove_interest(self, subscriber_id: int, position: int) -> str:
-        """Remove interest number ``position`` (1-based); returns its query."""
-        try:
-            return profile_store.remove_interest(
-                self.engine, subscriber_id, position, now=self.now()
-            )
-        except IndexError as exc:
-            raise NoSuchItem(str(exc)) from None
-
-    def remove_exclusion(self, subscriber_id: int, position: int) -> str:
-        """Remove exclusion number ``position`` (1-based); returns its query."""
-        try:
-            return profile_store.remove_exclusion(
-                self.engine, subscriber_id, position, now=self.now()
-            )
-        except IndexError as exc:
-            raise NoSuchItem(str(exc)) from None
-
-    def clear_profile(self, subscriber_id: int) -> Subscriber:
-        """Forget every interest and exclusion; schedule and channels stay."""
-        return profile_store.clear_profile(self.engine, subscriber_id, now=self.now())
-
     # -- schedule and state -------------------------------------------------------------
 
     def set_schedule(
@@ -289,30 +223,6 @@ class SubscriberService(AccountsMixin):
     def set_learning(self, subscriber_id: int, allowed: bool) -> Subscriber:
         """Whether the subscriber's feedback may reorder their digests (``alertbot learn``)."""
         return store.update_subscriber(self.engine, subscriber_id, now=self.now(), learning=allowed)
-
-    # -- suggestions from feedback ------------------------------------------------------
-
-    def suggestions_for(self, subscriber_id: int) -> tuple[Suggestion, ...]:
-        """The query changes the subscriber's feedback argues for (none without feedback)."""
-        sub = self.get(subscriber_id)
-        if sub is None:
-            raise NotFound(f"no subscriber with id {subscriber_id}")
-        found = suggestions.suggestions_for(
-            self.engine, self.settings, sub, now=self.now(), corpus=self._corpus,
-            vocabulary=self._vocabulary,
-        )  # fmt: skip
-        return tuple(found)
-
-    def accept_suggestion(
-        self, subscriber: Subscriber, kind: SuggestionKind, query: str
-    ) -> tuple[Subscriber, int]:
-        """A suggestion accepted: an ordinary interest or exclusion from then on (parsed,
-        capped and refused when already there like any other); returns its number."""
-        if kind == "interest":
-            return self.add_interest(subscriber, query)
-        if kind == "exclusion":
-            return self.add_exclusion(subscriber, query)
-        raise Refused(f"a suggestion is an interest or an exclusion, not {kind!r}")
 
     def resume(self, subscriber: Subscriber) -> Subscriber:
         """Digests again, on every channel the subscriber turned off themselves.
@@ -394,13 +304,6 @@ class SubscriberService(AccountsMixin):
 
     def _default_send_time(self) -> time:
         return validate.send_time(self.settings.subscribe.default_send_time)
-
-    def _check_new(self, kind: str, query: str, current: Sequence[str], cap: int) -> None:
-        if query in current:
-            position = current.index(query) + 1
-            raise AlreadyThere(f"{kind} {query!r} is there already (number {position})", position)
-        if len(current) >= cap:
-            raise TooMany(f"{len(current)} {kind}s is the most allowed; remove one first")
 
     def _reload(self, conn: Connection, subscriber_id: int) -> Subscriber:
         found = store.get_subscriber(conn, subscriber_id)
