@@ -10,7 +10,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from alertbot.bench.learn import ARMS, EFFECTS, READERS, BenchResult, run_bench
+from alertbot.bench.learn import ARMS, EFFECTS, BenchResult, run_bench
+from alertbot.bench.simulated import READERS
 from alertbot.cli.common import (
     ConfigOption,
     Ref,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 
-from alertbot.bench.learn import ARMS, READERS, load_papers, ndcg_at, precision_at, run_bench
+from alertbot.bench.learn import ARMS, run_bench
+from alertbot.bench.simulated import READERS, load_papers, ndcg_at, precision_at
 
 
 def test_precision_counts_relevant_papers_in_the_first_k() -> None:
