@@ -8,7 +8,7 @@ options to fields and prints.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -35,108 +35,37 @@ from alertbot.cli.common import (
     store_exists,
     subscriber_service,
 )
-from alertbot.config import Settings
+from alertbot.cli.subscriber_options import (
+    Day,
+    Emails,
+    Excludes,
+    Freq,
+    Interests,
+    MaxPapers,
+    MinScore,
+    SendTime,
+    SlackChannels,
+    SlackUsers,
+    Zone,
+    limits,
+    raw_options,
+    refused,
+    spec_from,
+)
 from alertbot.model import Subscriber
 from alertbot.render.parts import one_line
 from alertbot.samples import example_text
 from alertbot.store.deliveries import recent_outbox
 from alertbot.subscribers import (
-    InvalidSubscriber,
     NewSubscriber,
-    QueryLimits,
     Refused,
     SubscriberChanges,
-    parse,
 )
 from alertbot.subscribers.importing import read_entries, validate_entries
 
 subscribers_app = Typer(
     help="Manage subscribers: profiles, schedules and channels.", no_args_is_help=True
 )
-
-Interests = Annotated[
-    list[str] | None,
-    typer.Option("--interest", "-i", help="An interest query (repeat for several)."),
-]
-Excludes = Annotated[
-    list[str] | None, typer.Option("--exclude", "-x", help="An exclusion query (repeatable).")
-]
-Emails = Annotated[list[str] | None, typer.Option("--email", help="An email address.")]
-SlackUsers = Annotated[
-    str | None, typer.Option("--slack-user", help="Slack DM: TEAM:USER, e.g. T012AB:U034CD.")
-]
-SlackChannels = Annotated[
-    list[str] | None,
-    typer.Option("--slack-channel", help="Slack channel: TEAM:CHANNEL, e.g. T012AB:C056EF."),
-]
-SendTime = Annotated[str | None, typer.Option("--time", help="Local send time, e.g. 08:30.")]
-Zone = Annotated[str | None, typer.Option("--tz", help="IANA time zone, e.g. Europe/Paris.")]
-Freq = Annotated[
-    str | None, typer.Option("--frequency", help="daily, weekdays or weekly.", show_default=False)
-]
-Day = Annotated[str | None, typer.Option("--day", help="Day of a weekly digest: mon ... sun.")]
-MinScore = Annotated[float | None, typer.Option("--min-score", help="Minimum match score.")]
-MaxPapers = Annotated[int | None, typer.Option("--max-papers", help="Papers per digest (1-200).")]
-
-
-def _raw_options(
-    name: str | None,
-    email: list[str] | None,
-    slack_user: str | None,
-    slack_channel: list[str] | None,
-    interest: list[str] | None,
-    exclude: list[str] | None,
-    send_time: str | None,
-    tz: str | None,
-    frequency: str | None,
-    day: str | None,
-    min_score: float | None,
-    max_papers: int | None,
-) -> dict[str, Any]:
-    raw = {
-        "name": name,
-        "email": email or None,
-        "slack_user": slack_user,
-        "slack_channel": slack_channel or None,
-        "interests": interest,
-        "exclusions": exclude or None,
-        "send_time": send_time,
-        "timezone": tz,
-        "frequency": frequency,
-        "day": day,
-        "min_score": min_score,
-        "max_papers": max_papers,
-    }
-    return {k: v for k, v in raw.items() if v is not None}
-
-
-def _limits(cfg: Settings) -> QueryLimits:
-    return QueryLimits(cfg.match.max_query_length, cfg.match.max_clauses)
-
-
-def _spec(cfg: Settings, raw: dict[str, Any], model: type[SubscriberChanges]) -> Any:
-    try:
-        return parse(raw, model, _limits(cfg))
-    except InvalidSubscriber as exc:
-        fail_lines("invalid subscriber", [_option_name(p) for p in exc.problems])
-
-
-_OPTIONS = {
-    "timezone": "--tz",
-    "send_time": "--time",
-    "interests": "--interest",
-    "exclusions": "--exclude",
-}
-
-
-def _option_name(problem: str) -> str:
-    """``timezone: ...`` (the import file's field) as ``--tz: ...`` (the CLI's option)."""
-    key, _, message = problem.partition(": ")
-    return f"{_OPTIONS.get(key, '--' + key.replace('_', '-'))}: {message}"
-
-
-def _refused(exc: Refused) -> NoReturn:
-    fail(str(exc), 2)
 
 
 @subscribers_app.command("add")
@@ -157,16 +86,16 @@ def add(
 ) -> None:
     """Add a subscriber with a profile, a schedule and channels (email, Slack)."""
     cfg = settings(config)
-    raw = _raw_options(
+    raw = raw_options(
         name, email, slack_user, slack_channel, interest, exclude,
         send_time, tz, frequency, day, min_score, max_papers,
     )  # fmt: skip
-    spec = _spec(cfg, raw, NewSubscriber)
+    spec = spec_from(cfg, raw, NewSubscriber)
     service = subscriber_service(cfg, open_store(cfg, create=True))
     try:
         sub = service.create(spec)
     except Refused as exc:
-        _refused(exc)
+        refused(exc)
     out.print(Text(f"added subscriber {sub.id}: {sub.name}"))
     if not sub.endpoints:
         note("no channel yet: add one with edit --email/--slack-user")
@@ -323,12 +252,12 @@ def edit(
         del interests[number - 1]
     interests += add_interest or []
     changed_interests = bool(interest or add_interest or remove_interest)
-    raw = _raw_options(
+    raw = raw_options(
         name, email, slack_user, slack_channel,
         interests if changed_interests else None, exclude,
         send_time, tz, frequency, day, min_score, max_papers,
     )  # fmt: skip
-    spec = _spec(cfg, raw, SubscriberChanges)
+    spec = spec_from(cfg, raw, SubscriberChanges)
     if changed_interests and not interests:
         note("no interests left: nothing will match")
     try:
@@ -336,7 +265,7 @@ def edit(
             sub, spec, remove_channels=remove_channel or (), enable_channels=enable_channel or ()
         )
     except Refused as exc:
-        _refused(exc)
+        refused(exc)
     out.print(Text(f"updated subscriber {updated.id}: {updated.name}"))
 
 
@@ -392,7 +321,7 @@ def import_(
         entries = read_entries(file)
     except ValueError as exc:
         fail(str(exc), 2)
-    specs, problems = validate_entries(entries, _limits(cfg))
+    specs, problems = validate_entries(entries, limits(cfg))
     if problems:
         fail_lines(
             f"{file}: {len(problems)} problem(s), nothing imported", [str(p) for p in problems]
