@@ -1,4 +1,5 @@
-"""Lazy commits: committed and kept like any other, only not waited for on the disk."""
+"""Lazy commits: committed and kept like any other, only not waited for on the disk; and
+the send loop's writers taking turns at SQLite's write lock."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import sys
 
 import pytest
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 
-from alertbot.store.db import lazy_transaction
+from alertbot.store.db import connect, lazy_transaction, turn_transaction
 
 # A child process that commits lazily, then dies at once with no chance to flush anything.
 KILLED_AFTER_LAZY_COMMIT = """
@@ -96,3 +98,63 @@ def test_inside_a_callers_transaction_the_caller_decides(engine: Engine) -> None
         assert _waits_for_disk(outer)
         outer.rollback()
     assert _numbers(engine) == []
+
+
+# A child process that takes SQLite's write lock, says so, and holds it for argv[2] s.
+HOLDS_THE_WRITE_LOCK = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("INSERT INTO lazy_probe (n) VALUES (7)")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("COMMIT")
+"""
+
+
+def _locked_by_another_process(sqlite_url: str, hold: float) -> subprocess.Popen[str]:
+    path = sqlite_url.removeprefix("sqlite:///")
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLDS_THE_WRITE_LOCK, path, str(hold)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "locked"
+    return child
+
+
+def test_a_writer_waits_for_another_processs_lock_then_writes(sqlite_url: str) -> None:
+    """The send loop's writes take their turn: a lock held for 0.3 s is waited out, the
+    write lands after the other process's, and the connection's busy_timeout is its own
+    again afterwards (the polling sets it to 0 while it polls)."""
+    engine = connect(sqlite_url, busy_timeout=10)
+    try:
+        _probe(engine)
+        child = _locked_by_another_process(sqlite_url, 0.3)
+        with turn_transaction(engine) as conn:
+            conn.execute(text("INSERT INTO lazy_probe (n) VALUES (8)"))
+        assert child.wait(timeout=30) == 0
+        assert _numbers(engine) == [7, 8]
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+    finally:
+        engine.dispose()
+
+
+def test_a_lock_held_past_busy_timeout_raises_sqlalchemys_locked_error(sqlite_url: str) -> None:
+    """Past the connection's busy_timeout the writer gives up with the "database is
+    locked" OperationalError callers retry on (SQLAlchemy's, not the driver's), having
+    written nothing, and its connection is usable once the lock is gone."""
+    engine = connect(sqlite_url, busy_timeout=0.2)
+    try:
+        _probe(engine)
+        child = _locked_by_another_process(sqlite_url, 2)
+        with pytest.raises(OperationalError, match="locked"), turn_transaction(engine) as conn:
+            conn.execute(text("INSERT INTO lazy_probe (n) VALUES (8)"))
+        assert child.wait(timeout=30) == 0
+        with turn_transaction(engine) as conn:
+            conn.execute(text("INSERT INTO lazy_probe (n) VALUES (9)"))
+        assert _numbers(engine) == [7, 9]
+    finally:
+        engine.dispose()
