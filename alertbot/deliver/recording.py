@@ -1,7 +1,8 @@
 """Recording an attempt's steps as they happen: the hand-over, then the relay's answer.
 
 Each write is what lets a reclaim after a crash know what the far side may have, so
-each is made durably, for one row, at the moment it describes (see
+each is made durably before the step after it: a row's hand-over before its final dot,
+its ``sent`` with the next row's hand-over or, with none to follow, at once (see
 ``alertbot/store/attempts.py``).
 """
 
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,18 +20,24 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 
 from alertbot.deliver.base import LeaseLost
 from alertbot.logs import get_logger
-from alertbot.store import attempts, outbox
+from alertbot.store import attempts
 from alertbot.store.prepared import HotConnection
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
 
 
 class HandOverHook:
     """The ``hand_over`` a channel calls just before the message leaves for good.
 
-    It records the row as handed over, or raises :class:`LeaseLost` when the row is no
-    longer this worker's (the channel then sends nothing). ``called`` tells the worker
-    whether an unexpected failure came before or after that point.
+    It records the row as handed over, with ``previous`` (the row whose 250 came just
+    before) ``sent`` and ``start_next`` started in the same write, or raises
+    :class:`LeaseLost` when the row is no longer this worker's (the channel then sends
+    nothing). ``called`` tells the worker whether an unexpected failure came before or
+    after that point; ``carried``, whether ``previous`` is recorded (its fate is then
+    ``previous_ours``). While the database fails, a write carrying a ``previous`` is
+    retried for ``seconds``, as :func:`record_sent` retries its own.
     """
 
     def __init__(
@@ -39,50 +47,75 @@ class HandOverHook:
         *,
         worker_id: str,
         now: Callable[[], datetime],
+        previous: attempts.Accepted | None = None,
+        start_next: attempts.NextRow | None = None,
+        seconds: float = 0.0,
     ) -> None:
         self.engine = engine
         self.row_id = row_id
         self.worker_id = worker_id
         self.now = now
+        self.previous = previous
+        self.start_next = start_next
+        self.seconds = seconds
         self.called = False
+        self.carried = False
+        self.previous_ours: bool | None = None
 
     def __call__(self) -> None:
-        row_id, worker_id = self.row_id, self.worker_id
-        if not attempts.hand_over(self.engine, row_id, worker_id=worker_id, now=self.now()):
+        write = functools.partial(
+            attempts.hand_over,
+            self.engine,
+            self.row_id,
+            worker_id=self.worker_id,
+            now=self.now(),
+            previous=self.previous,
+            start_next=self.start_next,
+        )
+        previous = self.previous
+        if previous is None:
+            handed = write()
+        else:
+            handed = _retried(write, self.seconds, previous.row.id, previous.message_id)
+        self.carried = True
+        self.previous_ours = handed.previous_ours
+        if not handed.ours:
             raise LeaseLost(f"outbox row {self.row_id} was taken over by another worker")
         self.called = True
 
 
 def record_sent(
     engine: Engine | HotConnection,
-    row: outbox.OutboxRow,
+    accepted: attempts.Accepted,
     *,
     worker_id: str,
-    now: datetime,
-    message_id: str | None,
-    paper_ids: Sequence[str],
-    start_next: attempts.NextRow | None,
     seconds: float,
 ) -> bool:
-    """Commit ``sent`` straight after the relay's answer; False if the row was taken over.
+    """Commit ``sent`` for a row no next hand-over will carry; False if the row was
+    taken over.
 
     While the database fails (SQLite locked past ``busy_timeout``, PostgreSQL restarting)
     the commit is retried for ``seconds``, then the error is raised: the worker must stop
     rather than send more it cannot record, and the row, handed over, ends ``unknown``
     once reclaimed (or ``sent``, should this worker record it after all).
     """
-    ctx = {"outbox_id": row.id, "message_id": message_id}
-    started = time.monotonic()
     record = functools.partial(
         attempts.complete,
         engine,
-        row,
+        accepted.row,
         worker_id=worker_id,
-        now=now,
-        message_id=message_id,
-        paper_ids=paper_ids,
-        start_next=start_next,
+        now=accepted.now,
+        message_id=accepted.message_id,
+        paper_ids=accepted.paper_ids,
     )
+    return _retried(record, seconds, accepted.row.id, accepted.message_id)
+
+
+def _retried(write: Callable[[], T], seconds: float, row_id: int, message_id: str | None) -> T:
+    """``write`` (which records a relay's acceptance), retried for ``seconds`` while the
+    database fails; then its error is raised, logged."""
+    ctx = {"outbox_id": row_id, "message_id": message_id}
+    started = time.monotonic()
 
     def retrying(_state: object) -> None:
         log.warning("the relay accepted the digest but recording it failed; retrying", **ctx)
@@ -90,7 +123,7 @@ def record_sent(
     try:
         # Tried once before any retry machinery is built: almost every commit succeeds
         # at once, and building tenacity's Retrying cost a tenth of the commit itself.
-        return record()
+        return write()
     except SQLAlchemyError as exc:
         retrying(exc)
 
@@ -103,7 +136,7 @@ def record_sent(
         reraise=True,
     )
     try:
-        return retrying_for(record)
+        return retrying_for(write)
     except SQLAlchemyError:
         log.error(
             "the relay accepted the digest but the database cannot record it; stopping "

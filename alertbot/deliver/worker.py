@@ -11,9 +11,11 @@ The send loop's rules, each for a failure seen in practice:
 * one row at a time, each step recorded before it is taken
   (``alertbot/store/attempts.py``): a worker killed at any instant leaves at most one
   row it may have delivered, and that row ends ``unknown``, never sent twice;
-* the relay's acceptance is recorded at once; if the database fails just then, recording
-  is retried for ``delivery.record_seconds``, then the worker stops (that row will be
-  ``unknown``) rather than sending more that it cannot record;
+* the relay's acceptance is recorded by the next message's hand-over, in the same
+  durable write, or at once when no hand-over follows (the batch's last row, a failure,
+  a drop, a release, an interruption): one write a message; if the database fails just
+  then, recording is retried for ``delivery.record_seconds``, then the worker stops
+  (that row will be ``unknown``) rather than sending more that it cannot record;
 * a stop request (SIGTERM, Ctrl-C, the service stopping) finishes the message in flight
   and releases the rest of the batch at no cost; nothing sleeps inside a lease (Slack's
   ``Retry-After`` reschedules the row);
@@ -30,7 +32,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -38,7 +40,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from alertbot import metrics
 from alertbot.config import Settings
-from alertbot.deliver import outcome
 from alertbot.deliver.base import (
     Channel,
     DeliveryError,
@@ -47,21 +48,29 @@ from alertbot.deliver.base import (
 from alertbot.deliver.channels import build_channels, unsubscribe_url_builder
 from alertbot.deliver.compose import Composer, with_dm_channel
 from alertbot.deliver.liveness import lost_workers
-from alertbot.deliver.outcome import HANDLING, Outcome
-from alertbot.deliver.recording import HandOverHook, record_sent
+from alertbot.deliver.outcome import Outcome
+from alertbot.deliver.recording import HandOverHook
 from alertbot.deliver.relays import RelayBreakers
 from alertbot.deliver.report import Delivery, SendReport
+from alertbot.deliver.send_run import (
+    SendRun,
+    attempt_of,
+    failed,
+    relay_of,
+    release,
+    sent_but_taken_over,
+    settle,
+    taken_over,
+)
 from alertbot.links import feedback_links
 from alertbot.logs import get_logger
 from alertbot.model import (
     EndpointKind,
     OutboxState,
     Paper,
-    Subscriber,
 )
 from alertbot.render import Renderer
 from alertbot.store import attempts, outbox, reclaim
-from alertbot.store import endpoints as endpoint_store
 from alertbot.store import papers as paper_store
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.chosen import StoredMatchesError
@@ -71,30 +80,6 @@ from alertbot.store.prepared import HotConnection
 log = get_logger(__name__)
 
 __all__ = ["Delivery", "SendReport", "send_due"]  # Delivery and SendReport: from report.py
-
-
-@dataclass
-class _Run:
-    engine: Engine
-    settings: Settings
-    now: Callable[[], datetime]
-    channels: Mapping[EndpointKind, Channel]
-    worker_id: str
-    compose: Composer
-    rng: random.Random
-    report: SendReport
-    relays: RelayBreakers
-    subscribers: dict[int, Subscriber | None] = field(default_factory=dict)
-    attempted: set[int] = field(default_factory=set)  # tried in this run: not again
-    started: int | None = None  # the row whose start the last write recorded
-    progress: Callable[[Delivery], None] | None = None
-    # PostgreSQL: the hand-over and ``sent`` writes on one kept autocommit connection.
-    hot: HotConnection | None = None
-
-    @property
-    def writes(self) -> Engine | HotConnection:
-        """Where the hand-over and ``sent`` are written."""
-        return self.hot or self.engine
 
 
 def send_due(
@@ -121,7 +106,7 @@ def send_due(
     started = time.perf_counter()
     delivery = settings.delivery
     jitter = rng or _RNG
-    run = _Run(
+    run = SendRun(
         engine=engine,
         settings=settings,
         now=now,
@@ -174,7 +159,7 @@ def send_due(
 _RNG = random.Random()
 
 
-def _send_batch(run: _Run, rows: list[outbox.OutboxRow], stop: threading.Event) -> None:
+def _send_batch(run: SendRun, rows: list[outbox.OutboxRow], stop: threading.Event) -> None:
     # Grouped by channel so one SMTP connection serves all the batch's emails.
     rows = sorted(rows, key=lambda r: (r.kind.value, r.id))
     wanted = {pid for row in rows for pid in row.paper_ids}
@@ -193,13 +178,13 @@ def _send_batch(run: _Run, rows: list[outbox.OutboxRow], stop: threading.Event) 
         while waiting:
             row = waiting[0]
             if stop.is_set():
-                _release(run, waiting, "stop requested, batch released")
+                release(run, waiting, "stop requested, batch released")
                 return
-            relay = _relay(run, row)
+            relay = relay_of(run, row)
             if run.relays.is_open(relay):
-                held = [r for r in waiting if _relay(run, r) == relay]
-                waiting = [r for r in waiting if _relay(run, r) != relay]
-                _release(run, held, "relay left alone, its rows released", relay=relay)
+                held = [r for r in waiting if relay_of(run, r) == relay]
+                waiting = [r for r in waiting if relay_of(run, r) != relay]
+                release(run, held, "relay left alone, its rows released", relay=relay)
                 continue
             if time.monotonic() - renewed > lease / 3:
                 # A slow batch must not outlive its lease, or another worker would reclaim it.
@@ -213,41 +198,31 @@ def _send_batch(run: _Run, rows: list[outbox.OutboxRow], stop: threading.Event) 
             run.report.deliveries.append(delivered)
             if run.progress is not None:
                 run.progress(delivered)
+        settle(run)
     except BaseException:
         # The database failed under us (or we are interrupted). The row in hand keeps the
-        # phase it reached, for the reclaim to act on; the rows not yet touched go back
-        # to pending at once instead of waiting out the lease.
+        # phase it reached, for the reclaim to act on; a 250 not yet recorded gets one
+        # more try (no retries: the database may be what failed); the rows not yet
+        # touched go back to pending at once instead of waiting out the lease.
+        pending, run.pending = run.pending, None
+        if pending is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                attempts.complete(
+                    run.writes,
+                    pending.row,
+                    worker_id=run.worker_id,
+                    now=pending.now,
+                    message_id=pending.message_id,
+                    paper_ids=pending.paper_ids,
+                )
         if waiting:
             with contextlib.suppress(SQLAlchemyError):
                 outbox.release(run.engine, [r.id for r in waiting], worker_id=run.worker_id)
         raise
 
 
-def _relay(run: _Run, row: outbox.OutboxRow) -> str | None:
-    channel = run.channels.get(row.kind)
-    return channel.relay if channel is not None else None
-
-
-def _release(run: _Run, rows: list[outbox.OutboxRow], why: str, **ctx: object) -> None:
-    run.started = None  # a released row is started afresh if claimed again
-    released = outbox.release(run.engine, [r.id for r in rows], worker_id=run.worker_id)
-    log.info(why, released=released, **ctx)
-
-
-def _attempt(run: _Run, row: outbox.OutboxRow) -> attempts.NextRow:
-    """``row`` as its start records it, with the deadline its first attempt fixes."""
-    now = run.now()
-    subscriber = run.subscribers.get(row.subscriber_id)
-    if row.deadline_at is not None or subscriber is None:
-        return attempts.NextRow(row.id, row.deadline_at or now)
-    hours = run.settings.delivery.retry_hours
-    return attempts.NextRow(
-        row.id, outcome.deadline(subscriber, row.digest_date, first_attempt=now, hours=hours)
-    )
-
-
 def _deliver(
-    run: _Run,
+    run: SendRun,
     row: outbox.OutboxRow,
     papers: Mapping[str, Paper],
     following: outbox.OutboxRow | None,
@@ -264,15 +239,18 @@ def _deliver(
     result = Delivery(
         row.id, row.subscriber_id, name, row.endpoint_id, row.kind, row.digest_date, ""
     )
-    attempt = _attempt(run, row)
-    # The first row of a batch is started here; each later one by the write that ends its
-    # predecessor, which saves a commit per message.
-    if run.started != row.id and not attempts.start(run.engine, attempt, worker_id=run.worker_id):
-        return _taken_over(result, ctx)
-    start_next = _attempt(run, following) if following else None
+    attempt = attempt_of(run, row)
+    # The first row of a batch is started here; each later one by the write that hands
+    # over (or ends) its predecessor, which saves a commit per message.
+    if run.started != row.id:
+        settle(run)
+        if not attempts.start(run.engine, attempt, worker_id=run.worker_id):
+            return taken_over(result, ctx)
+    start_next = attempt_of(run, following) if following else None
     run.started = following.id if following else None
     me = run.worker_id
     if subscriber is None or endpoint is None or not subscriber.active or not endpoint.active:
+        settle(run)
         why = "subscriber paused or endpoint disabled since the digest was queued"
         attempts.finish(run.engine, row, OutboxState.DEAD, why, worker_id=me, start_next=start_next)
         log.info("digest dropped", **ctx, reason=why)
@@ -280,10 +258,12 @@ def _deliver(
     try:
         digest = run.compose.rebuild(row, subscriber, endpoint, papers)
     except (StoredMatchesError, StoredLearningError) as exc:
+        settle(run)
         why = str(exc)
         attempts.finish(run.engine, row, OutboxState.DEAD, why, worker_id=me, start_next=start_next)
         return replace(result, state=OutboxState.DEAD, error=why)
     if digest.is_empty and not run.settings.delivery.send_empty:
+        settle(run)
         why = "its papers are no longer stored"
         empty = OutboxState.EMPTY
         attempts.finish(run.engine, row, empty, why, worker_id=me, start_next=start_next)
@@ -306,7 +286,15 @@ def _deliver(
             run.report.render_seconds += time.perf_counter() - rendering
         sent_at = time.perf_counter()
         try:
-            hook = HandOverHook(run.writes, row.id, worker_id=run.worker_id, now=run.now)
+            hook = HandOverHook(
+                run.writes,
+                row.id,
+                worker_id=run.worker_id,
+                now=run.now,
+                previous=run.pending,
+                start_next=start_next,
+                seconds=run.settings.delivery.record_seconds,
+            )
             message_id = channel.send(digest, rendered, outbox_id=row.id, hand_over=hook)
         except (DeliveryError, SQLAlchemyError, LeaseLost):
             raise
@@ -319,77 +307,21 @@ def _deliver(
             raise DeliveryError(f"{exc.__class__.__name__}: {exc}", what) from exc
         finally:
             run.report.send_seconds += time.perf_counter() - sent_at
+            if hook is not None and hook.carried:
+                if hook.previous_ours is False and run.pending is not None:
+                    sent_but_taken_over(run.pending)
+                run.pending = None
     except LeaseLost:
-        return _taken_over(result, ctx)
+        return taken_over(result, ctx)
     except DeliveryError as exc:
-        return _failed(run, row, result, exc, ctx, attempt, start_next)
+        return failed(run, row, result, exc, ctx, attempt, start_next)
     now = run.now()
     ids = [item.paper.id for item in digest.items]
-    recorded = record_sent(
-        run.writes,
-        row,
-        worker_id=run.worker_id,
-        now=now,
-        message_id=message_id,
-        paper_ids=ids,
-        start_next=start_next,
-        seconds=run.settings.delivery.record_seconds,
-    )
-    if not recorded:
-        log.warning("sent, but the row was taken over meanwhile", **ctx)
+    run.pending = attempts.Accepted(row, message_id, ids, now)
+    if following is None:  # no hand-over to carry it
+        settle(run)
     run.relays.succeeded(channel.relay)
     metrics.digests_sent.labels(row.kind.value).inc()
     metrics.delivery_latency.labels(row.kind.value).observe((now - row.created_at).total_seconds())
     log.info("digest sent", **ctx, papers=len(ids), message_id=message_id)
     return replace(result, state=OutboxState.SENT, message_id=message_id)
-
-
-def _taken_over(result: Delivery, ctx: Mapping[str, object]) -> Delivery:
-    why = "taken over by another worker (this one's lease ran out); not sent by this one"
-    log.warning("row taken over", **ctx)
-    return replace(result, state=OutboxState.SENDING, error=why)
-
-
-def _failed(
-    run: _Run,
-    row: outbox.OutboxRow,
-    result: Delivery,
-    exc: DeliveryError,
-    ctx: Mapping[str, object],
-    attempt: attempts.NextRow,
-    start_next: attempts.NextRow | None,
-) -> Delivery:
-    delivery = run.settings.delivery
-    handling = HANDLING[exc.outcome]
-    verdict = outcome.after_failure(
-        exc.outcome,
-        exc.message,
-        attempts=row.attempts + 1,
-        now=run.now(),
-        deadline=attempt.deadline,
-        retry_after=exc.retry_after,
-        base_seconds=delivery.backoff_base_seconds,
-        max_seconds=delivery.backoff_max_seconds,
-        jitter=run.rng.random(),
-    )
-    attempts.fail(
-        run.engine,
-        row,
-        verdict.note,
-        state=verdict.state,
-        next_attempt_at=verdict.next_attempt_at,
-        worker_id=run.worker_id,
-        start_next=start_next,
-    )
-    if handling.disable_endpoint:
-        endpoint_store.set_endpoint_active(run.engine, row.endpoint_id, False, reason=exc.message)
-        run.subscribers.pop(row.subscriber_id, None)
-        log.warning("endpoint disabled", **ctx, reason=exc.message)
-    if handling.counts_against_relay:
-        run.relays.failed(_relay(run, row), exc.message)
-    metrics.digests_failed.labels(row.kind.value, exc.outcome.value).inc()
-    report = log.error if handling.alarm else log.warning
-    report(
-        "digest not delivered", **ctx, outcome=exc.outcome, state=verdict.state, error=exc.message
-    )
-    return replace(result, state=verdict.state, error=verdict.note)

@@ -8,26 +8,31 @@ the row still being this worker's, so a worker whose lease was taken over cannot
 message over. A worker that dies leaves its rows ``sending``; they are reclaimed by what
 their phase says (``alertbot/store/reclaim.py``).
 
-**One wait for the disk per message on SQLite, two on PostgreSQL.** Every write is
-committed at once, so a killed process loses none of them; but on SQLite only
-``hand_over`` waits for the disk (an fsync, 2-4 ms on a cloud disk, against
-microseconds for the write). It is the one write whose loss in
-a power cut could send a message twice: the row would come back ``started`` and be
-retried although the relay had it. The others are lazy commits
-(:func:`~alertbot.store.db.lazy_transaction`), made durable by the next ``hand_over``
-(the write-ahead log is flushed in order), and losing one in a power cut only makes the
-row's recorded fate more cautious: a ``sent`` lost leaves it ``handed_over``, so
-``unknown`` (never resent); a ``start`` lost, an attempt not charged for a message whose
-final dot never left. So a row's ``sent`` is durable before the next message's final
-dot, as if the two were one transaction, and the duplicate window is what it was. The
-write ending a batch's last row waits for the disk itself, so no ``sent`` is left to a
-later run. On PostgreSQL ``complete`` (``sent``, the papers' marks, the next row's
-``start``) is one statement in autocommit, one round trip instead of six, and its commit
-waits for the disk too, so a ``sent`` there is durable at once: measured on the send
-loop, a lazy commit of the same statement (``set_config('synchronous_commit', 'off',
-true)``) was no faster (1.18 against 1.25 ms a digest, within the runs' spread), since
-the flush overlaps the other worker's CPU and PostgreSQL flushes concurrent commits
-together.
+**One write per message.** While a batch goes on, the relay's answer for a row is
+written by the next row's ``hand_over``, in one durable transaction with it: the
+previous row ``sent`` (its papers marked), this row handed over, the row after it
+started. So a row's ``sent`` is durable before the next message's final dot, and the
+duplicate window is what it was: a worker killed between a 250 and the next hand-over
+leaves that one row ``handed_over``, so ``unknown`` (never resent), as a worker killed
+during a final dot always did. The row after is started before this one's final dot
+leaves, so a crash then charges it an attempt it did not make, once (this row, handed
+over, ends ``unknown`` and cannot crash the worker again). A row no hand-over will
+follow (the batch's last; the one before a row released, failed or dropped) is
+recorded at once by ``complete``, durably. The failures and drops (``fail``,
+``finish``) and a batch's first ``start`` are lazy commits
+(:func:`~alertbot.store.db.lazy_transaction`): committed, so a killed process loses
+none, but not waited for on the disk; the next durable write flushes them (the
+write-ahead log is flushed in order), and losing one in a power cut only makes a row's
+recorded fate more cautious.
+
+One write instead of two (a lazy ``complete`` after each 250, then the next row's
+durable ``hand_over``) halved the turns two workers take at SQLite's write lock:
+``alertbot bench deliver`` with 2 workers, 540-560 to N digests/s. On PostgreSQL the
+hand-over carries the previous row's ``sent`` as two statements in autocommit: the
+``sent``, marks and next start as one statement of data-modifying CTEs, then the
+hand-over, each commit waiting for the WAL flush (measured on the send loop, a lazy
+commit of the same statement was no faster: 1.18 against 1.25 ms a digest, within the
+runs' spread, since PostgreSQL flushes concurrent commits together).
 
 Papers count as delivered only when their row becomes ``sent`` (marked in the same
 write, :mod:`alertbot.store.marks`), so a dead digest's papers roll into the next digest.
@@ -158,20 +163,63 @@ def _autocommit(
             hot.close()
 
 
-def hand_over(db: Db | HotConnection, row_id: int, *, worker_id: str, now: datetime) -> bool:
-    """Record, before the message leaves for good, that the far side may soon have it.
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A relay's acceptance of a row's message, to be recorded ``sent`` by the write that
+    hands over the next row (or by :func:`complete` when there is none)."""
 
-    False if the row is no longer this worker's: the caller must then not send it.
+    row: OutboxRow
+    message_id: str | None
+    paper_ids: Sequence[str]
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HandedOver:
+    """What a hand-over's write found: whether the row was still this worker's (if not,
+    nothing may be sent), and whether ``previous`` was (None: no previous was given)."""
+
+    ours: bool
+    previous_ours: bool | None = None
+
+
+def hand_over(
+    db: Db | HotConnection,
+    row_id: int,
+    *,
+    worker_id: str,
+    now: datetime,
+    previous: Accepted | None = None,
+    start_next: NextRow | None = None,
+) -> HandedOver:
+    """Record, before the message leaves for good, that the far side may soon have it,
+    in one durable write with the batch's other bookkeeping: ``previous`` (the row sent
+    just before) becomes ``sent`` and ``start_next`` (the row after) is started.
+
+    Not ``ours`` if the row is no longer this worker's: the caller must then not send it
+    (``previous`` and ``start_next`` are recorded all the same).
     """
     params = {"b_id": row_id, "b_worker": worker_id, "b_now": now}
     if isinstance(db, HotConnection) or (
         isinstance(db, Engine) and db.dialect.name == "postgresql"
     ):
+        previous_ours = None
+        if previous is not None:
+            previous_ours = _complete_pg(db, previous, worker_id, start_next)
+        elif start_next is not None:
+            begins = {"b_id": start_next.id, "b_worker": worker_id}
+            begins["b_deadline"] = start_next.deadline
+            _autocommit(db, _RUN_START, begins, lambda r: int(r.rowcount))
         # One statement, so its own transaction: in autocommit PostgreSQL runs it in one
         # round trip instead of three (BEGIN, UPDATE, COMMIT), its commit as durable.
-        return _autocommit(db, _RUN_HAND_OVER, params, lambda r: int(r.rowcount)) == 1
+        ours = _autocommit(db, _RUN_HAND_OVER, params, lambda r: int(r.rowcount)) == 1
+        return HandedOver(ours, previous_ours)
     with turn_transaction(db) as conn:
-        return int(_RUN_HAND_OVER.run(conn, params).rowcount) == 1
+        previous_ours = _sent(conn, previous, worker_id) if previous is not None else None
+        ours = int(_RUN_HAND_OVER.run(conn, params).rowcount) == 1
+        if start_next is not None:
+            _start(conn, start_next, worker_id)
+    return HandedOver(ours, previous_ours)
 
 
 def complete(
@@ -185,29 +233,55 @@ def complete(
     start_next: NextRow | None = None,
 ) -> bool:
     """Mark the row sent and its papers delivered (and start ``start_next``), in one
-    transaction. False if the row was no longer ours in any way."""
-    params = {"b_id": row.id, "b_worker": worker_id, "b_now": now, "b_message_id": message_id}
+    durable write. False if the row was no longer ours in any way.
+
+    The send loop calls it for a row no next hand-over will carry (the batch's last, or
+    the one before a row released or failed); the others are written by
+    :func:`hand_over`.
+    """
+    accepted = Accepted(row, message_id, paper_ids, now)
     if isinstance(engine, HotConnection) or engine.dialect.name == "postgresql":
-        # One statement, so one round trip in autocommit (it was six: BEGIN, SET LOCAL,
-        # three writes, COMMIT; a worker's client CPU per round trip was 40% of its
-        # time). Its commit waits for the WAL flush, like any other (module docstring).
-        params |= {
-            "b_endpoint": row.endpoint_id,
-            "b_papers": list(dict.fromkeys(paper_ids)),
-            "b_next": start_next.id if start_next else None,
-            "b_deadline": start_next.deadline if start_next else None,
-        }
-        return _autocommit(engine, _RUN_COMPLETE_PG, params, lambda r: int(r.scalar_one())) == 1
-    # Lazy while the batch goes on: the next row's hand-over, before its final dot, makes
-    # this durable. The batch's last row has no such successor, so its commit waits.
-    with turn_transaction(engine, wait_for_disk=start_next is None) as conn:
-        ours = int(_RUN_SENT.run(conn, params).rowcount) == 1
-        papers_marked = marks.rows(row.endpoint_id, paper_ids, row.id, now)
-        if ours and papers_marked:
-            marks.RUN_INSERT.run(conn, papers_marked)
+        return bool(_complete_pg(engine, accepted, worker_id, start_next))
+    with turn_transaction(engine) as conn:
+        ours = _sent(conn, accepted, worker_id)
         if start_next is not None:
             _start(conn, start_next, worker_id)
     return ours
+
+
+def _sent(conn: Connection, accepted: Accepted, worker_id: str) -> bool:
+    """The row ``sent`` and its papers marked, in the caller's transaction (SQLite)."""
+    row, now = accepted.row, accepted.now
+    params = {"b_id": row.id, "b_worker": worker_id, "b_now": now}
+    params["b_message_id"] = accepted.message_id
+    ours = int(_RUN_SENT.run(conn, params).rowcount) == 1
+    papers_marked = marks.rows(row.endpoint_id, accepted.paper_ids, row.id, now)
+    if ours and papers_marked:
+        marks.RUN_INSERT.run(conn, papers_marked)
+    return ours
+
+
+def _complete_pg(
+    db: Engine | HotConnection,
+    accepted: Accepted,
+    worker_id: str,
+    start_next: NextRow | None,
+) -> bool:
+    """``sent`` and the marks for ``accepted`` and the start of ``start_next`` (if any)
+    as one statement in autocommit: one round trip instead of six (BEGIN,
+    SET LOCAL, three writes, COMMIT; a worker's client CPU per round trip was 40% of its
+    time), its commit waiting for the WAL flush like any other (module docstring)."""
+    params: dict[str, Any] = {
+        "b_id": accepted.row.id,
+        "b_worker": worker_id,
+        "b_now": accepted.now,
+        "b_message_id": accepted.message_id,
+        "b_endpoint": accepted.row.endpoint_id,
+        "b_papers": list(dict.fromkeys(accepted.paper_ids)),
+        "b_next": start_next.id if start_next else None,
+        "b_deadline": start_next.deadline if start_next else None,
+    }
+    return _autocommit(db, _RUN_COMPLETE_PG, params, lambda r: int(r.scalar_one())) == 1
 
 
 def _complete_statement() -> Executable:

@@ -113,7 +113,7 @@ def test_it_reclaims_a_lost_workers_row_by_how_far_its_attempt_got(
         first = steps.NextRow(row.id, NOW + timedelta(days=1))
         steps.start(engine, first, worker_id="dead-worker")
     if phase == SendPhase.HANDED_OVER:
-        assert steps.hand_over(engine, row.id, worker_id="dead-worker", now=NOW)
+        assert steps.hand_over(engine, row.id, worker_id="dead-worker", now=NOW).ours
     assert reclaim(engine, now=NOW + timedelta(seconds=599), lease_seconds=600) == 0
     assert reclaim(engine, now=NOW + timedelta(seconds=601), lease_seconds=600) == 1
     (after,) = deliveries.list_rows(engine)

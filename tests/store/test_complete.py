@@ -1,6 +1,7 @@
-"""``complete``: the relay's answer recorded in one write, on both databases (one
-statement of data-modifying CTEs on PostgreSQL, three statements on SQLite): the row
-``sent``, its papers marked delivered with their ``first_seen``, the next row started."""
+"""The relay's answer recorded, on both databases: by ``complete`` (one statement of
+data-modifying CTEs on PostgreSQL, three statements on SQLite: the row ``sent``, its
+papers marked delivered with their ``first_seen``, the next row started), or with the
+next row's ``hand_over`` in the same write."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def test_it_marks_the_row_sent_its_papers_delivered_and_starts_the_next(
     (row, following), now = _claimed(engine, tmp_path)
     deadline = now + timedelta(hours=6)
     assert attempts.start(engine, attempts.NextRow(row.id, deadline), worker_id=ME)
-    assert attempts.hand_over(engine, row.id, worker_id=ME, now=now)
+    assert attempts.hand_over(engine, row.id, worker_id=ME, now=now).ours
     sent_at = now + timedelta(seconds=2)
     ours = attempts.complete(
         engine,
@@ -143,3 +144,87 @@ def test_a_mark_already_there_is_kept_and_an_unknown_handed_over_row_ends_sent(
     assert {pid: at for pid, (_, at, _) in found.items() if pid != row.paper_ids[0]} == {
         pid: now for pid in row.paper_ids[1:]
     }
+
+
+def _accepted(row: outbox.OutboxRow, at: datetime) -> attempts.Accepted:
+    return attempts.Accepted(row, "<o1@example.org>", row.paper_ids, at)
+
+
+def test_a_hand_over_records_the_previous_rows_sent_and_starts_the_next(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """One write a message: the previous row ``sent`` with its papers marked, this row
+    handed over, the next started."""
+    (first, second, third), now = _claimed(engine, tmp_path, n=3)
+    deadline = now + timedelta(hours=6)
+    assert attempts.start(engine, attempts.NextRow(first.id, deadline), worker_id=ME)
+    assert attempts.hand_over(engine, first.id, worker_id=ME, now=now).ours
+    sent_at = now + timedelta(seconds=1)
+    handed = attempts.hand_over(
+        engine,
+        second.id,
+        worker_id=ME,
+        now=sent_at,
+        previous=_accepted(first, sent_at),
+        start_next=attempts.NextRow(third.id, deadline),
+    )
+    assert handed == attempts.HandedOver(ours=True, previous_ours=True)
+    done = _state(engine, first.id)
+    assert (done["state"], done["message_id"], done["sent_at"], done["phase"]) == (
+        OutboxState.SENT,
+        "<o1@example.org>",
+        sent_at,
+        None,
+    )
+    assert set(_marked(engine, first.endpoint_id)) == set(first.paper_ids)
+    assert _state(engine, second.id)["phase"] == SendPhase.HANDED_OVER
+    assert (_state(engine, third.id)["phase"], _state(engine, third.id)["deadline_at"]) == (
+        SendPhase.STARTED,
+        deadline,
+    )
+
+
+def test_a_hand_over_of_a_row_taken_over_still_records_the_previous_sent(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Not ours (the caller must not send it), but the previous row's 250 is recorded and
+    the next row started all the same: the write is not undone for the row lost."""
+    (first, second, third), now = _claimed(engine, tmp_path, n=3)
+    assert attempts.hand_over(engine, first.id, worker_id=ME, now=now).ours
+    with engine.begin() as conn:
+        conn.execute(
+            update(outbox_table).where(outbox_table.c.id == second.id).values(claimed_by=OTHER)
+        )
+    before = _state(engine, second.id)
+    handed = attempts.hand_over(
+        engine,
+        second.id,
+        worker_id=ME,
+        now=now,
+        previous=_accepted(first, now),
+        start_next=attempts.NextRow(third.id, now + timedelta(hours=6)),
+    )
+    assert handed == attempts.HandedOver(ours=False, previous_ours=True)
+    assert _state(engine, second.id) == before
+    assert _state(engine, first.id)["state"] == OutboxState.SENT
+    assert _state(engine, third.id)["phase"] == SendPhase.STARTED
+
+
+def test_a_hand_over_says_when_the_previous_row_was_taken_over(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The previous row another worker's meanwhile: left as it is, no paper marked, and
+    the hand-over goes ahead (``previous_ours`` False, for the worker to log)."""
+    (first, second), now = _claimed(engine, tmp_path)
+    with engine.begin() as conn:
+        conn.execute(
+            update(outbox_table).where(outbox_table.c.id == first.id).values(claimed_by=OTHER)
+        )
+    before = _state(engine, first.id)
+    handed = attempts.hand_over(
+        engine, second.id, worker_id=ME, now=now, previous=_accepted(first, now)
+    )
+    assert handed == attempts.HandedOver(ours=True, previous_ours=False)
+    assert _state(engine, first.id) == before
+    assert _marked(engine, first.endpoint_id) == {}
+    assert _state(engine, second.id)["phase"] == SendPhase.HANDED_OVER

@@ -1,5 +1,6 @@
-"""Which outbox writes wait for the disk: the hand-over always; on SQLite the rest only to
-end a batch, on PostgreSQL each ``sent`` too (one statement with the next row's start).
+"""Which outbox writes wait for the disk (every hand-over and every ``sent``), and how
+many writes a message costs on SQLite (one: the previous row's ``sent``, this row's
+hand-over and the next row's start together).
 
 Watched on the real send path (``send_due`` to a real SMTP sink), each outbox write seen
 as the database runs it, with the connection's own setting read inside its transaction.
@@ -35,9 +36,17 @@ def _waits_for_disk(dbapi_conn: Any, dialect: str) -> bool:
     return bool(dbapi_conn.execute("SHOW synchronous_commit").fetchone()[0] == "on")
 
 
-def _watch_outbox_writes(engine: Engine) -> list[tuple[str, bool]]:
-    """(what the write records, whether its commit waits for the disk), in order."""
-    seen: list[tuple[str, bool]] = []
+def _watch_outbox_writes(engine: Engine) -> list[tuple[str, bool, int]]:
+    """(what the write records, whether its commit waits for the disk, how many commits
+    came before it), in order."""
+    seen: list[tuple[str, bool, int]] = []
+    commits = 0
+
+    def committed(_conn: Any) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(engine, "commit", committed)
 
     def before(conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
         # An UPDATE of its own, or one of the data-modifying CTEs of PostgreSQL's
@@ -46,19 +55,16 @@ def _watch_outbox_writes(engine: Engine) -> list[tuple[str, bool]]:
             step = STEPS.get(frozenset(re.findall(r"(\w+)\s*=", assignments)))
             if step is not None:
                 durable = _waits_for_disk(conn.connection.driver_connection, engine.name)
-                seen.append((step, durable))
+                seen.append((step, durable, commits))
 
     event.listen(engine, "before_cursor_execute", before)
     return seen
 
 
-def test_every_hand_over_waits_for_the_disk_and_each_sent_as_its_store_needs(
-    tmp_path: Path, engine: Engine
-) -> None:
-    """Every hand-over (the write whose loss could send twice) waits for the disk; on
-    SQLite a ``sent`` followed by another message of the batch does not, and the batch's
-    last ``sent`` does, so nothing recorded is left to a later write. On PostgreSQL each
-    ``sent`` is one autocommit statement (with the next row's start) and waits too."""
+def test_every_hand_over_and_sent_waits_for_the_disk(tmp_path: Path, engine: Engine) -> None:
+    """Every hand-over (the write whose loss could send twice) and every ``sent`` waits
+    for the disk: a row's ``sent`` comes with the next row's hand-over, or at once for
+    the batch's last, so nothing recorded is left to a later write."""
     with smtp_server() as sink:
         settings = make_settings(tmp_path, host=sink.host, port=sink.port, security="none")
         settings.delivery = DeliverySettings(batch_size=3, backoff_base_seconds=0)
@@ -66,10 +72,32 @@ def test_every_hand_over_waits_for_the_disk_and_each_sent_as_its_store_needs(
         seen = _watch_outbox_writes(engine)
         report = send_due(engine, settings, now=lambda: now)
     assert report.counts() == {"sent": 5}
-    hand_overs = [durable for step, durable in seen if step == "handed_over"]
-    sents = [durable for step, durable in seen if step == "sent"]
-    assert hand_overs == [True] * 5
-    if engine.name == "sqlite":
-        assert sents == [False, False, True, False, True]  # batches of 3 and 2
-    else:
-        assert sents == [True] * 5
+    assert [durable for step, durable, _ in seen if step == "handed_over"] == [True] * 5
+    assert [durable for step, durable, _ in seen if step == "sent"] == [True] * 5
+
+
+def test_on_sqlite_a_message_costs_one_write(tmp_path: Path, sqlite_engine: Engine) -> None:
+    """One transaction a message: a row's ``sent``, the next row's hand-over and the
+    start of the one after go in one commit (batches of 3 and 2; each batch's first
+    start and its last ``sent`` are writes of their own)."""
+    with smtp_server() as sink:
+        settings = make_settings(tmp_path, host=sink.host, port=sink.port, security="none")
+        settings.delivery = DeliverySettings(batch_size=3, backoff_base_seconds=0)
+        now = readers_due_now(sqlite_engine, settings, 5)
+        seen = _watch_outbox_writes(sqlite_engine)
+        report = send_due(sqlite_engine, settings, now=lambda: now)
+    assert report.counts() == {"sent": 5}
+    writes: dict[int, list[str]] = {}
+    for step, _, commit in seen:
+        writes.setdefault(commit, []).append(step)
+    assert list(writes.values()) == [
+        ["started"],
+        ["handed_over", "started"],
+        ["sent", "handed_over", "started"],
+        ["sent", "handed_over"],
+        ["sent"],
+        ["started"],
+        ["handed_over", "started"],
+        ["sent", "handed_over"],
+        ["sent"],
+    ]
