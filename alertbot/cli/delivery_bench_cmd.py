@@ -40,9 +40,9 @@ def bench_deliver(
     as a plain process; else aiosmtpd's (pip install 'alertbot\\[bench]'). Queues N digests
     from the bundled samples and drains the outbox through the SMTP channel with
     --workers processes, one SMTP connection each. Reports digests/s, the share of time in
-    render, send and outbox, and a baseline: raw smtplib resending the digest of average
-    size over one connection (and over one per worker at once), with the sink's CPU time
-    per message.
+    render, send and outbox, and a baseline: raw smtplib replaying a sample of the
+    digests' own bytes in turn over one connection (and over one per worker at once),
+    with the sink's CPU time per message.
 
     On a shared machine the rates move between runs: --runs 5 repeats the whole run and
     prints each measure's median and range (the ratios are taken within each run).

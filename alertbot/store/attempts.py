@@ -27,12 +27,12 @@ recorded fate more cautious.
 
 One write instead of two (a lazy ``complete`` after each 250, then the next row's
 durable ``hand_over``) halved the turns two workers take at SQLite's write lock:
-``alertbot bench deliver`` with 2 workers, 540-560 to N digests/s. On PostgreSQL the
-hand-over carries the previous row's ``sent`` as two statements in autocommit: the
-``sent``, marks and next start as one statement of data-modifying CTEs, then the
-hand-over, each commit waiting for the WAL flush (measured on the send loop, a lazy
-commit of the same statement was no faster: 1.18 against 1.25 ms a digest, within the
-runs' spread, since PostgreSQL flushes concurrent commits together).
+``alertbot bench deliver`` with 2 workers, single runs, 537-559 to 623-957 digests/s. On
+PostgreSQL the hand-over carries the previous row's ``sent`` as two statements in
+autocommit: the ``sent``, marks and next start as one statement of data-modifying CTEs,
+then the hand-over, each commit waiting for the WAL flush (measured on the send loop, a
+lazy commit of the same statement was no faster: 1.18 against 1.25 ms a digest, within
+the runs' spread, since PostgreSQL flushes concurrent commits together).
 
 Papers count as delivered only when their row becomes ``sent`` (marked in the same
 write, :mod:`alertbot.store.marks`), so a dead digest's papers roll into the next digest.
