@@ -61,10 +61,8 @@ def _watch_outbox_writes(engine: Engine) -> list[tuple[str, bool, int]]:
     return seen
 
 
-def test_every_hand_over_and_sent_waits_for_the_disk(tmp_path: Path, engine: Engine) -> None:
-    """Every hand-over (the write whose loss could send twice) and every ``sent`` waits
-    for the disk: a row's ``sent`` comes with the next row's hand-over, or at once for
-    the batch's last, so nothing recorded is left to a later write."""
+def _send_five_watched(tmp_path: Path, engine: Engine) -> list[tuple[str, bool, int]]:
+    """Five digests sent in batches of 3 and 2; the outbox writes seen meanwhile."""
     with smtp_server() as sink:
         settings = make_settings(tmp_path, host=sink.host, port=sink.port, security="none")
         settings.delivery = DeliverySettings(batch_size=3, backoff_base_seconds=0)
@@ -72,6 +70,14 @@ def test_every_hand_over_and_sent_waits_for_the_disk(tmp_path: Path, engine: Eng
         seen = _watch_outbox_writes(engine)
         report = send_due(engine, settings, now=lambda: now)
     assert report.counts() == {"sent": 5}
+    return seen
+
+
+def test_every_hand_over_and_sent_waits_for_the_disk(tmp_path: Path, engine: Engine) -> None:
+    """Every hand-over (the write whose loss could send twice) and every ``sent`` waits
+    for the disk: a row's ``sent`` comes with the next row's hand-over, or at once for
+    the batch's last, so nothing recorded is left to a later write."""
+    seen = _send_five_watched(tmp_path, engine)
     assert [durable for step, durable, _ in seen if step == "handed_over"] == [True] * 5
     assert [durable for step, durable, _ in seen if step == "sent"] == [True] * 5
 
@@ -80,13 +86,7 @@ def test_on_sqlite_a_message_costs_one_write(tmp_path: Path, sqlite_engine: Engi
     """One transaction a message: a row's ``sent``, the next row's hand-over and the
     start of the one after go in one commit (batches of 3 and 2; each batch's first
     start and its last ``sent`` are writes of their own)."""
-    with smtp_server() as sink:
-        settings = make_settings(tmp_path, host=sink.host, port=sink.port, security="none")
-        settings.delivery = DeliverySettings(batch_size=3, backoff_base_seconds=0)
-        now = readers_due_now(sqlite_engine, settings, 5)
-        seen = _watch_outbox_writes(sqlite_engine)
-        report = send_due(sqlite_engine, settings, now=lambda: now)
-    assert report.counts() == {"sent": 5}
+    seen = _send_five_watched(tmp_path, sqlite_engine)
     writes: dict[int, list[str]] = {}
     for step, _, commit in seen:
         writes.setdefault(commit, []).append(step)
