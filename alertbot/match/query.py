@@ -1,4 +1,5 @@
-"""The interest query language: a lexer and a recursive-descent parser into a small AST.
+"""The interest query language: a recursive-descent parser into a small AST (the lexer
+is ``lexer.py``).
 
 Grammar (AND binds tighter than OR; operators are upper case, ``or`` is a word)::
 
@@ -18,17 +19,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from alertbot.match.lexer import QueryError as QueryError
+from alertbot.match.lexer import Tok, lex
 from alertbot.match.normalise import fold, tokenise
 
-FIELDS: dict[str, str] = {
-    "ti": "ti",
-    "title": "ti",
-    "abs": "abs",
-    "abstract": "abs",
-    "au": "au",
-    "author": "au",
-    "cat": "cat",
-}
 CATEGORY = "cat"  # arXiv categories: whole, case-insensitive values, never scored
 # cs.LG, math.AP, hep-th, astro-ph.CO, q-bio.NC; a trailing * makes a category prefix.
 _CATEGORY = re.compile(r"[a-z][a-z-]*(?:\.[a-z][a-z-]*)?")
@@ -41,17 +35,6 @@ MAX_WEIGHT = 100.0
 # groups raised RecursionError before it).
 MAX_DEPTH = 32
 _NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)")
-_OPERATORS = frozenset({"OR", "AND", "NOT"})
-_RUN_STOP = frozenset('"()^') | frozenset(" \t\r\n\f\v")
-
-
-class QueryError(ValueError):
-    """A query the parser refuses, with a message that says what and where."""
-
-    def __init__(self, message: str, column: int | None = None) -> None:
-        self.message = message
-        self.column = column
-        super().__init__(f"{message} at column {column}" if column is not None else message)
 
 
 # --- AST --------------------------------------------------------------------------------
@@ -133,100 +116,28 @@ def has_required_term(node: Node) -> bool:
     return all(has_required_term(c) for c in node.children)
 
 
-# --- lexer ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    kind: str  # WORD PHRASE LPAREN RPAREN OR AND NOT MINUS FIELD CARET
-    text: str
-    col: int
-
-
-def _lex(text: str) -> list[_Tok]:
-    toks: list[_Tok] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        col = i + 1
-        if c.isspace():
-            i += 1
-        elif c == '"':
-            end = text.find('"', i + 1)
-            if end < 0:
-                raise QueryError("unclosed quote", col)
-            toks.append(_Tok("PHRASE", text[i + 1 : end], col))
-            i = end + 1
-        elif c in "()":
-            toks.append(_Tok("LPAREN" if c == "(" else "RPAREN", c, col))
-            i += 1
-        elif c == "^":
-            j = i + 1
-            while j < n and text[j] not in _RUN_STOP:
-                j += 1
-            glued = bool(toks) and toks[-1].kind in ("WORD", "PHRASE", "RPAREN")
-            if not glued or i == 0 or text[i - 1].isspace():
-                raise QueryError("'^' must follow a word, phrase or group", col)
-            toks.append(_Tok("CARET", text[i + 1 : j], col))
-            i = j
-        else:
-            j = i
-            while j < n and text[j] not in _RUN_STOP:
-                j += 1
-            toks.extend(_lex_run(text[i:j], col))
-            i = j
-    return toks
-
-
-def _lex_run(run: str, col: int) -> Iterator[_Tok]:
-    """One whitespace-delimited chunk: operators, '-' prefixes, field prefixes, a word."""
-    while run.startswith("-"):
-        yield _Tok("MINUS", "-", col)
-        run, col = run[1:], col + 1
-    if not run:
-        return
-    if run in _OPERATORS:
-        yield _Tok(run, run, col)
-        return
-    name, colon, rest = run.partition(":")
-    if colon:
-        if name.lower() == "like":
-            raise QueryError(
-                'like: stands alone as an interest (like:2405.12345 or like:"a title")', col
-            )
-        if name.lower() not in FIELDS:
-            raise QueryError(
-                f"unknown field '{name}:' (use ti:, abs:, au: or cat:, or quote the text)", col
-            )
-        yield _Tok("FIELD", FIELDS[name.lower()], col)
-        if rest:
-            yield from _lex_run(rest, col + len(name) + 1)
-        return
-    yield _Tok("WORD", run, col)
-
-
 # --- parser -----------------------------------------------------------------------------
 
 
 class _Parser:
-    def __init__(self, toks: list[_Tok], end_col: int) -> None:
+    def __init__(self, toks: list[Tok], end_col: int) -> None:
         self.toks = toks
         self.pos = 0
         self.end_col = end_col
         self.n_atoms = 0
         self.depth = 0
 
-    def deeper(self, tok: _Tok) -> None:
+    def deeper(self, tok: Tok) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise QueryError(
                 f"nested more than {MAX_DEPTH} levels deep (parentheses and NOT/-)", tok.col
             )
 
-    def peek(self) -> _Tok | None:
+    def peek(self) -> Tok | None:
         return self.toks[self.pos] if self.pos < len(self.toks) else None
 
-    def take(self) -> _Tok:
+    def take(self) -> Tok:
         tok = self.toks[self.pos]
         self.pos += 1
         return tok
@@ -321,7 +232,7 @@ class _Parser:
             node = _weighted(node, _weight(caret))
         return node
 
-    def word(self, tok: _Tok, fld: str) -> Node:
+    def word(self, tok: Tok, fld: str) -> Node:
         raw = tok.text
         if fld == CATEGORY:
             return self.category(tok)
@@ -346,7 +257,7 @@ class _Parser:
         self.n_atoms += 1
         return Term(fld, tuple(p.stem for p in parts), raw)
 
-    def category(self, tok: _Tok) -> Node:
+    def category(self, tok: Tok) -> Node:
         value = tok.text.casefold()
         self.n_atoms += 1
         if value.endswith("*") and _CATEGORY_PREFIX.fullmatch(value[:-1]):
@@ -358,7 +269,7 @@ class _Parser:
             tok.col,
         )
 
-    def phrase(self, tok: _Tok, fld: str) -> Node:
+    def phrase(self, tok: Tok, fld: str) -> Node:
         if fld == CATEGORY:
             raise QueryError("cat: takes a category such as cs.LG, not a phrase", tok.col)
         if "*" in tok.text:
@@ -370,7 +281,7 @@ class _Parser:
         return Term(fld, tuple(p.stem for p in parts), " ".join(tok.text.split()))
 
 
-def _weight(caret: _Tok) -> float:
+def _weight(caret: Tok) -> float:
     if not _NUMBER.fullmatch(caret.text):
         raise QueryError("'^' needs a number such as ^2", caret.col)
     value = float(caret.text)
@@ -403,7 +314,7 @@ def parse_query(text: str, *, max_length: int = 500, max_clauses: int = 40) -> Q
         from alertbot.match.like import like_query  # like.py builds on this module
 
         return like_query(text)
-    parser = _Parser(_lex(text), len(text) + 1)
+    parser = _Parser(lex(text), len(text) + 1)
     root = parser.parse()
     if parser.n_atoms > max_clauses:
         raise QueryError(f"query has {parser.n_atoms} terms; the limit is {max_clauses}")
