@@ -73,12 +73,23 @@ class HandOverHook:
             start_next=self.start_next,
         )
         previous = self.previous
+        tries = 0
+
+        def counted() -> attempts.HandedOver:
+            nonlocal tries
+            tries += 1
+            return write()
+
         if previous is None:
             handed = write()
         else:
-            handed = _retried(write, self.seconds, previous.row.id, previous.message_id)
+            handed = _retried(counted, self.seconds, previous.row.id, previous.message_id)
         self.carried = True
-        self.previous_ours = handed.previous_ours
+        # After a retry, "not ours" may only mean that the failed try recorded it (on
+        # PostgreSQL the hand-over is two statements, the first of which may have
+        # committed): unknown, not taken over, so no warning is logged for it.
+        ambiguous = tries > 1 and handed.previous_ours is False
+        self.previous_ours = None if ambiguous else handed.previous_ours
         if not handed.ours:
             raise LeaseLost(f"outbox row {self.row_id} was taken over by another worker")
         self.called = True

@@ -317,6 +317,8 @@ def _deliver(
         return failed(run, row, result, exc, ctx, attempt, start_next)
     now = run.now()
     ids = [item.paper.id for item in digest.items]
+    if run.pending is not None:  # the channel made no hand-over to carry it (file)
+        settle(run)
     run.pending = attempts.Accepted(row, message_id, ids, now)
     if following is None:  # no hand-over to carry it
         settle(run)
