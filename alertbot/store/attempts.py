@@ -3,7 +3,8 @@
 Exactly once rests on recording each step before taking it, one row at a time
 (``phase``, a :class:`~alertbot.model.SendPhase`): ``start`` before a row is built and
 sent, ``hand_over`` just before the message leaves for good (SMTP's final dot, Slack's
-post), ``complete`` straight after the far side's answer. Every write is conditional on
+post), ``sent`` once the far side has answered (with the next row's ``hand_over``, or by
+``complete`` when none follows). Every write is conditional on
 the row still being this worker's, so a worker whose lease was taken over cannot hand a
 message over. A worker that dies leaves its rows ``sending``; they are reclaimed by what
 their phase says (``alertbot/store/reclaim.py``).
