@@ -110,15 +110,7 @@ def record_sent(
     rather than send more it cannot record, and the row, handed over, ends ``unknown``
     once reclaimed (or ``sent``, should this worker record it after all).
     """
-    record = functools.partial(
-        attempts.complete,
-        engine,
-        accepted.row,
-        worker_id=worker_id,
-        now=accepted.now,
-        message_id=accepted.message_id,
-        paper_ids=accepted.paper_ids,
-    )
+    record = functools.partial(attempts.record, engine, accepted, worker_id=worker_id)
     return _retried(record, seconds, accepted.row.id, accepted.message_id)
 
 

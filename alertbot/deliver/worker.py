@@ -207,14 +207,7 @@ def _send_batch(run: SendRun, rows: list[outbox.OutboxRow], stop: threading.Even
         pending, run.pending = run.pending, None
         if pending is not None:
             with contextlib.suppress(SQLAlchemyError):
-                attempts.complete(
-                    run.writes,
-                    pending.row,
-                    worker_id=run.worker_id,
-                    now=pending.now,
-                    message_id=pending.message_id,
-                    paper_ids=pending.paper_ids,
-                )
+                attempts.record(run.writes, pending, worker_id=run.worker_id)
         if waiting:
             with contextlib.suppress(SQLAlchemyError):
                 outbox.release(run.engine, [r.id for r in waiting], worker_id=run.worker_id)

@@ -144,8 +144,11 @@ _RUN_START, _RUN_HAND_OVER, _RUN_SENT = Prepared(_START), Prepared(_HAND_OVER), 
 
 
 def _start(conn: Connection, row: NextRow, worker_id: str) -> bool:
-    params = {"b_id": row.id, "b_worker": worker_id, "b_deadline": row.deadline}
-    return int(_RUN_START.run(conn, params).rowcount) == 1
+    return int(_RUN_START.run(conn, _start_params(row, worker_id)).rowcount) == 1
+
+
+def _start_params(row: NextRow, worker_id: str) -> dict[str, Any]:
+    return {"b_id": row.id, "b_worker": worker_id, "b_deadline": row.deadline}
 
 
 def _autocommit(
@@ -208,8 +211,7 @@ def hand_over(
         if previous is not None:
             previous_ours = _complete_pg(db, previous, worker_id, start_next)
         elif start_next is not None:
-            begins = {"b_id": start_next.id, "b_worker": worker_id}
-            begins["b_deadline"] = start_next.deadline
+            begins = _start_params(start_next, worker_id)
             _autocommit(db, _RUN_START, begins, lambda r: int(r.rowcount))
         # One statement, so its own transaction: in autocommit PostgreSQL runs it in one
         # round trip instead of three (BEGIN, UPDATE, COMMIT), its commit as durable.
@@ -236,11 +238,23 @@ def complete(
     """Mark the row sent and its papers delivered (and start ``start_next``), in one
     durable write. False if the row was no longer ours in any way.
 
-    The send loop calls it for a row no next hand-over will carry (the batch's last, or
-    the one before a row released or failed); the others are written by
-    :func:`hand_over`.
+    The send loop records its rows with :func:`record` (the same write) when no next
+    hand-over will carry them, and with :func:`hand_over` otherwise.
     """
     accepted = Accepted(row, message_id, paper_ids, now)
+    return record(engine, accepted, worker_id=worker_id, start_next=start_next)
+
+
+def record(
+    engine: Engine | HotConnection,
+    accepted: Accepted,
+    *,
+    worker_id: str,
+    start_next: NextRow | None = None,
+) -> bool:
+    """:func:`complete` for a relay's acceptance as the send loop keeps it: for a row no
+    next hand-over will carry (the batch's last, or the one before a row released,
+    dropped or failed)."""
     if isinstance(engine, HotConnection) or engine.dialect.name == "postgresql":
         return bool(_complete_pg(engine, accepted, worker_id, start_next))
     with turn_transaction(engine) as conn:
