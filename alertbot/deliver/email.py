@@ -42,15 +42,12 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Callable
-from email.message import EmailMessage
-from email.parser import BytesParser
-from email.policy import SMTP as SMTP_POLICY
 from email.utils import getaddresses, parseaddr
 from typing import ClassVar, NoReturn
 
 from alertbot.config_sections import SmtpSettings
 from alertbot.deliver.base import DeliveryError, HandOver, Rendered, nothing_to_record
-from alertbot.deliver.mime import Envelope, message_bytes, sender_domain
+from alertbot.deliver.mime import envelope_for, message_bytes, sender_domain
 from alertbot.deliver.outcome import Outcome
 from alertbot.logs import get_logger
 from alertbot.model import Digest, EndpointKind
@@ -58,67 +55,11 @@ from alertbot.render.parts import one_line
 
 log = get_logger(__name__)
 
-# Lines may be up to 998 octets (RFC 5322 2.1.1). At the default 78 the email package
-# turns an unbreakable header value, such as List-Unsubscribe's URL with its long token,
-# into RFC 2047 encoded words, which mail clients do not decode in that header.
-HEADER_POLICY = SMTP_POLICY.clone(max_line_length=998)
 _CRLF = b"\r\n"
 # Replies that mean our login is missing or refused, whatever the stage.
 _AUTH_REFUSED = frozenset({530, 535})
 # The replies that let a transaction go on, per command.
 _GOOD = {"MAIL": (250,), "RCPT": (250, 251), "DATA": (354,)}
-
-
-def envelope_for(
-    rendered: Rendered,
-    *,
-    from_address: str,
-    unsubscribe_mailto: str | None,
-    outbox_id: int,
-    to_address: str | None = None,
-) -> Envelope:
-    """The header values of one digest's email (``to_address``: default the endpoint's)."""
-    if rendered.email is None:
-        raise ValueError("the digest was not rendered as an email")
-    digest = rendered.digest
-    return Envelope(
-        subject=rendered.email.subject,
-        from_address=from_address,
-        to_name=digest.subscriber.name,
-        to_address=to_address or digest.endpoint.address,
-        sent_at=rendered.sent_at,
-        unsubscribe_url=rendered.unsubscribe_url,
-        unsubscribe_mailto=unsubscribe_mailto,
-        outbox_id=outbox_id,
-    )
-
-
-def build_message(
-    rendered: Rendered,
-    *,
-    from_address: str,
-    unsubscribe_mailto: str | None = None,
-    outbox_id: int,
-    eight_bit: bool = False,
-    to_address: str | None = None,
-) -> EmailMessage:
-    """The email for one digest: multipart/alternative, text first, then HTML.
-
-    The file channel's ``.eml``: the bytes :func:`alertbot.deliver.mime.message_bytes`
-    writes for SMTP, parsed back, so ``alertbot demo`` shows what SMTP would send.
-    """
-    envelope = envelope_for(
-        rendered,
-        from_address=from_address,
-        unsubscribe_mailto=unsubscribe_mailto,
-        outbox_id=outbox_id,
-        to_address=to_address,
-    )
-    assert rendered.email is not None  # envelope_for checked
-    _, data = message_bytes(envelope, rendered.email.text, rendered.email.html, eight_bit=eight_bit)
-    msg = BytesParser(EmailMessage, policy=HEADER_POLICY).parsebytes(data)
-    assert isinstance(msg, EmailMessage)  # the parser builds the class it is given
-    return msg
 
 
 def connect_smtp(settings: SmtpSettings) -> smtplib.SMTP:

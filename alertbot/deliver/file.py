@@ -2,7 +2,7 @@
 
 No credentials, no network: what ``alertbot demo`` uses, and a way to look at real
 digests before pointing alertbot at a mail relay. The ``.eml`` is built by the same
-code as the SMTP channel's messages (:func:`alertbot.deliver.email.build_message`).
+code as the SMTP channel's messages (:func:`alertbot.deliver.mime.build_message`).
 
 The folder is the endpoint's address; a relative address is taken relative to
 ``delivery.outbox_dir``. Folders are created 0700 and files 0600 (:mod:`alertbot.private`).
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from alertbot.deliver.base import DeliveryError, HandOver, Rendered
-from alertbot.deliver.email import build_message
+from alertbot.deliver.mime import build_message
 from alertbot.model import Digest, EndpointKind
 from alertbot.private import make_private_dir, write_private
 

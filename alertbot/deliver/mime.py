@@ -14,6 +14,10 @@ A body part is sent ``8bit`` when the relay advertises 8BITMIME and every line o
 part fits RFC 5322's 998 octets (no NUL, no bare CR): the smallest encoding and the one
 with the fewest lines. Otherwise the text part is quoted-printable and the HTML part
 base64, both at 76 characters per line as RFC 2045 requires.
+
+A digest's header values come from its rendering (:func:`envelope_for`); the file
+channel's ``.eml`` is these same bytes parsed back (:func:`build_message`), so what
+``alertbot demo`` writes is what SMTP sends.
 """
 
 from __future__ import annotations
@@ -24,8 +28,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.charset import Charset
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
+from alertbot.deliver.base import Rendered
 from alertbot.render.parts import one_line
 
 MAX_LINE = 998  # octets, CRLF excluded (RFC 5322 2.1.1)
@@ -206,3 +214,61 @@ def _boundary(*parts: bytes) -> bytes:
         boundary = f"=_alertbot_{secrets.token_hex(12)}".encode("ascii")
         if not any(boundary in part for part in parts):
             return boundary
+
+
+# Lines may be up to 998 octets (RFC 5322 2.1.1). At the default 78 the email package
+# turns an unbreakable header value, such as List-Unsubscribe's URL with its long token,
+# into RFC 2047 encoded words, which mail clients do not decode in that header.
+HEADER_POLICY = SMTP_POLICY.clone(max_line_length=998)
+
+
+def envelope_for(
+    rendered: Rendered,
+    *,
+    from_address: str,
+    unsubscribe_mailto: str | None,
+    outbox_id: int,
+    to_address: str | None = None,
+) -> Envelope:
+    """The header values of one digest's email (``to_address``: default the endpoint's)."""
+    if rendered.email is None:
+        raise ValueError("the digest was not rendered as an email")
+    digest = rendered.digest
+    return Envelope(
+        subject=rendered.email.subject,
+        from_address=from_address,
+        to_name=digest.subscriber.name,
+        to_address=to_address or digest.endpoint.address,
+        sent_at=rendered.sent_at,
+        unsubscribe_url=rendered.unsubscribe_url,
+        unsubscribe_mailto=unsubscribe_mailto,
+        outbox_id=outbox_id,
+    )
+
+
+def build_message(
+    rendered: Rendered,
+    *,
+    from_address: str,
+    unsubscribe_mailto: str | None = None,
+    outbox_id: int,
+    eight_bit: bool = False,
+    to_address: str | None = None,
+) -> EmailMessage:
+    """The email for one digest: multipart/alternative, text first, then HTML.
+
+    The file channel's ``.eml``: the bytes :func:`message_bytes`
+    writes for SMTP, parsed back, so ``alertbot demo`` shows what SMTP would send.
+    """
+    envelope = envelope_for(
+        rendered,
+        from_address=from_address,
+        unsubscribe_mailto=unsubscribe_mailto,
+        outbox_id=outbox_id,
+        to_address=to_address,
+    )
+    assert rendered.email is not None  # envelope_for checked
+    _, data = message_bytes(envelope, rendered.email.text, rendered.email.html, eight_bit=eight_bit)
+    msg = BytesParser(EmailMessage, policy=HEADER_POLICY).parsebytes(data)
+    assert isinstance(msg, EmailMessage)  # the parser builds the class it is given
+    return msg
