@@ -48,7 +48,7 @@ class SendRun:
     # The last row's 250, not yet recorded: the next hand-over carries it (attempts.py).
     pending: attempts.Accepted | None = None
     progress: Callable[[Delivery], None] | None = None
-    # PostgreSQL: the hand-over and ``sent`` writes on one kept autocommit connection.
+    # The hand-over and ``sent`` writes on one kept connection (store/prepared.py).
     hot: HotConnection | None = None
 
     @property

@@ -122,7 +122,7 @@ def send_due(
         report=SendReport(),
         progress=progress,
         relays=RelayBreakers(engine, delivery, now=now, rng=jitter),
-        hot=HotConnection(engine) if engine.dialect.name == "postgresql" else None,
+        hot=HotConnection(engine),
     )
     stop = stop or threading.Event()
     lost = lost_workers(reclaim.holders(engine), me=run.worker_id)

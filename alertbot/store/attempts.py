@@ -63,9 +63,9 @@ from sqlalchemy.sql.expression import Executable
 
 from alertbot.model import OutboxState, SendPhase
 from alertbot.store import marks
-from alertbot.store.db import Db, lazy_transaction, turn_transaction
+from alertbot.store.db import Db, lazy_transaction
 from alertbot.store.outbox import OutboxRow
-from alertbot.store.prepared import HotConnection, Prepared
+from alertbot.store.prepared import HotConnection, Prepared, RawTurn, on_postgresql, send_turn
 from alertbot.store.schema import delivered_papers, outbox, papers
 from alertbot.store.types import UTCDateTime
 
@@ -143,7 +143,7 @@ _SENT = (
 _RUN_START, _RUN_HAND_OVER, _RUN_SENT = Prepared(_START), Prepared(_HAND_OVER), Prepared(_SENT)
 
 
-def _start(conn: Connection, row: NextRow, worker_id: str) -> bool:
+def _start(conn: Connection | RawTurn, row: NextRow, worker_id: str) -> bool:
     return int(_RUN_START.run(conn, _start_params(row, worker_id)).rowcount) == 1
 
 
@@ -204,9 +204,8 @@ def hand_over(
     (``previous`` and ``start_next`` are recorded all the same).
     """
     params = {"b_id": row_id, "b_worker": worker_id, "b_now": now}
-    if isinstance(db, HotConnection) or (
-        isinstance(db, Engine) and db.dialect.name == "postgresql"
-    ):
+    if on_postgresql(db):
+        assert not isinstance(db, Connection)  # the send loop's writes, never inside one
         previous_ours = None
         if previous is not None:
             previous_ours = _complete_pg(db, previous, worker_id, start_next)
@@ -217,7 +216,7 @@ def hand_over(
         # round trip instead of three (BEGIN, UPDATE, COMMIT), its commit as durable.
         ours = _autocommit(db, _RUN_HAND_OVER, params, lambda r: int(r.rowcount)) == 1
         return HandedOver(ours, previous_ours)
-    with turn_transaction(db) as conn:
+    with send_turn(db) as conn:
         previous_ours = _sent(conn, previous, worker_id) if previous is not None else None
         ours = int(_RUN_HAND_OVER.run(conn, params).rowcount) == 1
         if start_next is not None:
@@ -255,24 +254,23 @@ def record(
     """:func:`complete` for a relay's acceptance as the send loop keeps it: for a row no
     next hand-over will carry (the batch's last, or the one before a row released,
     dropped or failed)."""
-    if isinstance(engine, HotConnection) or engine.dialect.name == "postgresql":
+    if on_postgresql(engine):
         return bool(_complete_pg(engine, accepted, worker_id, start_next))
-    with turn_transaction(engine) as conn:
+    with send_turn(engine) as conn:
         ours = _sent(conn, accepted, worker_id)
         if start_next is not None:
             _start(conn, start_next, worker_id)
     return ours
 
 
-def _sent(conn: Connection, accepted: Accepted, worker_id: str) -> bool:
+def _sent(conn: Connection | RawTurn, accepted: Accepted, worker_id: str) -> bool:
     """The row ``sent`` and its papers marked, in the caller's transaction (SQLite)."""
     row, now = accepted.row, accepted.now
     params = {"b_id": row.id, "b_worker": worker_id, "b_now": now}
     params["b_message_id"] = accepted.message_id
     ours = int(_RUN_SENT.run(conn, params).rowcount) == 1
-    papers_marked = marks.rows(row.endpoint_id, accepted.paper_ids, row.id, now)
-    if ours and papers_marked:
-        marks.RUN_INSERT.run(conn, papers_marked)
+    if ours and accepted.paper_ids:
+        marks.RUN_INSERT.run(conn, marks.params(row.endpoint_id, accepted.paper_ids, row.id, now))
     return ours
 
 

@@ -205,7 +205,7 @@ def turn_transaction(db: Db, *, wait_for_disk: bool = True) -> Iterator[Connecti
             raw.execute("PRAGMA synchronous=NORMAL")
         try:
             with conn.begin():
-                _begin_immediate(conn, raw)
+                begin_immediate(conn, raw)
                 yield conn
         finally:
             try:
@@ -217,15 +217,22 @@ def turn_transaction(db: Db, *, wait_for_disk: bool = True) -> Iterator[Connecti
                 conn.invalidate()  # discarded: never handed to a durable write
 
 
-def _begin_immediate(conn: Connection, raw: sqlite3.Connection) -> None:
-    (timeout_ms,) = raw.execute("PRAGMA busy_timeout").fetchone()
-    deadline = time.monotonic() + timeout_ms / 1000
+def begin_immediate(conn: Connection, raw: sqlite3.Connection, busy_ms: int | None = None) -> None:
+    """``BEGIN IMMEDIATE`` on ``raw`` (the driver's connection under ``conn``), polled as
+    :func:`turn_transaction` says until ``busy_ms`` (default: the connection's
+    ``busy_timeout``, which is set to 0 meanwhile). A caller that gives ``busy_ms`` has
+    already set ``busy_timeout`` to 0 itself (a connection the send loop keeps: three
+    fewer statements a message)."""
+    keep = busy_ms is not None
+    if busy_ms is None:
+        (busy_ms,) = raw.execute("PRAGMA busy_timeout").fetchone()
+        raw.execute("PRAGMA busy_timeout=0")
+    deadline = time.monotonic() + busy_ms / 1000
     pause = 0.0001
-    raw.execute("PRAGMA busy_timeout=0")
     try:
         while time.monotonic() < deadline:
             try:
-                # On the driver's connection: cheap to refuse (see the docstring).
+                # On the driver's connection: cheap to refuse (see turn_transaction).
                 raw.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
@@ -237,7 +244,8 @@ def _begin_immediate(conn: Connection, raw: sqlite3.Connection) -> None:
         # the one callers retry on.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     finally:
-        raw.execute(f"PRAGMA busy_timeout={int(timeout_ms):d}")
+        if not keep:
+            raw.execute(f"PRAGMA busy_timeout={int(busy_ms):d}")
 
 
 def among(conn: Connection, column: ColumnElement[Any], values: Iterable[Any]) -> Any:

@@ -6,16 +6,18 @@ old."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, select
+from sqlalchemy import Engine, Integer, Text, bindparam, delete, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
 from alertbot.store.db import Db, transaction
 from alertbot.store.prepared import Prepared
 from alertbot.store.schema import delivered_papers, papers
+from alertbot.store.types import UTCDateTime
 
 
 def mark_delivered(
@@ -58,9 +60,35 @@ def _mark_statement(dialect: Any, *, counted: bool = True) -> Any:
 
 
 _MARK = {False: _mark_statement(sqlite), True: _mark_statement(postgresql)}
-# For ``complete`` on SQLite, which needs no count: a plain executemany, no rows to fetch back.
-_MARK_KEYS = ("endpoint_id", "paper_id", "outbox_id", "delivered_at")
-RUN_INSERT = Prepared(_mark_statement(sqlite, counted=False), _MARK_KEYS)
+
+
+def _insert_from_json() -> Any:
+    """The marks of one digest as one INSERT on SQLite, its paper ids one JSON array read
+    by ``json_each`` (as ``complete`` does with an array on PostgreSQL): one statement
+    and one parameter set a message instead of one per paper."""
+    ids = func.json_each(bindparam("b_papers", type_=Text)).table_valued("value").alias("ids")
+    first_seen = select(papers.c.first_seen).where(papers.c.id == ids.c.value)
+    rows = select(
+        bindparam("b_endpoint", type_=Integer),
+        ids.c.value,
+        bindparam("b_id", type_=Integer),
+        bindparam("b_now", type_=UTCDateTime()),
+        first_seen.scalar_subquery(),
+    ).where(true())  # an upsert's SELECT needs a WHERE, or SQLite misreads ON CONFLICT
+    columns = ["endpoint_id", "paper_id", "outbox_id", "delivered_at", "first_seen"]
+    return sqlite.insert(delivered_papers).from_select(columns, rows).on_conflict_do_nothing()
+
+
+# For ``complete`` on SQLite, which needs no count: ``b_papers`` the ids as JSON.
+RUN_INSERT = Prepared(_insert_from_json())
+
+
+def params(
+    endpoint_id: int, paper_ids: Iterable[str], outbox_id: int, now: datetime
+) -> dict[str, Any]:
+    """:data:`RUN_INSERT`'s parameters."""
+    ids = json.dumps(list(dict.fromkeys(paper_ids)))
+    return {"b_endpoint": endpoint_id, "b_papers": ids, "b_id": outbox_id, "b_now": now}
 
 
 def prune_delivered(engine: Engine, *, before: datetime) -> int:

@@ -1,5 +1,5 @@
 """What the delivery fault tests share: readers due now, `alertbot send` as a real
-process, and the tally of who received what.
+process, the tally of who received what, and another process holding SQLite's lock.
 
 The readers are due at the real clock (send time 00:00 UTC, queued now), because the
 processes under test read the real clock: `alertbot send` queues nothing new for them
@@ -165,3 +165,30 @@ def tally(engine: Engine, recipients: Iterable[str]) -> Tally:
             .where(outbox.c.state != OutboxState.EMPTY)
         ).all()
     return Tally(Counter(recipients), {r.address: OutboxState(r.state) for r in rows})
+
+
+# A child process that takes SQLite's write lock (writing 7 into lazy_probe), says so,
+# and holds it for argv[2] s.
+HOLDS_THE_WRITE_LOCK = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("INSERT INTO lazy_probe (n) VALUES (7)")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("COMMIT")
+"""
+
+
+def write_lock_held(sqlite_url: str, hold: float) -> subprocess.Popen[str]:
+    """Another process holding the SQLite file's write lock for ``hold`` seconds, from
+    the moment this returns; its write (7 into the table ``lazy_probe``) lands after."""
+    path = sqlite_url.removeprefix("sqlite:///")
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLDS_THE_WRITE_LOCK, path, str(hold)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "locked"
+    return child

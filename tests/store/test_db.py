@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from alertbot.store.db import connect, lazy_transaction, turn_transaction
+from tests.helpers.faults import write_lock_held
 
 # A child process that commits lazily, then dies at once with no chance to flush anything.
 KILLED_AFTER_LAZY_COMMIT = """
@@ -100,30 +101,6 @@ def test_inside_a_callers_transaction_the_caller_decides(engine: Engine) -> None
     assert _numbers(engine) == []
 
 
-# A child process that takes SQLite's write lock, says so, and holds it for argv[2] s.
-HOLDS_THE_WRITE_LOCK = """
-import sqlite3, sys, time
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN IMMEDIATE")
-conn.execute("INSERT INTO lazy_probe (n) VALUES (7)")
-print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
-conn.execute("COMMIT")
-"""
-
-
-def _locked_by_another_process(sqlite_url: str, hold: float) -> subprocess.Popen[str]:
-    path = sqlite_url.removeprefix("sqlite:///")
-    child = subprocess.Popen(
-        [sys.executable, "-c", HOLDS_THE_WRITE_LOCK, path, str(hold)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline().strip() == "locked"
-    return child
-
-
 def test_a_writer_waits_for_another_processs_lock_then_writes(sqlite_url: str) -> None:
     """The send loop's writes take their turn: a lock held for 0.3 s is waited out, the
     write lands after the other process's, and the connection's busy_timeout is its own
@@ -131,7 +108,7 @@ def test_a_writer_waits_for_another_processs_lock_then_writes(sqlite_url: str) -
     engine = connect(sqlite_url, busy_timeout=10)
     try:
         _probe(engine)
-        child = _locked_by_another_process(sqlite_url, 0.3)
+        child = write_lock_held(sqlite_url, 0.3)
         with turn_transaction(engine) as conn:
             conn.execute(text("INSERT INTO lazy_probe (n) VALUES (8)"))
         assert child.wait(timeout=30) == 0
@@ -149,7 +126,7 @@ def test_a_lock_held_past_busy_timeout_raises_sqlalchemys_locked_error(sqlite_ur
     engine = connect(sqlite_url, busy_timeout=0.2)
     try:
         _probe(engine)
-        child = _locked_by_another_process(sqlite_url, 2)
+        child = write_lock_held(sqlite_url, 2)
         with pytest.raises(OperationalError, match="locked"), turn_transaction(engine) as conn:
             conn.execute(text("INSERT INTO lazy_probe (n) VALUES (8)"))
         assert child.wait(timeout=30) == 0

@@ -3,7 +3,8 @@ many writes a message costs on SQLite (one: the previous row's ``sent``, this ro
 hand-over and the next row's start together).
 
 Watched on the real send path (``send_due`` to a real SMTP sink), each outbox write seen
-as the database runs it, with the connection's own setting read inside its transaction.
+as the database runs it (SQLite's trace of each statement; on PostgreSQL, SQLAlchemy's
+events), with the connection's own setting read inside its transaction.
 """
 
 from __future__ import annotations
@@ -42,21 +43,34 @@ def _watch_outbox_writes(engine: Engine) -> list[tuple[str, bool, int]]:
     seen: list[tuple[str, bool, int]] = []
     commits = 0
 
-    def committed(_conn: Any) -> None:
+    def statement_run(dbapi_conn: Any, statement: str) -> None:
         nonlocal commits
-        commits += 1
-
-    event.listen(engine, "commit", committed)
-
-    def before(conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.strip().upper() == "COMMIT":
+            commits += 1
         # An UPDATE of its own, or one of the data-modifying CTEs of PostgreSQL's
         # ``complete`` (WITH sent AS (UPDATE outbox SET ...), ... started AS (...)).
         for assignments in re.findall(r"UPDATE outbox SET (.*?) WHERE ", statement, re.I | re.S):
             step = STEPS.get(frozenset(re.findall(r"(\w+)\s*=", assignments)))
             if step is not None:
-                durable = _waits_for_disk(conn.connection.driver_connection, engine.name)
-                seen.append((step, durable, commits))
+                seen.append((step, _waits_for_disk(dbapi_conn, engine.name), commits))
 
+    if engine.name == "sqlite":
+        # SQLite's own trace of what each connection runs: the send loop's writes go to
+        # the driver directly (store/prepared.py), past SQLAlchemy's events.
+        def checkout(dbapi_conn: Any, *_: Any) -> None:
+            dbapi_conn.set_trace_callback(lambda sql: statement_run(dbapi_conn, sql))
+
+        event.listen(engine, "checkout", checkout)
+        return seen
+
+    def committed(_conn: Any) -> None:
+        nonlocal commits
+        commits += 1
+
+    def before(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statement_run(conn.connection.driver_connection, statement)
+
+    event.listen(engine, "commit", committed)
     event.listen(engine, "before_cursor_execute", before)
     return seen
 
