@@ -45,7 +45,8 @@ def test_turns_commit_on_one_kept_connection_waiting_for_the_disk(engine: Engine
         _write(hot, 1)
         assert _numbers(engine) == [1]
         with hot.turn() as turn:
-            INSERT.run(turn, [{"n": 2}, {"n": 3}])
+            INSERT.run(turn, {"n": 2})
+            INSERT.run(turn, {"n": 3})
             raw = turn.raw
             assert raw.execute("PRAGMA synchronous").fetchone() == (2,)
         with hot.turn() as turn:
