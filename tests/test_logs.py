@@ -82,3 +82,29 @@ def test_it_leaves_a_percent_sign_alone(caplog: pytest.LogCaptureFixture) -> Non
     with caplog.at_level(logging.INFO, logger="alertbot"):
         get_logger("alertbot.test").info("100% done", ratio="50%")
     assert caplog.messages == ["100% done ratio=50%"]
+
+
+class _Counted:
+    """A value that counts how often its text is built."""
+
+    def __init__(self) -> None:
+        self.built = 0
+
+    def __str__(self) -> str:
+        self.built += 1
+        return "v"
+
+
+def test_an_event_below_the_level_is_never_formatted(capsys: pytest.CaptureFixture[str]) -> None:
+    """At WARNING an info event writes nothing and builds no text of its values (the send
+    loop logs one per digest); at INFO it is written, values quoted as usual."""
+    value = _Counted()
+    configure("WARNING", timestamps=False)
+    get_logger("alertbot.test").info("digest sent", message_id=value)
+    assert (capsys.readouterr().err, value.built) == ("", 0)
+    configure("INFO", timestamps=False)
+    get_logger("alertbot.test").info("digest sent", message_id=value, to="<a b@c>", n=1)
+    assert capsys.readouterr().err == (
+        "INFO alertbot.test: digest sent message_id=v to='<a b@c>' n=1\n"
+    )
+    assert value.built == 1

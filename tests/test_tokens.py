@@ -176,9 +176,10 @@ NEVER_EXPIRING: dict[str, tuple[str, object, Make, Read]] = {
 }
 
 
-def _independent_v2(key: str, salt: str, claim: object) -> str:
+def _independent_v2(key: str, salt: str, claim: object, *, ascii_only: bool = False) -> str:
     """A v2 token worked out from its definition: HMAC-SHA256 keyed by HMAC(key, salt),
-    over the claim's compact JSON in unpadded URL-safe base64, cut to 16 bytes."""
+    over the claim's compact JSON (UTF-8, not escaped to ASCII) in unpadded URL-safe
+    base64, cut to 16 bytes."""
     import base64
     import hashlib
     import hmac
@@ -188,7 +189,7 @@ def _independent_v2(key: str, salt: str, claim: object) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
     derived = hmac.digest(key.encode(), salt.encode(), hashlib.sha256)
-    payload = b64(json.dumps(claim, separators=(",", ":")).encode())
+    payload = b64(json.dumps(claim, separators=(",", ":"), ensure_ascii=ascii_only).encode())
     return f"v2.{payload}.{b64(hmac.digest(derived, payload.encode(), hashlib.sha256)[:16])}"
 
 
@@ -201,6 +202,31 @@ def test_a_never_expiring_link_is_the_v2_mac_of_its_claim(purpose: str) -> None:
     token = make(signer)
     assert token == _independent_v2(KEY, salt.removesuffix(".v1") + ".v2", claim)
     read(signer, token)
+
+
+# Any characters a query may hold: quotes, a backslash, controls, non-ASCII, joiners.
+UNUSUAL = 'é "q\\" \t\u2028 \u00e9\u0301 👩\u200d🔬'
+
+
+def test_a_link_of_any_text_is_the_v2_mac_of_its_utf8_claim() -> None:
+    """A claim's text is signed as UTF-8 JSON, whatever its characters, and read back."""
+    signer = Signer(KEY)
+    token = signer.suggestion_token(7, "exclusion", UNUSUAL)
+    v2_salt = SUGGESTION_SALT.removesuffix(".v1") + ".v2"
+    assert token == _independent_v2(KEY, v2_salt, [7, "exclusion", UNUSUAL])
+    claim = signer.read_suggestion(token)
+    assert (claim.subscriber_id, claim.kind, claim.query) == (7, "exclusion", UNUSUAL)
+
+
+def test_a_v2_link_whose_claim_was_escaped_to_ascii_is_still_read() -> None:
+    """Links made before the claim's JSON became UTF-8 (non-ASCII as ``\\u`` escapes)
+    sign other bytes for the same claim; they read back as that claim."""
+    v2_salt = SUGGESTION_SALT.removesuffix(".v1") + ".v2"
+    older = _independent_v2(KEY, v2_salt, [7, "exclusion", UNUSUAL], ascii_only=True)
+    signer = Signer(KEY)
+    assert older != signer.suggestion_token(7, "exclusion", UNUSUAL)
+    claim = signer.read_suggestion(older)
+    assert (claim.subscriber_id, claim.kind, claim.query) == (7, "exclusion", UNUSUAL)
 
 
 @pytest.mark.parametrize("purpose", NEVER_EXPIRING)

@@ -25,6 +25,7 @@ deliver`` prints it per digest).
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -126,13 +127,17 @@ class Renderer:
             PAPERS_MARK,
             shared=frame_file.is_relative_to(bundled),
         )
-        self._papers: dict[tuple[Any, ...], _Block] = {}
+        self._papers: dict[tuple[Any, ...], _Shared] = {}
         # Stand-ins for a reader's feedback links in a shared block: random, so no text
         # of a paper can look like one.
         nonce = secrets.token_hex(8)
         self._marks: dict[FeedbackValue, str] = {
             value: f"alertbot-{nonce}-{value}" for value in FEEDBACK_VALUES
         }
+        # Splits a block at the stand-ins, keeping them: text, mark, text, mark, text.
+        self._cut_at_marks = re.compile(
+            "(" + "|".join(map(re.escape, self._marks.values())) + ")"
+        ).split
 
     def email(
         self,
@@ -196,15 +201,19 @@ class Renderer:
                 stand_in = lambda _paper_id, value: marks[value]  # noqa: E731
             view = paper_view(item, abstract_chars, stand_in)
             html = self._inliner.inline_fragment(self._paper_html.render(p=view), self._css)
-            found = self._papers[key] = _Block(self._paper_text.render(p=view), fold_html(html))
+            cut = self._cut_at_marks
+            text = self._paper_text.render(p=view)
+            found = self._papers[key] = _Shared(tuple(cut(text)), tuple(cut(fold_html(html))))
         if not feedback_url:
-            return found
-        text, html = found.text, found.html
-        for value, mark in self._marks.items():
-            url = feedback_url(item.paper.id, value)
-            text = text.replace(mark, url)
-            html = html.replace(mark, str(escape(url)))
-        return _Block(text, html)
+            return _Block(found.text[0], found.html[0])
+        # The reader's links go in the gaps the stand-ins left: one join per part instead
+        # of a replace over the whole block per link.
+        pid = item.paper.id
+        urls = {mark: feedback_url(pid, value) for value, mark in self._marks.items()}
+        text_parts, html_parts = list(found.text), list(found.html)
+        text_parts[1::2] = [urls[mark] for mark in found.text[1::2]]
+        html_parts[1::2] = [str(escape(urls[mark])) for mark in found.html[1::2]]
+        return _Block("".join(text_parts), "".join(html_parts))
 
     def paper_html(self, item: DigestItem) -> Markup:
         """One paper as the email digest shows it (``email/paper.html``, the digest's
@@ -253,6 +262,15 @@ class _Block:
 
     text: str
     html: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    """A paper's block as readers share it, each part cut where a reader's feedback
+    links go: text, stand-in, text, stand-in, text (no links: the whole part)."""
+
+    text: tuple[str, ...]
+    html: tuple[str, ...]
 
 
 def _paper_key(paper: Paper) -> tuple[Any, ...]:
