@@ -178,16 +178,15 @@ def _mailbox_from(from_address: str) -> str:
 
 
 def _fits_8bit(data: bytes) -> bool:
-    return (
-        b"\0" not in data
-        and b"\r" not in data
-        and max(map(len, data.split(b"\n")), default=0) <= MAX_LINE
-    )
+    # No "\r" is left to look for: _part normalised the line ends.
+    return b"\0" not in data and max(map(len, data.split(b"\n")), default=0) <= MAX_LINE
 
 
 def _part(subtype: str, content: str, *, eight_bit: bool, fallback: str) -> bytes:
     # Newlines are normalised first so every encoding sees the same lines.
-    data = content.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+    if "\r" in content:
+        content = content.replace("\r\n", "\n").replace("\r", "\n")
+    data = content.encode("utf-8")
     if not data.endswith(b"\n"):
         data += b"\n"
     if eight_bit and _fits_8bit(data):

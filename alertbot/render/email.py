@@ -167,16 +167,19 @@ class Renderer:
         shown = len(digest.items)
         blocks: list[_Block] = []
         html = ""
+        size = 0
         for abstract_chars in ABSTRACT_STEPS:
             blocks = [self._paper(item, abstract_chars, feedback_url) for item in digest.items]
             html = self._render_html(base, blocks, more=total - shown)
-            if _size(html) <= self.max_html_bytes:
+            size = _size(html)
+            if size <= self.max_html_bytes:
                 break
-        while _size(html) > self.max_html_bytes and shown > 0:
+        while size > self.max_html_bytes and shown > 0:
             # Scale the paper count by how far over we are, always dropping at least one.
-            estimate = shown * self.max_html_bytes // _size(html)
+            estimate = shown * self.max_html_bytes // size
             shown = max(min(estimate, shown - 1), 0)
             html = self._render_html(base, blocks[:shown], more=total - shown)
+            size = _size(html)
         text = self._text.render(
             base,
             papers=[b.text for b in blocks[:shown]],

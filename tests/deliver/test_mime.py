@@ -57,6 +57,19 @@ def test_it_round_trips_text_and_html_exactly(eight_bit: bool) -> None:
     assert msg["Date"].datetime == SENT
 
 
+@pytest.mark.parametrize("eight_bit", [False, True])
+def test_it_sends_a_carriage_return_in_the_content_as_a_line_end(eight_bit: bool) -> None:
+    """A CRLF or a lone CR (from a template of the reader's own) ends a line, as "\\n"
+    does: every line of the message ends CRLF, and no bare CR reaches the wire."""
+    text = "one\r\ntwo\rthree\nfour"
+    html = "<p>a</p>\r<p>b</p>\r\n"
+    _, data = message_bytes(envelope(), text, html, eight_bit=eight_bit)
+    assert b"\r" not in data.replace(b"\r\n", b"")
+    msg = parse(data)
+    decoded = (body(msg, "plain"), body(msg, "html"))
+    assert decoded == ("one\r\ntwo\r\nthree\r\nfour\r\n", "<p>a</p>\r\n<p>b</p>\r\n")
+
+
 def test_it_keeps_7bit_parts_within_76_columns_without_8bitmime() -> None:
     """Without 8BITMIME the parts are quoted-printable and base64, every line <= 78 octets."""
     _, data = message_bytes(
