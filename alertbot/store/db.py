@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from alertbot.private import create_private_file, make_private_dir
@@ -205,7 +205,7 @@ def turn_transaction(db: Db, *, wait_for_disk: bool = True) -> Iterator[Connecti
             raw.execute("PRAGMA synchronous=NORMAL")
         try:
             with conn.begin():
-                begin_immediate(conn, raw)
+                begin_immediate(raw)
                 yield conn
         finally:
             try:
@@ -217,12 +217,13 @@ def turn_transaction(db: Db, *, wait_for_disk: bool = True) -> Iterator[Connecti
                 conn.invalidate()  # discarded: never handed to a durable write
 
 
-def begin_immediate(conn: Connection, raw: sqlite3.Connection, busy_ms: int | None = None) -> None:
-    """``BEGIN IMMEDIATE`` on ``raw`` (the driver's connection under ``conn``), polled as
+def begin_immediate(raw: sqlite3.Connection, busy_ms: int | None = None) -> None:
+    """``BEGIN IMMEDIATE`` on ``raw`` (the driver's connection), polled as
     :func:`turn_transaction` says until ``busy_ms`` (default: the connection's
     ``busy_timeout``, which is set to 0 meanwhile). A caller that gives ``busy_ms`` has
     already set ``busy_timeout`` to 0 itself (a connection the send loop keeps: three
-    fewer statements a message)."""
+    fewer statements a message). Refused past the timeout, it raises SQLAlchemy's error
+    (``OperationalError``, "database is locked", the one callers retry on)."""
     keep = busy_ms is not None
     if busy_ms is None:
         (busy_ms,) = raw.execute("PRAGMA busy_timeout").fetchone()
@@ -237,15 +238,25 @@ def begin_immediate(conn: Connection, raw: sqlite3.Connection, busy_ms: int | No
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc):
-                    break  # SQLAlchemy raises it below, as callers expect
+                    raise driver_error("BEGIN IMMEDIATE", exc) from exc
             time.sleep(pause)
             pause = min(pause * 2, 0.002)
-        # Through SQLAlchemy, so a lock held past the timeout raises its OperationalError,
-        # the one callers retry on.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A last try, on the driver too: through SQLAlchemy's connection, one that
+        # succeeded left it believing a transaction of its own was open, on a
+        # connection the send loop keeps.
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise driver_error("BEGIN IMMEDIATE", exc) from exc
     finally:
         if not keep:
             raw.execute(f"PRAGMA busy_timeout={int(busy_ms):d}")
+
+
+def driver_error(sql: str, exc: sqlite3.Error, params: Any = None) -> BaseException:
+    """A ``sqlite3`` error as SQLAlchemy raises it (``DBAPIError.instance``: "database is
+    locked" is its ``OperationalError``), for statements run on the driver directly."""
+    return DBAPIError.instance(sql, params, exc, sqlite3.Error, hide_parameters=True)
 
 
 def among(conn: Connection, column: ColumnElement[Any], values: Iterable[Any]) -> Any:

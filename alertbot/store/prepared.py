@@ -14,10 +14,16 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.expression import Executable
 
-from alertbot.store.db import PING_IDLE_SECONDS, Db, begin_immediate, turn_transaction
+from alertbot.store.db import (
+    PING_IDLE_SECONDS,
+    Db,
+    begin_immediate,
+    driver_error,
+    turn_transaction,
+)
 
 
 class Prepared:
@@ -95,17 +101,13 @@ class RawTurn:
         try:
             return self.raw.execute(sql, params)
         except sqlite3.Error as exc:
-            raise _wrapped(sql, params, exc) from exc
+            raise driver_error(sql, exc, params) from exc
 
     def commit(self) -> None:
         try:
             self.raw.commit()
         except sqlite3.Error as exc:
-            raise _wrapped("COMMIT", None, exc) from exc
-
-
-def _wrapped(sql: str, params: Any, exc: sqlite3.Error) -> BaseException:
-    return DBAPIError.instance(sql, params, exc, sqlite3.Error, hide_parameters=True)
+            raise driver_error("COMMIT", exc) from exc
 
 
 class HotConnection:
@@ -153,7 +155,7 @@ class HotConnection:
         assert isinstance(raw, sqlite3.Connection)
         turn = RawTurn(conn.dialect, raw)
         try:
-            begin_immediate(conn, raw, self._busy_ms)
+            begin_immediate(raw, self._busy_ms)
             yield turn
             turn.commit()
         except BaseException:
@@ -180,7 +182,7 @@ class HotConnection:
         except sqlite3.Error as exc:
             fresh.invalidate()
             fresh.close()
-            raise _wrapped("PRAGMA busy_timeout", None, exc) from exc
+            raise driver_error("PRAGMA busy_timeout", exc) from exc
         self._conn = fresh
         return fresh
 

@@ -4,13 +4,14 @@ and the connection given back to the pool as the pool lent it."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from alertbot.store.db import connect
+from alertbot.store.db import begin_immediate, connect
 from alertbot.store.prepared import HotConnection, Prepared
 from tests.helpers.faults import write_lock_held
 
@@ -116,3 +117,18 @@ def test_given_back_the_connection_has_its_busy_timeout_again(engine: Engine) ->
     with engine.connect() as conn:
         assert conn.connection.driver_connection is raw  # the pool's one idle connection
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 300
+
+
+def test_the_last_try_for_the_lock_leaves_sqlalchemy_outside_any_transaction(
+    engine: Engine,
+) -> None:
+    """The lock taken at the last try (here the only one: no time to poll) is taken on
+    the driver, as every poll is: SQLAlchemy's connection, kept by the send loop, is
+    not left believing a transaction of its own is open."""
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        begin_immediate(raw, busy_ms=0)
+        assert raw.in_transaction
+        assert not conn.in_transaction()
+        raw.rollback()
