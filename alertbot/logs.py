@@ -7,9 +7,10 @@ Modules log with ``log = get_logger(__name__)`` and pass context as keyword argu
 A misspelt keyword is still logged (structlog keeps every key), where the old
 ``extra={"ctx": {...}}`` dictionaries silently lost context on a typo.
 
-structlog sits on the standard library's ``logging``: its processor chain (context
-variables, then :func:`_to_stdlib`) hands each event to a ``logging`` logger, with the
-``key=value`` text as the message and the event itself attached to the record. So
+structlog sits on the standard library's ``logging``: its processor chain (the level
+check, context variables, then :func:`_to_stdlib`) hands each event to a ``logging``
+logger, with the ``key=value`` text as the message and the event itself attached to the
+record. So
 uvicorn's, APScheduler's and our own lines go through one handler, pytest's ``caplog``
 reads our lines as text, and :func:`configure` chooses how a line is written:
 
@@ -103,10 +104,10 @@ class LineFormatter(logging.Formatter):
         self.timestamps = timestamps
 
     def format(self, record: logging.LogRecord) -> str:
-        event, context = getattr(record, _EVENT, None) or (record.getMessage(), {})
         stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
         trace = self.formatException(record.exc_info) if record.exc_info else ""
         if self.json:
+            event, context = getattr(record, _EVENT, None) or (record.getMessage(), {})
             fields = {"event": event, "level": record.levelname.lower(), "logger": record.name}
             fields.update(timestamp=stamp, **context)
             if trace:

@@ -140,6 +140,13 @@ def sqlite_engine(sqlite_url: str, _migrated_sqlite: Path) -> Iterator[Engine]:
         eng.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _drop_pooled_schemas() -> Iterator[None]:
+    """The test process's pool of PostgreSQL schemas goes when it ends."""
+    yield
+    SCHEMAS.drop_all()
+
+
 @pytest.fixture(scope="session")
 def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite store migrated once per test process, closed (its WAL checkpointed

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, insert, inspect, text
+from sqlalchemy import Connection, Engine, insert, inspect, text
 
 from alertbot.store import connect, migrate
 from alertbot.store.schema import subscribers
@@ -47,11 +47,13 @@ def test_a_test_store_is_empty_migrated_and_counts_ids_from_one(engine: Engine) 
 @pytest.mark.postgres
 def test_a_postgresql_schema_is_reused_emptied_unless_a_test_changed_it(postgres_url: str) -> None:
     """A schema goes back to the pool emptied, its ids counted from 1 again; one whose
-    tables a test changed is never handed out again."""
+    tables or constraints a test changed, or that ANALYZE left statistics on, is never
+    handed out again; the pool is dropped at the end."""
     schemas = Schemas()
     base = postgres_url.partition("?")[0]
     admin = connect(base, isolation_level="AUTOCOMMIT")
     second = f"t_{uuid.uuid4().hex[:12]}"
+    made: list[str] = []
     try:
         with schemas.reused(postgres_url):
             first = connect(postgres_url)
@@ -70,8 +72,50 @@ def test_a_postgresql_schema_is_reused_emptied_unless_a_test_changed_it(postgres
                 conn.execute(text("ALTER TABLE subscribers ADD COLUMN extra int"))
             again.dispose()
         assert schemas.free == []
+        for changed in ("ANALYZE subscribers", "ALTER TABLE endpoints DROP CONSTRAINT {fk}"):
+            url = _fresh_schema(admin, base, made)
+            with schemas.reused(url):
+                engine = connect(url)
+                migrate(engine)  # as the engine fixture does: the pool is empty here
+                _subscribe(engine)
+                with engine.begin() as conn:
+                    conn.execute(text(changed.format(fk=_foreign_key(conn))))
+                engine.dispose()
+            assert schemas.free == [], changed
+        url = _fresh_schema(admin, base, made)
+        with schemas.reused(url):
+            engine = connect(url)
+            migrate(engine)
+            engine.dispose()
+        pooled = list(schemas.free)
+        assert len(pooled) == 1
+        schemas.drop_all()
+        with admin.connect() as conn:
+            assert not conn.execute(
+                text("SELECT 1 FROM pg_namespace WHERE nspname = :pool"), {"pool": pooled[0]}
+            ).all()
     finally:
         with admin.connect() as conn:
-            for schema in [second, *schemas.free]:
+            for schema in [second, *made, *schemas.free]:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+def _fresh_schema(admin: Engine, base: str, made: list[str]) -> str:
+    """A new empty schema's URL (its name added to ``made``, to drop)."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    made.append(schema)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    return f"{base}?options=-csearch_path%3D{schema}"
+
+
+def _foreign_key(conn: Connection) -> str:
+    return str(
+        conn.execute(
+            text(
+                "SELECT conname FROM pg_constraint"
+                " WHERE conrelid = 'endpoints'::regclass AND contype = 'f'"
+            )
+        ).scalar_one()
+    )

@@ -236,8 +236,9 @@ def begin_immediate(raw: sqlite3.Connection, busy_ms: int | None = None) -> None
                 # On the driver's connection: cheap to refuse (see turn_transaction).
                 raw.execute("BEGIN IMMEDIATE")
                 return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc):
+            except sqlite3.Error as exc:
+                # Only the lock is waited for; any other refusal is SQLAlchemy's at once.
+                if not (isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)):
                     raise driver_error("BEGIN IMMEDIATE", exc) from exc
             time.sleep(pause)
             pause = min(pause * 2, 0.002)

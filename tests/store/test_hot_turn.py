@@ -5,11 +5,12 @@ and the connection given back to the pool as the pool lent it."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from alertbot.store.db import begin_immediate, connect
 from alertbot.store.prepared import HotConnection, Prepared
@@ -132,3 +133,14 @@ def test_the_last_try_for_the_lock_leaves_sqlalchemy_outside_any_transaction(
         assert raw.in_transaction
         assert not conn.in_transaction()
         raw.rollback()
+
+
+def test_a_refusal_other_than_the_lock_is_sqlalchemys_error_at_once(sqlite_url: str) -> None:
+    """Only the lock is waited for: a connection that cannot begin at all (closed here)
+    gets SQLAlchemy's error at the first refusal, not after the whole timeout."""
+    raw = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+    raw.close()
+    started = time.monotonic()
+    with pytest.raises(ProgrammingError, match="closed"):
+        begin_immediate(raw, busy_ms=5000)
+    assert time.monotonic() - started < 2.5
