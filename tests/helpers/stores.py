@@ -9,7 +9,6 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +76,8 @@ class Schemas:
 
     def _put_back(self, admin: Engine, schema: str) -> None:
         assert self.fresh is not None
-        tables = {column[0] for column in self.fresh.columns} - {"alembic_version"}
+        tables = {name for name, kind in self.fresh["relations"] if kind == "r"}
+        tables.discard("alembic_version")
         emptied = ", ".join(f'"{schema}"."{t}"' for t in sorted(tables))
         pooled = f"{self.prefix}{uuid.uuid4().hex[:12]}"
         try:
@@ -144,44 +144,35 @@ def _has_statistics(conn: Connection, schema: str) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class _Shape:
-    """What the migrations make of a schema, its own name left out: every relation
-    (tables, sequences, views), column (with its type, nullability and default), index,
-    constraint and trigger, and the version recorded."""
+# What the migrations make of a schema, its own name left out: every relation (tables,
+# sequences, views), column (with its type, nullability and default), index, constraint
+# and trigger, and the version recorded; each as the rows its query returns.
+_Shape = dict[str, tuple[tuple[Any, ...], ...]]
 
-    relations: tuple[tuple[Any, ...], ...]
-    columns: tuple[tuple[Any, ...], ...]
-    indexes: tuple[tuple[Any, ...], ...]
-    constraints: tuple[tuple[Any, ...], ...]
-    triggers: tuple[tuple[Any, ...], ...]
-    version: tuple[tuple[Any, ...], ...]
-
-
-_SHAPE_QUERIES = (
-    "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-    " WHERE n.nspname = :schema ORDER BY 1",
-    "SELECT table_name, column_name, data_type, is_nullable,"
+_SHAPE_QUERIES = {
+    "relations": "SELECT c.relname, c.relkind FROM pg_class c"
+    " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema ORDER BY 1",
+    "columns": "SELECT table_name, column_name, data_type, is_nullable,"
     " replace(coalesce(column_default, ''), :prefix, '')"
     " FROM information_schema.columns WHERE table_schema = :schema"
     " ORDER BY table_name, ordinal_position",
-    "SELECT indexname, replace(indexdef, :prefix, '') FROM pg_indexes"
+    "indexes": "SELECT indexname, replace(indexdef, :prefix, '') FROM pg_indexes"
     " WHERE schemaname = :schema ORDER BY indexname",
-    "SELECT replace(c.conrelid::regclass::text, :prefix, ''), c.conname,"
+    "constraints": "SELECT replace(c.conrelid::regclass::text, :prefix, ''), c.conname,"
     " replace(pg_get_constraintdef(c.oid), :prefix, '')"
     " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
     " WHERE n.nspname = :schema ORDER BY 2, 1",
-    "SELECT t.tgname, replace(pg_get_triggerdef(t.oid), :prefix, '') FROM pg_trigger t"
+    "triggers": "SELECT t.tgname, replace(pg_get_triggerdef(t.oid), :prefix, '') FROM pg_trigger t"
     " JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
     " WHERE n.nspname = :schema AND NOT t.tgisinternal ORDER BY 1",
-)
+    # The schema's name goes into this one: a name this file made (t_ or pool_, digits).
+    "version": 'SELECT version_num FROM "{schema}".alembic_version',
+}
 
 
 def _shape(conn: Connection, schema: str) -> _Shape:
-    found = [
-        conn.execute(text(query), {"schema": schema, "prefix": f"{schema}."}).all()
-        for query in _SHAPE_QUERIES
-    ]
-    # The schema's name is one this file made (t_ or pool_ and hex digits): hence the noqa.
-    found.append(conn.execute(text(f'SELECT version_num FROM "{schema}".alembic_version')).all())  # noqa: S608
-    return _Shape(*(tuple(tuple(row) for row in rows) for rows in found))
+    params = {"schema": schema, "prefix": f"{schema}."}
+    return {
+        name: tuple(tuple(row) for row in conn.execute(text(query.format(schema=schema)), params))
+        for name, query in _SHAPE_QUERIES.items()
+    }
