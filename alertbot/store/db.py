@@ -231,24 +231,21 @@ def begin_immediate(raw: sqlite3.Connection, busy_ms: int | None = None) -> None
     deadline = time.monotonic() + busy_ms / 1000
     pause = 0.0001
     try:
-        while time.monotonic() < deadline:
+        # Tried at least once, and once more after the deadline's pause: every try on the
+        # driver's connection, cheap to refuse (see turn_transaction), and none through
+        # SQLAlchemy's, which a success would leave believing a transaction of its own
+        # was open, on a connection the send loop keeps.
+        while True:
             try:
-                # On the driver's connection: cheap to refuse (see turn_transaction).
                 raw.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.Error as exc:
                 # Only the lock is waited for; any other refusal is SQLAlchemy's at once.
-                if not (isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)):
+                locked = isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+                if not locked or time.monotonic() >= deadline:
                     raise driver_error("BEGIN IMMEDIATE", exc) from exc
             time.sleep(pause)
             pause = min(pause * 2, 0.002)
-        # A last try, on the driver too: through SQLAlchemy's connection, one that
-        # succeeded left it believing a transaction of its own was open, on a
-        # connection the send loop keeps.
-        try:
-            raw.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise driver_error("BEGIN IMMEDIATE", exc) from exc
     finally:
         if not keep:
             raw.execute(f"PRAGMA busy_timeout={int(busy_ms):d}")
