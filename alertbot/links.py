@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 
 from alertbot.config import Settings
 from alertbot.model import FeedbackValue
-from alertbot.tokens import Signer, load_or_create_secret_key
+from alertbot.secret_key import load_or_create_secret_key
+from alertbot.tokens import Signer
 
 
 def secret_key(settings: Settings) -> str:

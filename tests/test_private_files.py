@@ -22,8 +22,8 @@ from alertbot.deliver.base import Rendered, nothing_to_record
 from alertbot.deliver.file import FileChannel
 from alertbot.model import Endpoint, EndpointKind
 from alertbot.render import Renderer
+from alertbot.secret_key import load_or_create_secret_key
 from alertbot.store import connect, migrate
-from alertbot.tokens import load_or_create_secret_key
 from tests.helpers.builders import digest, item, paper
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
