@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Connection, Engine, insert, inspect, text
 
 from alertbot.store import connect, migrate
@@ -119,3 +120,9 @@ def _foreign_key(conn: Connection) -> str:
             )
         ).scalar_one()
     )
+
+
+def test_no_property_test_has_a_deadline() -> None:
+    """A busy machine slows an example down; that must not fail a test of what holds."""
+    assert settings().deadline is None
+    assert HealthCheck.too_slow in settings().suppress_health_check
