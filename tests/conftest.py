@@ -25,7 +25,8 @@ from tests.servers import SlackStandIn, slack_api
 
 # Property tests say what holds, never how fast: Hypothesis's default deadline of 200 ms an
 # example failed tests/store/test_chosen.py's round trip once in a full run on a busy
-# machine (its saved example passed when replayed alone), so no example has a deadline.
+# machine (its saved example passed when replayed alone), so no example has a deadline,
+# nor fails for generating slowly: here for every test, which then set only their own.
 settings.register_profile("alertbot", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("alertbot")
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alertbot.match import CorpusStats, ProfileIndex, QueryError, index, match_profile, naive_match
@@ -20,7 +20,7 @@ WORDS = [
     "straße", "ﬁne", "model",
 ]  # fmt: skip
 FIELDS = ["", "", "", "ti:", "abs:", "au:"]
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=40)
 Render = Callable[[str], str]
 
 texts = st.lists(st.sampled_from(WORDS), min_size=0, max_size=12).flatmap(
@@ -134,7 +134,7 @@ profiles_st = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40)
 @given(profiles_st, papers_st)
 def test_it_gives_the_same_results_indexed_and_naive(
     raw: list[tuple[list[Callable[[Render], str]], list[Callable[[Render], str]], float]],
@@ -157,7 +157,7 @@ def test_it_gives_the_same_results_indexed_and_naive(
     assert ProfileIndex.build(profiles).match(papers, stats) == naive_match(profiles, papers, stats)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(st.text(alphabet=st.sampled_from('ab Gr-"()*^:2.ti OR AND NOT_ßﬁ'), max_size=30))
 def test_it_never_raises_on_an_accepted_query(text: str) -> None:
     """Whatever the parser accepts, matching it never raises."""

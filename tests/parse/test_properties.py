@@ -34,7 +34,7 @@ ABSTRACTS = sentence(3, 10).map(lambda s: " ".join([s + "."] * (150 // len(s) + 
 PAPERS = st.lists(st.tuples(TITLES, ABSTRACTS), min_size=1, max_size=8)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(papers=PAPERS, with_meta=st.booleans())
 def test_it_reads_back_any_blocks_dump(papers: list[tuple[str, str]], with_meta: bool) -> None:
     """Titles and abstracts come back exactly, in order, with or without meta paragraphs."""
@@ -49,7 +49,7 @@ def test_it_reads_back_any_blocks_dump(papers: list[tuple[str, str]], with_meta:
     assert result.warnings == ()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(papers=PAPERS)
 def test_it_reads_back_any_lines_dump(papers: list[tuple[str, str]]) -> None:
     """The lines layout, first title glued to "Subscribe", reads back exactly."""

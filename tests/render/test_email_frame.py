@@ -42,9 +42,7 @@ def per_digest(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
     return Renderer(public_url="https://alerts.example.org/", templates_dir=folder)
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     name=TEXT,
     address=TEXT,

@@ -42,7 +42,6 @@ USERS = (f"UH{n}" for n in itertools.count())
 
 @settings(
     max_examples=60,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(text=st.one_of(ANY_TEXT, COMMAND_LIKE))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from alertbot.model import Hit, Match
@@ -42,8 +42,6 @@ def matches(draw: st.DrawFn) -> Match:
     return Match(draw(_text), score, interests, tuple(hits))
 
 
-# Generation is cheap; on a machine busy with other work it can still look slow.
-@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(matches(), max_size=3))
 def test_it_reads_back_exactly_what_it_wrote(found: list[Match]) -> None:
     """Papers, scores (bit for bit), interests, hits and spans survive the round trip."""
