@@ -49,30 +49,37 @@ class Schemas:
         self.free: list[str] = []
         self.fresh: _Shape | None = None  # a schema's just after every migration ran
         self.prefix = f"pool_{os.getpid()}_"
-        self.admin_url: str | None = None
+        # One engine on the server for every swap, emptying and drop of this process:
+        # an engine and its connection made per test cost about 10 ms each.
+        self._admin: Engine | None = None
+        self._server = ""  # the URL _admin was made for, without the schema's options
+
+    def _admin_for(self, url: str) -> Engine:
+        server = url.partition("?")[0]
+        if self._admin is None or self._server != server:
+            if self._admin is not None:
+                self._admin.dispose()
+            self._admin, self._server = connect(server), server
+        return self._admin
 
     @contextlib.contextmanager
     def reused(self, url: str) -> Iterator[None]:
         schema = url.rpartition("search_path%3D")[2]
-        self.admin_url = url.partition("?")[0]
-        admin = connect(self.admin_url)
-        try:
-            with admin.begin() as conn:
-                if self.free:
-                    conn.execute(text(f'DROP SCHEMA "{schema}"'))
-                    conn.execute(text(f'ALTER SCHEMA "{self.free.pop()}" RENAME TO "{schema}"'))
-                elif self.fresh is None:
-                    _drop_dead_pools(conn)
-            if self.fresh is None:
-                migrated = connect(url)
-                migrate(migrated)
-                migrated.dispose()
-                with admin.connect() as conn:
-                    self.fresh = _shape(conn, schema)
-            yield
-            self._put_back(admin, schema)
-        finally:
-            admin.dispose()
+        admin = self._admin_for(url)
+        with admin.begin() as conn:
+            if self.free:
+                conn.execute(text(f'DROP SCHEMA "{schema}"'))
+                conn.execute(text(f'ALTER SCHEMA "{self.free.pop()}" RENAME TO "{schema}"'))
+            elif self.fresh is None:
+                _drop_dead_pools(conn)
+        if self.fresh is None:
+            migrated = connect(url)
+            migrate(migrated)
+            migrated.dispose()
+            with admin.connect() as conn:
+                self.fresh = _shape(conn, schema)
+        yield
+        self._put_back(admin, schema)
 
     def _put_back(self, admin: Engine, schema: str) -> None:
         assert self.fresh is not None
@@ -93,9 +100,9 @@ class Schemas:
 
     def drop_all(self) -> None:
         """Drop the pool (at the end of the test process)."""
-        if not self.free or self.admin_url is None:
+        admin, self._admin = self._admin, None
+        if admin is None:
             return
-        admin = connect(self.admin_url)
         try:
             with admin.begin() as conn:
                 for schema in self.free:
