@@ -130,7 +130,13 @@ def claim(
     """Take up to ``limit`` deliverable rows for ``worker_id``, oldest first, leaving the
     rows of ``skip_kinds`` (channels whose relay is backed off) where they are."""
     due = outbox.c.state.in_(sorted(CLAIMABLE)) & (outbox.c.next_attempt_at <= now)
-    with engine.begin() as conn:
+    # The write lock is taken before the candidates are read: SQLite read them outside
+    # the write (the driver begins a transaction only at the UPDATE), so a claim another
+    # worker made in between could take them all and this one came back empty while rows
+    # remained, which ends a send loop (two bench workers ran as one). On PostgreSQL the
+    # candidates are locked as they are read. Lazy: the batch's first hand-over, durable,
+    # makes the claim durable too, and a claim lost to a power cut only frees its rows.
+    with lazy_transaction(engine) as conn:
         candidates = (
             select(outbox.c.id)
             .where(due)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
 
 from alertbot.config_sections import DeliverySettings
@@ -26,7 +26,7 @@ from alertbot.deliver.liveness import lost_workers
 from alertbot.deliver.outcome import backoff_seconds
 from alertbot.model import EndpointKind, OutboxState, Paper, SendPhase
 from alertbot.store import attempts as steps
-from alertbot.store import deliveries
+from alertbot.store import connect, deliveries
 from alertbot.store import outbox as rows
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.deliveries import delivered_paper_ids
@@ -83,6 +83,54 @@ def test_it_lets_only_one_claimer_win_a_row(
         t.join()
     assert set(claimed["a"]).isdisjoint(claimed["b"])
     assert len(claimed["a"]) + len(claimed["b"]) == 10
+
+
+def test_a_claim_overtaken_by_another_still_takes_rows_while_rows_remain(
+    tmp_path: Path,
+    db_url: str,
+    engine: Engine,
+    stock: Callable[..., list[Paper]],
+    subscribe: Any,
+) -> None:
+    """Worker B has picked its candidates; before it marks them, worker A claims. B must
+    still come back with rows, not with none: the send loop ends on an empty claim, and
+    ``bench deliver -w 2`` on SQLite saw its second worker quit after one claim, the
+    other sending all 3,000 digests alone. On SQLite the claim read its candidates
+    outside its write transaction, so A could take all of them in between."""
+    stock()
+    for n in range(20):
+        subscribe(f"Reader {n}", f"reader{n}@example.org")
+    queue_due(engine, make_settings(tmp_path), now=NOW)
+    other = connect(db_url)  # worker A's own connections, as another process has
+    a_claimed: list[int] = []
+    overtaken = threading.Event()
+
+    def a_claims() -> None:
+        a_claimed.extend(r.id for r in rows.claim(other, now=NOW, worker_id="a", limit=10))
+
+    def before_b_marks(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE") and not overtaken.is_set():
+            overtaken.set()
+            a = threading.Thread(target=a_claims)
+            a.start()
+            # With B's write lock held A waits for it (SQLite) or skips B's rows
+            # (PostgreSQL); without, A's claim completes in between.
+            a.join(timeout=0.5)
+            threads.append(a)
+
+    threads: list[threading.Thread] = []
+    event.listen(engine, "before_cursor_execute", before_b_marks)
+    try:
+        b_claimed = [r.id for r in rows.claim(engine, now=NOW, worker_id="b", limit=10)]
+    finally:
+        event.remove(engine, "before_cursor_execute", before_b_marks)
+        for t in threads:
+            t.join(timeout=15)
+        other.dispose()
+    assert overtaken.is_set()
+    assert len(b_claimed) == 10
+    assert len(a_claimed) == 10
+    assert set(a_claimed).isdisjoint(b_claimed)
 
 
 @pytest.mark.parametrize(
