@@ -15,13 +15,17 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Table,
     Text,
     any_,
     bindparam,
     create_engine,
     event,
+    false,
     func,
     select,
+    text,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
@@ -153,6 +157,28 @@ def transaction(db: Db) -> Iterator[Connection]:
     else:
         with db.begin() as conn:
             yield conn
+
+
+def serialise_writers(conn: Connection, table: Table, lock_class: int) -> None:
+    """Make the rest of ``conn``'s transaction wait for, then exclude, every other
+    transaction that calls this with the same ``table`` and ``lock_class``: for a read
+    whose result decides a write (what is already stored, say).
+
+    SQLite: the driver begins a transaction only at the first INSERT, UPDATE or DELETE,
+    so the reads before one run outside it, unlocked, and another process can commit
+    between them and the write they decide. A write statement that changes nothing
+    (``UPDATE table SET id = id WHERE 0``) begins it and takes the write lock,
+    waited for as every statement is (``busy_timeout``). PostgreSQL: a transaction-scoped
+    advisory lock, keyed by the schema so test schemas on one server do not share it.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), :cls)"),
+            {"cls": lock_class},
+        )
+        return
+    key = next(iter(table.primary_key.columns))
+    conn.execute(update(table).where(false()).values({key.name: key}))
 
 
 @contextmanager
