@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from alertbot.model import EndpointKind
-from alertbot.store.db import Db, transaction
+from alertbot.store.db import Db, begin_write, transaction
 from alertbot.store.schema import endpoints, session_generations, used_signin_links
 
 
@@ -32,6 +32,9 @@ def use_signin_link(db: Db, link_id: str, *, now: datetime) -> bool:
     """Mark the sign-in link ``link_id`` used; False if it was used before (two uses at
     once: one wins, by the primary key)."""
     with transaction(db) as conn:
+        # Nested in the caller's transaction on SQLite too: else the savepoint's release
+        # committed the spent link though the caller's transaction then rolled back.
+        begin_write(conn, used_signin_links)
         try:
             # A savepoint: inside a caller's transaction, the refusal must not end it.
             with conn.begin_nested():

@@ -164,18 +164,31 @@ def serialise_writers(conn: Connection, table: Table, lock_class: int) -> None:
     transaction that calls this with the same ``table`` and ``lock_class``: for a read
     whose result decides a write (what is already stored, say).
 
-    SQLite: the driver begins a transaction only at the first INSERT, UPDATE or DELETE,
-    so the reads before one run outside it, unlocked, and another process can commit
-    between them and the write they decide. A write statement that changes nothing
-    (``UPDATE table SET id = id WHERE 0``) begins it and takes the write lock,
-    waited for as every statement is (``busy_timeout``). PostgreSQL: a transaction-scoped
-    advisory lock, keyed by the schema so test schemas on one server do not share it.
+    SQLite: the write lock, taken now (:func:`begin_write`), which excludes every other
+    writer. PostgreSQL: a transaction-scoped advisory lock, keyed by the schema so test
+    schemas on one server do not share it; it excludes only the callers of this.
     """
     if conn.dialect.name == "postgresql":
         conn.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), :cls)"),
             {"cls": lock_class},
         )
+        return
+    begin_write(conn, table)
+
+
+def begin_write(conn: Connection, table: Table) -> None:
+    """On SQLite, begin ``conn``'s transaction now, holding the write lock; elsewhere
+    nothing.
+
+    The driver begins a transaction only at the first INSERT, UPDATE or DELETE, so until
+    then each read runs on its own, unlocked (another process can commit between it and
+    the write it decides), and a SAVEPOINT is not nested but begins a transaction of its
+    own that its RELEASE commits, whatever the caller's transaction does later. A write
+    that changes nothing (``UPDATE table SET id = id WHERE 0``) begins it, waiting for
+    the lock as every statement does (``busy_timeout``).
+    """
+    if conn.dialect.name != "sqlite":
         return
     key = next(iter(table.primary_key.columns))
     conn.execute(update(table).where(false()).values({key.name: key}))

@@ -20,11 +20,14 @@ from alertbot.model import Endpoint, EndpointKind, Profile, Subscriber
 from alertbot.store import accounts
 from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as store
-from alertbot.store.db import transaction
+from alertbot.store.db import serialise_writers, transaction
+from alertbot.store.schema import subscribers as subscribers_table
 from alertbot.subscribers.refusals import QueryRefused, Refused, SlackUserTaken
 from alertbot.subscribers.spec import QueryLimits
 
 AWAITING_CONFIRMATION = "awaiting confirmation"
+# serialise_writers' class for link_slack (7236001-7236003: migrations, planning, papers).
+_LINK_LOCK = 7236004
 
 
 class AccountsMixin:
@@ -107,6 +110,11 @@ class AccountsMixin:
         """
         now = self.now()
         with transaction(self.engine) as conn:
+            # The checks below decide a delete and a link: taken under the lock, so a
+            # `/subscribe` adding an interest meanwhile is not deleted with the empty
+            # subscriber it was checked as (SQLite: every writer waits; PostgreSQL: other
+            # links wait, a concurrent `/subscribe` does not).
+            serialise_writers(conn, subscribers_table, _LINK_LOCK)
             target = store.get_subscriber(conn, subscriber_id)
             if target is None:
                 raise Refused("that account no longer exists")

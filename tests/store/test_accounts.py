@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine
 
 from alertbot.model import EndpointKind
@@ -36,6 +37,30 @@ def test_a_sign_in_link_is_used_once(engine: Engine) -> None:
     assert accounts.signin_link_used(engine, "link-1") is True
     assert accounts.use_signin_link(engine, "link-1", now=NOW) is False
     assert accounts.use_signin_link(engine, "link-2", now=NOW) is True
+
+
+class _LaterStepFailed(Exception):
+    pass
+
+
+def test_a_link_spent_in_a_transaction_that_rolls_back_stays_unspent(engine: Engine) -> None:
+    """Spent inside a caller's transaction (linking a Slack user spends the code, then
+    writes the link), it is part of it: if a later step fails, the code can be used
+    again. On SQLite the savepoint began a transaction of its own when nothing had been
+    written yet, and its release committed the spent code alone (found by an audit)."""
+    spent: list[bool] = []
+
+    def spend_then_fail() -> None:
+        with engine.begin() as conn:
+            assert accounts.email_owner(conn, "ada@example.org") is None  # a read first
+            spent.append(accounts.use_signin_link(conn, "link-1", now=NOW))
+            raise _LaterStepFailed
+
+    with pytest.raises(_LaterStepFailed):
+        spend_then_fail()
+    assert spent == [True]
+    assert accounts.signin_link_used(engine, "link-1") is False
+    assert accounts.use_signin_link(engine, "link-1", now=NOW) is True
 
 
 def test_used_links_past_their_life_are_forgotten(engine: Engine) -> None:
