@@ -310,7 +310,10 @@ def _buckets(n_subscribers: int, chunk: int) -> int:
 def _take(conn: Connection, n_buckets: int, bucket: int) -> bool:
     """Take a planning bucket for this transaction; False if another planner has it."""
     if conn.dialect.name != "postgresql":
-        return True  # SQLite has one writer: planners take turns, the unique key does the rest
+        # Nothing to take on SQLite: the bucket's reads take no lock, so two planners both
+        # plan it in full (the work done twice); only their writes take turns, at the one
+        # writer, and the unique key keeps one row a digest (the later insert skips it).
+        return True
     key = n_buckets * 100_000 + bucket
     # Advisory locks are per database, not per schema: the class is scoped by the store's
     # schema, or a planner of another store in the same database (a second deployment

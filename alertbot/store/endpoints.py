@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, ScalarSelect, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from alertbot.model import Endpoint, EndpointKind
 from alertbot.store.db import Db, transaction
@@ -32,6 +31,15 @@ def add_endpoint(
     """Add a delivery endpoint; adding the same (kind, address) again returns the first."""
     kind = EndpointKind(kind)
     with transaction(db) as conn:
+        # The owner's new version is written before looking for the address: two adds of
+        # one address that both looked first found none, and the second failed on the
+        # unique key. SQLite looked outside the write (the driver begins a transaction
+        # only at the first write), and the update takes the write lock; on PostgreSQL,
+        # the owner's row lock, which an add of the same address waits for too. A repeat
+        # add thus gives a new version for nothing: a kept copy of the subscriber is
+        # reloaded once.
+        if not _new_version_of_owner(conn, subscriber_id):
+            raise NotFound(f"no subscriber with id {subscriber_id}")
         existing = conn.execute(
             select(endpoints).where(
                 endpoints.c.subscriber_id == subscriber_id,
@@ -41,23 +49,19 @@ def add_endpoint(
         ).first()
         if existing is not None:
             return endpoint_from(existing)
-        try:
-            _new_version_of_owner(conn, subscriber_id)
-            new_id = conn.execute(
-                insert(endpoints)
-                .values(
-                    subscriber_id=subscriber_id,
-                    kind=kind.value,
-                    address=address,
-                    slack_team_id=slack_team_id,
-                    active=True,
-                    confirmed=confirmed,
-                    created_at=now,
-                )
-                .returning(endpoints.c.id)
-            ).scalar_one()
-        except IntegrityError as exc:
-            raise NotFound(f"no subscriber with id {subscriber_id}") from exc
+        new_id = conn.execute(
+            insert(endpoints)
+            .values(
+                subscriber_id=subscriber_id,
+                kind=kind.value,
+                address=address,
+                slack_team_id=slack_team_id,
+                active=True,
+                confirmed=confirmed,
+                created_at=now,
+            )
+            .returning(endpoints.c.id)
+        ).scalar_one()
         row = conn.execute(select(endpoints).where(endpoints.c.id == new_id)).one()
         return endpoint_from(row)
 
@@ -68,10 +72,12 @@ def get_endpoint(db: Db, endpoint_id: int) -> Endpoint | None:
         return endpoint_from(row) if row is not None else None
 
 
-def _new_version_of_owner(conn: Connection, subscriber_id: int | ScalarSelect[int]) -> None:
-    conn.execute(
+def _new_version_of_owner(conn: Connection, subscriber_id: int | ScalarSelect[int]) -> bool:
+    """Give the endpoint's owner a new version; False if there is no such subscriber."""
+    result = conn.execute(
         update(subscribers).where(subscribers.c.id == subscriber_id).values(version=new_version())
     )
+    return bool(result.rowcount)
 
 
 def _owner(endpoint_id: int) -> ScalarSelect[int]:

@@ -81,12 +81,17 @@ def _position_error(kind: str, position: int, current: Sequence[str]) -> IndexEr
 
 def _remove(db: Db, subscriber_id: int, kind: str, position: int, now: datetime) -> str:
     with transaction(db) as conn:
+        # Touched before the list is read: the list is rewritten as read, so a query another
+        # process added or removed after the read would be undone. SQLite read it outside
+        # the write (the driver begins a transaction only at the first write), and the
+        # touch takes the write lock; on PostgreSQL, the subscriber's row lock, which every
+        # edit of the list takes first, so edits of one subscriber's list take turns.
+        touch(conn, subscriber_id, now)
         current = _queries(conn, subscriber_id, kind)
         if not 1 <= position <= len(current):
             raise _position_error(kind, position, current)
         removed = current[position - 1]
         write_queries(conn, subscriber_id, kind, current[: position - 1] + current[position:])
-        touch(conn, subscriber_id, now)
         return removed
 
 
@@ -105,12 +110,12 @@ def replace_query(
 ) -> Subscriber:
     """Put ``query`` in place of the interest or exclusion numbered ``position`` (1-based)."""
     with transaction(db) as conn:
+        touch(conn, subscriber_id, now)  # before the read, as in _remove
         current = list(_queries(conn, subscriber_id, kind))
         if not 1 <= position <= len(current):
             raise _position_error(kind, position, current)
         current[position - 1] = query
         write_queries(conn, subscriber_id, kind, current)
-        touch(conn, subscriber_id, now)
         return one(conn, subscriber_id)
 
 
