@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from alertbot.config_sections import DeliverySettings
@@ -32,6 +32,7 @@ from alertbot.store import subscribers as subscriber_store
 from alertbot.store.deliveries import delivered_paper_ids
 from alertbot.store.reclaim import reclaim
 from tests.helpers.delivery import NOW, make_settings
+from tests.helpers.races import Rival, starts
 from tests.servers import smtp_server
 
 
@@ -102,32 +103,15 @@ def test_a_claim_overtaken_by_another_still_takes_rows_while_rows_remain(
         subscribe(f"Reader {n}", f"reader{n}@example.org")
     queue_due(engine, make_settings(tmp_path), now=NOW)
     other = connect(db_url)  # worker A's own connections, as another process has
-    a_claimed: list[int] = []
-    overtaken = threading.Event()
-
-    def a_claims() -> None:
-        a_claimed.extend(r.id for r in rows.claim(other, now=NOW, worker_id="a", limit=10))
-
-    def before_b_marks(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("UPDATE") and not overtaken.is_set():
-            overtaken.set()
-            a = threading.Thread(target=a_claims)
-            a.start()
-            # With B's write lock held A waits for it (SQLite) or skips B's rows
-            # (PostgreSQL); without, A's claim completes in between.
-            a.join(timeout=0.5)
-            threads.append(a)
-
-    threads: list[threading.Thread] = []
-    event.listen(engine, "before_cursor_execute", before_b_marks)
+    # With B's write lock held A waits for it (SQLite) or skips B's rows (PostgreSQL);
+    # without, A's claim completes in between.
+    a = Rival(lambda: [r.id for r in rows.claim(other, now=NOW, worker_id="a", limit=10)])
     try:
-        b_claimed = [r.id for r in rows.claim(engine, now=NOW, worker_id="b", limit=10)]
+        with a.at(engine, starts("UPDATE")):
+            b_claimed = [r.id for r in rows.claim(engine, now=NOW, worker_id="b", limit=10)]
+        a_claimed = a.result()
     finally:
-        event.remove(engine, "before_cursor_execute", before_b_marks)
-        for t in threads:
-            t.join(timeout=15)
         other.dispose()
-    assert overtaken.is_set()
     assert len(b_claimed) == 10
     assert len(a_claimed) == 10
     assert set(a_claimed).isdisjoint(b_claimed)

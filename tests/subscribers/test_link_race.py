@@ -9,17 +9,16 @@ PostgreSQL is left out here: there the link serialises only with other links (se
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from alertbot.config import Settings
 from alertbot.store import accounts, connect
 from alertbot.store import subscribers as store
 from alertbot.subscribers import NewSubscriber, SubscriberService, parse
 from alertbot.subscribers.refusals import Refused
+from tests.helpers.races import Rival
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -33,37 +32,24 @@ def test_an_interest_added_while_the_link_checks_is_never_deleted_with_it(
     assert not slack.profile.interests
     other_engine = connect(sqlite_url)  # the Slack app's process
     slack_side = SubscriberService(other_engine, Settings(), now=lambda: NOW)
-    outcome: list[object] = []
-    started: list[threading.Thread] = []
 
-    def subscribe_meanwhile() -> None:
+    def subscribe_meanwhile() -> object:
         try:
-            outcome.append(slack_side.add_interest(slack, "graph neural networks"))
+            return slack_side.add_interest(slack, "graph neural networks")
         except (Refused, LookupError) as exc:  # told, not lost: the subscriber is gone
-            outcome.append(exc)
+            return exc
 
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        # Once the link has checked the Slack user's subscriber (and found it empty),
-        # just before it spends the code and writes.
-        if started or "used_signin_links" not in statement:
-            return
-        thread = threading.Thread(target=subscribe_meanwhile)
-        started.append(thread)
-        thread.start()
-        thread.join(timeout=0.5)  # finishes in time unless it waits for the link's lock
-
-    event.listen(sqlite_engine, "before_cursor_execute", before)
+    # Once the link has checked the Slack user's subscriber (and found it empty), just
+    # before it spends the code and writes.
+    rival = Rival(subscribe_meanwhile)
     try:
-        linked = service.link_slack(web.id, "T1", "U1", link_id="code-1")
+        with rival.at(sqlite_engine, lambda statement: "used_signin_links" in statement):
+            linked = service.link_slack(web.id, "T1", "U1", link_id="code-1")
+        outcome = rival.result()
     finally:
-        event.remove(sqlite_engine, "before_cursor_execute", before)
-        for thread in started:
-            thread.join(timeout=15)
         other_engine.dispose()
-    assert started
-    assert outcome
     assert linked.slack_user_id == "U1"
-    if not isinstance(outcome[0], Exception):  # the interest went in: it must still exist
+    if not isinstance(outcome, Exception):  # the interest went in: it must still exist
         owner = store.find_by_slack(sqlite_engine, "T1", "U1")
         assert owner is not None
         assert "graph neural networks" in owner.profile.interests
