@@ -8,6 +8,7 @@ a subscriber described by a person (options, an import entry, a form);
 
 from alertbot.subscribers.accounts import AWAITING_CONFIRMATION
 from alertbot.subscribers.refusals import (
+    AddressTaken,
     AlreadyThere,
     NameTaken,
     NoSuchItem,
@@ -39,6 +40,7 @@ __all__ = [
     "PAUSED_FROM_SLACK",
     "STOPPED",
     "UNSUBSCRIBED",
+    "AddressTaken",
     "AlreadyThere",
     "ImportResult",
     "InvalidSubscriber",

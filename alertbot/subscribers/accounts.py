@@ -22,12 +22,13 @@ from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as store
 from alertbot.store.db import serialise_writers, transaction
 from alertbot.store.schema import subscribers as subscribers_table
-from alertbot.subscribers.refusals import QueryRefused, Refused, SlackUserTaken
+from alertbot.subscribers.refusals import AddressTaken, QueryRefused, Refused, SlackUserTaken
 from alertbot.subscribers.spec import QueryLimits
 
 AWAITING_CONFIRMATION = "awaiting confirmation"
 # serialise_writers' class for link_slack (7236001-7236003: migrations, planning, papers).
 _LINK_LOCK = 7236004
+_SIGNUP_LOCK = 7236005  # and for sign_up
 
 
 class AccountsMixin:
@@ -49,7 +50,8 @@ class AccountsMixin:
         self, address: str, interest: str, *, timezone: str, send_time: time
     ) -> tuple[Subscriber, Endpoint]:
         """A new subscriber from the web form: one interest, one email address off until
-        confirmed (double opt-in). The caller checked that nobody owns the address.
+        confirmed (double opt-in). :class:`AddressTaken` if a subscriber has the address
+        (the caller may have checked first; this check is the one that holds).
 
         Refused (nothing stored) for an invalid address, zone or interest; the
         interest's refusal is a :class:`QueryRefused` with the parser's column.
@@ -68,6 +70,13 @@ class AccountsMixin:
             raise QueryRefused("interest", interest, exc) from None
         now = self.now()
         with transaction(self.engine) as conn:
+            # Checked under the lock: two sign-ups for one address at once (a double
+            # click, two tabs) both found it free and made two subscribers, two digests a
+            # day for one reader (SQLite: every writer waits; PostgreSQL: other sign-ups).
+            serialise_writers(conn, subscribers_table, _SIGNUP_LOCK)
+            owner = accounts.email_owner(conn, address)
+            if owner is not None:
+                raise AddressTaken(f"{address} has an account already", owner)
             # The name is only a label for operators (``subscribers list``): the address,
             # made unique with the new row's id if someone already took it.
             taken = store.find_subscriber(conn, address) is not None

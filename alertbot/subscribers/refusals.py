@@ -19,6 +19,15 @@ class SlackUserTaken(Refused):
     pass
 
 
+class AddressTaken(Refused):
+    """A web sign-up for an address a subscriber has already: ``owner`` is that
+    subscriber's ``(subscriber id, endpoint id)``, for a sign-in link instead."""
+
+    def __init__(self, message: str, owner: tuple[int, int]) -> None:
+        super().__init__(message)
+        self.owner = owner
+
+
 class TooMany(Refused):
     """A self-service cap (``[subscribe]``) is reached."""
 

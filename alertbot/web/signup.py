@@ -20,7 +20,7 @@ from alertbot import validate
 from alertbot.links import confirm_url, signin_url
 from alertbot.logs import get_logger
 from alertbot.store.outgoing_mail import MailPurpose
-from alertbot.subscribers import QueryRefused, Refused
+from alertbot.subscribers import AddressTaken, QueryRefused, Refused
 from alertbot.web.session import Browser
 from alertbot.web.site import Site, client_of, see_other
 
@@ -77,6 +77,9 @@ def signup_routes(site: Site) -> list[BaseRoute]:
             sub, endpoint = site.service.sign_up(
                 address, interest, timezone=timezone, send_time=send_time
             )
+        except AddressTaken as exc:  # signed up meanwhile (a double click): as known above
+            url = signin_url(site.settings, *exc.owner)
+            return see_other("/check-email", site.mail_later(site.send_signin, address, url))
         except QueryRefused as exc:
             context["query_error"] = exc.error
             return site.page(browser, "signup.html", 400, **context)
