@@ -7,7 +7,7 @@ so a dispatcher that kept it reloads it (:mod:`alertbot.store.kept`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -43,9 +43,20 @@ def set_profile(db: Db, subscriber_id: int, profile: Profile, *, now: datetime) 
         return one(conn, subscriber_id)
 
 
-def _append(db: Db, subscriber_id: int, kind: str, query: str, now: datetime) -> Subscriber:
+# Called with the list as it is, under the lock, before a query is added: raising
+# refuses the add (the service's caps and duplicate check).
+AddCheck = Callable[[Sequence[str]], None]
+
+
+def _append(
+    db: Db, subscriber_id: int, kind: str, query: str, now: datetime, check: AddCheck | None
+) -> Subscriber:
     with transaction(db) as conn:
         touch(conn, subscriber_id, now)
+        if check is not None:
+            # Checked here, after the touch took the lock, not on a copy the caller read
+            # before: two adds at once each passed a cap the two together broke.
+            check(_queries(conn, subscriber_id, kind))
         position = conn.execute(
             select(func.coalesce(func.max(profile_queries.c.position) + 1, 0)).where(
                 profile_queries.c.subscriber_id == subscriber_id, profile_queries.c.kind == kind
@@ -59,12 +70,16 @@ def _append(db: Db, subscriber_id: int, kind: str, query: str, now: datetime) ->
         return one(conn, subscriber_id)
 
 
-def add_interest(db: Db, subscriber_id: int, query: str, *, now: datetime) -> Subscriber:
-    return _append(db, subscriber_id, INTEREST, query, now)
+def add_interest(
+    db: Db, subscriber_id: int, query: str, *, now: datetime, check: AddCheck | None = None
+) -> Subscriber:
+    return _append(db, subscriber_id, INTEREST, query, now, check)
 
 
-def add_exclusion(db: Db, subscriber_id: int, query: str, *, now: datetime) -> Subscriber:
-    return _append(db, subscriber_id, EXCLUSION, query, now)
+def add_exclusion(
+    db: Db, subscriber_id: int, query: str, *, now: datetime, check: AddCheck | None = None
+) -> Subscriber:
+    return _append(db, subscriber_id, EXCLUSION, query, now, check)
 
 
 def _queries(conn: Connection, subscriber_id: int, kind: str) -> tuple[str, ...]:

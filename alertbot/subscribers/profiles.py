@@ -50,20 +50,34 @@ class ProfileMixin:
         return query
 
     def add_interest(self, subscriber: Subscriber, query: str) -> tuple[Subscriber, int]:
-        """Add an interest (refused past ``subscribe.max_interests``); returns its number."""
+        """Add an interest (refused past ``subscribe.max_interests``); returns its number.
+
+        The cap and the duplicate check read the list as stored, under the lock, not as
+        in ``subscriber`` (read earlier, maybe by another request)."""
         query = self.check_query("interest", query)
-        current = subscriber.profile.interests
-        self._check_new("interest", query, current, self.settings.subscribe.max_interests)
-        updated = profile_store.add_interest(self.engine, subscriber.id, query, now=self.now())
-        return updated, len(current) + 1
+        cap = self.settings.subscribe.max_interests
+        updated = profile_store.add_interest(
+            self.engine,
+            subscriber.id,
+            query,
+            now=self.now(),
+            check=lambda current: self._check_new("interest", query, current, cap),
+        )
+        return updated, updated.profile.interests.index(query) + 1
 
     def add_exclusion(self, subscriber: Subscriber, query: str) -> tuple[Subscriber, int]:
-        """Add an exclusion (refused past ``subscribe.max_exclusions``); returns its number."""
+        """Add an exclusion (refused past ``subscribe.max_exclusions``); returns its
+        number. Checked as :meth:`add_interest` checks."""
         query = self.check_query("exclusion", query)
-        current = subscriber.profile.exclusions
-        self._check_new("exclusion", query, current, self.settings.subscribe.max_exclusions)
-        updated = profile_store.add_exclusion(self.engine, subscriber.id, query, now=self.now())
-        return updated, len(current) + 1
+        cap = self.settings.subscribe.max_exclusions
+        updated = profile_store.add_exclusion(
+            self.engine,
+            subscriber.id,
+            query,
+            now=self.now(),
+            check=lambda current: self._check_new("exclusion", query, current, cap),
+        )
+        return updated, updated.profile.exclusions.index(query) + 1
 
     def replace_query(self, subscriber_id: int, kind: str, position: int, query: str) -> Subscriber:
         """Edit the interest or exclusion numbered ``position`` (1-based)."""
