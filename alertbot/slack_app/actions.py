@@ -278,7 +278,10 @@ def _add_email(sub: Subscriber, address: str, user: SlackUser, deps: SlackDeps) 
         log.info("confirmation email refused", subscriber_id=sub.id, limit=verdict.limit)
         return Outcome(replies.mail_limited_text(address, verdict, deps.mail_limits, deps.now()))
     if existing is None:
-        existing = deps.subscribers.add_email(sub, address)
+        try:
+            existing = deps.subscribers.add_email(sub, address)
+        except TooMany:  # another add took the last place since ``sub`` was read
+            return Outcome(f"You already have {MAX_EMAILS} email addresses, the most allowed.")
     endpoint = existing
     url = confirm_url(deps.settings, sub.id, endpoint.id, endpoint.address)
 

@@ -7,6 +7,7 @@ reloads it (:mod:`alertbot.store.kept`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,8 +28,14 @@ def add_endpoint(
     now: datetime,
     slack_team_id: str | None = None,
     confirmed: bool = True,
+    check: EndpointCheck | None = None,
 ) -> Endpoint:
-    """Add a delivery endpoint; adding the same (kind, address) again returns the first."""
+    """Add a delivery endpoint; adding the same (kind, address) again returns the first.
+
+    ``check``, when given, is called first with the owner's endpoints of ``kind`` as
+    stored, under the lock; raising refuses the add (or answers it: the service's
+    check raises for an address it finds there).
+    """
     kind = EndpointKind(kind)
     with transaction(db) as conn:
         # The owner's new version is written before looking for the address: two adds of
@@ -40,6 +47,10 @@ def add_endpoint(
         # reloaded once.
         if not _new_version_of_owner(conn, subscriber_id):
             raise NotFound(f"no subscriber with id {subscriber_id}")
+        if check is not None:
+            # Checked here, after the version write took the lock, not on a copy the
+            # caller read before: two adds at once each passed a cap the two broke.
+            check(_of_kind(conn, subscriber_id, kind))
         existing = conn.execute(
             select(endpoints).where(
                 endpoints.c.subscriber_id == subscriber_id,
@@ -64,6 +75,20 @@ def add_endpoint(
         ).scalar_one()
         row = conn.execute(select(endpoints).where(endpoints.c.id == new_id)).one()
         return endpoint_from(row)
+
+
+# Called with the owner's endpoints of the kind as stored, under the lock, before one is
+# added: raising refuses the add (the service's cap on addresses).
+EndpointCheck = Callable[[Sequence[Endpoint]], None]
+
+
+def _of_kind(conn: Connection, subscriber_id: int, kind: EndpointKind) -> list[Endpoint]:
+    rows = conn.execute(
+        select(endpoints)
+        .where(endpoints.c.subscriber_id == subscriber_id, endpoints.c.kind == kind.value)
+        .order_by(endpoints.c.id)
+    )
+    return [endpoint_from(row) for row in rows]
 
 
 def get_endpoint(db: Db, endpoint_id: int) -> Endpoint | None:

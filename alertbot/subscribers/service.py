@@ -49,6 +49,14 @@ UNSUBSCRIBED = "unsubscribed"  # by the link in a digest email
 MAX_EMAILS = 3  # addresses a subscriber may add: the service must not mail strangers
 
 
+class _Known(Exception):
+    """The address an add was for is stored already (found under the lock)."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        super().__init__(endpoint.address)
+        self.endpoint = endpoint
+
+
 @dataclass(frozen=True, slots=True)
 class ImportResult:
     created: int
@@ -272,15 +280,32 @@ class SubscriberService(AccountsMixin, ProfileMixin):
         existing = next((e for e in emails if e.address.lower() == address.lower()), None)
         if existing is not None:
             return existing
-        if len(emails) >= MAX_EMAILS:
-            raise TooMany(f"you already have {len(emails)} email addresses, the most allowed")
-        with transaction(self.engine) as conn:
-            endpoint = endpoint_store.add_endpoint(
-                conn, subscriber.id, EndpointKind.EMAIL, address, now=self.now(), confirmed=False
-            )
-            endpoint_store.set_endpoint_active(
-                conn, endpoint.id, False, reason=AWAITING_CONFIRMATION
-            )
+
+        def check(stored: Sequence[Endpoint]) -> None:
+            # On the addresses as stored, under the lock: two adds at once from one
+            # earlier copy each passed the cap the two together broke.
+            known = next((e for e in stored if e.address.lower() == address.lower()), None)
+            if known is not None:
+                raise _Known(known)
+            if len(stored) >= MAX_EMAILS:
+                raise TooMany(f"you already have {len(stored)} email addresses, the most allowed")
+
+        try:
+            with transaction(self.engine) as conn:
+                endpoint = endpoint_store.add_endpoint(
+                    conn,
+                    subscriber.id,
+                    EndpointKind.EMAIL,
+                    address,
+                    now=self.now(),
+                    confirmed=False,
+                    check=check,
+                )
+                endpoint_store.set_endpoint_active(
+                    conn, endpoint.id, False, reason=AWAITING_CONFIRMATION
+                )
+        except _Known as known:  # added meanwhile: left as it is, not turned off again
+            return known.endpoint
         found = self.endpoint(endpoint.id)
         if found is None:  # pragma: no cover - added in this very call
             raise NotFound(f"no endpoint with id {endpoint.id}")

@@ -7,16 +7,22 @@ the reply says why none was sent, and the counts survive a restart.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from alertbot.config import Settings
 from alertbot.model import EndpointKind
+from alertbot.store import connect
 from alertbot.store import subscribers as store
+from alertbot.subscribers import MAX_EMAILS, SubscriberService
+from tests.helpers.races import Rival, starts
 from tests.helpers.slack import World, build_world, wait_until
 from tests.servers import SlackStandIn
 
 VICTIM = "victim@example.org"
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 def ask(world: World, address: str = VICTIM, **kw: str) -> str:
@@ -90,3 +96,32 @@ def test_it_allows_another_once_a_day_has_passed(world: World) -> None:
     world.clock.advance(hours=1, seconds=1)
     assert ask(world).startswith("Almost done")
     assert emails(world, 4) == [VICTIM] * 4
+
+
+def test_it_says_so_when_another_add_took_the_last_place_meanwhile(
+    world: World, sqlite_url: str
+) -> None:
+    """The command read two addresses; the account page adds a third before the command
+    stores its own: the reply says there is no place left, and three are stored."""
+    for n in range(2):
+        ask(world, f"a{n}@example.org")
+    mine = store.find_by_slack(world.engine, "T1", "U1")
+    assert mine is not None
+    other = connect(sqlite_url)
+    web_side = SubscriberService(other, Settings(), now=lambda: NOW)
+    rival = Rival(lambda: web_side.add_email(mine, "page@example.org"))
+    try:
+        # Between the command's reading of the subscriber and its add: its mail count.
+        with rival.at(world.engine, starts("INSERT INTO outgoing_mail")):
+            reply = ask(world, "late@example.org")
+        rival.result()
+    finally:
+        other.dispose()
+    assert reply == f"You already have {MAX_EMAILS} email addresses, the most allowed."
+    stored = store.get_subscriber(world.engine, mine.id)
+    assert stored is not None
+    assert sorted(e.address for e in stored.endpoints if e.kind == EndpointKind.EMAIL) == [
+        "a0@example.org",
+        "a1@example.org",
+        "page@example.org",
+    ]
