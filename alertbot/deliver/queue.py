@@ -65,12 +65,12 @@ from alertbot.store import enqueue
 from alertbot.store import subscribers as subscriber_store
 from alertbot.store.due import Looked, due_buckets, look_again, to_look_at
 from alertbot.store.kept import KeptSubscribers
+from alertbot.store.locks import Lock
 
 log = get_logger(__name__)
 
 NEW_ENDPOINT_WINDOW_DAYS = 7
 PLAN_CHUNK = 20_000  # subscribers per planning bucket (one matching pass, one commit)
-_PLAN_LOCK = 7236002  # pg_try_advisory_xact_lock class for planning buckets
 
 
 def plan_due(
@@ -178,7 +178,8 @@ def queue_report(
                     continue
                 report.buckets_taken += 1
                 with report.phase("due"):
-                    # Re-read under the lock: another planner may have handled some since.
+                    # Re-read once the bucket is ours (PostgreSQL: under its lock; SQLite has
+                    # none, see _take): another planner may have handled some since.
                     mine = to_look_at(conn, now=now, bucket=(bucket, n_buckets))
                 due, again = _decide(conn, mine, now, report, caches.subscribers)
                 plans: list[Planned] = []
@@ -321,6 +322,6 @@ def _take(conn: Connection, n_buckets: int, bucket: int) -> bool:
     return bool(
         conn.execute(
             text("SELECT pg_try_advisory_xact_lock(hashtext(current_schema()) # :cls, :key)"),
-            {"cls": _PLAN_LOCK, "key": key},
+            {"cls": int(Lock.PLANNING), "key": key},
         ).scalar_one()
     )

@@ -34,6 +34,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from alertbot.private import create_private_file, make_private_dir
 from alertbot.store import migrations
+from alertbot.store.locks import Lock
 
 
 def connect(
@@ -159,7 +160,7 @@ def transaction(db: Db) -> Iterator[Connection]:
             yield conn
 
 
-def serialise_writers(conn: Connection, table: Table, lock_class: int) -> None:
+def serialise_writers(conn: Connection, table: Table, lock_class: Lock) -> None:
     """Make the rest of ``conn``'s transaction wait for, then exclude, every other
     transaction that calls this with the same ``table`` and ``lock_class``: for a read
     whose result decides a write (what is already stored, say).
@@ -171,7 +172,7 @@ def serialise_writers(conn: Connection, table: Table, lock_class: int) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), :cls)"),
-            {"cls": lock_class},
+            {"cls": int(lock_class)},
         )
         return
     begin_write(conn, table)

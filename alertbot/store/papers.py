@@ -17,13 +17,11 @@ from sqlalchemy import Row, RowMapping, bindparam, func, insert, or_, select, up
 from alertbot.model import Paper, StoredPaper
 from alertbot.parse.merge import MERGED_FIELDS, is_title_id, merge_listings, merge_papers
 from alertbot.store.db import Db, serialise_writers, transaction
+from alertbot.store.locks import Lock
 from alertbot.store.schema import paper_sources
 from alertbot.store.schema import papers as papers_table
 
 CHUNK = 500  # ids per IN (...) list: far below every backend's parameter limit
-_UPSERT_LOCK = (
-    7236003  # serialise_writers class for upsert_papers (7236001/2: migrations, planning)
-)
 T = TypeVar("T")
 
 
@@ -62,7 +60,7 @@ def upsert_papers(
         # once (fetch jobs run side by side) must not both read it as new: the second
         # failed on the primary key and lost its fetch, or, arXiv id against title
         # hash, stored the paper twice.
-        serialise_writers(conn, papers_table, _UPSERT_LOCK)
+        serialise_writers(conn, papers_table, Lock.PAPERS)
         for part in chunks(batch, CHUNK):
             new_ids, known_ids = _upsert_chunk(conn, part, now=now)
             _record_sources(conn, [*new_ids, *known_ids], source=source, now=now)

@@ -21,14 +21,12 @@ from alertbot.store import accounts
 from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as store
 from alertbot.store.db import serialise_writers, transaction
+from alertbot.store.locks import Lock
 from alertbot.store.schema import subscribers as subscribers_table
 from alertbot.subscribers.refusals import AddressTaken, QueryRefused, Refused, SlackUserTaken
 from alertbot.subscribers.spec import QueryLimits
 
 AWAITING_CONFIRMATION = "awaiting confirmation"
-# serialise_writers' class for link_slack (7236001-7236003: migrations, planning, papers).
-_LINK_LOCK = 7236004
-_SIGNUP_LOCK = 7236005  # and for sign_up
 
 
 class AccountsMixin:
@@ -73,7 +71,7 @@ class AccountsMixin:
             # Checked under the lock: two sign-ups for one address at once (a double
             # click, two tabs) both found it free and made two subscribers, two digests a
             # day for one reader (SQLite: every writer waits; PostgreSQL: other sign-ups).
-            serialise_writers(conn, subscribers_table, _SIGNUP_LOCK)
+            serialise_writers(conn, subscribers_table, Lock.SIGN_UP)
             owner = accounts.email_owner(conn, address)
             if owner is not None:
                 raise AddressTaken(f"{address} has an account already", owner)
@@ -123,7 +121,7 @@ class AccountsMixin:
             # `/subscribe` adding an interest meanwhile is not deleted with the empty
             # subscriber it was checked as (SQLite: every writer waits; PostgreSQL: other
             # links wait, a concurrent `/subscribe` does not).
-            serialise_writers(conn, subscribers_table, _LINK_LOCK)
+            serialise_writers(conn, subscribers_table, Lock.SLACK_LINK)
             target = store.get_subscriber(conn, subscriber_id)
             if target is None:
                 raise Refused("that account no longer exists")

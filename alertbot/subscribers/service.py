@@ -28,7 +28,9 @@ from alertbot.store import accounts
 from alertbot.store import endpoints as endpoint_store
 from alertbot.store import profiles as profile_store
 from alertbot.store import subscribers as store
-from alertbot.store.db import transaction
+from alertbot.store.db import serialise_writers, transaction
+from alertbot.store.locks import Lock
+from alertbot.store.schema import subscribers as subscribers_table
 from alertbot.subscribers.accounts import AWAITING_CONFIRMATION, AccountsMixin
 from alertbot.subscribers.profiles import ProfileMixin
 from alertbot.subscribers.refusals import (
@@ -239,8 +241,10 @@ class SubscriberService(AccountsMixin, ProfileMixin):
         its owner can say yes to it.
         """
         with transaction(self.engine) as conn:
-            store.update_subscriber(conn, subscriber.id, now=self.now(), active=True)
-            for endpoint in subscriber.endpoints:
+            # The channels as stored, read under the lock the update took, not the
+            # caller's copy: one stopped since it was read came back on no channel.
+            current = store.update_subscriber(conn, subscriber.id, now=self.now(), active=True)
+            for endpoint in current.endpoints:
                 back = endpoint.kind == EndpointKind.SLACK_USER or endpoint.disabled_reason in (
                     STOPPED,
                     PAUSED_FROM_SLACK,
@@ -253,8 +257,10 @@ class SubscriberService(AccountsMixin, ProfileMixin):
         """Unsubscribe everywhere (paused, every channel off, signed out of the web
         pages); the profile is kept."""
         with transaction(self.engine) as conn:
-            store.update_subscriber(conn, subscriber.id, now=self.now(), active=False)
-            for endpoint in subscriber.endpoints:
+            # As in resume: an address added since the caller's copy was read went on
+            # receiving digests after "unsubscribe everywhere".
+            current = store.update_subscriber(conn, subscriber.id, now=self.now(), active=False)
+            for endpoint in current.endpoints:
                 if endpoint.active:
                     endpoint_store.set_endpoint_active(conn, endpoint.id, False, reason=STOPPED)
             accounts.end_sessions(conn, subscriber.id)
@@ -341,6 +347,9 @@ class SubscriberService(AccountsMixin, ProfileMixin):
     ) -> Subscriber:
         name = spec.name
         if name is not None and (existing is None or name != existing.name):
+            # Under the lock: two creates of one name at once both found it free (no
+            # unique key stands behind it: a web sign-up or a Slack user may take any).
+            serialise_writers(conn, subscribers_table, Lock.NAMES)
             other = store.find_subscriber(conn, name)
             if other is not None and (existing is None or other.id != existing.id):
                 raise NameTaken(f"a subscriber named {name!r} exists (id {other.id})")

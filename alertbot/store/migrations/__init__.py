@@ -26,9 +26,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
+from alertbot.store.locks import Lock
+
 HERE = Path(__file__).resolve().parent
 BASELINE = "0001_baseline"
-_LOCK = 7236001  # pg_advisory_xact_lock key: two processes starting at once
 
 
 def config(conn: Connection | None = None) -> Config:
@@ -61,7 +62,7 @@ def history() -> list[str]:
 def upgrade(conn: Connection, target: str = "head") -> list[str]:
     """Apply every pending migration inside ``conn``'s transaction; return their names."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text(f"SELECT pg_advisory_xact_lock({_LOCK})"))
+        conn.execute(text(f"SELECT pg_advisory_xact_lock({int(Lock.MIGRATIONS)})"))
     cfg = config(conn)
     before = current(conn)
     if before is None and inspect(conn).has_table("schema_version"):
