@@ -44,8 +44,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Connection,
+    DateTime,
+    Integer,
     ScalarSelect,
     bindparam,
     func,
@@ -150,8 +153,9 @@ def gather(
     with transaction(db) as conn:
         for part in chunks(ids, CHUNK):
             probes = _probe(conn, part, window_start)
-            since.update({p.id: p.cutoff or window_start for p in probes})
-            for endpoint_id, paper_id in _delivered_since(conn, part, window_start):
+            cutoffs = {p.id: p.cutoff or window_start for p in probes}
+            since.update(cutoffs)
+            for endpoint_id, paper_id in _delivered_since(conn, cutoffs, window_start):
                 held.setdefault(endpoint_id, set()).add(paper_id)
             busy = [i for p in probes for i in p.in_flight if i != exclude_outbox_id]
             for endpoint_id, paper_ids in _papers_of(conn, busy):
@@ -296,26 +300,52 @@ def last_sent_cutoffs(db: Db, endpoint_ids: list[int]) -> dict[int, datetime]:
 
 
 def _delivered_since(
-    conn: Connection, endpoint_ids: list[int], window_start: datetime
+    conn: Connection, since: dict[int, datetime], window_start: datetime
 ) -> list[tuple[int, str]]:
-    """Delivered papers first stored since each endpoint's own cut-off.
+    """Delivered papers first stored since each endpoint's own cut-off (``since``, read
+    by :func:`_probe`; one read in this statement's snapshot could only be later, which
+    holds back no fewer of the papers that must be held back).
 
-    For each endpoint, its cut-off and then one range of ``ix_delivered_papers_since``
-    (the mark keeps the paper's ``first_seen``): usually empty, since the papers of a
-    sent digest were stored before it was queued.
+    For each endpoint, one range of ``ix_delivered_papers_since`` (the mark keeps the
+    paper's ``first_seen``): usually empty, since the papers of a sent digest were
+    stored before it was queued. On PostgreSQL the (endpoint, cut-off) pairs arrive as
+    two arrays read by ``unnest``: with the cut-off as a correlated subquery in the join
+    condition, its planner joined every delivered paper by hash, one pass over the table
+    per 2,000 endpoints (250 ms a pass at 2,000,000 marks, growing with history; 1.7 ms
+    by the pairs). SQLite probes the index per endpoint either way, so it keeps the one
+    statement.
     """
-    start = bindparam("window_start", window_start, type_=UTCDateTime())
-    rows = conn.execute(
-        select(delivered_papers.c.endpoint_id, delivered_papers.c.paper_id)
-        .select_from(endpoints)
-        .join(
-            delivered_papers,
-            (delivered_papers.c.endpoint_id == endpoints.c.id)
-            & (delivered_papers.c.first_seen >= func.coalesce(_last_sent(endpoints.c.id), start)),
+    if not since:
+        return []
+    if conn.dialect.name == "postgresql":
+        pairs = (
+            func.unnest(
+                bindparam("endpoint_ids", list(since), type_=ARRAY(Integer)),
+                bindparam("cutoffs", list(since.values()), type_=ARRAY(DateTime(timezone=True))),
+            )
+            .table_valued("id", "cutoff")
+            .render_derived(name="pairs")
         )
-        .where(among(conn, endpoints.c.id, endpoint_ids))
-    )
-    return [(r.endpoint_id, r.paper_id) for r in rows]
+        query = select(delivered_papers.c.endpoint_id, delivered_papers.c.paper_id).join_from(
+            pairs,
+            delivered_papers,
+            (delivered_papers.c.endpoint_id == pairs.c.id)
+            & (delivered_papers.c.first_seen >= pairs.c.cutoff),
+        )
+    else:
+        start = bindparam("window_start", window_start, type_=UTCDateTime())
+        cutoff = func.coalesce(_last_sent(endpoints.c.id), start)
+        query = (
+            select(delivered_papers.c.endpoint_id, delivered_papers.c.paper_id)
+            .select_from(endpoints)
+            .join(
+                delivered_papers,
+                (delivered_papers.c.endpoint_id == endpoints.c.id)
+                & (delivered_papers.c.first_seen >= cutoff),
+            )
+            .where(among(conn, endpoints.c.id, list(since)))
+        )
+    return [(r.endpoint_id, r.paper_id) for r in conn.execute(query)]
 
 
 def _papers_of(conn: Connection, outbox_ids: list[int]) -> list[tuple[int, list[str] | None]]:

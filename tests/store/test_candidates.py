@@ -14,8 +14,8 @@ from alertbot.store import candidates, deliveries, marks
 from alertbot.store import endpoints as endpoint_store
 from alertbot.store import subscribers as subs
 from alertbot.store.papers import upsert_papers
+from alertbot.store.schema import delivered_papers, outbox
 from alertbot.store.schema import endpoints as endpoints_table
-from alertbot.store.schema import outbox
 from alertbot.store.schema import subscribers as subscribers_table
 from tests.helpers.builders import paper
 
@@ -272,3 +272,70 @@ def test_the_outbox_is_probed_per_endpoint_even_when_its_statistics_are_stale(
     assert len(plans) >= 2
     for plan in plans:
         assert "ix_outbox_state_next" not in plan, plan
+
+
+def test_delivered_papers_are_read_per_endpoint_however_long_the_history(
+    engine: Engine,
+) -> None:
+    """A year of digests leaves every endpoint hundreds of delivered papers, all stored
+    before its last sent digest was queued. The papers delivered since each endpoint's
+    cut-off (a recurring paper marked delivered after it was queued) must still be read
+    by one range of ``ix_delivered_papers_since`` per endpoint: PostgreSQL joined the
+    whole table by hash instead, one pass over every delivered paper per 2,000
+    endpoints (250 ms a pass at 2,000,000 marks, growing with history)."""
+    n, history = 4000, 40
+    yesterday = T0 - timedelta(days=1)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(subscribers_table),
+            [{"id": i, "name": f"r{i}", "timezone": "UTC", "send_time": "06:00",
+              "frequency": "daily", "weekly_day": 0, "active": True, "min_score": 0.0,
+              "max_papers": 20, "created_at": yesterday, "updated_at": yesterday}
+             for i in range(1, n + 1)],
+        )  # fmt: skip
+        conn.execute(
+            insert(endpoints_table),
+            [{"id": i, "subscriber_id": i, "kind": "email", "address": f"r{i}@example.org",
+              "active": True, "confirmed": True, "created_at": yesterday}
+             for i in range(1, n + 1)],
+        )  # fmt: skip
+        conn.execute(
+            insert(outbox),
+            [{"id": i, "subscriber_id": i, "endpoint_id": i, "digest_date": yesterday.date(),
+              "state": "sent", "attempts": 1, "next_attempt_at": yesterday,
+              "created_at": yesterday, "paper_ids": []}
+             for i in range(1, n + 1)],
+        )  # fmt: skip
+        old = yesterday - timedelta(days=30)
+        conn.execute(
+            insert(delivered_papers),
+            [{"endpoint_id": i, "paper_id": f"p{k}", "outbox_id": i, "delivered_at": yesterday,
+              "first_seen": old}
+             for i in range(1, n + 1) for k in range(history)],
+        )  # fmt: skip
+        recurring = range(2, n + 1, 500)  # delivered after its digest was queued
+        conn.execute(
+            insert(delivered_papers),
+            [{"endpoint_id": i, "paper_id": "late", "outbox_id": i, "delivered_at": T0,
+              "first_seen": yesterday + timedelta(minutes=5)} for i in recurring],
+        )  # fmt: skip
+        conn.exec_driver_sql("ANALYZE")
+    seen: list[tuple[str, Any]] = []
+
+    def record(_c: Any, _cur: Any, statement: str, params: Any, *_rest: Any) -> None:
+        if "delivered_papers" in statement and statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, params))
+
+    mine = list(range(1, n // 2 + 1))
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        found = candidates.gather(engine, mine, now=T0)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    late = {i: {"late"} for i in recurring if i in mine}
+    assert {e: h for e, h in found.held.items() if h} == late
+    plans = _plans(engine, seen)
+    assert plans
+    for plan in plans:
+        assert "Seq Scan on delivered_papers" not in plan, plan
+        assert "SCAN delivered_papers" not in plan, plan
