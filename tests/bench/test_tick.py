@@ -17,6 +17,13 @@ def test_it_plans_every_reader_in_the_cold_and_the_daily_tick() -> None:
     measures = dict(result.rows())
     assert "tick, cold (the first after start: every profile compiled)" in measures
     assert measures["planners (processes ticking together)"] == "1"
+    # each phase is shown for the daily tick and beside it for the cold (first) one,
+    # whose phases are its own and fit inside its time
+    assert measures["  phase match, daily / cold"] == (
+        f"{result.phases['match']:.2f} s / {result.cold_phases['match']:.2f} s"
+    )
+    assert result.cold_phases["match"] > 0
+    assert sum(result.cold_phases.values()) <= result.cold
 
 
 @pytest.mark.postgres
