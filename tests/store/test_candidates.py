@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, event, insert, update
+from sqlalchemy import Connection, Engine, event, insert, update
 
 from alertbot.corpus import load_corpus
 from alertbot.model import Endpoint, EndpointKind
@@ -214,6 +214,23 @@ def _plans(engine: Engine, statements: list[tuple[str, Any]]) -> list[str]:
         ]
 
 
+def _readers(conn: Connection, n: int, *, since: datetime) -> None:
+    """Readers 1..n, each with one email endpoint of the same id, made at ``since``."""
+    conn.execute(
+        insert(subscribers_table),
+        [{"id": i, "name": f"r{i}", "timezone": "UTC", "send_time": "06:00",
+          "frequency": "daily", "weekly_day": 0, "active": True, "min_score": 0.0,
+          "max_papers": 20, "created_at": since, "updated_at": since}
+         for i in range(1, n + 1)],
+    )  # fmt: skip
+    conn.execute(
+        insert(endpoints_table),
+        [{"id": i, "subscriber_id": i, "kind": "email", "address": f"r{i}@example.org",
+          "active": True, "confirmed": True, "created_at": since}
+         for i in range(1, n + 1)],
+    )  # fmt: skip
+
+
 def test_the_outbox_is_probed_per_endpoint_even_when_its_statistics_are_stale(
     engine: Engine,
 ) -> None:
@@ -228,19 +245,7 @@ def test_the_outbox_is_probed_per_endpoint_even_when_its_statistics_are_stale(
     mine = list(range(n // 2 + 1, n + 1))
     retrying = mine[::100]  # yesterday's digest failed and waits for a retry
     with engine.begin() as conn:
-        conn.execute(
-            insert(subscribers_table),
-            [{"id": i, "name": f"r{i}", "timezone": "UTC", "send_time": "06:00",
-              "frequency": "daily", "weekly_day": 0, "active": True, "min_score": 0.0,
-              "max_papers": 20, "created_at": yesterday, "updated_at": yesterday}
-             for i in range(1, n + 1)],
-        )  # fmt: skip
-        conn.execute(
-            insert(endpoints_table),
-            [{"id": i, "subscriber_id": i, "kind": "email", "address": f"r{i}@example.org",
-              "active": True, "confirmed": True, "created_at": yesterday}
-             for i in range(1, n + 1)],
-        )  # fmt: skip
+        _readers(conn, n, since=yesterday)
         row = {"attempts": 1, "next_attempt_at": yesterday, "created_at": yesterday}
         conn.execute(
             insert(outbox),
@@ -286,19 +291,7 @@ def test_delivered_papers_are_read_per_endpoint_however_long_the_history(
     n, history = 4000, 40
     yesterday = T0 - timedelta(days=1)
     with engine.begin() as conn:
-        conn.execute(
-            insert(subscribers_table),
-            [{"id": i, "name": f"r{i}", "timezone": "UTC", "send_time": "06:00",
-              "frequency": "daily", "weekly_day": 0, "active": True, "min_score": 0.0,
-              "max_papers": 20, "created_at": yesterday, "updated_at": yesterday}
-             for i in range(1, n + 1)],
-        )  # fmt: skip
-        conn.execute(
-            insert(endpoints_table),
-            [{"id": i, "subscriber_id": i, "kind": "email", "address": f"r{i}@example.org",
-              "active": True, "confirmed": True, "created_at": yesterday}
-             for i in range(1, n + 1)],
-        )  # fmt: skip
+        _readers(conn, n, since=yesterday)
         conn.execute(
             insert(outbox),
             [{"id": i, "subscriber_id": i, "endpoint_id": i, "digest_date": yesterday.date(),
