@@ -86,8 +86,8 @@ class HandOverHook:
             handed = _retried(counted, self.seconds, previous.row.id, previous.message_id)
         self.carried = True
         # After a retry, "not ours" may only mean that the failed try recorded it (on
-        # PostgreSQL the hand-over is two statements, the first of which may have
-        # committed): unknown, not taken over, so no warning is logged for it.
+        # PostgreSQL a statement whose answer was lost may have committed): unknown,
+        # not taken over, so no warning is logged for it.
         ambiguous = tries > 1 and handed.previous_ours is False
         self.previous_ours = None if ambiguous else handed.previous_ours
         if not handed.ours:

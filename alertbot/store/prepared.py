@@ -112,7 +112,7 @@ class RawTurn:
 
 class HotConnection:
     """One connection kept for a send loop's writes: on PostgreSQL its one-statement
-    writes in autocommit (:meth:`run`; the hand-over and ``complete``, two a message), on
+    writes in autocommit (:meth:`run`; the hand-over, one a message), on
     SQLite its write transactions on the driver's connection (:meth:`turn`).
 
     Checking a pooled connection out, switching it to autocommit and giving it back cost

@@ -157,26 +157,27 @@ def test_a_retried_postgresql_hand_over_warns_of_no_take_over(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """On PostgreSQL the hand-over is two statements: when the second fails once (the
-    connection dropped) after the first recorded the previous row's ``sent``, the retry
-    finds that row no longer ``sending``. Every row still ends ``sent``, and no "taken
-    over" warning is logged for a row this worker recorded itself."""
+    """On PostgreSQL the hand-over is one statement in autocommit: when the connection
+    drops after its commit but before its answer, the retry finds the previous row no
+    longer ``sending`` (the failed try recorded it). Every row still ends ``sent``, and
+    no "taken over" warning is logged for a row this worker recorded itself."""
     if engine.dialect.name != "postgresql":
-        pytest.skip("on SQLite the hand-over is one transaction, retried whole")
+        pytest.skip("on SQLite the hand-over is one local transaction, retried whole")
     stock()
     for n in range(3):
         subscribe(f"Reader {n}", f"reader{n}@example.org")
     real, hand_overs = attempts._autocommit, 0
 
-    def second_hand_over_fails_once(db: Any, prepared: Any, params: Any, read: Any) -> int:
+    def second_hand_over_loses_its_answer(db: Any, prepared: Any, params: Any, read: Any) -> Any:
         nonlocal hand_overs
-        if prepared is attempts._RUN_HAND_OVER:
+        result = real(db, prepared, params, read)
+        if "b_hand" in params:  # a hand-over (alertbot/store/attempts.py)
             hand_overs += 1
             if hand_overs == 2:
-                raise OperationalError("UPDATE outbox", {}, Exception("connection dropped"))
-        return real(db, prepared, params, read)
+                raise OperationalError("WITH sent AS", {}, Exception("connection dropped"))
+        return result
 
-    monkeypatch.setattr(attempts, "_autocommit", second_hand_over_fails_once)
+    monkeypatch.setattr(attempts, "_autocommit", second_hand_over_loses_its_answer)
     with smtp_server() as sink:
         settings = make_settings(tmp_path, host=sink.host, port=sink.port, security="none")
         queue_due(engine, settings, now=NOW)
