@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -11,6 +12,13 @@ from alertbot.match.like import LIKE_EXCLUSION, is_like
 from alertbot.match.query import Query, QueryError, parse_query
 from alertbot.match.score import CorpusStats
 from alertbot.model import Hit, Match, Paper, Profile
+
+# A tick compiles an index per planning bucket, and readers share interests across the
+# buckets (100,000 realistic profiles: 109,168 parses of 40,236 distinct texts, 1.3 s
+# of a cold tick), so each text is parsed once a process. Parsing is a pure function of
+# the text and the limits and the trees are frozen, so they are shared safely; a text
+# that fails is not cached (lru_cache keeps no exceptions) and fails again the same way.
+_parse = functools.lru_cache(maxsize=1 << 17)(parse_query)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +51,7 @@ def parse_labelled(
     try:
         if exclusion and is_like(text):
             raise QueryError(LIKE_EXCLUSION, 1)
-        return parse_query(text, max_length=max_length, max_clauses=max_clauses)
+        return _parse(text, max_length=max_length, max_clauses=max_clauses)
     except QueryError as exc:
         raise QueryError(f"{label} {text!r}: {exc.message}", exc.column) from exc
 

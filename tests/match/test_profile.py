@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from alertbot.match import CorpusStats, QueryError, match_profile, validate_profile
+from alertbot.match.index import ProfileIndex
 from alertbot.model import Paper, Profile
 from tests.match.papers import paper
 
@@ -102,6 +103,18 @@ def test_it_names_the_failing_interest() -> None:
         validate_profile(Profile(("ok", 'graph "x')))
     with pytest.raises(QueryError, match="exclusion 1 '-survey': query has no positive term"):
         validate_profile(Profile(("ok",), ("-survey",)))
+
+
+def test_an_interest_is_parsed_once_for_every_index_that_holds_it() -> None:
+    """A tick builds an index per planning bucket; readers in different buckets who share
+    an interest share its one parsed tree, and a text that fails fails every time."""
+    shared = 'ti:reverse index* OR "query inversion"'  # a text no other test parses
+    first = ProfileIndex.build({1: Profile((shared,))})
+    second = ProfileIndex.build({2: Profile((shared, "graph"))})
+    assert first.trees[shared] is second.trees[shared]
+    for _ in range(2):
+        with pytest.raises(QueryError, match="unclosed quote"):
+            ProfileIndex.build({3: Profile(('graph "x',))})
 
 
 def test_it_matches_nothing_without_interests() -> None:
